@@ -1,0 +1,61 @@
+# Two commands matter: `make run` and `make test`. Everything they need is built
+# here from the lock files (uv.lock, web/package-lock.json), nothing by hand.
+SHELL := /bin/bash
+PYTHON ?= python3.13
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+ASSETS := kabinet/static/vendor
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: run test lint format schema assets chromium bench clean
+
+run: $(VENV)/.synced $(ASSETS)/.built
+	$(VENV)/bin/kabinet serve
+
+test: $(VENV)/.synced $(ASSETS)/.built chromium
+	$(VENV)/bin/ruff check kabinet tests
+	$(VENV)/bin/ruff format --check kabinet tests
+	$(VENV)/bin/pytest
+
+lint: $(VENV)/.synced
+	$(VENV)/bin/ruff check kabinet tests
+	$(VENV)/bin/ruff format --check kabinet tests
+
+format: $(VENV)/.synced
+	$(VENV)/bin/ruff format kabinet tests
+	$(VENV)/bin/ruff check --fix kabinet tests
+
+schema: $(VENV)/.synced
+	$(VENV)/bin/kabinet export-schema > schema.graphql
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+# GraphiQL is served from the app itself so it works offline: the UMD builds
+# come from the npm registry through web/package-lock.json.
+assets: $(ASSETS)/.built
+$(ASSETS)/.built: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(ASSETS)
+	cp web/node_modules/react/umd/react.production.min.js \
+	   web/node_modules/react-dom/umd/react-dom.production.min.js \
+	   web/node_modules/graphiql/graphiql.min.js \
+	   web/node_modules/graphiql/graphiql.min.css \
+	   web/node_modules/graphql-ws/umd/graphql-ws.min.js $(ASSETS)/
+	touch $@
+
+# The browser test drives Debian's Chromium; install it when it is missing.
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+clean:
+	rm -rf $(VENV) $(TOOLS) $(ASSETS) web/node_modules

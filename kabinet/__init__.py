@@ -1,0 +1,1 @@
+"""kabinet: the GraphQL API of the insured person's personal cabinet."""

@@ -1,0 +1,77 @@
+"""Rate limits kept in MongoDB, so every API process counts against the same buckets.
+
+A limit is a fixed window: the first hit of a window creates the bucket with an
+atomic upsert and every further hit increments it atomically, so parallel
+requests and aliases in one document cannot slip past the limit.
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from kabinet.clock import now
+from kabinet.documents import RateLimitBucketDocument
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """At most ``hits`` per ``window`` for one subject of ``scope``."""
+
+    scope: str
+    hits: int
+    window: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class Exceeded:
+    retry_after_seconds: int
+
+
+# Documented in docs/architecture.md (Rate limits).
+LOGIN_PER_ACCOUNT = Limit("login:account", 10, timedelta(minutes=15))
+LOGIN_PER_IP = Limit("login:ip", 50, timedelta(minutes=15))
+REGISTER_PER_IP = Limit("register:ip", 20, timedelta(hours=1))
+REGISTER_PER_EMAIL = Limit("register:email", 5, timedelta(hours=1))
+CONFIRMATION_PER_EMAIL = Limit("confirmation:email", 5, timedelta(hours=1))
+CONFIRMATION_PER_IP = Limit("confirmation:ip", 20, timedelta(hours=1))
+TOKEN_USE_PER_IP = Limit("token:ip", 20, timedelta(minutes=15))
+RESET_PER_EMAIL = Limit("reset:email", 5, timedelta(hours=1))
+RESET_PER_IP = Limit("reset:ip", 20, timedelta(hours=1))
+PASSWORD_CHANGE_PER_ACCOUNT = Limit("password-change:account", 10, timedelta(minutes=15))
+
+
+async def hit(limit: Limit, subject: str) -> Exceeded | None:
+    """Count one attempt; ``Exceeded`` when this attempt is over the limit."""
+    moment = now()
+    window_seconds = int(limit.window.total_seconds())
+    window_index = int(moment.timestamp()) // window_seconds
+    window_end = datetime.fromtimestamp((window_index + 1) * window_seconds, UTC)
+    collection = RateLimitBucketDocument.get_pymongo_collection()
+    bucket_id = f"{limit.scope}:{subject}:{window_index}"
+    for _ in range(2):  # two first hits may race on the upsert; the loser retries
+        try:
+            bucket = await collection.find_one_and_update(
+                {"_id": bucket_id},
+                {"$inc": {"hits": 1}, "$setOnInsert": {"expires_at": window_end}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+            break
+        except DuplicateKeyError:
+            continue
+    else:  # pragma: no cover - the bucket exists after the first race
+        raise RuntimeError(f"rate-limit bucket {bucket_id} could not be updated")
+    if bucket["hits"] <= limit.hits:
+        return None
+    return Exceeded(retry_after_seconds=max(1, math.ceil((window_end - moment).total_seconds())))
+
+
+async def hit_all(*checks: tuple[Limit, str]) -> Exceeded | None:
+    """Count one attempt against each limit; the longest wait among those exceeded."""
+    exceeded = [result for limit, subject in checks if (result := await hit(limit, subject))]
+    if not exceeded:
+        return None
+    return max(exceeded, key=lambda result: result.retry_after_seconds)

@@ -1,0 +1,83 @@
+"""Sessions: opaque bearer tokens, stored hashed, ended one by one or all at once."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from beanie import PydanticObjectId
+
+from kabinet.auth.tokens import new_token, token_hash
+from kabinet.clock import now
+from kabinet.documents import SessionDocument, UserDocument
+
+# Writing last_seen_at on every request would make every read a write.
+TOUCH_INTERVAL = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedSession:
+    token: str
+    session: SessionDocument
+
+
+async def start_session(
+    user: UserDocument, *, ttl: timedelta, user_agent: str | None, ip: str | None
+) -> IssuedSession:
+    token = new_token()
+    moment = now()
+    session = SessionDocument(
+        user_id=user.id,
+        token_hash=token_hash(token),
+        created_at=moment,
+        last_seen_at=moment,
+        expires_at=moment + ttl,
+        user_agent=(user_agent or "")[:300] or None,
+        ip=ip,
+    )
+    await session.insert()
+    return IssuedSession(token=token, session=session)
+
+
+async def resolve_session(
+    token: str, *, ttl: timedelta
+) -> tuple[SessionDocument, UserDocument] | None:
+    """The live session of a bearer token and its account; ``None`` for anything else."""
+    moment = now()
+    session = await SessionDocument.find_one(
+        {"token_hash": token_hash(token), "expires_at": {"$gt": moment}}
+    )
+    if session is None:
+        return None
+    user = await UserDocument.get(session.user_id)
+    if user is None:
+        return None
+    if moment - session.last_seen_at >= TOUCH_INTERVAL:
+        await _touch(session, moment, ttl)
+    return session, user
+
+
+async def _touch(session: SessionDocument, moment: datetime, ttl: timedelta) -> None:
+    await SessionDocument.get_pymongo_collection().update_one(
+        {"_id": session.id}, {"$set": {"last_seen_at": moment, "expires_at": moment + ttl}}
+    )
+    session.last_seen_at = moment
+    session.expires_at = moment + ttl
+
+
+async def end_session(session: SessionDocument) -> None:
+    await SessionDocument.find_one({"_id": session.id}).delete()
+
+
+async def end_sessions(user_id: PydanticObjectId, *, keep: SessionDocument | None = None) -> None:
+    """End every session of the account, except ``keep`` when given."""
+    query: dict[str, object] = {"user_id": user_id}
+    if keep is not None:
+        query["_id"] = {"$ne": keep.id}
+    await SessionDocument.find(query).delete()
+
+
+async def list_sessions(user_id: PydanticObjectId) -> list[SessionDocument]:
+    return (
+        await SessionDocument.find({"user_id": user_id, "expires_at": {"$gt": now()}})
+        .sort("-last_seen_at")
+        .to_list()
+    )

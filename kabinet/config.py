@@ -1,0 +1,91 @@
+"""Every setting of kabinet, read once from ``KABINET_*`` environment variables (or ``.env``)."""
+
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class SmtpSecurity(StrEnum):
+    NONE = "none"
+    STARTTLS = "starttls"
+    TLS = "tls"
+
+
+class Settings(BaseSettings):
+    """Configuration; each field is the variable ``KABINET_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="KABINET_", env_file=".env", extra="ignore")
+
+    env: Environment = Field(Environment.DEVELOPMENT, description="development or production")
+    host: str = Field("127.0.0.1", description="Address `kabinet serve` listens on.")
+    port: int = Field(8000, description="Port `kabinet serve` listens on.")
+    public_url: str = Field(
+        "http://127.0.0.1:8000", description="Base of the links in emails (no trailing slash)."
+    )
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Browser origins allowed for CORS and WebSocket; default: the public URL.",
+    )
+    graphiql: bool | None = Field(
+        None,
+        description="Serve GraphiQL at /graphql; default on in development, off in production.",
+    )
+
+    data_dir: Path = Field(Path("./var"), description="Where the embedded database keeps its file.")
+    mongodb_uri: str | None = Field(None, description="A real MongoDB; unset = embedded database.")
+    database: str = Field("kabinet", description="Database name.")
+    embedded_host: str = Field("127.0.0.1", description="Address of the embedded database server.")
+    embedded_port: int = Field(
+        0, description="Port of the embedded database server; 0 picks a free one."
+    )
+
+    smtp_host: str | None = Field(None, description="SMTP server; unset = emails go to the log.")
+    smtp_port: int = Field(587, description="SMTP port.")
+    smtp_from: str = Field("Kabinet <no-reply@localhost>", description="Sender of emails.")
+    smtp_username: str | None = Field(None, description="SMTP user name.")
+    smtp_password: str | None = Field(None, description="SMTP password.")
+    smtp_tls: SmtpSecurity = Field(SmtpSecurity.STARTTLS, description="none, starttls or tls.")
+    smtp_timeout_seconds: float = Field(15.0, description="SMTP connect and command timeout.")
+
+    sms_gateway_url: str | None = Field(None, description="SMS gateway; unset = SMS go to the log.")
+    sms_gateway_token: str | None = Field(None, description="Bearer token for the SMS gateway.")
+
+    session_ttl_days: int = Field(30, description="A session ends after this many idle days.")
+    email_confirmation_ttl_hours: int = Field(24, description="Lifetime of a confirmation link.")
+    password_reset_ttl_minutes: int = Field(60, description="Lifetime of a password reset link.")
+    outbox_poll_seconds: float = Field(
+        2.0, description="How often the outbox sender looks for work."
+    )
+    outbox_max_attempts: int = Field(12, description="Delivery attempts before a message is dead.")
+    outbox_retry_base_seconds: float = Field(
+        5.0, description="First retry delay, doubled each time."
+    )
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        """Accept a comma-separated list, as people write it in an environment variable."""
+        if isinstance(value, str):
+            return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+        return value
+
+    @property
+    def production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql if self.graphiql is not None else not self.production
+
+    @cached_property
+    def origins(self) -> list[str]:
+        return self.allowed_origins or [self.public_url.rstrip("/")]

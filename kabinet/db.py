@@ -1,0 +1,101 @@
+"""The MongoDB connection: a real server by URI, or the embedded wire-compatible one.
+
+Both are reached the same way, through PyMongo's async client over the wire, so
+the code that runs against the embedded database in development and tests is the
+code that runs against a replica set in production.
+"""
+
+import logging
+from types import TracebackType
+from typing import Any, Self
+
+from beanie import init_beanie
+from mongoeco.engines import MemoryEngine, SQLiteEngine
+from mongoeco.wire import AsyncMongoEcoProxyServer
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from kabinet.config import Settings
+from kabinet.documents import ALL_DOCUMENTS
+
+logger = logging.getLogger(__name__)
+
+EMBEDDED_FILE = "kabinet.sqlite3"
+
+
+class Database:
+    """Connects (starting the embedded server when no URI is set) and initialises Beanie."""
+
+    def __init__(self, settings: Settings, *, in_memory: bool = False) -> None:
+        self._settings = settings
+        self._in_memory = in_memory
+        self._embedded: AsyncMongoEcoProxyServer | None = None
+        self._client: AsyncMongoClient[dict[str, Any]] | None = None
+        self.uri: str | None = settings.mongodb_uri
+
+    @property
+    def client(self) -> AsyncMongoClient[dict[str, Any]]:
+        if self._client is None:
+            raise RuntimeError("the database is not connected")
+        return self._client
+
+    @property
+    def db(self) -> AsyncDatabase[dict[str, Any]]:
+        return self.client[self._settings.database]
+
+    @property
+    def embedded(self) -> bool:
+        return self._embedded is not None
+
+    async def connect(self) -> None:
+        if self.uri is None:
+            self.uri = await self._start_embedded()
+        self._client = AsyncMongoClient(self.uri, tz_aware=True, uuidRepresentation="standard")
+        await init_beanie(database=self.db, document_models=ALL_DOCUMENTS)
+
+    async def _start_embedded(self) -> str:
+        if self._in_memory:
+            engine: MemoryEngine | SQLiteEngine = MemoryEngine()
+            where = "memory"
+        else:
+            self._settings.data_dir.mkdir(parents=True, exist_ok=True)
+            path = self._settings.data_dir / EMBEDDED_FILE
+            engine = SQLiteEngine(str(path))
+            where = str(path)
+        self._embedded = AsyncMongoEcoProxyServer(
+            engine=engine,
+            host=self._settings.embedded_host,
+            port=self._settings.embedded_port,
+        )
+        address = await self._embedded.start()
+        logger.info("embedded database listening on %s (data: %s)", address.uri, where)
+        return address.uri
+
+    async def ping(self) -> bool:
+        try:
+            await self.client.admin.command("ping")
+        except Exception:  # any failure means "not ready"
+            logger.warning("database ping failed", exc_info=True)
+            return False
+        return True
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+        if self._embedded is not None:
+            await self._embedded.close()
+            self._embedded = None
+            self.uri = self._settings.mongodb_uri
+
+    async def __aenter__(self) -> Self:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()

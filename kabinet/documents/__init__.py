@@ -1,0 +1,28 @@
+"""Beanie documents and their indexes. This package imports nothing else of kabinet's layers."""
+
+from kabinet.documents.email_token import EmailTokenDocument, TokenPurpose
+from kabinet.documents.outbox import Channel, OutboxMessageDocument, OutboxStatus
+from kabinet.documents.rate_limit import RateLimitBucketDocument
+from kabinet.documents.session import SessionDocument
+from kabinet.documents.user import Role, UserDocument
+
+ALL_DOCUMENTS: list[type] = [
+    UserDocument,
+    SessionDocument,
+    EmailTokenDocument,
+    OutboxMessageDocument,
+    RateLimitBucketDocument,
+]
+
+__all__ = [
+    "ALL_DOCUMENTS",
+    "Channel",
+    "EmailTokenDocument",
+    "OutboxMessageDocument",
+    "OutboxStatus",
+    "RateLimitBucketDocument",
+    "Role",
+    "SessionDocument",
+    "TokenPurpose",
+    "UserDocument",
+]

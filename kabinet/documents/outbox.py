@@ -1,0 +1,42 @@
+"""The durable outbox: every email and SMS is written here before anyone tries to send it."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from beanie import Document
+from pydantic import Field
+from pymongo import ASCENDING, IndexModel
+
+from kabinet.clock import now
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"
+
+
+class OutboxMessageDocument(Document):
+    """A message to deliver. The body is scrubbed once it is sent (it may hold a link token)."""
+
+    channel: Channel
+    recipient: str
+    subject: str | None = None
+    body: str
+    status: OutboxStatus = OutboxStatus.PENDING
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=now)
+    locked_until: datetime | None = None
+    last_error: str | None = None
+    created_at: datetime = Field(default_factory=now)
+    sent_at: datetime | None = None
+    request_id: str | None = None
+
+    class Settings:
+        name = "outbox"
+        indexes = (IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="due"),)

@@ -1,0 +1,20 @@
+"""Fixed-window counters shared by every API process."""
+
+from datetime import datetime
+
+from beanie import Document
+from pymongo import ASCENDING, IndexModel
+
+
+class RateLimitBucketDocument(Document):
+    """One window of one limit for one subject; ``id`` is ``scope:subject:window``."""
+
+    id: str  # type: ignore[assignment]
+    hits: int = 0
+    expires_at: datetime
+
+    class Settings:
+        name = "rate_limits"
+        indexes = (
+            IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry_ttl"),
+        )

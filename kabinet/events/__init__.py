@@ -1,0 +1,1 @@
+"""Request-status events from the database to WebSocket subscribers (live-status issue)."""

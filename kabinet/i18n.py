@@ -1,0 +1,205 @@
+"""User-facing text in Ukrainian (default) and English.
+
+Every message a person can read (errors, emails, SMS) has a key here with both
+translations; ``tests/test_i18n.py`` fails when one is missing.
+"""
+
+from enum import StrEnum
+
+
+class Locale(StrEnum):
+    UK = "uk"
+    EN = "en"
+
+
+DEFAULT_LOCALE = Locale.UK
+
+MESSAGES: dict[str, dict[Locale, str]] = {
+    # Authentication and authorisation (GraphQL errors)
+    "auth.required": {
+        Locale.UK: "Увійдіть до кабінету, щоб продовжити.",
+        Locale.EN: "Please sign in to continue.",
+    },
+    "auth.forbidden": {
+        Locale.UK: "У вас немає прав на цю дію.",
+        Locale.EN: "You are not allowed to do this.",
+    },
+    "error.unexpected": {
+        Locale.UK: "Сталася неочікувана помилка. Спробуйте ще раз або зверніться до підтримки "
+        "(код запиту {request_id}).",
+        Locale.EN: "Unexpected error. Please try again or contact support "
+        "(request id {request_id}).",
+    },
+    # Typed errors
+    "error.input": {
+        Locale.UK: "Перевірте введені дані.",
+        Locale.EN: "Please check the data you entered.",
+    },
+    "error.rate_limited": {
+        Locale.UK: "Забагато спроб. Спробуйте ще раз через {seconds} с.",
+        Locale.EN: "Too many attempts. Please try again in {seconds} s.",
+    },
+    "error.not_found": {
+        Locale.UK: "Не знайдено. Можливо, його видалено або воно вам недоступне.",
+        Locale.EN: "Not found. It may have been removed, or it is not available to you.",
+    },
+    "error.invalid_credentials": {
+        Locale.UK: "Невірна електронна адреса або пароль.",
+        Locale.EN: "Wrong email or password.",
+    },
+    "error.wrong_password": {
+        Locale.UK: "Невірний пароль.",
+        Locale.EN: "Wrong password.",
+    },
+    "error.token_expired": {
+        Locale.UK: "Посилання недійсне або застаріло. Запросіть новий лист.",
+        Locale.EN: "This link is invalid or has expired. Please request a new email.",
+    },
+    "error.email_not_confirmed": {
+        Locale.UK: "Електронну адресу ще не підтверджено. Перейдіть за посиланням з листа "
+        "або запросіть новий лист.",
+        Locale.EN: "Your email address is not confirmed yet. Follow the link in our email "
+        "or request a new one.",
+    },
+    # Field errors
+    "field.required": {
+        Locale.UK: "Заповніть це поле.",
+        Locale.EN: "This field is required.",
+    },
+    "field.email_invalid": {
+        Locale.UK: "Введіть електронну адресу у форматі name@example.com.",
+        Locale.EN: "Enter an email address like name@example.com.",
+    },
+    "field.email_taken": {
+        Locale.UK: "Обліковий запис з цією адресою вже існує.",
+        Locale.EN: "An account with this address already exists.",
+    },
+    "field.password_too_short": {
+        Locale.UK: "Пароль має містити щонайменше {min_length} символів.",
+        Locale.EN: "The password must be at least {min_length} characters long.",
+    },
+    "field.password_too_long": {
+        Locale.UK: "Пароль має містити не більше {max_length} символів.",
+        Locale.EN: "The password must be at most {max_length} characters long.",
+    },
+    "field.password_not_latin": {
+        Locale.UK: "Пароль може містити лише латинські літери, цифри та символи, без пробілів.",
+        Locale.EN: "The password may contain only Latin letters, digits and symbols, no spaces.",
+    },
+    "field.password_needs_uppercase": {
+        Locale.UK: "Пароль має містити хоча б одну велику латинську літеру.",
+        Locale.EN: "The password must contain at least one capital Latin letter.",
+    },
+    "field.password_needs_digit": {
+        Locale.UK: "Пароль має містити хоча б одну цифру.",
+        Locale.EN: "The password must contain at least one digit.",
+    },
+    "field.passwords_do_not_match": {
+        Locale.UK: "Паролі не збігаються. Введіть той самий пароль двічі.",
+        Locale.EN: "The passwords do not match. Type the same password twice.",
+    },
+    "field.password_same_as_current": {
+        Locale.UK: "Новий пароль має відрізнятися від поточного.",
+        Locale.EN: "The new password must differ from the current one.",
+    },
+    # Success messages
+    "account.registered": {
+        Locale.UK: "Ми надіслали лист на {email}. Перейдіть за посиланням у листі, щоб "
+        "підтвердити адресу. Якщо листа немає, перевірте спам або запросіть його ще раз.",
+        Locale.EN: "We have sent an email to {email}. Follow the link in it to confirm the "
+        "address. If it has not arrived, check the spam folder or request it again.",
+    },
+    "account.confirmation_resent": {
+        Locale.UK: "Якщо для {email} є непідтверджений обліковий запис, ми надіслали новий лист.",
+        Locale.EN: "If {email} has an unconfirmed account, we have sent a new email.",
+    },
+    "account.reset_requested": {
+        Locale.UK: "Якщо для {email} є обліковий запис, ми надіслали лист із посиланням для "
+        "зміни пароля.",
+        Locale.EN: "If {email} has an account, we have sent an email with a link to reset "
+        "the password.",
+    },
+    "account.password_changed": {
+        Locale.UK: "Пароль змінено. Інші сеанси завершено.",
+        Locale.EN: "Your password has been changed. Other sessions have been signed out.",
+    },
+    # Emails
+    "email.signature": {
+        Locale.UK: "Контакт-центр (24/7): +38 044 364 85 10\nТехнічна підтримка: "
+        "it.support@smart-assist.in.ua",
+        Locale.EN: "Contact centre (24/7): +38 044 364 85 10\nTechnical support: "
+        "it.support@smart-assist.in.ua",
+    },
+    "email.confirm.subject": {
+        Locale.UK: "Підтвердіть електронну адресу для персонального кабінету",
+        Locale.EN: "Confirm your email address for the personal cabinet",
+    },
+    "email.confirm.body": {
+        Locale.UK: "Вітаємо!\n\nЩоб завершити реєстрацію в персональному кабінеті, перейдіть за "
+        "посиланням, введіть свій пароль і натисніть «Відправити»:\n\n{link}\n\nПосилання дійсне "
+        "{hours} год. Якщо ви не реєструвалися, просто проігноруйте цей лист.",
+        Locale.EN: "Hello!\n\nTo finish registering in the personal cabinet, follow the link, "
+        'enter your password and press "Send":\n\n{link}\n\nThe link is valid for {hours} h. '
+        "If you did not register, simply ignore this email.",
+    },
+    "email.already_registered.subject": {
+        Locale.UK: "Спроба повторної реєстрації",
+        Locale.EN: "Someone tried to register with your address",
+    },
+    "email.already_registered.body": {
+        Locale.UK: "Вітаємо!\n\nХтось намагався зареєструватися в персональному кабінеті з вашою "
+        "адресою {email}, але обліковий запис уже існує. Якщо це були ви, просто увійдіть; якщо "
+        "забули пароль, відновіть його тут:\n\n{link}\n\nЯкщо це були не ви, нічого робити не "
+        "потрібно.",
+        Locale.EN: "Hello!\n\nSomeone tried to register in the personal cabinet with your "
+        "address {email}, but the account already exists. If it was you, simply sign in; if you "
+        "forgot the password, reset it here:\n\n{link}\n\nIf it was not you, there is nothing "
+        "to do.",
+    },
+    "email.reset.subject": {
+        Locale.UK: "Зміна пароля до персонального кабінету",
+        Locale.EN: "Reset your personal cabinet password",
+    },
+    "email.reset.body": {
+        Locale.UK: "Вітаємо!\n\nЩоб задати новий пароль, перейдіть за посиланням:\n\n{link}\n\n"
+        "Посилання дійсне {minutes} хв. Якщо ви не просили змінити пароль, проігноруйте цей лист.",
+        Locale.EN: "Hello!\n\nTo set a new password, follow the link:\n\n{link}\n\nThe link is "
+        "valid for {minutes} min. If you did not ask to reset the password, ignore this email.",
+    },
+    "email.password_changed.subject": {
+        Locale.UK: "Пароль до персонального кабінету змінено",
+        Locale.EN: "Your personal cabinet password was changed",
+    },
+    "email.password_changed.body": {
+        Locale.UK: "Вітаємо!\n\nПароль до вашого кабінету щойно змінено. Якщо це були не ви, "
+        "негайно відновіть пароль і зверніться до контакт-центру.",
+        Locale.EN: "Hello!\n\nThe password of your cabinet was just changed. If it was not you, "
+        "reset the password at once and call the contact centre.",
+    },
+}
+
+
+def translate(key: str, locale: Locale, **params: object) -> str:
+    """The message ``key`` in ``locale``, with ``params`` filled in."""
+    return MESSAGES[key][locale].format(**params)
+
+
+def negotiate_locale(accept_language: str | None) -> Locale:
+    """The first supported language of an ``Accept-Language`` header, by quality."""
+    if not accept_language:
+        return DEFAULT_LOCALE
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(accept_language.split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        ranked.append((-quality, position, tag.strip().lower()))
+    for negative_quality, _, tag in sorted(ranked):
+        language = tag.split("-")[0]
+        if negative_quality < 0 and language in Locale._value2member_map_:
+            return Locale(language)
+    return DEFAULT_LOCALE

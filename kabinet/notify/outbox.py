@@ -1,0 +1,157 @@
+"""The durable outbox and its sender.
+
+A use case writes the message to the ``outbox`` collection; the sender (one
+background task per API process) claims due messages with an atomic update, so
+several processes never send the same message twice at once, delivers them and
+retries with exponential backoff. A message that keeps failing is marked dead,
+never deleted, so nothing is lost silently.
+"""
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+from pymongo import ReturnDocument
+
+from kabinet.clock import now
+from kabinet.config import Settings
+from kabinet.documents import Channel, OutboxMessageDocument, OutboxStatus
+from kabinet.notify.templates import EmailContent
+from kabinet.notify.transports import DeliveryError, LogTransport, SmtpTransport, Transport
+
+logger = logging.getLogger(__name__)
+
+CLAIM_LEASE = timedelta(minutes=2)
+MAX_BACKOFF = timedelta(minutes=30)
+DELIVERED_BODY = "[delivered; content removed]"
+
+
+def mask_recipient(recipient: str) -> str:
+    """Enough of an address or phone to recognise it in a log, not to use it."""
+    name, at, domain = recipient.partition("@")
+    if at:
+        return f"{name[:2]}***@{domain}"
+    return f"{recipient[:4]}***{recipient[-2:]}"
+
+
+class Outbox:
+    """Writes messages durably and delivers them in the background."""
+
+    def __init__(
+        self, settings: Settings, transports: dict[Channel, Transport] | None = None
+    ) -> None:
+        self._settings = settings
+        self._transports = transports or {
+            Channel.EMAIL: SmtpTransport(settings) if settings.smtp_host else LogTransport("email"),
+            Channel.SMS: LogTransport("SMS"),
+        }
+        self._wake = asyncio.Event()
+
+    async def send_email(
+        self, recipient: str, content: EmailContent, *, request_id: str | None = None
+    ) -> OutboxMessageDocument:
+        message = OutboxMessageDocument(
+            channel=Channel.EMAIL,
+            recipient=recipient,
+            subject=content.subject,
+            body=content.body,
+            request_id=request_id,
+        )
+        await message.insert()
+        self._wake.set()
+        return message
+
+    async def deliver_due(self) -> int:
+        """Deliver every message that is due now; the number attempted."""
+        attempted = 0
+        while (message := await self._claim()) is not None:
+            attempted += 1
+            await self._deliver(message)
+        return attempted
+
+    async def run(self) -> None:
+        """The sender loop: wakes on new messages or every poll interval."""
+        while True:
+            try:
+                await self.deliver_due()
+            except Exception:  # the loop must survive a database hiccup
+                logger.exception("outbox sender failed; retrying")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._settings.outbox_poll_seconds)
+
+    async def _claim(self) -> OutboxMessageDocument | None:
+        moment = now()
+        raw = await OutboxMessageDocument.get_pymongo_collection().find_one_and_update(
+            {
+                "status": OutboxStatus.PENDING.value,
+                "next_attempt_at": {"$lte": moment},
+                "$or": [{"locked_until": None}, {"locked_until": {"$lte": moment}}],
+            },
+            {"$set": {"locked_until": moment + CLAIM_LEASE}, "$inc": {"attempts": 1}},
+            sort=[("next_attempt_at", 1)],
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if raw is None else OutboxMessageDocument.model_validate(raw)
+
+    async def _deliver(self, message: OutboxMessageDocument) -> None:
+        collection = OutboxMessageDocument.get_pymongo_collection()
+        where = {"_id": message.id}
+        try:
+            await self._transports[message.channel].deliver(message)
+        except DeliveryError as error:
+            await self._failed(message, str(error))
+            return
+        except Exception as error:  # a transport bug must not lose the message
+            logger.exception("outbox transport crashed on message %s", message.id)
+            await self._failed(message, f"{type(error).__name__}: {error}")
+            return
+        await collection.update_one(
+            where,
+            {
+                "$set": {
+                    "status": OutboxStatus.SENT.value,
+                    "sent_at": now(),
+                    "locked_until": None,
+                    "last_error": None,
+                    "body": DELIVERED_BODY,
+                }
+            },
+        )
+        logger.info(
+            "outbox delivered %s message %s to %s (request %s)",
+            message.channel,
+            message.id,
+            mask_recipient(message.recipient),
+            message.request_id,
+        )
+
+    async def _failed(self, message: OutboxMessageDocument, error: str) -> None:
+        settings = self._settings
+        dead = message.attempts >= settings.outbox_max_attempts
+        delay = min(
+            timedelta(seconds=settings.outbox_retry_base_seconds * 2 ** (message.attempts - 1)),
+            MAX_BACKOFF,
+        )
+        await OutboxMessageDocument.get_pymongo_collection().update_one(
+            {"_id": message.id},
+            {
+                "$set": {
+                    "status": (OutboxStatus.DEAD if dead else OutboxStatus.PENDING).value,
+                    "next_attempt_at": now() + delay,
+                    "locked_until": None,
+                    "last_error": error[:500],
+                }
+            },
+        )
+        log = logger.error if dead else logger.warning
+        log(
+            "outbox %s message %s to %s failed (attempt %d%s): %s",
+            message.channel,
+            message.id,
+            mask_recipient(message.recipient),
+            message.attempts,
+            ", giving up" if dead else f", retry in {delay.total_seconds():.0f} s",
+            error,
+        )

@@ -1,0 +1,35 @@
+"""Texts of emails and SMS, composed from the translated messages in ``kabinet.i18n``."""
+
+from dataclasses import dataclass
+
+from kabinet.i18n import Locale, translate
+
+
+@dataclass(frozen=True, slots=True)
+class EmailContent:
+    subject: str
+    body: str
+
+
+def _email(name: str, locale: Locale, **params: object) -> EmailContent:
+    body = translate(f"email.{name}.body", locale, **params)
+    signature = translate("email.signature", locale)
+    return EmailContent(
+        subject=translate(f"email.{name}.subject", locale), body=f"{body}\n\n--\n{signature}\n"
+    )
+
+
+def confirmation_email(locale: Locale, *, link: str, hours: int) -> EmailContent:
+    return _email("confirm", locale, link=link, hours=hours)
+
+
+def already_registered_email(locale: Locale, *, email: str, link: str) -> EmailContent:
+    return _email("already_registered", locale, email=email, link=link)
+
+
+def password_reset_email(locale: Locale, *, link: str, minutes: int) -> EmailContent:
+    return _email("reset", locale, link=link, minutes=minutes)
+
+
+def password_changed_email(locale: Locale) -> EmailContent:
+    return _email("password_changed", locale)

@@ -1,0 +1,64 @@
+"""Ways out of the outbox: SMTP for email, or the log when nothing is configured."""
+
+import logging
+from email.message import EmailMessage
+from typing import Protocol
+
+import aiosmtplib
+
+from kabinet.config import Settings, SmtpSecurity
+from kabinet.documents import OutboxMessageDocument
+
+logger = logging.getLogger(__name__)
+
+
+class DeliveryError(Exception):
+    """The message could not be delivered now; the outbox will try again."""
+
+
+class Transport(Protocol):
+    async def deliver(self, message: OutboxMessageDocument) -> None: ...
+
+
+class SmtpTransport:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    async def deliver(self, message: OutboxMessageDocument) -> None:
+        settings = self._settings
+        email = EmailMessage()
+        email["From"] = settings.smtp_from
+        email["To"] = message.recipient
+        email["Subject"] = message.subject or ""
+        email["Message-ID"] = f"<{message.id}@kabinet>"
+        email.set_content(message.body)
+        try:
+            await aiosmtplib.send(
+                email,
+                hostname=settings.smtp_host,
+                port=settings.smtp_port,
+                username=settings.smtp_username,
+                password=settings.smtp_password,
+                use_tls=settings.smtp_tls is SmtpSecurity.TLS,
+                start_tls=settings.smtp_tls is SmtpSecurity.STARTTLS,
+                timeout=settings.smtp_timeout_seconds,
+            )
+        except (aiosmtplib.SMTPException, OSError) as error:
+            raise DeliveryError(f"SMTP: {type(error).__name__}: {error}") from error
+
+
+class LogTransport:
+    """Development stand-in: prints the whole message, so a link in it can be followed."""
+
+    def __init__(self, channel: str) -> None:
+        self._channel = channel
+
+    async def deliver(self, message: OutboxMessageDocument) -> None:
+        logger.warning(
+            "no %s transport configured; message %s to %s:\n%s\n%s",
+            self._channel,
+            message.id,
+            message.recipient,
+            message.subject or "",
+            message.body,
+        )

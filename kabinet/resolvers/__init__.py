@@ -1,0 +1,1 @@
+"""Use cases: plain async functions taking the caller and validated input. No Strawberry here."""

@@ -1,0 +1,395 @@
+"""Registration, email confirmation, sign-in, sessions and passwords (guide section 1)."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from beanie import PydanticObjectId
+from email_validator import EmailNotValidError, validate_email
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from kabinet.auth import rate_limit
+from kabinet.auth.context import Caller
+from kabinet.auth.passwords import (
+    PASSWORD_POLICY,
+    burn_verification_time,
+    hash_password,
+    needs_rehash,
+    password_problems,
+    verify_password,
+)
+from kabinet.auth.sessions import IssuedSession, end_session, end_sessions, start_session
+from kabinet.auth.tokens import new_token, token_hash
+from kabinet.clock import now
+from kabinet.documents import (
+    EmailTokenDocument,
+    Role,
+    SessionDocument,
+    TokenPurpose,
+    UserDocument,
+)
+from kabinet.i18n import Locale
+from kabinet.notify import templates
+from kabinet.resolvers.errors import (
+    FieldProblem,
+    InvalidCredentials,
+    InvalidInput,
+    NotAllowed,
+    RateLimited,
+    TokenExpired,
+)
+from kabinet.services import Services
+
+MAX_EMAIL_LENGTH = 254
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    token: str
+    expires_at: datetime
+    user: UserDocument
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """The request was taken; ``key`` and ``params`` say what happens next."""
+
+    key: str
+    params: dict[str, object]
+
+
+def normalize_email(value: str) -> str | None:
+    """The address in the form we store (lower-case), or ``None`` when it is not one."""
+    value = value.strip()
+    if not value or len(value) > MAX_EMAIL_LENGTH:
+        return None
+    try:
+        return validate_email(value, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        return None
+
+
+def _email_problems(email: str | None, field: str = "email") -> list[FieldProblem]:
+    return [] if email is not None else [FieldProblem(field, "field.email_invalid")]
+
+
+def _new_password_problems(password: str, confirmation: str) -> list[FieldProblem]:
+    limits = {"min_length": PASSWORD_POLICY.min_length, "max_length": PASSWORD_POLICY.max_length}
+    problems = [FieldProblem("password", key, limits) for key in password_problems(password)]
+    if password != confirmation:
+        problems.append(FieldProblem("passwordConfirmation", "field.passwords_do_not_match"))
+    return problems
+
+
+def _limited(exceeded: rate_limit.Exceeded | None) -> RateLimited | None:
+    return RateLimited(exceeded.retry_after_seconds) if exceeded else None
+
+
+def _link(services: Services, path: str, token: str) -> str:
+    return f"{services.settings.public_url.rstrip('/')}/{path}?{urlencode({'token': token})}"
+
+
+async def _issue_link_token(user: UserDocument, purpose: TokenPurpose, ttl: timedelta) -> str:
+    """A new single-use token; earlier unused ones of the same purpose stop working."""
+    moment = now()
+    await EmailTokenDocument.get_pymongo_collection().update_many(
+        {"user_id": user.id, "purpose": purpose.value, "used_at": None},
+        {"$set": {"used_at": moment}},
+    )
+    token = new_token()
+    await EmailTokenDocument(
+        user_id=user.id,
+        purpose=purpose,
+        token_hash=token_hash(token),
+        created_at=moment,
+        expires_at=moment + ttl,
+    ).insert()
+    return token
+
+
+async def _send_confirmation(services: Services, user: UserDocument, caller: Caller) -> None:
+    hours = services.settings.email_confirmation_ttl_hours
+    token = await _issue_link_token(user, TokenPurpose.CONFIRM_EMAIL, timedelta(hours=hours))
+    content = templates.confirmation_email(
+        user.locale, link=_link(services, "confirm-email", token), hours=hours
+    )
+    await services.outbox.send_email(user.email, content, request_id=caller.request_id)
+
+
+async def _send_reset(services: Services, user: UserDocument, caller: Caller) -> None:
+    minutes = services.settings.password_reset_ttl_minutes
+    token = await _issue_link_token(user, TokenPurpose.RESET_PASSWORD, timedelta(minutes=minutes))
+    content = templates.password_reset_email(
+        user.locale, link=_link(services, "reset-password", token), minutes=minutes
+    )
+    await services.outbox.send_email(user.email, content, request_id=caller.request_id)
+
+
+async def _sign_in(services: Services, user: UserDocument, caller: Caller) -> SignedIn:
+    issued: IssuedSession = await start_session(
+        user,
+        ttl=timedelta(days=services.settings.session_ttl_days),
+        user_agent=caller.user_agent,
+        ip=caller.ip,
+    )
+    return SignedIn(token=issued.token, expires_at=issued.session.expires_at, user=user)
+
+
+async def register(
+    *,
+    services: Services,
+    caller: Caller,
+    email: str,
+    password: str,
+    password_confirmation: str,
+    locale: Locale | None,
+) -> Done | InvalidInput | RateLimited:
+    """Create an account and email a confirmation link.
+
+    The answer is the same whether or not the address is taken; the owner of an
+    existing account gets a "someone tried to register" email instead.
+    """
+    normalized = normalize_email(email)
+    problems = _email_problems(normalized) + _new_password_problems(password, password_confirmation)
+    if normalized is None or problems:
+        return InvalidInput(problems)
+    if limited := _limited(
+        await rate_limit.hit_all(
+            (rate_limit.REGISTER_PER_IP, caller.ip), (rate_limit.REGISTER_PER_EMAIL, normalized)
+        )
+    ):
+        return limited
+    # Hash on every path, so that a taken address does not answer faster.
+    password_hash = await hash_password(password)
+    done = Done("account.registered", {"email": normalized})
+    user = UserDocument(
+        email=normalized, password_hash=password_hash, locale=locale or caller.locale
+    )
+    try:
+        await user.insert()
+    except DuplicateKeyError:
+        await _register_existing(services, caller, normalized, password_hash, locale)
+        return done
+    await _send_confirmation(services, user, caller)
+    return done
+
+
+async def _register_existing(
+    services: Services, caller: Caller, email: str, password_hash: str, locale: Locale | None
+) -> None:
+    existing = await UserDocument.find_one({"email": email})
+    if existing is None:  # deleted in between: nothing to tell anyone
+        return
+    if existing.email_confirmed:
+        content = templates.already_registered_email(
+            existing.locale, email=email, link=f"{services.settings.public_url.rstrip('/')}/"
+        )
+        await services.outbox.send_email(email, content, request_id=caller.request_id)
+        return
+    # Not confirmed yet: whoever confirms from the mailbox owns the account, with the
+    # password typed last, so a stranger who registered the address first gains nothing.
+    existing.password_hash = password_hash
+    existing.locale = locale or existing.locale
+    existing.updated_at = now()
+    await existing.save()
+    await _send_confirmation(services, existing, caller)
+
+
+async def _usable_token(token: str, purpose: TokenPurpose) -> EmailTokenDocument | None:
+    return await EmailTokenDocument.find_one(
+        {
+            "token_hash": token_hash(token),
+            "purpose": purpose.value,
+            "used_at": None,
+            "expires_at": {"$gt": now()},
+        }
+    )
+
+
+async def _spend_token(link: EmailTokenDocument) -> bool:
+    """Mark the token used; ``False`` when someone else used it first."""
+    spent = await EmailTokenDocument.get_pymongo_collection().find_one_and_update(
+        {"_id": link.id, "used_at": None},
+        {"$set": {"used_at": now()}},
+        return_document=ReturnDocument.AFTER,
+    )
+    return spent is not None
+
+
+async def confirm_email(
+    *, services: Services, caller: Caller, token: str, password: str
+) -> SignedIn | TokenExpired | InvalidCredentials | RateLimited:
+    """Guide 1.5: the link's token and the password confirm the address and sign in."""
+    if limited := _limited(await rate_limit.hit(rate_limit.TOKEN_USE_PER_IP, caller.ip)):
+        return limited
+    link = await _usable_token(token, TokenPurpose.CONFIRM_EMAIL)
+    if link is None:
+        return TokenExpired()
+    user = await UserDocument.get(link.user_id)
+    if user is None:
+        return TokenExpired()
+    if not await verify_password(user.password_hash, password):
+        return InvalidCredentials("error.wrong_password")
+    if not await _spend_token(link):
+        return TokenExpired()
+    await _set_user(user.id, email_confirmed=True)
+    user.email_confirmed = True
+    return await _sign_in(services, user, caller)
+
+
+async def _set_user(user_id: PydanticObjectId | None, **changes: object) -> None:
+    await UserDocument.get_pymongo_collection().update_one(
+        {"_id": user_id}, {"$set": {**changes, "updated_at": now()}}
+    )
+
+
+async def resend_confirmation(
+    *, services: Services, caller: Caller, email: str
+) -> Done | InvalidInput | RateLimited:
+    normalized = normalize_email(email)
+    if normalized is None:
+        return InvalidInput(_email_problems(normalized))
+    if limited := _limited(
+        await rate_limit.hit_all(
+            (rate_limit.CONFIRMATION_PER_IP, caller.ip),
+            (rate_limit.CONFIRMATION_PER_EMAIL, normalized),
+        )
+    ):
+        return limited
+    user = await UserDocument.find_one({"email": normalized})
+    if user is not None and not user.email_confirmed:
+        await _send_confirmation(services, user, caller)
+    return Done("account.confirmation_resent", {"email": normalized})
+
+
+async def login(
+    *, services: Services, caller: Caller, email: str, password: str
+) -> SignedIn | InvalidCredentials | RateLimited | NotAllowed:
+    normalized = normalize_email(email) or email.strip().lower()[:MAX_EMAIL_LENGTH]
+    if limited := _limited(
+        await rate_limit.hit_all(
+            (rate_limit.LOGIN_PER_IP, caller.ip), (rate_limit.LOGIN_PER_ACCOUNT, normalized)
+        )
+    ):
+        return limited
+    user = await UserDocument.find_one({"email": normalized})
+    if user is None:
+        await burn_verification_time(password)
+        return InvalidCredentials()
+    if not await verify_password(user.password_hash, password):
+        return InvalidCredentials()
+    if not user.email_confirmed:
+        return NotAllowed("EMAIL_NOT_CONFIRMED", "error.email_not_confirmed")
+    if needs_rehash(user.password_hash):
+        user.password_hash = await hash_password(password)
+        await _set_user(user.id, password_hash=user.password_hash)
+    return await _sign_in(services, user, caller)
+
+
+async def logout(*, session: SessionDocument) -> None:
+    await end_session(session)
+
+
+async def logout_everywhere(*, user: UserDocument) -> None:
+    await end_sessions(user.id)
+
+
+async def request_password_reset(
+    *, services: Services, caller: Caller, email: str
+) -> Done | InvalidInput | RateLimited:
+    normalized = normalize_email(email)
+    if normalized is None:
+        return InvalidInput(_email_problems(normalized))
+    if limited := _limited(
+        await rate_limit.hit_all(
+            (rate_limit.RESET_PER_IP, caller.ip), (rate_limit.RESET_PER_EMAIL, normalized)
+        )
+    ):
+        return limited
+    user = await UserDocument.find_one({"email": normalized})
+    if user is not None:
+        await _send_reset(services, user, caller)
+    return Done("account.reset_requested", {"email": normalized})
+
+
+async def reset_password(
+    *,
+    services: Services,
+    caller: Caller,
+    token: str,
+    password: str,
+    password_confirmation: str,
+) -> SignedIn | InvalidInput | TokenExpired | RateLimited:
+    """Set a new password from a reset link; every other session ends."""
+    if problems := _new_password_problems(password, password_confirmation):
+        return InvalidInput(problems)
+    if limited := _limited(await rate_limit.hit(rate_limit.TOKEN_USE_PER_IP, caller.ip)):
+        return limited
+    link = await _usable_token(token, TokenPurpose.RESET_PASSWORD)
+    if link is None or not await _spend_token(link):
+        return TokenExpired()
+    user = await UserDocument.get(link.user_id)
+    if user is None:
+        return TokenExpired()
+    user.password_hash = await hash_password(password)
+    # The link came to the mailbox, which proves the address as well.
+    user.email_confirmed = True
+    await _set_user(user.id, password_hash=user.password_hash, email_confirmed=True)
+    await end_sessions(user.id)
+    await services.outbox.send_email(
+        user.email, templates.password_changed_email(user.locale), request_id=caller.request_id
+    )
+    return await _sign_in(services, user, caller)
+
+
+async def change_password(
+    *,
+    services: Services,
+    caller: Caller,
+    user: UserDocument,
+    session: SessionDocument,
+    current_password: str,
+    password: str,
+    password_confirmation: str,
+) -> Done | InvalidInput | InvalidCredentials | RateLimited:
+    """Change the password of the signed-in account; its other sessions end."""
+    if limited := _limited(
+        await rate_limit.hit(rate_limit.PASSWORD_CHANGE_PER_ACCOUNT, str(user.id))
+    ):
+        return limited
+    if not await verify_password(user.password_hash, current_password):
+        return InvalidCredentials("error.wrong_password")
+    problems = _new_password_problems(password, password_confirmation)
+    if not problems and password == current_password:
+        problems.append(FieldProblem("password", "field.password_same_as_current"))
+    if problems:
+        return InvalidInput(problems)
+    user.password_hash = await hash_password(password)
+    await _set_user(user.id, password_hash=user.password_hash)
+    await end_sessions(user.id, keep=session)
+    await services.outbox.send_email(
+        user.email, templates.password_changed_email(user.locale), request_id=caller.request_id
+    )
+    return Done("account.password_changed", {})
+
+
+async def create_confirmed_user(
+    *, email: str, password: str, role: Role
+) -> UserDocument | InvalidInput:
+    """An account created by an administrator (operators, admins): confirmed from the start."""
+    normalized = normalize_email(email)
+    problems = _email_problems(normalized) + _new_password_problems(password, password)
+    if normalized is None or problems:
+        return InvalidInput(problems)
+    user = UserDocument(
+        email=normalized,
+        password_hash=await hash_password(password),
+        email_confirmed=True,
+        role=role,
+    )
+    try:
+        await user.insert()
+    except DuplicateKeyError:
+        return InvalidInput([FieldProblem("email", "field.email_taken")])
+    return user

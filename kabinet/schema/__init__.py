@@ -1,0 +1,29 @@
+"""The API's shape: Strawberry types, inputs, errors and the one Schema."""
+
+import strawberry
+from strawberry import relay
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from kabinet.schema.account import AccountMutation, AccountQuery
+from kabinet.schema.extensions import EXTENSIONS
+
+
+@strawberry.type
+class NodeQuery:
+    node: relay.Node | None = relay.node(
+        description="Any object with an id, if the caller may see it."
+    )
+
+
+Query = merge_types("Query", (NodeQuery, AccountQuery))
+Mutation = merge_types("Mutation", (AccountMutation,))
+
+
+def build_schema() -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=EXTENSIONS,
+        config=StrawberryConfig(relay_max_results=100),
+    )

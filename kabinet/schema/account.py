@@ -1,0 +1,372 @@
+"""Accounts in the API: `me`, the password policy, registration, sign-in and passwords."""
+
+from collections.abc import Iterable
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Self
+
+import strawberry
+from beanie import PydanticObjectId
+from bson.errors import InvalidId
+from strawberry import relay
+
+from kabinet.auth.passwords import PASSWORD_POLICY
+from kabinet.auth.sessions import list_sessions
+from kabinet.documents import Role as RoleValue
+from kabinet.documents import SessionDocument, UserDocument
+from kabinet.i18n import Locale as LocaleValue
+from kabinet.i18n import translate
+from kabinet.resolvers import account
+from kabinet.resolvers.errors import DomainError
+from kabinet.schema.context import Info
+from kabinet.schema.errors import (
+    InputError,
+    InvalidCredentials,
+    NotAllowed,
+    RateLimited,
+    TokenExpired,
+    require_session,
+    require_user,
+    to_graphql,
+)
+
+
+@strawberry.enum(description="What an account may do.")
+class Role(Enum):
+    CUSTOMER = RoleValue.CUSTOMER.value
+    OPERATOR = RoleValue.OPERATOR.value
+    ADMIN = RoleValue.ADMIN.value
+
+
+@strawberry.enum(description="Language of messages, emails and SMS.")
+class Locale(Enum):
+    UK = LocaleValue.UK.value
+    EN = LocaleValue.EN.value
+
+
+@strawberry.type(description="A signed-in device or browser.")
+class Session:
+    id: strawberry.ID = strawberry.field(description="Identifier of the session.")
+    created_at: datetime = strawberry.field(description="When the person signed in.")
+    last_seen_at: datetime = strawberry.field(description="Last use, to within five minutes.")
+    user_agent: str | None = strawberry.field(description="The browser or app that signed in.")
+    current: bool = strawberry.field(description="Whether this is the session of this request.")
+
+
+@strawberry.type(description="An account of the cabinet: an insured person or staff.")
+class User(relay.Node):
+    id: relay.NodeID[str]
+    email: str = strawberry.field(description="Sign-in email, lower-case.")
+    email_confirmed: bool = strawberry.field(description="Whether the email link was followed.")
+    role: Role = strawberry.field(description="What the account may do.")
+    locale: Locale = strawberry.field(description="Language of messages for this account.")
+    created_at: datetime = strawberry.field(description="When the account was registered.")
+
+    @classmethod
+    def from_document(cls, document: UserDocument) -> Self:
+        return cls(
+            id=str(document.id),
+            email=document.email,
+            email_confirmed=document.email_confirmed,
+            role=Role(document.role.value),
+            locale=Locale(document.locale.value),
+            created_at=document.created_at,
+        )
+
+    @strawberry.field(description="Signed-in sessions of this account, most recent first.")
+    async def sessions(self, info: Info) -> list[Session]:
+        caller = info.context.caller
+        current_id = caller.session.id if caller.session else None
+        return [
+            _session(document, current=document.id == current_id)
+            for document in await list_sessions(PydanticObjectId(self.id))
+        ]
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        """Only the caller's own account; staff may see any."""
+        viewer = info.context.caller.user
+        staff = viewer is not None and viewer.role in (RoleValue.OPERATOR, RoleValue.ADMIN)
+        found: list[Self | None] = []
+        for node_id in node_ids:
+            document = None
+            if viewer is not None and node_id == str(viewer.id):
+                document = viewer
+            elif staff:
+                document = await _find_user(node_id)
+            found.append(cls.from_document(document) if document else None)
+        return found
+
+
+async def _find_user(node_id: str) -> UserDocument | None:
+    try:
+        return await UserDocument.get(PydanticObjectId(node_id))
+    except InvalidId:
+        return None
+
+
+def _session(document: SessionDocument, *, current: bool) -> Session:
+    return Session(
+        id=strawberry.ID(str(document.id)),
+        created_at=document.created_at,
+        last_seen_at=document.last_seen_at,
+        user_agent=document.user_agent,
+        current=current,
+    )
+
+
+@strawberry.type(description="The password rules, for the registration form to show.")
+class PasswordPolicy:
+    min_length: int = strawberry.field(description="Fewest characters.")
+    max_length: int = strawberry.field(description="Most characters.")
+    requires_uppercase: bool = strawberry.field(description="At least one capital Latin letter.")
+    requires_digit: bool = strawberry.field(description="At least one digit.")
+    latin_only: bool = strawberry.field(
+        description="Only Latin letters, digits and ASCII symbols, no spaces."
+    )
+
+
+@strawberry.type(description="Registration was taken; the message says to check the mailbox.")
+class RegisterSuccess:
+    message: str = strawberry.field(
+        description="The same whether or not the email was already registered."
+    )
+
+
+@strawberry.type(description="Signed in: the bearer token of a new session.")
+class AuthSuccess:
+    token: str = strawberry.field(
+        description="Send as `Authorization: Bearer <token>`; shown only once."
+    )
+    expires_at: datetime = strawberry.field(description="When the session ends if unused.")
+    user: User = strawberry.field(description="The signed-in account.")
+
+
+@strawberry.type(description="The request was taken; the message says what happens next.")
+class Accepted:
+    message: str = strawberry.field(description="Localised explanation.")
+
+
+@strawberry.input(description="A new account: email and the password typed twice.")
+class RegisterInput:
+    email: str = strawberry.field(description="Email to sign in with; a link is sent to it.")
+    password: str = strawberry.field(description="A password that follows `passwordPolicy`.")
+    password_confirmation: str = strawberry.field(description="The same password again.")
+    locale: Locale | None = strawberry.field(
+        default=None, description="Language of emails; default from Accept-Language."
+    )
+
+
+@strawberry.input(description="The token from the confirmation link and the password.")
+class ConfirmEmailInput:
+    token: str = strawberry.field(description="The `token` parameter of the emailed link.")
+    password: str = strawberry.field(description="The account's password (guide 1.5).")
+
+
+@strawberry.input(description="Send the confirmation link again.")
+class ResendConfirmationInput:
+    email: str = strawberry.field(description="The email used at registration.")
+
+
+@strawberry.input(description="Sign in.")
+class LoginInput:
+    email: str = strawberry.field(description="The account's email.")
+    password: str = strawberry.field(description="The account's password.")
+
+
+@strawberry.input(description="Ask for a password reset link.")
+class RequestPasswordResetInput:
+    email: str = strawberry.field(description="The account's email.")
+
+
+@strawberry.input(description="Set a new password with the token of a reset link.")
+class ResetPasswordInput:
+    token: str = strawberry.field(description="The `token` parameter of the emailed link.")
+    password: str = strawberry.field(description="The new password.")
+    password_confirmation: str = strawberry.field(description="The new password again.")
+
+
+@strawberry.input(description="Change the password of the signed-in account.")
+class ChangePasswordInput:
+    current_password: str = strawberry.field(description="The password in use now.")
+    password: str = strawberry.field(description="The new password.")
+    password_confirmation: str = strawberry.field(description="The new password again.")
+
+
+RegisterResult = Annotated[
+    RegisterSuccess | InputError | RateLimited,
+    strawberry.union("RegisterResult", description="Registration taken, or why not."),
+]
+ConfirmEmailResult = Annotated[
+    AuthSuccess | InputError | TokenExpired | InvalidCredentials | RateLimited,
+    strawberry.union(
+        "ConfirmEmailResult", description="Signed in after confirming the email, or why not."
+    ),
+]
+ResendConfirmationResult = Annotated[
+    Accepted | InputError | RateLimited,
+    strawberry.union("ResendConfirmationResult", description="Resend taken, or why not."),
+]
+LoginResult = Annotated[
+    AuthSuccess | InvalidCredentials | RateLimited | NotAllowed,
+    strawberry.union(
+        "LoginResult",
+        description="Signed in, or why not (NotAllowed: the email is not confirmed yet).",
+    ),
+]
+RequestPasswordResetResult = Annotated[
+    Accepted | InputError | RateLimited,
+    strawberry.union(
+        "RequestPasswordResetResult", description="Reset link request taken, or why not."
+    ),
+]
+ResetPasswordResult = Annotated[
+    AuthSuccess | InputError | TokenExpired | RateLimited,
+    strawberry.union(
+        "ResetPasswordResult", description="Signed in with the new password, or why not."
+    ),
+]
+ChangePasswordResult = Annotated[
+    Accepted | InputError | InvalidCredentials | RateLimited,
+    strawberry.union("ChangePasswordResult", description="Password changed, or why not."),
+]
+
+
+def _locale(value: Locale | None) -> LocaleValue | None:
+    return None if value is None else LocaleValue(value.value)
+
+
+def _answer(info: Info, outcome: account.SignedIn | account.Done | DomainError) -> object:
+    """The union member for a use case's outcome."""
+    locale = info.context.caller.locale
+    match outcome:
+        case account.SignedIn(token=token, expires_at=expires_at, user=user):
+            return AuthSuccess(token=token, expires_at=expires_at, user=User.from_document(user))
+        case account.Done(key=key, params=params):
+            return Accepted(message=translate(key, locale, **params))
+        case _:
+            return to_graphql(outcome, locale)
+
+
+@strawberry.type
+class AccountQuery:
+    @strawberry.field(description="The signed-in account; null when not signed in.")
+    def me(self, info: Info) -> User | None:
+        user = info.context.caller.user
+        return None if user is None else User.from_document(user)
+
+    @strawberry.field(description="The password rules the registration form should enforce.")
+    def password_policy(self) -> PasswordPolicy:
+        return PasswordPolicy(
+            min_length=PASSWORD_POLICY.min_length,
+            max_length=PASSWORD_POLICY.max_length,
+            requires_uppercase=PASSWORD_POLICY.requires_uppercase,
+            requires_digit=PASSWORD_POLICY.requires_digit,
+            latin_only=PASSWORD_POLICY.latin_only,
+        )
+
+
+@strawberry.type
+class AccountMutation:
+    @strawberry.mutation(
+        description="Create an account and email a confirmation link (guide 1.3-1.4). "
+        "Answers the same whether or not the email is already registered."
+    )
+    async def register(self, info: Info, input: RegisterInput) -> RegisterResult:
+        outcome = await account.register(
+            services=info.context.services,
+            caller=info.context.caller,
+            email=input.email,
+            password=input.password,
+            password_confirmation=input.password_confirmation,
+            locale=_locale(input.locale),
+        )
+        if isinstance(outcome, account.Done):
+            locale = info.context.caller.locale
+            return RegisterSuccess(message=translate(outcome.key, locale, **outcome.params))
+        return to_graphql(outcome, info.context.caller.locale)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        description="Confirm the email with the link's token and the password, and sign in "
+        "(guide 1.5)."
+    )
+    async def confirm_email(self, info: Info, input: ConfirmEmailInput) -> ConfirmEmailResult:
+        outcome = await account.confirm_email(
+            services=info.context.services,
+            caller=info.context.caller,
+            token=input.token,
+            password=input.password,
+        )
+        return _answer(info, outcome)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Send the confirmation link again, if it is still needed.")
+    async def resend_confirmation(
+        self, info: Info, input: ResendConfirmationInput
+    ) -> ResendConfirmationResult:
+        outcome = await account.resend_confirmation(
+            services=info.context.services, caller=info.context.caller, email=input.email
+        )
+        return _answer(info, outcome)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Sign in with email and password; returns a session token.")
+    async def login(self, info: Info, input: LoginInput) -> LoginResult:
+        outcome = await account.login(
+            services=info.context.services,
+            caller=info.context.caller,
+            email=input.email,
+            password=input.password,
+        )
+        return _answer(info, outcome)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="End the current session.")
+    async def logout(self, info: Info) -> bool:
+        _, session = require_session(info)
+        await account.logout(session=session)
+        return True
+
+    @strawberry.mutation(description="End every session of the account, this one included.")
+    async def logout_everywhere(self, info: Info) -> bool:
+        user = require_user(info)
+        await account.logout_everywhere(user=user)
+        return True
+
+    @strawberry.mutation(description="Email a password reset link, if the account exists.")
+    async def request_password_reset(
+        self, info: Info, input: RequestPasswordResetInput
+    ) -> RequestPasswordResetResult:
+        outcome = await account.request_password_reset(
+            services=info.context.services, caller=info.context.caller, email=input.email
+        )
+        return _answer(info, outcome)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        description="Set a new password with a reset link's token and sign in; "
+        "every other session ends."
+    )
+    async def reset_password(self, info: Info, input: ResetPasswordInput) -> ResetPasswordResult:
+        outcome = await account.reset_password(
+            services=info.context.services,
+            caller=info.context.caller,
+            token=input.token,
+            password=input.password,
+            password_confirmation=input.password_confirmation,
+        )
+        return _answer(info, outcome)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        description="Change the password of the signed-in account; its other sessions end."
+    )
+    async def change_password(self, info: Info, input: ChangePasswordInput) -> ChangePasswordResult:
+        user, session = require_session(info)
+        outcome = await account.change_password(
+            services=info.context.services,
+            caller=info.context.caller,
+            user=user,
+            session=session,
+            current_password=input.current_password,
+            password=input.password,
+            password_confirmation=input.password_confirmation,
+        )
+        return _answer(info, outcome)  # type: ignore[return-value]

@@ -1,0 +1,17 @@
+"""The GraphQL context: the caller and the application's services."""
+
+from dataclasses import dataclass
+
+from strawberry.types import Info as StrawberryInfo
+
+from kabinet.auth.context import Caller
+from kabinet.services import Services
+
+
+@dataclass(slots=True)
+class Context:
+    caller: Caller
+    services: Services
+
+
+type Info = StrawberryInfo[Context, None]

@@ -1,0 +1,62 @@
+"""The `/graphql` endpoint: Strawberry's ASGI view with our context and offline GraphiQL."""
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from kabinet.auth.context import Caller
+from kabinet.auth.sessions import resolve_session
+from kabinet.i18n import negotiate_locale
+from kabinet.schema import build_schema
+from kabinet.schema.context import Context
+from kabinet.services import Services
+
+GRAPHIQL_PAGE = Path(__file__).parent.parent / "static" / "graphiql.html"
+_BEARER = re.compile(r"^Bearer\s+(\S+)$", re.IGNORECASE)
+
+
+class KabinetGraphQL(GraphQL[Context, None]):
+    def __init__(self, services: Services) -> None:
+        settings = services.settings
+        super().__init__(
+            build_schema(),
+            graphql_ide="graphiql" if settings.graphiql_enabled else None,
+            allowed_origins=settings.origins,
+            keep_alive=True,
+            keep_alive_interval=15,
+        )
+        self.services = services
+
+    async def get_context(self, request: Request | WebSocket, response: object) -> Context:
+        settings = self.services.settings
+        session = user = None
+        match = _BEARER.match(request.headers.get("authorization", ""))
+        if match:
+            resolved = await resolve_session(
+                match.group(1), ttl=timedelta(days=settings.session_ttl_days)
+            )
+            if resolved is not None:
+                session, user = resolved
+        caller = Caller(
+            user=user,
+            session=session,
+            locale=user.locale
+            if user
+            else negotiate_locale(request.headers.get("accept-language")),
+            ip=request.client.host if request.client else "unknown",
+            user_agent=request.headers.get("user-agent"),
+            request_id=request.state.request_id,
+        )
+        return Context(caller=caller, services=self.services)
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse(GRAPHIQL_PAGE.read_text(encoding="utf-8"))

@@ -1,0 +1,12 @@
+"""What the use cases need from the running application, passed explicitly."""
+
+from dataclasses import dataclass
+
+from kabinet.config import Settings
+from kabinet.notify.outbox import Outbox
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    outbox: Outbox

@@ -67,3 +67,7 @@ def create_user(email: str, role: str, password: str) -> None:
         )
         raise click.ClickException(reasons)
     click.echo(f"created {role} {email}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,5 +1,7 @@
 """The API's shape: Strawberry types, inputs, errors and the one Schema."""
 
+import functools
+
 import strawberry
 from strawberry import relay
 from strawberry.schema.config import StrawberryConfig
@@ -20,7 +22,9 @@ Query = merge_types("Query", (NodeQuery, AccountQuery))
 Mutation = merge_types("Mutation", (AccountMutation,))
 
 
+@functools.cache
 def build_schema() -> strawberry.Schema:
+    """The schema, built once per process (Strawberry's relay fields cannot be built twice)."""
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,

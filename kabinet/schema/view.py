@@ -3,12 +3,16 @@
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import orjson
+from cross_web import HTTPException
+from graphql import ExecutionResult
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.schema.exceptions import InvalidOperationTypeError
 
 from kabinet.auth.context import Caller
 from kabinet.auth.sessions import resolve_session
@@ -54,6 +58,15 @@ class KabinetGraphQL(GraphQL[Context, None]):
             request_id=request.state.request_id,
         )
         return Context(caller=caller, services=self.services)
+
+    async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        """As Strawberry's, but a mutation over GET is 405 (GraphQL over HTTP), not 400."""
+        try:
+            return await super().execute_single(*args, **kwargs)
+        except HTTPException as error:
+            if isinstance(error.__cause__, InvalidOperationTypeError):
+                raise HTTPException(405, error.reason) from error.__cause__
+            raise
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)

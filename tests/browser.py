@@ -1,0 +1,90 @@
+"""Headless Debian Chromium driven over the DevTools protocol (no driver, no download)."""
+
+import asyncio
+import contextlib
+import itertools
+import json
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import websockets
+
+from tests.support import eventually
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--remote-debugging-port=0",
+]
+
+
+class Page:
+    def __init__(self, connection: websockets.ClientConnection) -> None:
+        self._connection = connection
+        self._ids = itertools.count(1)
+
+    async def send(self, method: str, **params: Any) -> dict[str, Any]:
+        message_id = next(self._ids)
+        await self._connection.send(
+            json.dumps({"id": message_id, "method": method, "params": params})
+        )
+        while True:
+            reply = json.loads(await self._connection.recv())
+            if reply.get("id") == message_id:
+                if "error" in reply:
+                    raise RuntimeError(reply["error"])
+                return reply["result"]
+
+    async def evaluate(self, expression: str) -> Any:
+        result = await self.send("Runtime.evaluate", expression=expression, returnByValue=True)
+        return result["result"].get("value")
+
+    async def wait_for(self, expression: str, seconds: float = 20) -> Any:
+        return await eventually(lambda: self.evaluate(expression), seconds=seconds)
+
+
+@contextlib.asynccontextmanager
+async def chromium_page(url: str) -> AsyncIterator[Page]:
+    executable = shutil.which("chromium")
+    if executable is None:
+        raise RuntimeError("Debian's chromium is not installed: run `make chromium`")
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
+        process = await asyncio.create_subprocess_exec(
+            executable,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            url,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        try:
+            port_file = Path(profile) / "DevToolsActivePort"
+
+            async def port() -> str | None:
+                return (
+                    port_file.read_text().split()[0]
+                    if port_file.exists() and port_file.read_text()
+                    else None
+                )
+
+            debug_port = await eventually(port, seconds=30)
+            async with httpx.AsyncClient() as http:
+                targets = (await http.get(f"http://127.0.0.1:{debug_port}/json/list")).json()
+            page_target = next(target for target in targets if target["type"] == "page")
+            async with websockets.connect(
+                page_target["webSocketDebuggerUrl"], max_size=None
+            ) as connection:
+                yield Page(connection)
+        finally:
+            process.terminate()
+            await process.wait()

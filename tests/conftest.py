@@ -1,0 +1,98 @@
+"""Shared test rig: a real wire-protocol MongoDB, a real SMTP server, a real HTTP server.
+
+One embedded database (or ``KABINET_TEST_MONGODB_URI``), one aiosmtpd server and
+one uvicorn server on loopback serve the whole session; every test starts with
+empty collections, an empty mailbox and the real time.
+"""
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from kabinet.app import create_app
+from kabinet.clock import clock
+from kabinet.config import Settings, SmtpSecurity
+from kabinet.db import Database
+from kabinet.documents import ALL_DOCUMENTS
+from tests.support import Api, Mailbox, free_port
+
+
+@pytest.fixture(scope="session")
+def mailbox() -> Iterator[Mailbox]:
+    box = Mailbox(free_port())
+    box.start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(mailbox: Mailbox, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    uri = os.environ.get("KABINET_TEST_MONGODB_URI")
+    return Settings(
+        _env_file=None,
+        mongodb_uri=uri,
+        database=f"kabinet_test_{uuid.uuid4().hex[:8]}" if uri else "kabinet",
+        data_dir=tmp_path_factory.mktemp("data"),
+        public_url="http://cabinet.test",
+        smtp_host="127.0.0.1",
+        smtp_port=mailbox.port,
+        smtp_tls=SmtpSecurity.NONE,
+        smtp_from="Kabinet <no-reply@cabinet.test>",
+        outbox_poll_seconds=0.2,
+        outbox_retry_base_seconds=30,
+    )
+
+
+@pytest.fixture(scope="session")
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    db = Database(settings, in_memory=True)
+    await db.connect()
+    yield db
+    if settings.mongodb_uri:
+        await db.client.drop_database(settings.database)
+    await db.close()
+
+
+@pytest.fixture(scope="session")
+async def server(settings: Settings, database: Database) -> AsyncIterator[str]:
+    """The app under uvicorn on a loopback port; yields its base URL."""
+    app = create_app(settings, database=database)
+    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
+    instance = uvicorn.Server(config)
+    task = asyncio.create_task(instance.serve())
+    async with asyncio.timeout(10):
+        while not instance.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
+            await asyncio.sleep(0.01)
+    yield f"http://127.0.0.1:{config.port}"
+    instance.should_exit = True
+    await task
+
+
+@pytest.fixture(autouse=True)
+async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Empty collections and mailbox, real time: each test starts from nothing."""
+    clock.reset()
+    if "database" in request.fixturenames:
+        request.getfixturevalue("database")
+        for document in ALL_DOCUMENTS:
+            await document.get_pymongo_collection().delete_many({})
+        request.getfixturevalue("mailbox").messages.clear()
+    yield
+    clock.reset()
+
+
+@pytest.fixture
+async def api(server: str) -> AsyncIterator[Api]:
+    async with httpx.AsyncClient(base_url=server, timeout=30) as http:
+        yield Api(http)
+
+
+@pytest.fixture(scope="session")
+def project_root() -> Path:
+    return Path(__file__).parent.parent

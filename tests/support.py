@@ -1,0 +1,108 @@
+"""Test helpers: the loopback mailbox and a GraphQL client over real HTTP."""
+
+import asyncio
+import re
+import socket
+from collections.abc import Awaitable, Callable
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+from aiosmtpd.controller import Controller
+
+PASSWORD = "Correct-horse-1"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Mailbox:
+    """What the loopback SMTP server received."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.messages: list[EmailMessage] = []
+        self._controller: Controller | None = None
+
+    def start(self) -> None:
+        """Listen on the same port again (a stopped aiosmtpd controller cannot restart)."""
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        """Take the SMTP server down: connections are refused until ``start``."""
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+    async def wait_for(self, recipient: str, subject: str | None = None) -> EmailMessage:
+        """The first message to ``recipient`` (whose subject contains ``subject``)."""
+        async with asyncio.timeout(10):
+            while True:
+                for message in self.messages:
+                    if message["To"] == recipient and (
+                        subject is None or subject in str(message["Subject"])
+                    ):
+                        return message
+                await asyncio.sleep(0.02)
+
+    def to(self, recipient: str) -> list[EmailMessage]:
+        return [message for message in self.messages if message["To"] == recipient]
+
+
+async def eventually[T](probe: Callable[[], Awaitable[T | None]], seconds: float = 10) -> T:
+    """Poll ``probe`` until it returns something truthy (for work done in the background)."""
+    async with asyncio.timeout(seconds):
+        while not (result := await probe()):  # noqa: ASYNC110 - the state lives in another task or process
+            await asyncio.sleep(0.02)
+        return result
+
+
+def body_of(message: EmailMessage) -> str:
+    part = message.get_body(("plain",))
+    assert part is not None
+    return part.get_content()
+
+
+def link_token(message: EmailMessage) -> str:
+    found = re.search(r"token=([A-Za-z0-9_\-]+)", body_of(message))
+    assert found, body_of(message)
+    return found.group(1)
+
+
+class Api:
+    """A GraphQL client over real HTTP."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def post(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        all_headers = dict(headers or {})
+        if token:
+            all_headers["Authorization"] = f"Bearer {token}"
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=all_headers
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def data(self, query: str, variables: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        """The `data` of a response that must have no errors."""
+        body = await self.post(query, variables, **kwargs)
+        assert "errors" not in body, body
+        return body["data"]

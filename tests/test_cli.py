@@ -1,0 +1,140 @@
+"""The `kabinet` command: serve with the embedded database, create-user, export-schema."""
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kabinet.db import Database
+from tests.accounts import login
+from tests.support import Api, eventually, free_port
+
+KABINET = [sys.executable, "-m", "kabinet.cli"]
+
+
+def cli_env(**settings: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KABINET_")}
+    env.update({f"KABINET_{name.upper()}": value for name, value in settings.items()})
+    return env
+
+
+async def run_cli(*args: str, **settings: str) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        *KABINET,
+        *args,
+        env=cli_env(**settings),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await process.communicate()
+    return process.returncode or 0, output.decode()
+
+
+@asynccontextmanager
+async def serving(data_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        *KABINET,
+        "serve",
+        env=cli_env(data_dir=str(data_dir), port=str(port)),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+
+            async def ready() -> bool:
+                try:
+                    return (await http.get("/readyz")).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            await eventually(ready, seconds=30)
+            yield http
+    finally:
+        process.send_signal(signal.SIGINT)
+        await asyncio.wait_for(process.wait(), 15)
+
+
+async def test_serve_keeps_data_in_the_data_dir_across_restarts(tmp_path: Path):
+    register = """mutation { register(input: {email: "anna@example.com", password: "Anna-pass-1",
+                  passwordConfirmation: "Anna-pass-1"}) { __typename } }"""
+    login_query = """mutation { login(input: {email: "anna@example.com", password: "Anna-pass-1"})
+                     { __typename ... on NotAllowed { code } } }"""
+    async with serving(tmp_path) as http:
+        response = await http.post("/graphql", json={"query": register})
+        assert response.json()["data"]["register"]["__typename"] == "RegisterSuccess"
+
+    assert (tmp_path / "kabinet.sqlite3").exists()
+    async with serving(tmp_path) as http:
+        response = await http.post("/graphql", json={"query": login_query})
+        assert response.json()["data"]["login"] == {
+            "__typename": "NotAllowed",
+            "code": "EMAIL_NOT_CONFIRMED",
+        }
+
+
+async def test_create_user_makes_a_confirmed_operator(api: Api, database: Database):
+    code, output = await run_cli(
+        "create-user",
+        "--email",
+        "Operator@Example.com",
+        "--role",
+        "operator",
+        "--password",
+        "Operator-pass-1",
+        mongodb_uri=database.uri or "",
+        database=database.db.name,
+    )
+    assert code == 0, output
+    assert "created operator Operator@Example.com" in output
+
+    signed_in = await login(api, "operator@example.com", "Operator-pass-1")
+    assert signed_in["__typename"] == "AuthSuccess"
+    assert signed_in["user"]["role"] == "OPERATOR"
+    assert signed_in["user"]["emailConfirmed"] is True
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "reason"),
+    [
+        ("not-an-email", "Operator-pass-1", "email"),
+        ("op@example.com", "weak", "password"),
+    ],
+)
+async def test_create_user_refuses_bad_input(
+    database: Database, email: str, password: str, reason: str
+):
+    code, output = await run_cli(
+        "create-user",
+        "--email",
+        email,
+        "--password",
+        password,
+        mongodb_uri=database.uri or "",
+        database=database.db.name,
+    )
+    assert code != 0
+    assert f"{reason}:" in output
+
+
+async def test_create_user_refuses_a_taken_email(database: Database):
+    arguments = ("create-user", "--email", "admin@example.com", "--role", "admin")
+    where = {"mongodb_uri": database.uri or "", "database": database.db.name}
+    first, _ = await run_cli(*arguments, "--password", "Admin-pass-1", **where)
+    second, output = await run_cli(*arguments, "--password", "Admin-pass-1", **where)
+    assert first == 0
+    assert second != 0
+    assert "already exists" in output
+
+
+async def test_export_schema_prints_the_checked_in_sdl(project_root: Path):
+    code, output = await run_cli("export-schema")
+    assert code == 0
+    assert output.strip() == (project_root / "schema.graphql").read_text().strip()

@@ -1,0 +1,44 @@
+"""The checked-in SDL matches the code, and every type and field is described."""
+
+from pathlib import Path
+
+from graphql import (
+    GraphQLEnumType,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLUnionType,
+)
+
+from kabinet.schema import build_schema
+
+
+def test_checked_in_schema_matches_the_code(project_root: Path):
+    checked_in = (project_root / "schema.graphql").read_text(encoding="utf-8")
+    assert checked_in.strip() == build_schema().as_str().strip(), (
+        "schema.graphql is out of date: run `make schema` and commit it"
+    )
+
+
+def test_every_type_and_field_has_a_description():
+    schema = build_schema()._schema
+    described_kinds = (
+        GraphQLObjectType,
+        GraphQLInterfaceType,
+        GraphQLInputObjectType,
+        GraphQLUnionType,
+        GraphQLEnumType,
+    )
+    root_types = {"Query", "Mutation", "Subscription"}
+    missing = []
+    for name, graphql_type in schema.type_map.items():
+        if name.startswith("__") or not isinstance(graphql_type, described_kinds):
+            continue
+        if name not in root_types and not graphql_type.description:
+            missing.append(name)
+        missing.extend(
+            f"{name}.{field_name}"
+            for field_name, field in getattr(graphql_type, "fields", {}).items()
+            if not field.description
+        )
+    assert missing == []

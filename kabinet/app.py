@@ -10,7 +10,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -74,6 +74,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             if owns_database:
                 await db.close()
 
+    async def account_page(_: Request) -> Response:
+        """The pages behind the emailed links, so a local cabinet can be tried end to end."""
+        return FileResponse(STATIC_DIR / "account.html")
+
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -85,6 +89,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            Route("/confirm-email", account_page),
+            Route("/reset-password", account_page),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),

@@ -86,12 +86,17 @@ def _limited(exceeded: rate_limit.Exceeded | None) -> RateLimited | None:
     return RateLimited(exceeded.retry_after_seconds) if exceeded else None
 
 
-def _link(services: Services, path: str, token: str) -> str:
-    return f"{services.settings.public_url.rstrip('/')}/{path}?{urlencode({'token': token})}"
+# Pages of the frontend (or of kabinet itself, see app.py) that the emailed links open.
+LINK_PAGES = {
+    TokenPurpose.CONFIRM_EMAIL: "confirm-email",
+    TokenPurpose.RESET_PASSWORD: "reset-password",
+}
 
 
-async def _issue_link_token(user: UserDocument, purpose: TokenPurpose, ttl: timedelta) -> str:
-    """A new single-use token; earlier unused ones of the same purpose stop working."""
+async def _issue_link(
+    services: Services, user: UserDocument, purpose: TokenPurpose, ttl: timedelta
+) -> str:
+    """A link with a new single-use token; earlier unused links of the same purpose die."""
     moment = now()
     await EmailTokenDocument.get_pymongo_collection().update_many(
         {"user_id": user.id, "purpose": purpose.value, "used_at": None},
@@ -105,24 +110,22 @@ async def _issue_link_token(user: UserDocument, purpose: TokenPurpose, ttl: time
         created_at=moment,
         expires_at=moment + ttl,
     ).insert()
-    return token
+    base = services.settings.public_url.rstrip("/")
+    return f"{base}/{LINK_PAGES[purpose]}?{urlencode({'token': token})}"
 
 
 async def _send_confirmation(services: Services, user: UserDocument, caller: Caller) -> None:
     hours = services.settings.email_confirmation_ttl_hours
-    token = await _issue_link_token(user, TokenPurpose.CONFIRM_EMAIL, timedelta(hours=hours))
-    content = templates.confirmation_email(
-        user.locale, link=_link(services, "confirm-email", token), hours=hours
-    )
+    link = await _issue_link(services, user, TokenPurpose.CONFIRM_EMAIL, timedelta(hours=hours))
+    content = templates.confirmation_email(user.locale, link=link, hours=hours)
     await services.outbox.send_email(user.email, content, request_id=caller.request_id)
 
 
 async def _send_reset(services: Services, user: UserDocument, caller: Caller) -> None:
     minutes = services.settings.password_reset_ttl_minutes
-    token = await _issue_link_token(user, TokenPurpose.RESET_PASSWORD, timedelta(minutes=minutes))
-    content = templates.password_reset_email(
-        user.locale, link=_link(services, "reset-password", token), minutes=minutes
-    )
+    ttl = timedelta(minutes=minutes)
+    link = await _issue_link(services, user, TokenPurpose.RESET_PASSWORD, ttl)
+    content = templates.password_reset_email(user.locale, link=link, minutes=minutes)
     await services.outbox.send_email(user.email, content, request_id=caller.request_id)
 
 

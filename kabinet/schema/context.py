@@ -12,6 +12,8 @@ from kabinet.services import Services
 class Context:
     caller: Caller
     services: Services
+    # The WebSocket `connection_init` payload; Strawberry sets it before `on_ws_connect`.
+    connection_params: dict[str, object] | None = None
 
 
 type Info = StrawberryInfo[Context, None]

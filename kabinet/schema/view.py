@@ -12,10 +12,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.schema.exceptions import InvalidOperationTypeError
 
 from kabinet.auth.context import Caller
 from kabinet.auth.sessions import resolve_session
+from kabinet.documents import SessionDocument, UserDocument
 from kabinet.i18n import negotiate_locale
 from kabinet.schema import build_schema
 from kabinet.schema.context import Context
@@ -37,16 +39,18 @@ class KabinetGraphQL(GraphQL[Context, None]):
         )
         self.services = services
 
+    async def _authenticate(self, token: str | None) -> tuple[SessionDocument, UserDocument] | None:
+        if not token:
+            return None
+        ttl = timedelta(days=self.services.settings.session_ttl_days)
+        return await resolve_session(token, ttl=ttl)
+
     async def get_context(self, request: Request | WebSocket, response: object) -> Context:
-        settings = self.services.settings
-        session = user = None
-        match = _BEARER.match(request.headers.get("authorization", ""))
-        if match:
-            resolved = await resolve_session(
-                match.group(1), ttl=timedelta(days=settings.session_ttl_days)
-            )
-            if resolved is not None:
-                session, user = resolved
+        bearer = _BEARER.match(request.headers.get("authorization", ""))
+        session, user = await self._authenticate(bearer.group(1) if bearer else None) or (
+            None,
+            None,
+        )
         caller = Caller(
             user=user,
             session=session,
@@ -58,6 +62,24 @@ class KabinetGraphQL(GraphQL[Context, None]):
             request_id=request.state.request_id,
         )
         return Context(caller=caller, services=self.services)
+
+    async def on_ws_connect(self, context: Context) -> None:
+        """WebSocket sign-in: `{"token": ...}` or `{"Authorization": "Bearer ..."}` at init."""
+        params = context.connection_params or {}
+        token = params.get("token")
+        if not isinstance(token, str):
+            bearer = _BEARER.match(
+                str(params.get("Authorization") or params.get("authorization") or "")
+            )
+            token = bearer.group(1) if bearer else None
+        if token is None:
+            return
+        resolved = await self._authenticate(token)
+        if resolved is None:
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        caller = context.caller
+        caller.session, caller.user = resolved
+        caller.locale = caller.user.locale
 
     async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         """As Strawberry's, but a mutation over GET is 405 (GraphQL over HTTP), not 400."""

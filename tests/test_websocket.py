@@ -1,0 +1,62 @@
+"""GraphQL over WebSocket: both protocols, signed in through connection_init."""
+
+import json
+
+import pytest
+import websockets
+
+from tests.accounts import signed_up
+from tests.support import Api, Mailbox
+
+ME_QUERY = "{ me { email } passwordPolicy { minLength } }"
+
+
+def ws_url(server: str) -> str:
+    return server.replace("http://", "ws://") + "/graphql"
+
+
+async def transport_ws_query(server: str, payload: dict, query: str) -> dict:
+    async with websockets.connect(ws_url(server), subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+        message = json.loads(await ws.recv())
+        assert message["type"] == "next", message
+        assert json.loads(await ws.recv()) == {"id": "1", "type": "complete"}
+        return message["payload"]
+
+
+async def test_graphql_transport_ws_answers_anonymous_queries(server: str):
+    payload = await transport_ws_query(server, {}, ME_QUERY)
+    assert payload == {"data": {"me": None, "passwordPolicy": {"minLength": 8}}}
+
+
+@pytest.mark.parametrize("style", ["token", "authorization"])
+async def test_connection_init_signs_in(server: str, api: Api, mailbox: Mailbox, style: str):
+    token = await signed_up(api, mailbox, "ws@example.com")
+    init = {"token": token} if style == "token" else {"Authorization": f"Bearer {token}"}
+
+    payload = await transport_ws_query(server, init, ME_QUERY)
+
+    assert payload["data"]["me"] == {"email": "ws@example.com"}
+
+
+async def test_connection_with_an_invalid_token_is_refused(server: str):
+    async with websockets.connect(ws_url(server), subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"token": "bogus"}}))
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await ws.recv()
+    assert closed.value.rcvd.code == 4403
+
+
+async def test_legacy_graphql_ws_protocol_is_spoken(server: str, api: Api, mailbox: Mailbox):
+    """The legacy protocol carries subscriptions only; here its handshake and sign-in."""
+    token = await signed_up(api, mailbox, "legacy@example.com")
+    async with websockets.connect(ws_url(server), subprotocols=["graphql-ws"]) as ws:
+        assert ws.subprotocol == "graphql-ws"
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"token": token}}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+    async with websockets.connect(ws_url(server), subprotocols=["graphql-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"token": "bogus"}}))
+        refused = json.loads(await ws.recv())
+        assert refused["type"] == "connection_error"

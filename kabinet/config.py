@@ -58,6 +58,7 @@ class Settings(BaseSettings):
 
     sms_gateway_url: str | None = Field(None, description="SMS gateway; unset = SMS go to the log.")
     sms_gateway_token: str | None = Field(None, description="Bearer token for the SMS gateway.")
+    sms_gateway_timeout_seconds: float = Field(10.0, description="SMS gateway request timeout.")
 
     session_ttl_days: int = Field(30, description="A session ends after this many idle days.")
     email_confirmation_ttl_hours: int = Field(24, description="Lifetime of a confirmation link.")

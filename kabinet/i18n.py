@@ -43,6 +43,24 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         Locale.UK: "Не знайдено. Можливо, його видалено або воно вам недоступне.",
         Locale.EN: "Not found. It may have been removed, or it is not available to you.",
     },
+    "error.code_invalid": {
+        Locale.UK: "Невірний код. Залишилось спроб: {attempts_left}.",
+        Locale.EN: "Wrong code. Attempts left: {attempts_left}.",
+    },
+    "error.code_dead": {
+        Locale.UK: "Спроби вичерпано. Запросіть новий код.",
+        Locale.EN: "No attempts left. Please request a new code.",
+    },
+    "error.code_expired": {
+        Locale.UK: "Код застарів або ще не надсилався. Запросіть новий код.",
+        Locale.EN: "The code has expired or was never sent. Please request a new code.",
+    },
+    "error.last_phone_has_policies": {
+        Locale.UK: "Це ваш останній підтверджений телефон, і через нього до кабінету прив'язано "
+        "страхові картки. Спершу додайте й підтвердьте інший номер.",
+        Locale.EN: "This is your last confirmed phone and your insurance cards are linked through "
+        "it. Add and confirm another number first.",
+    },
     "error.invalid_credentials": {
         Locale.UK: "Невірна електронна адреса або пароль.",
         Locale.EN: "Wrong email or password.",
@@ -73,6 +91,48 @@ MESSAGES: dict[str, dict[Locale, str]] = {
     "field.email_taken": {
         Locale.UK: "Обліковий запис з цією адресою вже існує.",
         Locale.EN: "An account with this address already exists.",
+    },
+    "field.name_invalid": {
+        Locale.UK: "Використовуйте українські або латинські літери, апостроф, дефіс чи пробіл.",
+        Locale.EN: "Use Ukrainian or Latin letters, an apostrophe, a hyphen or a space.",
+    },
+    "field.too_long": {
+        Locale.UK: "Не більше {max_length} символів.",
+        Locale.EN: "At most {max_length} characters.",
+    },
+    "field.birth_date_in_future": {
+        Locale.UK: "Дата народження не може бути в майбутньому.",
+        Locale.EN: "The date of birth cannot be in the future.",
+    },
+    "field.birth_date_too_old": {
+        Locale.UK: "Перевірте рік народження: він раніше {year} року.",
+        Locale.EN: "Please check the year of birth: it is before {year}.",
+    },
+    "field.contact_invalid": {
+        Locale.UK: "Введіть мобільний телефон у форматі +380XXXXXXXXX або електронну адресу.",
+        Locale.EN: "Enter a mobile phone as +380XXXXXXXXX or an email address.",
+    },
+    "field.phone_not_ukrainian_mobile": {
+        Locale.UK: "Потрібен український мобільний номер у форматі +380XXXXXXXXX.",
+        Locale.EN: "A Ukrainian mobile number is needed, as +380XXXXXXXXX.",
+    },
+    "field.phone_taken": {
+        Locale.UK: "Цей номер уже підтверджено в іншому обліковому записі. Зателефонуйте до "
+        "контакт-центру +38 044 364 85 10 (цілодобово), і ми допоможемо.",
+        Locale.EN: "This number is already confirmed on another account. Please call the contact "
+        "centre at +38 044 364 85 10 (24/7) and we will help.",
+    },
+    "field.contact_already_verified": {
+        Locale.UK: "Цей контакт уже додано й підтверджено.",
+        Locale.EN: "This contact is already added and confirmed.",
+    },
+    "field.too_many_contacts": {
+        Locale.UK: "Можна мати не більше {max_contacts} контактів. Видаліть непотрібні.",
+        Locale.EN: "You can have at most {max_contacts} contacts. Remove ones you no longer use.",
+    },
+    "field.postal_code_invalid": {
+        Locale.UK: "Поштовий індекс складається з 5 цифр.",
+        Locale.EN: "A postal code has 5 digits.",
     },
     "field.password_too_short": {
         Locale.UK: "Пароль має містити щонайменше {min_length} символів.",
@@ -129,6 +189,20 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         "it.support@smart-assist.in.ua",
         Locale.EN: "Contact centre (24/7): +38 044 364 85 10\nTechnical support: "
         "it.support@smart-assist.in.ua",
+    },
+    "email.contact_code.subject": {
+        Locale.UK: "Код підтвердження електронної адреси",
+        Locale.EN: "Your email confirmation code",
+    },
+    "email.contact_code.body": {
+        Locale.UK: "Вітаємо!\n\nВаш код підтвердження: {code}\n\nВведіть його в кабінеті. Код "
+        "дійсний {minutes} хв. Нікому його не повідомляйте.",
+        Locale.EN: "Hello!\n\nYour confirmation code: {code}\n\nEnter it in the cabinet. The code "
+        "is valid for {minutes} min. Do not share it with anyone.",
+    },
+    "sms.contact_code": {
+        Locale.UK: "Код підтвердження: {code}. Дійсний {minutes} хв. Нікому не повідомляйте.",
+        Locale.EN: "Confirmation code: {code}. Valid for {minutes} min. Do not share it.",
     },
     "email.confirm.subject": {
         Locale.UK: "Підтвердіть електронну адресу для персонального кабінету",

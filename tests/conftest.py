@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,7 +21,7 @@ from kabinet.clock import clock
 from kabinet.config import Settings, SmtpSecurity
 from kabinet.db import Database
 from kabinet.documents import ALL_DOCUMENTS
-from tests.support import Api, Mailbox, free_port
+from tests.support import Api, Mailbox, SmsGateway, free_port
 
 
 @pytest.fixture(scope="session")
@@ -31,8 +32,30 @@ def mailbox() -> Iterator[Mailbox]:
     box.stop()
 
 
+async def serve_on_loopback(app: Any) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
+    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
+    instance = uvicorn.Server(config)
+    task = asyncio.create_task(instance.serve())
+    async with asyncio.timeout(10):
+        while not instance.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
+            await asyncio.sleep(0.01)
+    return instance, task, config.port
+
+
 @pytest.fixture(scope="session")
-def settings(mailbox: Mailbox, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+async def sms_gateway() -> AsyncIterator[SmsGateway]:
+    gateway = SmsGateway()
+    instance, task, port = await serve_on_loopback(gateway)
+    gateway.url = f"http://127.0.0.1:{port}/sms"
+    yield gateway
+    instance.should_exit = True
+    await task
+
+
+@pytest.fixture(scope="session")
+def settings(
+    mailbox: Mailbox, sms_gateway: SmsGateway, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
     uri = os.environ.get("KABINET_TEST_MONGODB_URI")
     return Settings(
         _env_file=None,
@@ -44,6 +67,8 @@ def settings(mailbox: Mailbox, tmp_path_factory: pytest.TempPathFactory) -> Sett
         smtp_port=mailbox.port,
         smtp_tls=SmtpSecurity.NONE,
         smtp_from="Kabinet <no-reply@cabinet.test>",
+        sms_gateway_url=sms_gateway.url,
+        sms_gateway_token="gateway-secret",
         outbox_poll_seconds=0.2,
         outbox_retry_base_seconds=30,
     )
@@ -62,14 +87,8 @@ async def database(settings: Settings) -> AsyncIterator[Database]:
 @pytest.fixture(scope="session")
 async def server(settings: Settings, database: Database) -> AsyncIterator[str]:
     """The app under uvicorn on a loopback port; yields its base URL."""
-    app = create_app(settings, database=database)
-    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
-    instance = uvicorn.Server(config)
-    task = asyncio.create_task(instance.serve())
-    async with asyncio.timeout(10):
-        while not instance.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
-            await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{config.port}"
+    instance, task, port = await serve_on_loopback(create_app(settings, database=database))
+    yield f"http://127.0.0.1:{port}"
     instance.should_exit = True
     await task
 
@@ -83,6 +102,9 @@ async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
         for document in ALL_DOCUMENTS:
             await document.get_pymongo_collection().delete_many({})
         request.getfixturevalue("mailbox").messages.clear()
+        gateway = request.getfixturevalue("sms_gateway")
+        gateway.messages.clear()
+        gateway.down = False
     yield
     clock.reset()
 

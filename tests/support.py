@@ -1,6 +1,7 @@
 """Test helpers: the loopback mailbox and a GraphQL client over real HTTP."""
 
 import asyncio
+import json
 import re
 import socket
 from collections.abc import Awaitable, Callable
@@ -106,3 +107,51 @@ class Api:
         body = await self.post(query, variables, **kwargs)
         assert "errors" not in body, body
         return body["data"]
+
+
+class SmsGateway:
+    """A real HTTP server standing in for the SMS gateway: it keeps what it was sent."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self.authorizations: list[str | None] = []
+        self.down = False
+        self.url = ""
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                event = (await receive())["type"]
+                await send({"type": f"{event}.complete"})
+                if event == "lifespan.shutdown":
+                    return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        status = 503 if self.down else 200
+        if not self.down:
+            self.messages.append(json.loads(body))
+            self.authorizations.append(dict(scope["headers"]).get(b"authorization", b"").decode())
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async def wait_for(self, phone: str) -> dict[str, Any]:
+        """The first SMS sent to ``phone``."""
+        async with asyncio.timeout(10):
+            while True:
+                for message in self.messages:
+                    if message["to"] == phone:
+                        return message
+                await asyncio.sleep(0.02)
+
+    def to(self, phone: str) -> list[dict[str, Any]]:
+        return [message for message in self.messages if message["to"] == phone]
+
+
+def sms_code(message: dict[str, Any]) -> str:
+    found = re.search(r"\b(\d{6})\b", message["text"])
+    assert found, message
+    return found.group(1)

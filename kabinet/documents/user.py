@@ -1,10 +1,10 @@
 """Accounts: insured people, operators and administrators."""
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from beanie import Document
-from pydantic import Field
+from beanie import Document, PydanticObjectId
+from pydantic import BaseModel, Field
 from pymongo import ASCENDING, IndexModel
 
 from kabinet.clock import now
@@ -17,6 +17,40 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+class Gender(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+
+
+class Profile(BaseModel):
+    """Personal data (guide 2.1)."""
+
+    last_name: str | None = None
+    first_name: str | None = None
+    middle_name: str | None = None
+    gender: Gender | None = None
+    birth_date: date | None = None
+
+
+class AddressKind(StrEnum):
+    HOME = "home"
+    ADDITIONAL = "additional"
+
+
+class Address(BaseModel):
+    """Where services can be received (guide 2.3)."""
+
+    id: PydanticObjectId = Field(default_factory=PydanticObjectId)
+    kind: AddressKind
+    city: str
+    street: str
+    building: str
+    apartment: str | None = None
+    postal_code: str | None = None
+    region: str | None = None
+    note: str | None = None
+
+
 class UserDocument(Document):
     """One account; the email is stored normalised (lower-case) and is unique."""
 
@@ -25,6 +59,9 @@ class UserDocument(Document):
     email_confirmed: bool = False
     role: Role = Role.CUSTOMER
     locale: Locale = DEFAULT_LOCALE
+    profile: Profile = Field(default_factory=Profile)
+    # At most one address of each kind, keyed by kind, so each is replaced atomically.
+    addresses: dict[AddressKind, Address] = Field(default_factory=dict)
     created_at: datetime = Field(default_factory=now)
     updated_at: datetime = Field(default_factory=now)
 

@@ -18,7 +18,13 @@ from kabinet.clock import now
 from kabinet.config import Settings
 from kabinet.documents import Channel, OutboxMessageDocument, OutboxStatus
 from kabinet.notify.templates import EmailContent
-from kabinet.notify.transports import DeliveryError, LogTransport, SmtpTransport, Transport
+from kabinet.notify.transports import (
+    DeliveryError,
+    HttpSmsTransport,
+    LogTransport,
+    SmtpTransport,
+    Transport,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -44,20 +50,35 @@ class Outbox:
         self._settings = settings
         self._transports = transports or {
             Channel.EMAIL: SmtpTransport(settings) if settings.smtp_host else LogTransport("email"),
-            Channel.SMS: LogTransport("SMS"),
+            Channel.SMS: HttpSmsTransport(settings)
+            if settings.sms_gateway_url
+            else LogTransport("SMS"),
         }
         self._wake = asyncio.Event()
 
     async def send_email(
         self, recipient: str, content: EmailContent, *, request_id: str | None = None
     ) -> OutboxMessageDocument:
-        message = OutboxMessageDocument(
-            channel=Channel.EMAIL,
-            recipient=recipient,
-            subject=content.subject,
-            body=content.body,
-            request_id=request_id,
+        return await self._enqueue(
+            OutboxMessageDocument(
+                channel=Channel.EMAIL,
+                recipient=recipient,
+                subject=content.subject,
+                body=content.body,
+                request_id=request_id,
+            )
         )
+
+    async def send_sms(
+        self, recipient: str, text: str, *, request_id: str | None = None
+    ) -> OutboxMessageDocument:
+        return await self._enqueue(
+            OutboxMessageDocument(
+                channel=Channel.SMS, recipient=recipient, body=text, request_id=request_id
+            )
+        )
+
+    async def _enqueue(self, message: OutboxMessageDocument) -> OutboxMessageDocument:
         await message.insert()
         self._wake.set()
         return message

@@ -33,3 +33,11 @@ def password_reset_email(locale: Locale, *, link: str, minutes: int) -> EmailCon
 
 def password_changed_email(locale: Locale) -> EmailContent:
     return _email("password_changed", locale)
+
+
+def contact_code_email(locale: Locale, *, code: str, minutes: int) -> EmailContent:
+    return _email("contact_code", locale, code=code, minutes=minutes)
+
+
+def contact_code_sms(locale: Locale, *, code: str, minutes: int) -> str:
+    return translate("sms.contact_code", locale, code=code, minutes=minutes)

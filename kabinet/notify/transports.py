@@ -5,6 +5,7 @@ from email.message import EmailMessage
 from typing import Protocol
 
 import aiosmtplib
+import httpx
 
 from kabinet.config import Settings, SmtpSecurity
 from kabinet.documents import OutboxMessageDocument
@@ -45,6 +46,34 @@ class SmtpTransport:
             )
         except (aiosmtplib.SMTPException, OSError) as error:
             raise DeliveryError(f"SMTP: {type(error).__name__}: {error}") from error
+
+
+class HttpSmsTransport:
+    """POSTs `{"to": "+380...", "text": "..."}` with a bearer token to the SMS gateway.
+
+    Any 2xx answer is delivery; anything else, or no answer, is retried by the outbox.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._url = settings.sms_gateway_url or ""
+        headers = {"User-Agent": "kabinet"}
+        if settings.sms_gateway_token:
+            headers["Authorization"] = f"Bearer {settings.sms_gateway_token}"
+        self._headers = headers
+        self._timeout = settings.sms_gateway_timeout_seconds
+
+    async def deliver(self, message: OutboxMessageDocument) -> None:
+        try:
+            async with httpx.AsyncClient(timeout=self._timeout) as client:
+                response = await client.post(
+                    self._url,
+                    json={"to": message.recipient, "text": message.body, "id": str(message.id)},
+                    headers=self._headers,
+                )
+        except httpx.HTTPError as error:
+            raise DeliveryError(f"SMS gateway: {type(error).__name__}: {error}") from error
+        if not response.is_success:
+            raise DeliveryError(f"SMS gateway answered {response.status_code}")
 
 
 class LogTransport:

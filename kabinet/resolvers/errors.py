@@ -33,7 +33,12 @@ class InvalidCredentials:
 
 @dataclass(frozen=True, slots=True)
 class TokenExpired:
-    pass
+    key: str = "error.token_expired"
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidCode:
+    attempts_left: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,4 +55,12 @@ class NotFound:
     pass
 
 
-DomainError = InvalidInput | RateLimited | InvalidCredentials | TokenExpired | NotAllowed | NotFound
+DomainError = (
+    InvalidInput
+    | RateLimited
+    | InvalidCredentials
+    | TokenExpired
+    | InvalidCode
+    | NotAllowed
+    | NotFound
+)

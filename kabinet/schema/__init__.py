@@ -8,7 +8,10 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from kabinet.schema.account import AccountMutation, AccountQuery
+from kabinet.schema.addresses import AddressesMutation
+from kabinet.schema.contacts import ContactsMutation
 from kabinet.schema.extensions import EXTENSIONS
+from kabinet.schema.profile import ProfileMutation
 
 
 @strawberry.type
@@ -19,7 +22,9 @@ class NodeQuery:
 
 
 Query = merge_types("Query", (NodeQuery, AccountQuery))
-Mutation = merge_types("Mutation", (AccountMutation,))
+Mutation = merge_types(
+    "Mutation", (AccountMutation, ProfileMutation, ContactsMutation, AddressesMutation)
+)
 
 
 @functools.cache

@@ -1,24 +1,17 @@
 """Accounts in the API: `me`, the password policy, registration, sign-in and passwords."""
 
-from collections.abc import Iterable
 from datetime import datetime
-from enum import Enum
-from typing import Annotated, Self
+from typing import Annotated
 
 import strawberry
-from beanie import PydanticObjectId
-from bson.errors import InvalidId
-from strawberry import relay
 
 from kabinet.auth.passwords import PASSWORD_POLICY
-from kabinet.auth.sessions import list_sessions
-from kabinet.documents import Role as RoleValue
-from kabinet.documents import SessionDocument, UserDocument
 from kabinet.i18n import Locale as LocaleValue
 from kabinet.i18n import translate
 from kabinet.resolvers import account
 from kabinet.resolvers.errors import DomainError
 from kabinet.schema.context import Info
+from kabinet.schema.enums import Locale
 from kabinet.schema.errors import (
     InputError,
     InvalidCredentials,
@@ -29,92 +22,7 @@ from kabinet.schema.errors import (
     require_user,
     to_graphql,
 )
-
-
-@strawberry.enum(description="What an account may do.")
-class Role(Enum):
-    CUSTOMER = RoleValue.CUSTOMER.value
-    OPERATOR = RoleValue.OPERATOR.value
-    ADMIN = RoleValue.ADMIN.value
-
-
-@strawberry.enum(description="Language of messages, emails and SMS.")
-class Locale(Enum):
-    UK = LocaleValue.UK.value
-    EN = LocaleValue.EN.value
-
-
-@strawberry.type(description="A signed-in device or browser.")
-class Session:
-    id: strawberry.ID = strawberry.field(description="Identifier of the session.")
-    created_at: datetime = strawberry.field(description="When the person signed in.")
-    last_seen_at: datetime = strawberry.field(description="Last use, to within five minutes.")
-    user_agent: str | None = strawberry.field(description="The browser or app that signed in.")
-    current: bool = strawberry.field(description="Whether this is the session of this request.")
-
-
-@strawberry.type(description="An account of the cabinet: an insured person or staff.")
-class User(relay.Node):
-    id: relay.NodeID[str]
-    email: str = strawberry.field(description="Sign-in email, lower-case.")
-    email_confirmed: bool = strawberry.field(description="Whether the email link was followed.")
-    role: Role = strawberry.field(description="What the account may do.")
-    locale: Locale = strawberry.field(description="Language of messages for this account.")
-    created_at: datetime = strawberry.field(description="When the account was registered.")
-
-    @classmethod
-    def from_document(cls, document: UserDocument) -> Self:
-        return cls(
-            id=str(document.id),
-            email=document.email,
-            email_confirmed=document.email_confirmed,
-            role=Role(document.role.value),
-            locale=Locale(document.locale.value),
-            created_at=document.created_at,
-        )
-
-    @strawberry.field(description="Signed-in sessions of this account, most recent first.")
-    async def sessions(self, info: Info) -> list[Session]:
-        caller = info.context.caller
-        current_id = caller.session.id if caller.session else None
-        return [
-            _session(document, current=document.id == current_id)
-            for document in await list_sessions(PydanticObjectId(self.id))
-        ]
-
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Self | None]:
-        """Only the caller's own account; staff may see any."""
-        viewer = info.context.caller.user
-        staff = viewer is not None and viewer.role in (RoleValue.OPERATOR, RoleValue.ADMIN)
-        found: list[Self | None] = []
-        for node_id in node_ids:
-            document = None
-            if viewer is not None and node_id == str(viewer.id):
-                document = viewer
-            elif staff:
-                document = await _find_user(node_id)
-            found.append(cls.from_document(document) if document else None)
-        return found
-
-
-async def _find_user(node_id: str) -> UserDocument | None:
-    try:
-        return await UserDocument.get(PydanticObjectId(node_id))
-    except InvalidId:
-        return None
-
-
-def _session(document: SessionDocument, *, current: bool) -> Session:
-    return Session(
-        id=strawberry.ID(str(document.id)),
-        created_at=document.created_at,
-        last_seen_at=document.last_seen_at,
-        user_agent=document.user_agent,
-        current=current,
-    )
+from kabinet.schema.user import User
 
 
 @strawberry.type(description="The password rules, for the registration form to show.")
@@ -286,7 +194,7 @@ class AccountMutation:
         if isinstance(outcome, account.Done):
             locale = info.context.caller.locale
             return RegisterSuccess(message=translate(outcome.key, locale, **outcome.params))
-        return to_graphql(outcome, info.context.caller.locale)  # type: ignore[return-value]
+        return to_graphql(outcome, info.context.caller.locale)
 
     @strawberry.mutation(
         description="Confirm the email with the link's token and the password, and sign in "
@@ -299,7 +207,7 @@ class AccountMutation:
             token=input.token,
             password=input.password,
         )
-        return _answer(info, outcome)  # type: ignore[return-value]
+        return _answer(info, outcome)
 
     @strawberry.mutation(description="Send the confirmation link again, if it is still needed.")
     async def resend_confirmation(
@@ -308,7 +216,7 @@ class AccountMutation:
         outcome = await account.resend_confirmation(
             services=info.context.services, caller=info.context.caller, email=input.email
         )
-        return _answer(info, outcome)  # type: ignore[return-value]
+        return _answer(info, outcome)
 
     @strawberry.mutation(description="Sign in with email and password; returns a session token.")
     async def login(self, info: Info, input: LoginInput) -> LoginResult:
@@ -318,7 +226,7 @@ class AccountMutation:
             email=input.email,
             password=input.password,
         )
-        return _answer(info, outcome)  # type: ignore[return-value]
+        return _answer(info, outcome)
 
     @strawberry.mutation(description="End the current session.")
     async def logout(self, info: Info) -> bool:
@@ -339,7 +247,7 @@ class AccountMutation:
         outcome = await account.request_password_reset(
             services=info.context.services, caller=info.context.caller, email=input.email
         )
-        return _answer(info, outcome)  # type: ignore[return-value]
+        return _answer(info, outcome)
 
     @strawberry.mutation(
         description="Set a new password with a reset link's token and sign in; "
@@ -353,7 +261,7 @@ class AccountMutation:
             password=input.password,
             password_confirmation=input.password_confirmation,
         )
-        return _answer(info, outcome)  # type: ignore[return-value]
+        return _answer(info, outcome)
 
     @strawberry.mutation(
         description="Change the password of the signed-in account; its other sessions end."
@@ -369,4 +277,4 @@ class AccountMutation:
             password=input.password,
             password_confirmation=input.password_confirmation,
         )
-        return _answer(info, outcome)  # type: ignore[return-value]
+        return _answer(info, outcome)

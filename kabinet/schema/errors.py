@@ -1,5 +1,7 @@
 """Typed, localised errors (members of result unions) and the GraphQL errors for access."""
 
+from typing import Any
+
 import strawberry
 from graphql import GraphQLError
 
@@ -37,6 +39,13 @@ class RateLimited(Error):
     retry_after_seconds: int = strawberry.field(description="Seconds until the next attempt.")
 
 
+@strawberry.type(description="The code is wrong; after the last attempt it is dead.")
+class InvalidCode(Error):
+    attempts_left: int = strawberry.field(
+        description="Attempts left for this code; 0 means: request a new code."
+    )
+
+
 @strawberry.type(description="The email or password (or the password alone) is wrong.")
 class InvalidCredentials(Error):
     pass
@@ -52,8 +61,12 @@ class NotAllowed(Error):
     pass
 
 
-def to_graphql(error: domain.DomainError, locale: Locale) -> Error:
-    """The union member the client sees for a use case's expected failure."""
+def to_graphql(error: domain.DomainError, locale: Locale) -> Any:
+    """The union member the client sees for a use case's expected failure.
+
+    Typed as ``Any`` because it stands for whichever error members the calling
+    field's union has; the use case's own return type already limits ``error``.
+    """
     match error:
         case domain.InvalidInput(problems=problems):
             return InputError(
@@ -76,9 +89,14 @@ def to_graphql(error: domain.DomainError, locale: Locale) -> Error:
             )
         case domain.InvalidCredentials(key=key):
             return InvalidCredentials(code="INVALID_CREDENTIALS", message=translate(key, locale))
-        case domain.TokenExpired():
-            return TokenExpired(
-                code="TOKEN_EXPIRED", message=translate("error.token_expired", locale)
+        case domain.TokenExpired(key=key):
+            return TokenExpired(code="TOKEN_EXPIRED", message=translate(key, locale))
+        case domain.InvalidCode(attempts_left=attempts_left):
+            key = "error.code_invalid" if attempts_left else "error.code_dead"
+            return InvalidCode(
+                code="INVALID_CODE",
+                message=translate(key, locale, attempts_left=attempts_left),
+                attempts_left=attempts_left,
             )
         case domain.NotAllowed(code=code, key=key, params=params):
             return NotAllowed(code=code, message=translate(key, locale, **params))

@@ -1,0 +1,244 @@
+"""Contacts (guide 2.2): phones and emails confirmed by a six-digit code.
+
+A code lives 10 minutes and allows 5 attempts; each attempt is counted with one
+atomic update before the code is compared, so parallel requests or aliases
+cannot try more. A new code can be sent once a minute and 5 times an hour.
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+
+import phonenumbers
+from beanie import PydanticObjectId
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from kabinet.auth import rate_limit
+from kabinet.auth.codes import code_hash, code_matches, new_code, new_salt
+from kabinet.auth.context import Caller
+from kabinet.clock import now
+from kabinet.documents import ContactDocument, ContactKind, UserDocument
+from kabinet.notify import templates
+from kabinet.resolvers import policies
+from kabinet.resolvers.account import normalize_email
+from kabinet.resolvers.errors import (
+    FieldProblem,
+    InvalidCode,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    RateLimited,
+    TokenExpired,
+)
+from kabinet.services import Services
+
+CODE_TTL = timedelta(minutes=10)
+CODE_ATTEMPTS = 5
+RESEND_COOLDOWN = timedelta(seconds=60)
+MAX_CONTACTS = 10
+_CODE_FIELDS = ("code_hash", "code_salt", "code_expires_at", "code_sent_at")
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    contact: ContactDocument
+    linked_policies: list[object]
+
+
+def parse_contact(value: str) -> tuple[ContactKind, str] | FieldProblem:
+    """A phone in E.164 (Ukrainian mobiles only) or a lower-case email."""
+    value = value.strip()
+    if "@" in value:
+        email = normalize_email(value)
+        return (ContactKind.EMAIL, email) if email else FieldProblem("value", "field.email_invalid")
+    try:
+        number = phonenumbers.parse(value, "UA")
+    except phonenumbers.NumberParseException:
+        return FieldProblem("value", "field.contact_invalid")
+    if not phonenumbers.is_valid_number(number):
+        return FieldProblem("value", "field.contact_invalid")
+    if (
+        phonenumbers.region_code_for_number(number) != "UA"
+        or phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE
+    ):
+        return FieldProblem("value", "field.phone_not_ukrainian_mobile")
+    return ContactKind.PHONE, phonenumbers.format_number(
+        number, phonenumbers.PhoneNumberFormat.E164
+    )
+
+
+async def list_contacts(user_id: PydanticObjectId) -> list[ContactDocument]:
+    return await ContactDocument.find({"user_id": user_id}).sort("created_at").to_list()
+
+
+def primary_ids(contacts: list[ContactDocument]) -> set[PydanticObjectId | None]:
+    """The primary contact of each kind: the one verified first."""
+    verified = sorted(
+        (contact for contact in contacts if contact.verified and contact.verified_at),
+        key=lambda contact: contact.verified_at or now(),
+    )
+    primary: dict[ContactKind, PydanticObjectId | None] = {}
+    for contact in verified:
+        primary.setdefault(contact.kind, contact.id)
+    return set(primary.values())
+
+
+async def find_contact(user: UserDocument, contact_id: PydanticObjectId) -> ContactDocument | None:
+    """The caller's contact; someone else's is as unknown as a missing one."""
+    return await ContactDocument.find_one({"_id": contact_id, "user_id": user.id})
+
+
+async def _verified_elsewhere(user: UserDocument, value: str) -> bool:
+    return (
+        await ContactDocument.find_one(
+            {"value": value, "verified": True, "user_id": {"$ne": user.id}}
+        )
+        is not None
+    )
+
+
+async def add_contact(
+    *, services: Services, caller: Caller, user: UserDocument, value: str
+) -> ContactDocument | InvalidInput | RateLimited:
+    """Add an unverified contact and send it a code; adding it again resends the code."""
+    parsed = parse_contact(value)
+    if isinstance(parsed, FieldProblem):
+        return InvalidInput([parsed])
+    kind, normalized = parsed
+    existing = await ContactDocument.find_one({"user_id": user.id, "value": normalized})
+    if existing is not None and existing.verified:
+        return InvalidInput([FieldProblem("value", "field.contact_already_verified")])
+    if kind is ContactKind.PHONE and await _verified_elsewhere(user, normalized):
+        return InvalidInput([FieldProblem("value", "field.phone_taken")])
+    if existing is not None:
+        return await _send_code(services, caller, user, existing)
+    if await ContactDocument.find({"user_id": user.id}).count() >= MAX_CONTACTS:
+        return InvalidInput(
+            [FieldProblem("value", "field.too_many_contacts", {"max_contacts": MAX_CONTACTS})]
+        )
+    contact = ContactDocument(user_id=user.id, kind=kind, value=normalized)
+    try:
+        await contact.insert()
+    except DuplicateKeyError:  # the same contact added twice at once
+        contact = await ContactDocument.find_one({"user_id": user.id, "value": normalized})
+        if contact is None:
+            raise
+    return await _send_code(services, caller, user, contact)
+
+
+async def resend_contact_code(
+    *, services: Services, caller: Caller, user: UserDocument, contact_id: PydanticObjectId
+) -> ContactDocument | NotFound | RateLimited:
+    contact = await find_contact(user, contact_id)
+    if contact is None or contact.verified:
+        return NotFound()
+    return await _send_code(services, caller, user, contact)
+
+
+async def _send_code(
+    services: Services, caller: Caller, user: UserDocument, contact: ContactDocument
+) -> ContactDocument | RateLimited:
+    moment = now()
+    if contact.code_sent_at is not None and moment - contact.code_sent_at < RESEND_COOLDOWN:
+        return _cooldown(contact)
+    if exceeded := await rate_limit.hit(rate_limit.CONTACT_CODES_PER_CONTACT, str(contact.id)):
+        return RateLimited(exceeded.retry_after_seconds)
+    code, salt = new_code(), new_salt()
+    fields = {
+        "code_hash": code_hash(code, salt),
+        "code_salt": salt,
+        "code_expires_at": moment + CODE_TTL,
+        "code_attempts_left": CODE_ATTEMPTS,
+        "code_sent_at": moment,
+    }
+    # Conditional on the previous send, so two resends at once send one code.
+    updated = await ContactDocument.get_pymongo_collection().find_one_and_update(
+        {"_id": contact.id, "verified": False, "code_sent_at": contact.code_sent_at},
+        {"$set": fields},
+        return_document=ReturnDocument.AFTER,
+    )
+    if updated is None:
+        fresh = await ContactDocument.get(contact.id)
+        return _cooldown(fresh or contact)
+    minutes = int(CODE_TTL.total_seconds() // 60)
+    if contact.kind is ContactKind.PHONE:
+        text = templates.contact_code_sms(user.locale, code=code, minutes=minutes)
+        await services.outbox.send_sms(contact.value, text, request_id=caller.request_id)
+    else:
+        content = templates.contact_code_email(user.locale, code=code, minutes=minutes)
+        await services.outbox.send_email(contact.value, content, request_id=caller.request_id)
+    return ContactDocument.model_validate(updated)
+
+
+def _cooldown(contact: ContactDocument) -> RateLimited:
+    sent_at = contact.code_sent_at or now()
+    wait = (sent_at + RESEND_COOLDOWN - now()).total_seconds()
+    return RateLimited(max(1, math.ceil(wait)))
+
+
+async def verify_contact(
+    *, user: UserDocument, contact_id: PydanticObjectId, code: str
+) -> Verified | InvalidCode | TokenExpired | NotFound | InvalidInput:
+    contact = await find_contact(user, contact_id)
+    if contact is None:
+        return NotFound()
+    if contact.verified:
+        return Verified(contact, await policies.link_policies(user=user))
+    moment = now()
+    # Count the attempt first: only then is the code compared.
+    attempt = await ContactDocument.get_pymongo_collection().find_one_and_update(
+        {
+            "_id": contact.id,
+            "verified": False,
+            "code_hash": {"$ne": None},
+            "code_expires_at": {"$gt": moment},
+            "code_attempts_left": {"$gt": 0},
+        },
+        {"$inc": {"code_attempts_left": -1}},
+        return_document=ReturnDocument.AFTER,
+    )
+    if attempt is None:
+        current = await ContactDocument.get(contact.id) or contact
+        if current.code_hash is None or (current.code_expires_at or moment) <= moment:
+            return TokenExpired("error.code_expired")
+        return InvalidCode(attempts_left=0)
+    if not code_matches(code, attempt["code_salt"], attempt["code_hash"]):
+        return InvalidCode(attempts_left=attempt["code_attempts_left"])
+    try:
+        confirmed = await ContactDocument.get_pymongo_collection().find_one_and_update(
+            {"_id": contact.id, "verified": False, "code_hash": attempt["code_hash"]},
+            {
+                "$set": {"verified": True, "verified_at": moment, "code_attempts_left": 0},
+                "$unset": dict.fromkeys(_CODE_FIELDS, ""),
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+    except DuplicateKeyError:
+        return InvalidInput([FieldProblem("contactId", "field.phone_taken")])
+    if confirmed is None:  # a new code was sent in between
+        return TokenExpired("error.code_expired")
+    return Verified(
+        ContactDocument.model_validate(confirmed), await policies.link_policies(user=user)
+    )
+
+
+async def remove_contact(
+    *, user: UserDocument, contact_id: PydanticObjectId
+) -> UserDocument | NotFound | NotAllowed:
+    contact = await find_contact(user, contact_id)
+    if contact is None:
+        return NotFound()
+    if contact.kind is ContactKind.PHONE and contact.verified:
+        other_phones = await ContactDocument.find(
+            {
+                "user_id": user.id,
+                "kind": ContactKind.PHONE.value,
+                "verified": True,
+                "_id": {"$ne": contact.id},
+            }
+        ).count()
+        if other_phones == 0 and await policies.has_linked_policies(user=user):
+            return NotAllowed("LAST_PHONE_HAS_POLICIES", "error.last_phone_has_policies")
+    await ContactDocument.find_one({"_id": contact.id, "user_id": user.id}).delete()
+    return user

@@ -1,0 +1,193 @@
+"""Contacts in the API: add a phone or email, confirm it with a code, remove it (guide 2.2)."""
+
+from collections.abc import Iterable
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Self
+
+import strawberry
+from strawberry import relay
+
+from kabinet.documents import ContactDocument, UserDocument
+from kabinet.documents import ContactKind as ContactKindValue
+from kabinet.resolvers import contacts
+from kabinet.resolvers import errors as domain
+from kabinet.schema.context import Info
+from kabinet.schema.errors import (
+    InputError,
+    InvalidCode,
+    NotAllowed,
+    NotFound,
+    RateLimited,
+    TokenExpired,
+    require_user,
+    to_graphql,
+)
+from kabinet.schema.ids import decode_id, object_id
+from kabinet.schema.user import User
+
+
+@strawberry.enum(description="What a contact is.")
+class ContactKind(Enum):
+    PHONE = ContactKindValue.PHONE.value
+    EMAIL = ContactKindValue.EMAIL.value
+
+
+@strawberry.type(description="A phone or email of the account, confirmed by a code.")
+class Contact(relay.Node):
+    id: relay.NodeID[str]
+    kind: ContactKind = strawberry.field(description="Phone or email.")
+    value: str = strawberry.field(
+        description="Normalised: E.164 for phones (+380XXXXXXXXX), lower-case for emails."
+    )
+    verified: bool = strawberry.field(description="Whether the code sent to it was entered.")
+    verified_at: datetime | None = strawberry.field(description="When it was confirmed.")
+    primary: bool = strawberry.field(
+        description="The main contact of its kind: the one confirmed first."
+    )
+
+    @classmethod
+    def from_document(cls, document: ContactDocument, *, primary: bool) -> Self:
+        return cls(
+            id=str(document.id),
+            kind=ContactKind(document.kind.value),
+            value=document.value,
+            verified=document.verified,
+            verified_at=document.verified_at,
+            primary=primary,
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        """Only the caller's own contacts."""
+        viewer = info.context.caller.user
+        if viewer is None:
+            return [None for _ in node_ids]
+        own = await contacts.list_contacts(viewer.id)  # type: ignore[arg-type]
+        primary = contacts.primary_ids(own)
+        by_id = {str(contact.id): contact for contact in own}
+        return [
+            cls.from_document(by_id[node_id], primary=by_id[node_id].id in primary)
+            if node_id in by_id and object_id(node_id)
+            else None
+            for node_id in node_ids
+        ]
+
+
+async def _contact(document: ContactDocument) -> Contact:
+    """The contact with its `primary` flag, which depends on the account's other contacts."""
+    primary = contacts.primary_ids(await contacts.list_contacts(document.user_id))
+    return Contact.from_document(document, primary=document.id in primary)
+
+
+@strawberry.type(description="The contact is confirmed.")
+class ContactVerified:
+    contact: Contact = strawberry.field(description="The confirmed contact.")
+
+
+@strawberry.input(description="A phone (+380XXXXXXXXX, 0XXXXXXXXX) or an email to add.")
+class AddContactInput:
+    value: str = strawberry.field(description="The phone or email as the person typed it.")
+
+
+@strawberry.input(description="The code sent to a contact.")
+class VerifyContactInput:
+    contact_id: strawberry.ID = strawberry.field(description="Id of the contact.")
+    code: str = strawberry.field(description="The six-digit code from the SMS or email.")
+
+
+@strawberry.input(description="Send a new code to an unconfirmed contact.")
+class ResendContactCodeInput:
+    contact_id: strawberry.ID = strawberry.field(description="Id of the contact.")
+
+
+@strawberry.input(description="Remove a contact.")
+class RemoveContactInput:
+    contact_id: strawberry.ID = strawberry.field(description="Id of the contact.")
+
+
+AddContactResult = Annotated[
+    Contact | InputError | RateLimited,
+    strawberry.union(
+        "AddContactResult", description="The added contact (a code was sent to it), or why not."
+    ),
+]
+VerifyContactResult = Annotated[
+    ContactVerified | InvalidCode | TokenExpired | NotFound | RateLimited | InputError,
+    strawberry.union(
+        "VerifyContactResult",
+        description="Confirmed, or why not (InputError: phone confirmed on another account).",
+    ),
+]
+ResendContactCodeResult = Annotated[
+    Contact | NotFound | RateLimited,
+    strawberry.union("ResendContactCodeResult", description="A new code was sent, or why not."),
+]
+RemoveContactResult = Annotated[
+    User | NotFound | NotAllowed,
+    strawberry.union("RemoveContactResult", description="The account without it, or why not."),
+]
+
+
+@strawberry.type
+class ContactsMutation:
+    @strawberry.mutation(
+        description="Add a phone or email and send it a code (SMS or email). "
+        "Adding an unconfirmed contact again sends a new code."
+    )
+    async def add_contact(self, info: Info, input: AddContactInput) -> AddContactResult:
+        user = require_user(info)
+        outcome = await contacts.add_contact(
+            services=info.context.services, caller=info.context.caller, user=user, value=input.value
+        )
+        if isinstance(outcome, ContactDocument):
+            return await _contact(outcome)
+        return to_graphql(outcome, info.context.caller.locale)
+
+    @strawberry.mutation(
+        description="Confirm a contact with its code: 10 minutes, 5 attempts. A confirmed "
+        "phone links the insurance cards the insurer holds for it."
+    )
+    async def verify_contact(self, info: Info, input: VerifyContactInput) -> VerifyContactResult:
+        user = require_user(info)
+        contact_id = decode_id(input.contact_id, "Contact")
+        if contact_id is None:
+            return to_graphql(domain.NotFound(), info.context.caller.locale)
+        outcome = await contacts.verify_contact(user=user, contact_id=contact_id, code=input.code)
+        if isinstance(outcome, contacts.Verified):
+            return ContactVerified(contact=await _contact(outcome.contact))
+        return to_graphql(outcome, info.context.caller.locale)
+
+    @strawberry.mutation(description="Send a new code: once a minute, five times an hour.")
+    async def resend_contact_code(
+        self, info: Info, input: ResendContactCodeInput
+    ) -> ResendContactCodeResult:
+        user = require_user(info)
+        contact_id = decode_id(input.contact_id, "Contact")
+        if contact_id is None:
+            return to_graphql(domain.NotFound(), info.context.caller.locale)
+        outcome = await contacts.resend_contact_code(
+            services=info.context.services,
+            caller=info.context.caller,
+            user=user,
+            contact_id=contact_id,
+        )
+        if isinstance(outcome, ContactDocument):
+            return await _contact(outcome)
+        return to_graphql(outcome, info.context.caller.locale)
+
+    @strawberry.mutation(
+        description="Remove a contact. The last confirmed phone stays while cards are linked "
+        "through it."
+    )
+    async def remove_contact(self, info: Info, input: RemoveContactInput) -> RemoveContactResult:
+        user = require_user(info)
+        contact_id = decode_id(input.contact_id, "Contact")
+        if contact_id is None:
+            return to_graphql(domain.NotFound(), info.context.caller.locale)
+        outcome = await contacts.remove_contact(user=user, contact_id=contact_id)
+        if isinstance(outcome, UserDocument):
+            return User.from_document(outcome)
+        return to_graphql(outcome, info.context.caller.locale)

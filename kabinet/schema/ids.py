@@ -1,0 +1,24 @@
+"""Opaque global ids (Relay): `base64("Type:objectid")`, decoded only for the expected type."""
+
+import binascii
+
+from beanie import PydanticObjectId
+from bson.errors import InvalidId
+from strawberry import relay
+
+
+def object_id(value: str) -> PydanticObjectId | None:
+    """The ObjectId in a node id; ``None`` when it is not one."""
+    try:
+        return PydanticObjectId(value)
+    except (InvalidId, TypeError):
+        return None
+
+
+def decode_id(value: str, type_name: str) -> PydanticObjectId | None:
+    """The database id inside a global id of ``type_name``; ``None`` for anything else."""
+    try:
+        global_id = relay.GlobalID.from_id(value)
+    except (ValueError, binascii.Error):
+        return None
+    return object_id(global_id.node_id) if global_id.type_name == type_name else None

@@ -1,0 +1,113 @@
+"""The account as the API shows it: `User`, with each area's data behind lazy references."""
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Self
+
+import strawberry
+from beanie import PydanticObjectId
+from strawberry import relay
+
+from kabinet.auth.sessions import list_sessions
+from kabinet.documents import AddressKind, SessionDocument, UserDocument
+from kabinet.documents import Role as RoleValue
+from kabinet.resolvers import contacts
+from kabinet.schema.context import Info
+from kabinet.schema.enums import Locale, Role
+from kabinet.schema.ids import object_id
+
+if TYPE_CHECKING:
+    from kabinet.schema.addresses import Address
+    from kabinet.schema.contacts import Contact
+    from kabinet.schema.profile import Profile
+
+
+@strawberry.type(description="A signed-in device or browser.")
+class Session:
+    id: strawberry.ID = strawberry.field(description="Identifier of the session.")
+    created_at: datetime = strawberry.field(description="When the person signed in.")
+    last_seen_at: datetime = strawberry.field(description="Last use, to within five minutes.")
+    user_agent: str | None = strawberry.field(description="The browser or app that signed in.")
+    current: bool = strawberry.field(description="Whether this is the session of this request.")
+
+    @classmethod
+    def from_document(cls, document: SessionDocument, *, current: bool) -> Self:
+        return cls(
+            id=strawberry.ID(str(document.id)),
+            created_at=document.created_at,
+            last_seen_at=document.last_seen_at,
+            user_agent=document.user_agent,
+            current=current,
+        )
+
+
+@strawberry.type(description="An account of the cabinet: an insured person or staff.")
+class User(relay.Node):
+    id: relay.NodeID[str]
+    email: str = strawberry.field(description="Sign-in email, lower-case.")
+    email_confirmed: bool = strawberry.field(description="Whether the email link was followed.")
+    role: Role = strawberry.field(description="What the account may do.")
+    locale: Locale = strawberry.field(description="Language of messages for this account.")
+    created_at: datetime = strawberry.field(description="When the account was registered.")
+    document: strawberry.Private[UserDocument]
+
+    @classmethod
+    def from_document(cls, document: UserDocument) -> Self:
+        return cls(
+            id=str(document.id),
+            email=document.email,
+            email_confirmed=document.email_confirmed,
+            role=Role(document.role.value),
+            locale=Locale(document.locale.value),
+            created_at=document.created_at,
+            document=document,
+        )
+
+    @strawberry.field(description="Personal data (guide 2.1).")
+    def profile(self) -> Annotated["Profile", strawberry.lazy("kabinet.schema.profile")]:
+        from kabinet.schema.profile import Profile
+
+        return Profile.from_document(self.document)
+
+    @strawberry.field(description="Phones and emails, oldest first (guide 2.2).")
+    async def contacts(
+        self,
+    ) -> list[Annotated["Contact", strawberry.lazy("kabinet.schema.contacts")]]:
+        from kabinet.schema.contacts import Contact
+
+        found = await contacts.list_contacts(self.document.id)  # type: ignore[arg-type]
+        primary = contacts.primary_ids(found)
+        return [Contact.from_document(contact, primary=contact.id in primary) for contact in found]
+
+    @strawberry.field(description="Home address first, then the additional one (guide 2.3).")
+    def addresses(self) -> list[Annotated["Address", strawberry.lazy("kabinet.schema.addresses")]]:
+        from kabinet.schema.addresses import Address
+
+        addresses = self.document.addresses
+        return [Address.from_document(addresses[kind]) for kind in AddressKind if kind in addresses]
+
+    @strawberry.field(description="Signed-in sessions of this account, most recent first.")
+    async def sessions(self, info: Info) -> list[Session]:
+        caller = info.context.caller
+        current_id = caller.session.id if caller.session else None
+        return [
+            Session.from_document(document, current=document.id == current_id)
+            for document in await list_sessions(PydanticObjectId(self.id))
+        ]
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        """Only the caller's own account; staff may see any."""
+        viewer = info.context.caller.user
+        staff = viewer is not None and viewer.role in (RoleValue.OPERATOR, RoleValue.ADMIN)
+        found: list[Self | None] = []
+        for node_id in node_ids:
+            document = None
+            if viewer is not None and node_id == str(viewer.id):
+                document = viewer
+            elif staff and (user_id := object_id(node_id)) is not None:
+                document = await UserDocument.get(user_id)
+            found.append(cls.from_document(document) if document else None)
+        return found

@@ -77,3 +77,90 @@ query Me {
 
 LOGOUT = "mutation { logout }"
 LOGOUT_EVERYWHERE = "mutation { logoutEverywhere }"
+
+PROFILE = """
+query Profile {
+  me {
+    locale
+    profile { lastName firstName middleName gender birthDate complete }
+    contacts { id kind value verified verifiedAt primary }
+    addresses { id kind city street building apartment postalCode region note }
+  }
+}
+"""
+
+UPDATE_PROFILE = """
+mutation UpdateProfile($input: UpdateProfileInput!) {
+  updateProfile(input: $input) {
+    __typename
+    ... on User { locale profile { lastName firstName middleName gender birthDate complete } }
+    ... on InputError { code message fields { field code message } }
+  }
+}
+"""
+
+ADD_CONTACT = """
+mutation AddContact($input: AddContactInput!) {
+  addContact(input: $input) {
+    __typename
+    ... on Contact { id kind value verified primary }
+    ... on Error { code message }
+    ... on InputError { fields { field code message } }
+    ... on RateLimited { retryAfterSeconds }
+  }
+}
+"""
+
+VERIFY_CONTACT = """
+mutation VerifyContact($input: VerifyContactInput!) {
+  verifyContact(input: $input) {
+    __typename
+    ... on ContactVerified { contact { id value verified verifiedAt primary } }
+    ... on Error { code message }
+    ... on InvalidCode { attemptsLeft }
+    ... on InputError { fields { field code message } }
+    ... on RateLimited { retryAfterSeconds }
+  }
+}
+"""
+
+RESEND_CONTACT_CODE = """
+mutation Resend($input: ResendContactCodeInput!) {
+  resendContactCode(input: $input) {
+    __typename
+    ... on Contact { id }
+    ... on Error { code message }
+    ... on RateLimited { retryAfterSeconds }
+  }
+}
+"""
+
+REMOVE_CONTACT = """
+mutation RemoveContact($input: RemoveContactInput!) {
+  removeContact(input: $input) {
+    __typename
+    ... on User { contacts { id value } }
+    ... on Error { code message }
+  }
+}
+"""
+
+SET_ADDRESS = """
+mutation SetAddress($input: AddressInput!) {
+  setAddress(input: $input) {
+    __typename
+    ... on Address { id kind city street building apartment postalCode region note }
+    ... on InputError { code fields { field code message } }
+  }
+}
+"""
+
+REMOVE_ADDRESS = """
+mutation RemoveAddress($input: RemoveAddressInput!) {
+  removeAddress(input: $input) {
+    __typename
+    ... on User { addresses { id kind } }
+    ... on Error { code }
+  }
+}
+"""

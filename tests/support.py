@@ -138,14 +138,12 @@ class SmsGateway:
         await send({"type": "http.response.start", "status": status, "headers": []})
         await send({"type": "http.response.body", "body": b"{}"})
 
-    async def wait_for(self, phone: str) -> dict[str, Any]:
-        """The first SMS sent to ``phone``."""
+    async def wait_for(self, phone: str, count: int = 1) -> list[dict[str, Any]]:
+        """The first ``count`` SMS sent to ``phone``, in the order they arrived."""
         async with asyncio.timeout(10):
-            while True:
-                for message in self.messages:
-                    if message["to"] == phone:
-                        return message
+            while len(self.to(phone)) < count:  # noqa: ASYNC110 - filled by another task
                 await asyncio.sleep(0.02)
+        return self.to(phone)[:count]
 
     def to(self, phone: str) -> list[dict[str, Any]]:
         return [message for message in self.messages if message["to"] == phone]

@@ -29,7 +29,7 @@ async def test_emailed_link_page_confirms_the_account_in_a_browser(server: str, 
     assert f"http://cabinet.test/confirm-email?token={token}" in body_of(email)
 
     async with chromium_page(f"{server}/confirm-email?token={token}") as page:
-        await page.wait_for("!!document.getElementById('password')")
+        await page.wait_for("!document.querySelector('button[type=submit]').disabled")
         await page.evaluate(
             f"document.getElementById('password').value = {PASSWORD!r};"
             "document.querySelector('button[type=submit]').click()"

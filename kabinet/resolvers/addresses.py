@@ -4,6 +4,7 @@ import re
 from dataclasses import dataclass
 
 from beanie import PydanticObjectId
+from beanie.operators import Unset
 
 from kabinet.clock import now
 from kabinet.documents import Address, AddressKind, UserDocument
@@ -51,6 +52,6 @@ async def remove_address(
 ) -> UserDocument | NotFound:
     for kind, address in user.addresses.items():
         if address.id == address_id:
-            await user.unset({f"addresses.{kind.value}": ""})
+            await user.update(Unset({f"addresses.{kind.value}": ""}))
             return user
     return NotFound()

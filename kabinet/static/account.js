@@ -49,4 +49,6 @@
         : (result && result.message) || (body.errors && body.errors[0].message) || "Error";
     }
   });
+  // Enabled only now: a submit before this script ran would reload the page and drop the token.
+  document.querySelector("button[type=submit]").disabled = false;
 })();

@@ -134,6 +134,34 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         Locale.UK: "Поштовий індекс складається з 5 цифр.",
         Locale.EN: "A postal code has 5 digits.",
     },
+    "field.file_too_large": {
+        Locale.UK: "Файл завеликий: не більше {max_mb} МБ.",
+        Locale.EN: "The file is too large: at most {max_mb} MB.",
+    },
+    "field.file_unreadable": {
+        Locale.UK: "Не вдалося прочитати файл: потрібен CSV або JSON у кодуванні UTF-8.",
+        Locale.EN: "The file could not be read: CSV or JSON in UTF-8 is expected.",
+    },
+    "field.too_many_rows": {
+        Locale.UK: "Забагато рядків: не більше {max_rows} за раз.",
+        Locale.EN: "Too many rows: at most {max_rows} at a time.",
+    },
+    "field.date_invalid": {
+        Locale.UK: "Дата має бути у форматі РРРР-ММ-ДД або ДД.ММ.РРРР.",
+        Locale.EN: "The date must be YYYY-MM-DD or DD.MM.YYYY.",
+    },
+    "field.choice_invalid": {
+        Locale.UK: "Невідоме значення. Можливі: {allowed}.",
+        Locale.EN: "Unknown value. Allowed: {allowed}.",
+    },
+    "field.policy_number_invalid": {
+        Locale.UK: "Номер поліса: латинські літери, цифри, дефіс, крапка або скісна риска.",
+        Locale.EN: "Policy number: Latin letters, digits, hyphen, dot or slash.",
+    },
+    "field.valid_to_before_valid_from": {
+        Locale.UK: "Дата закінчення раніше за дату початку дії.",
+        Locale.EN: "The end date is before the start date.",
+    },
     "field.password_too_short": {
         Locale.UK: "Пароль має містити щонайменше {min_length} символів.",
         Locale.EN: "The password must be at least {min_length} characters long.",
@@ -184,6 +212,20 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         Locale.EN: "Your password has been changed. Other sessions have been signed out.",
     },
     # Emails
+    "policy.lookup.no_verified_phone": {
+        Locale.UK: "Додайте та підтвердьте номер мобільного телефону, який ви надали страховій "
+        "компанії: за ним ми знайдемо ваші страхові картки.",
+        Locale.EN: "Add and confirm the mobile number you gave the insurance company: we find "
+        "your insurance cards by it.",
+    },
+    "policy.lookup.no_card_found": {
+        Locale.UK: "За вашим номером страхових карток не знайдено. Зателефонуйте до контакт-центру "
+        "+38 044 364 85 10 (цілодобово) або напишіть на support@smart-assist.in.ua, вказавши "
+        "номер поліса, номер телефону та ПІБ. Після оновлення даних картки з'являться тут.",
+        Locale.EN: "No insurance cards were found for your number. Call the contact centre at "
+        "+38 044 364 85 10 (24/7) or write to support@smart-assist.in.ua with your policy number, "
+        "phone number and full name. Once we update your data, the cards will appear here.",
+    },
     "email.signature": {
         Locale.UK: "Контакт-центр (24/7): +38 044 364 85 10\nТехнічна підтримка: "
         "it.support@smart-assist.in.ua",

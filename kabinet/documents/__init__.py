@@ -1,8 +1,15 @@
 """Beanie documents and their indexes. This package imports nothing else of kabinet's layers."""
 
+from kabinet.documents.audit import AuditEventDocument
 from kabinet.documents.contact import ContactDocument, ContactKind
 from kabinet.documents.email_token import EmailTokenDocument, TokenPurpose
 from kabinet.documents.outbox import Channel, OutboxMessageDocument, OutboxStatus
+from kabinet.documents.policy import (
+    InsuredPerson,
+    PolicyDocument,
+    PolicyStatus,
+    Relationship,
+)
 from kabinet.documents.rate_limit import RateLimitBucketDocument
 from kabinet.documents.session import SessionDocument
 from kabinet.documents.user import Address, AddressKind, Gender, Profile, Role, UserDocument
@@ -11,6 +18,8 @@ ALL_DOCUMENTS: list[type] = [
     UserDocument,
     SessionDocument,
     ContactDocument,
+    PolicyDocument,
+    AuditEventDocument,
     EmailTokenDocument,
     OutboxMessageDocument,
     RateLimitBucketDocument,
@@ -20,15 +29,20 @@ __all__ = [
     "ALL_DOCUMENTS",
     "Address",
     "AddressKind",
+    "AuditEventDocument",
     "Channel",
     "ContactDocument",
     "ContactKind",
     "EmailTokenDocument",
     "Gender",
+    "InsuredPerson",
     "OutboxMessageDocument",
     "OutboxStatus",
+    "PolicyDocument",
+    "PolicyStatus",
     "Profile",
     "RateLimitBucketDocument",
+    "Relationship",
     "Role",
     "SessionDocument",
     "TokenPurpose",

@@ -62,6 +62,8 @@ class UserDocument(Document):
     profile: Profile = Field(default_factory=Profile)
     # At most one address of each kind, keyed by kind, so each is replaced atomically.
     addresses: dict[AddressKind, Address] = Field(default_factory=dict)
+    # The card the cabinet works with (guide 3.1, "change policy"); see resolvers/policies.
+    active_policy_id: PydanticObjectId | None = None
     created_at: datetime = Field(default_factory=now)
     updated_at: datetime = Field(default_factory=now)
 

@@ -9,7 +9,6 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 
-import phonenumbers
 from beanie import PydanticObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
@@ -18,7 +17,7 @@ from kabinet.auth import rate_limit
 from kabinet.auth.codes import code_hash, code_matches, new_code, new_salt
 from kabinet.auth.context import Caller
 from kabinet.clock import now
-from kabinet.documents import ContactDocument, ContactKind, UserDocument
+from kabinet.documents import ContactDocument, ContactKind, PolicyDocument, UserDocument
 from kabinet.notify import templates
 from kabinet.resolvers import policies
 from kabinet.resolvers.account import normalize_email
@@ -31,6 +30,7 @@ from kabinet.resolvers.errors import (
     RateLimited,
     TokenExpired,
 )
+from kabinet.resolvers.validation import parse_phone
 from kabinet.services import Services
 
 CODE_TTL = timedelta(minutes=10)
@@ -43,7 +43,7 @@ _CODE_FIELDS = ("code_hash", "code_salt", "code_expires_at", "code_sent_at")
 @dataclass(frozen=True, slots=True)
 class Verified:
     contact: ContactDocument
-    linked_policies: list[object]
+    linked_policies: list[PolicyDocument]
 
 
 def parse_contact(value: str) -> tuple[ContactKind, str] | FieldProblem:
@@ -52,20 +52,8 @@ def parse_contact(value: str) -> tuple[ContactKind, str] | FieldProblem:
     if "@" in value:
         email = normalize_email(value)
         return (ContactKind.EMAIL, email) if email else FieldProblem("value", "field.email_invalid")
-    try:
-        number = phonenumbers.parse(value, "UA")
-    except phonenumbers.NumberParseException:
-        return FieldProblem("value", "field.contact_invalid")
-    if not phonenumbers.is_valid_number(number):
-        return FieldProblem("value", "field.contact_invalid")
-    if (
-        phonenumbers.region_code_for_number(number) != "UA"
-        or phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE
-    ):
-        return FieldProblem("value", "field.phone_not_ukrainian_mobile")
-    return ContactKind.PHONE, phonenumbers.format_number(
-        number, phonenumbers.PhoneNumberFormat.E164
-    )
+    phone = parse_phone(value, "value")
+    return phone if isinstance(phone, FieldProblem) else (ContactKind.PHONE, phone)
 
 
 async def list_contacts(user_id: PydanticObjectId) -> list[ContactDocument]:
@@ -184,7 +172,7 @@ async def verify_contact(
     if contact is None:
         return NotFound()
     if contact.verified:
-        return Verified(contact, await policies.link_policies(user=user))
+        return Verified(contact, await _linked_through(user, contact))
     moment = now()
     # Count the attempt first: only then is the code compared.
     attempt = await ContactDocument.get_pymongo_collection().find_one_and_update(
@@ -218,9 +206,14 @@ async def verify_contact(
         return InvalidInput([FieldProblem("contactId", "field.phone_taken")])
     if confirmed is None:  # a new code was sent in between
         return TokenExpired("error.code_expired")
-    return Verified(
-        ContactDocument.model_validate(confirmed), await policies.link_policies(user=user)
-    )
+    verified = ContactDocument.model_validate(confirmed)
+    return Verified(verified, await _linked_through(user, verified))
+
+
+async def _linked_through(user: UserDocument, contact: ContactDocument) -> list[PolicyDocument]:
+    """Link the account's cards (guide 3.1); those found through this contact."""
+    linked = await policies.link_policies(user=user)
+    return [policy for policy in linked if contact.value in policy.phones]
 
 
 async def remove_contact(

@@ -1,15 +1,185 @@
-"""Insurance cards linked through the account's verified phones (guide section 3).
+"""Insurance cards (guide section 3): linked through the account's verified phones.
 
-The contacts area calls these hooks; the insurance-cards issue fills them in.
+Which cards an account has is derived, never copied: the policies whose phones
+contain one of the account's verified phones. So linking is idempotent and safe
+when run twice at once, an operator's change of a policy's phones shows on the
+next read without any user action, and a card whose phone goes away disappears.
+The only stored choice is the active card, reconciled here in one place.
 """
 
-from kabinet.documents import UserDocument
+from dataclasses import dataclass
+from enum import StrEnum
+
+from beanie import PydanticObjectId
+
+from kabinet.auth.context import Caller
+from kabinet.clock import now
+from kabinet.documents import (
+    AuditEventDocument,
+    ContactDocument,
+    ContactKind,
+    PolicyDocument,
+    Relationship,
+    UserDocument,
+)
+from kabinet.resolvers.errors import FieldProblem, InvalidInput, NotFound
+from kabinet.resolvers.validation import parse_phone
+
+_RELATIONSHIP_ORDER = list(Relationship)
 
 
-async def link_policies(*, user: UserDocument) -> list[object]:
-    """Link the cards whose phones the account has verified; the cards linked now."""
-    return []
+class LookupStatus(StrEnum):
+    NO_VERIFIED_PHONE = "no_verified_phone"
+    NO_CARD_FOUND = "no_card_found"
+    FOUND = "found"
+
+
+@dataclass(frozen=True, slots=True)
+class Linked:
+    """The account's cards (own first) and the active one."""
+
+    policies: list[PolicyDocument]
+    active: PolicyDocument | None
+    has_verified_phone: bool
+
+    @property
+    def lookup(self) -> LookupStatus:
+        if self.policies:
+            return LookupStatus.FOUND
+        return (
+            LookupStatus.NO_CARD_FOUND
+            if self.has_verified_phone
+            else LookupStatus.NO_VERIFIED_PHONE
+        )
+
+
+async def verified_phones(user_id: PydanticObjectId | None) -> list[str]:
+    contacts = await ContactDocument.find(
+        {"user_id": user_id, "kind": ContactKind.PHONE.value, "verified": True}
+    ).to_list()
+    return [contact.value for contact in contacts]
+
+
+async def link_policies(*, user: UserDocument) -> list[PolicyDocument]:
+    """Link every card the account's verified phones point to; the cards linked now."""
+    return (await linked(user=user)).policies
+
+
+async def linked(*, user: UserDocument) -> Linked:
+    phones = await verified_phones(user.id)
+    found = await PolicyDocument.find({"phones": {"$in": phones}}).to_list() if phones else []
+    found.sort(key=lambda p: (_RELATIONSHIP_ORDER.index(p.relationship), p.number))
+    active = await _reconcile_active(user, found)
+    return Linked(policies=found, active=active, has_verified_phone=bool(phones))
+
+
+async def _reconcile_active(
+    user: UserDocument, policies: list[PolicyDocument]
+) -> PolicyDocument | None:
+    """Keep the chosen card while it is linked; else the first card (own first), or none."""
+    by_id = {policy.id: policy for policy in policies}
+    wanted = user.active_policy_id if user.active_policy_id in by_id else None
+    if wanted is None and policies:
+        wanted = policies[0].id
+    if wanted != user.active_policy_id:
+        # Conditional, so a concurrent selectPolicy is not overwritten.
+        await UserDocument.get_pymongo_collection().update_one(
+            {"_id": user.id, "active_policy_id": user.active_policy_id},
+            {"$set": {"active_policy_id": wanted}},
+        )
+        user.active_policy_id = wanted
+    return by_id.get(wanted) if wanted else None
 
 
 async def has_linked_policies(*, user: UserDocument) -> bool:
-    return False
+    return bool(await link_policies(user=user))
+
+
+async def select_policy(
+    *, user: UserDocument, policy_id: PydanticObjectId
+) -> UserDocument | NotFound:
+    """Guide 3.1 "change policy": only a card linked to the account can be chosen."""
+    if policy_id not in {policy.id for policy in await link_policies(user=user)}:
+        return NotFound()
+    await user.set({"active_policy_id": policy_id, "updated_at": now()})
+    return user
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyPage:
+    policies: list[PolicyDocument]
+    total: int
+    has_next: bool
+
+
+async def find_policies(*, search: str, first: int, after: str | None) -> PolicyPage:
+    """Staff search by policy number, phone or insured person's name; ordered by number."""
+    text = " ".join(search.split())
+    conditions: list[dict[str, object]] = []
+    if text:
+        conditions.append({"number": {"$regex": f"^{_escape(text)}", "$options": "i"}})
+        conditions.append({"insured_person.full_name": {"$regex": _escape(text), "$options": "i"}})
+        phone = parse_phone(text, "search")
+        if isinstance(phone, str):
+            conditions.append({"phones": phone})
+    query: dict[str, object] = {"$or": conditions} if conditions else {}
+    total = await PolicyDocument.find(query).count()
+    page_query = {"$and": [query, {"number": {"$gt": after}}]} if after else query
+    found = await PolicyDocument.find(page_query).sort("number").limit(first + 1).to_list()
+    return PolicyPage(policies=found[:first], total=total, has_next=len(found) > first)
+
+
+def _escape(text: str) -> str:
+    return "".join(f"\\{char}" if not char.isalnum() and char != " " else char for char in text)
+
+
+async def update_policy_phones(
+    *, caller: Caller, policy_id: PydanticObjectId, phones: list[str]
+) -> PolicyDocument | InvalidInput | NotFound:
+    """Guide 3.2: an operator records the phone a person gave; the card links at once."""
+    normalized: list[str] = []
+    problems: list[FieldProblem] = []
+    for index, typed in enumerate(phones):
+        phone = parse_phone(typed, f"phones[{index}]")
+        if isinstance(phone, FieldProblem):
+            problems.append(phone)
+        elif phone not in normalized:
+            normalized.append(phone)
+    if problems:
+        return InvalidInput(problems)
+    policy = await PolicyDocument.get(policy_id)
+    if policy is None:
+        return NotFound()
+    before = list(policy.phones)
+    await policy.set({"phones": normalized, "updated_at": now()})
+    await record(
+        caller,
+        action="policy.phones_updated",
+        target_type="policy",
+        target_id=str(policy.id),
+        before={"phones": before},
+        after={"phones": normalized},
+    )
+    return policy
+
+
+async def record(
+    caller: Caller,
+    *,
+    action: str,
+    target_type: str,
+    target_id: str | None,
+    before: dict[str, object] | None = None,
+    after: dict[str, object] | None = None,
+) -> None:
+    """Write an audit event for a staff action."""
+    await AuditEventDocument(
+        actor_id=caller.user.id if caller.user else None,
+        actor_role=caller.user.role.value if caller.user else None,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        before=before,
+        after=after,
+        request_id=caller.request_id,
+    ).insert()

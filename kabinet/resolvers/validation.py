@@ -4,6 +4,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+import phonenumbers
+
 from kabinet.resolvers.errors import FieldProblem
 
 # Ukrainian names are written with the modifier-letter apostrophe; people type any of these.
@@ -46,3 +48,19 @@ class Checked:
             self.problems.append(FieldProblem(path, "field.name_invalid"))
             return None
         return cleaned
+
+
+def parse_phone(value: str, path: str) -> str | FieldProblem:
+    """A Ukrainian mobile number in E.164, from the ways people type it."""
+    try:
+        number = phonenumbers.parse(value, "UA")
+    except phonenumbers.NumberParseException:
+        return FieldProblem(path, "field.contact_invalid")
+    if not phonenumbers.is_valid_number(number):
+        return FieldProblem(path, "field.contact_invalid")
+    if (
+        phonenumbers.region_code_for_number(number) != "UA"
+        or phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE
+    ):
+        return FieldProblem(path, "field.phone_not_ukrainian_mobile")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

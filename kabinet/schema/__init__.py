@@ -11,6 +11,7 @@ from kabinet.schema.account import AccountMutation, AccountQuery
 from kabinet.schema.addresses import AddressesMutation
 from kabinet.schema.contacts import ContactsMutation
 from kabinet.schema.extensions import EXTENSIONS
+from kabinet.schema.policies import PoliciesMutation, PoliciesQuery
 from kabinet.schema.profile import ProfileMutation
 
 
@@ -21,9 +22,10 @@ class NodeQuery:
     )
 
 
-Query = merge_types("Query", (NodeQuery, AccountQuery))
+Query = merge_types("Query", (NodeQuery, AccountQuery, PoliciesQuery))
 Mutation = merge_types(
-    "Mutation", (AccountMutation, ProfileMutation, ContactsMutation, AddressesMutation)
+    "Mutation",
+    (AccountMutation, ProfileMutation, ContactsMutation, AddressesMutation, PoliciesMutation),
 )
 
 

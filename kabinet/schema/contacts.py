@@ -24,6 +24,7 @@ from kabinet.schema.errors import (
     to_graphql,
 )
 from kabinet.schema.ids import decode_id, object_id
+from kabinet.schema.policies import Policy
 from kabinet.schema.user import User
 
 
@@ -82,9 +83,12 @@ async def _contact(document: ContactDocument) -> Contact:
     return Contact.from_document(document, primary=document.id in primary)
 
 
-@strawberry.type(description="The contact is confirmed.")
+@strawberry.type(description="The contact is confirmed; cards found through it are linked.")
 class ContactVerified:
     contact: Contact = strawberry.field(description="The confirmed contact.")
+    linked_policies: list[Policy] = strawberry.field(
+        description="Cards linked through this phone (guide 3.1); empty for emails."
+    )
 
 
 @strawberry.input(description="A phone (+380XXXXXXXXX, 0XXXXXXXXX) or an email to add.")
@@ -157,7 +161,14 @@ class ContactsMutation:
             return to_graphql(domain.NotFound(), info.context.caller.locale)
         outcome = await contacts.verify_contact(user=user, contact_id=contact_id, code=input.code)
         if isinstance(outcome, contacts.Verified):
-            return ContactVerified(contact=await _contact(outcome.contact))
+            active = user.active_policy_id
+            return ContactVerified(
+                contact=await _contact(outcome.contact),
+                linked_policies=[
+                    Policy.from_document(policy, active=policy.id == active, staff=False)
+                    for policy in outcome.linked_policies
+                ],
+            )
         return to_graphql(outcome, info.context.caller.locale)
 
     @strawberry.mutation(description="Send a new code: once a minute, five times an hour.")

@@ -1,10 +1,11 @@
 """The GraphQL context: the caller and the application's services."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from strawberry.types import Info as StrawberryInfo
 
 from kabinet.auth.context import Caller
+from kabinet.schema.loaders import Loaders
 from kabinet.services import Services
 
 
@@ -12,6 +13,7 @@ from kabinet.services import Services
 class Context:
     caller: Caller
     services: Services
+    loaders: Loaders = field(default_factory=Loaders)
     # The WebSocket `connection_init` payload; Strawberry sets it before `on_ws_connect`.
     connection_params: dict[str, object] | None = None
 

@@ -19,7 +19,10 @@ from kabinet.schema.ids import object_id
 if TYPE_CHECKING:
     from kabinet.schema.addresses import Address
     from kabinet.schema.contacts import Contact
+    from kabinet.schema.policies import Policy, PolicyLookup
     from kabinet.schema.profile import Profile
+
+PolicyRef = Annotated["Policy", strawberry.lazy("kabinet.schema.policies")]
 
 
 @strawberry.type(description="A signed-in device or browser.")
@@ -85,6 +88,32 @@ class User(relay.Node):
 
         addresses = self.document.addresses
         return [Address.from_document(addresses[kind]) for kind in AddressKind if kind in addresses]
+
+    @strawberry.field(
+        description="Insurance cards linked through the confirmed phones, own card first "
+        "(guide 3.1); looked up afresh on every read (guide 3.2)."
+    )
+    async def policies(self, info: Info) -> list[PolicyRef]:
+        from kabinet.schema.policies import linked_cards
+
+        return linked_cards(await info.context.loaders.linked.load(self.document))
+
+    @strawberry.field(description="The card the cabinet works with now; null when none.")
+    async def active_policy(self, info: Info) -> PolicyRef | None:
+        from kabinet.schema.policies import Policy
+
+        linked = await info.context.loaders.linked.load(self.document)
+        if linked.active is None:
+            return None
+        return Policy.from_document(linked.active, active=True, staff=False)
+
+    @strawberry.field(description="Why no card is shown yet, and what to do (guide 3.2).")
+    async def policy_lookup(
+        self, info: Info
+    ) -> Annotated["PolicyLookup", strawberry.lazy("kabinet.schema.policies")]:
+        from kabinet.schema.policies import lookup
+
+        return lookup(await info.context.loaders.linked.load(self.document), info)
 
     @strawberry.field(description="Signed-in sessions of this account, most recent first.")
     async def sessions(self, info: Info) -> list[Session]:

@@ -9,7 +9,7 @@ import orjson
 from cross_web import HTTPException
 from graphql import ExecutionResult
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -24,6 +24,27 @@ from kabinet.schema.context import Context
 from kabinet.services import Services
 
 GRAPHIQL_PAGE = Path(__file__).parent.parent / "static" / "graphiql.html"
+# A browser sends these content types cross-site without a CORS preflight, so a
+# request with one must prove it is not a forged form post (Apollo Server's rule).
+_SIMPLE_CONTENT_TYPES = {
+    "",
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+}
+CSRF_REFUSAL = (
+    "This request has a content type a browser may send cross-site; "
+    "add a non-empty GraphQL-Require-Preflight header."
+)
+
+
+def needs_preflight(request: Request) -> bool:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    headers = request.headers
+    proved = headers.get("graphql-require-preflight") or headers.get("x-apollo-operation-name")
+    return content_type in _SIMPLE_CONTENT_TYPES and not proved
+
+
 _BEARER = re.compile(r"^Bearer\s+(\S+)$", re.IGNORECASE)
 
 
@@ -35,9 +56,15 @@ class KabinetGraphQL(GraphQL[Context, None]):
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
             allowed_origins=settings.origins,
             keep_alive=True,
+            multipart_uploads_enabled=True,
             keep_alive_interval=15,
         )
         self.services = services
+
+    async def run(self, request: Request | WebSocket, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(request, Request) and request.method == "POST" and needs_preflight(request):
+            return PlainTextResponse(CSRF_REFUSAL, status_code=400)
+        return await super().run(request, *args, **kwargs)
 
     async def _authenticate(self, token: str | None) -> tuple[SessionDocument, UserDocument] | None:
         if not token:

@@ -1,0 +1,54 @@
+"""The insurers' policy registry (guide section 3): the cards people see in the cabinet."""
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from beanie import Document
+from pydantic import BaseModel, Field
+from pymongo import ASCENDING, IndexModel
+
+from kabinet.clock import now
+
+
+class PolicyStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    EXPIRED = "expired"
+
+
+class Relationship(StrEnum):
+    """Of the insured person to the owner of the policy's phone."""
+
+    SELF = "self"
+    CHILD = "child"
+    SPOUSE = "spouse"
+    OTHER = "other"
+
+
+class InsuredPerson(BaseModel):
+    full_name: str
+    birth_date: date | None = None
+
+
+class PolicyDocument(Document):
+    """One insurance card; `phones` (E.164) are the ones the insurer holds for it."""
+
+    number: str
+    insurer: str
+    program: str
+    status: PolicyStatus
+    valid_from: date
+    valid_to: date
+    insured_person: InsuredPerson
+    phones: list[str] = Field(default_factory=list)
+    relationship: Relationship = Relationship.SELF
+    coverage_notes: str | None = None
+    created_at: datetime = Field(default_factory=now)
+    updated_at: datetime = Field(default_factory=now)
+
+    class Settings:
+        name = "policies"
+        indexes = (
+            IndexModel([("number", ASCENDING)], unique=True, name="number_unique"),
+            IndexModel([("phones", ASCENDING)], name="phones"),
+        )

@@ -1,0 +1,204 @@
+"""Loading an insurer's policy registry (CSV or JSON), upserting by policy number.
+
+Every row is validated on its own; a bad row is reported with its number and
+reasons and written not at all, a good row is one atomic upsert. The format is
+documented in docs/policy-import.md.
+"""
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from beanie.odm.utils.encoder import Encoder
+
+from kabinet.auth.context import Caller
+from kabinet.clock import now
+from kabinet.documents import InsuredPerson, PolicyDocument, PolicyStatus, Relationship
+from kabinet.resolvers.errors import FieldProblem, InvalidInput
+from kabinet.resolvers.policies import record
+from kabinet.resolvers.validation import Checked, parse_phone
+
+# What a registry row sets; the rest of a policy (id, timestamps) is ours.
+_REGISTRY_FIELDS = Encoder(exclude={"_id", "revision_id", "created_at", "updated_at"}, to_db=True)
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_ROWS = 50_000
+COLUMNS = (
+    "number",
+    "insurer",
+    "program",
+    "status",
+    "valid_from",
+    "valid_to",
+    "insured_full_name",
+    "insured_birth_date",
+    "phones",
+    "relationship",
+    "coverage_notes",
+)
+_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/.-]{0,39}$")
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    rejected: list[FieldProblem] = field(default_factory=list)
+
+
+def parse_registry(content: bytes, filename: str) -> list[dict[str, object]] | InvalidInput:
+    """Rows of a CSV (header line, comma or semicolon) or JSON (array of objects) file."""
+    if len(content) > MAX_FILE_BYTES:
+        return InvalidInput([FieldProblem("file", "field.file_too_large", {"max_mb": 5})])
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return InvalidInput([FieldProblem("file", "field.file_unreadable")])
+    stripped = text.lstrip()
+    if filename.lower().endswith(".json") or stripped.startswith("["):
+        try:
+            rows = json.loads(text)
+        except json.JSONDecodeError:
+            return InvalidInput([FieldProblem("file", "field.file_unreadable")])
+        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+            return InvalidInput([FieldProblem("file", "field.file_unreadable")])
+    else:
+        dialect = csv.Sniffer().sniff(stripped.splitlines()[0] if stripped else ",", ",;")
+        rows = list(csv.DictReader(io.StringIO(text), dialect=dialect))
+    if len(rows) > MAX_ROWS:
+        return InvalidInput([FieldProblem("file", "field.too_many_rows", {"max_rows": MAX_ROWS})])
+    return rows
+
+
+def _date(value: object, path: str, checked: Checked, *, required: bool) -> date | None:
+    text = checked.text(
+        str(value) if value is not None else None, path, max_length=10, required=required
+    )
+    if text is None:
+        return None
+    for pattern in ("%Y-%m-%d", "%d.%m.%Y"):
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    checked.problems.append(FieldProblem(path, "field.date_invalid"))
+    return None
+
+
+def _choice[E: (PolicyStatus, Relationship)](
+    value: object, path: str, kind: type[E], checked: Checked, default: E | None
+) -> E | None:
+    text = str(value or "").strip().lower()
+    if not text and default is not None:
+        return default
+    try:
+        return kind(text)
+    except ValueError:
+        allowed = ", ".join(member.name for member in kind)
+        checked.problems.append(FieldProblem(path, "field.choice_invalid", {"allowed": allowed}))
+        return None
+
+
+def validate_row(row: dict[str, object], line: int) -> PolicyDocument | list[FieldProblem]:
+    """The policy a row describes, or every problem of the row (paths `rows[N].column`)."""
+    checked = Checked()
+
+    def at(column: str) -> str:
+        return f"rows[{line}].{column}"
+
+    def text(column: str, max_length: int, *, required: bool) -> str | None:
+        value = row.get(column)
+        return checked.text(
+            None if value is None else str(value),
+            at(column),
+            max_length=max_length,
+            required=required,
+        )
+
+    number = text("number", 40, required=True)
+    if number is not None and not _NUMBER.match(number):
+        checked.problems.append(FieldProblem(at("number"), "field.policy_number_invalid"))
+    insurer = text("insurer", 120, required=True)
+    program = text("program", 120, required=True)
+    status = _choice(row.get("status"), at("status"), PolicyStatus, checked, None)
+    valid_from = _date(row.get("valid_from"), at("valid_from"), checked, required=True)
+    valid_to = _date(row.get("valid_to"), at("valid_to"), checked, required=True)
+    if valid_from and valid_to and valid_to < valid_from:
+        checked.problems.append(FieldProblem(at("valid_to"), "field.valid_to_before_valid_from"))
+    full_name = text("insured_full_name", 180, required=True)
+    birth_date = _date(
+        row.get("insured_birth_date"), at("insured_birth_date"), checked, required=False
+    )
+    relationship = _choice(
+        row.get("relationship"), at("relationship"), Relationship, checked, Relationship.SELF
+    )
+    raw_phones = row.get("phones") or []
+    typed = raw_phones if isinstance(raw_phones, list) else re.split(r"[;,]", str(raw_phones))
+    phones: list[str] = []
+    for typed_phone in (str(p).strip() for p in typed):
+        if not typed_phone:
+            continue
+        phone = parse_phone(typed_phone, at("phones"))
+        if isinstance(phone, FieldProblem):
+            checked.problems.append(phone)
+        elif phone not in phones:
+            phones.append(phone)
+    notes = text("coverage_notes", 2000, required=False)
+    if checked.problems:
+        return checked.problems
+    return PolicyDocument(
+        number=number or "",
+        insurer=insurer or "",
+        program=program or "",
+        status=status or PolicyStatus.ACTIVE,
+        valid_from=valid_from or date.min,
+        valid_to=valid_to or date.max,
+        insured_person=InsuredPerson(full_name=full_name or "", birth_date=birth_date),
+        phones=phones,
+        relationship=relationship or Relationship.SELF,
+        coverage_notes=notes,
+    )
+
+
+async def import_rows(*, caller: Caller, rows: list[dict[str, object]]) -> ImportReport:
+    """Upsert every valid row by number; the first row after a CSV header is row 1."""
+    report = ImportReport()
+    collection = PolicyDocument.get_pymongo_collection()
+    for line, row in enumerate(rows, start=1):
+        policy = validate_row(row, line)
+        if isinstance(policy, list):
+            report.rejected.extend(policy)
+            continue
+        fields = policy.model_dump(
+            exclude={"id", "revision_id", "created_at", "updated_at"}, mode="python"
+        )
+        fields["valid_from"] = datetime.combine(policy.valid_from, datetime.min.time())
+        fields["valid_to"] = datetime.combine(policy.valid_to, datetime.min.time())
+        birth = policy.insured_person.birth_date
+        fields["insured_person"]["birth_date"] = (
+            datetime.combine(birth, datetime.min.time()) if birth else None
+        )
+        moment = now()
+        result = await collection.update_one(
+            {"number": policy.number},
+            {"$set": {**fields, "updated_at": moment}, "$setOnInsert": {"created_at": moment}},
+            upsert=True,
+        )
+        if result.upserted_id is not None:
+            report.created += 1
+        else:
+            report.updated += 1
+    await record(
+        caller,
+        action="policies.imported",
+        target_type="policy_registry",
+        target_id=None,
+        after={
+            "created": report.created,
+            "updated": report.updated,
+            "rejected_rows": len({problem.field.split(".")[0] for problem in report.rejected}),
+        },
+    )
+    return report

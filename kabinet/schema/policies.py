@@ -1,0 +1,293 @@
+"""Insurance cards in the API (guide section 3): `me.policies`, switching, staff tools."""
+
+from collections.abc import Iterable
+from datetime import date
+from enum import Enum
+from typing import Annotated, Self
+
+import strawberry
+from strawberry import relay
+from strawberry.file_uploads import Upload
+
+from kabinet.auth import rate_limit
+from kabinet.documents import PolicyDocument, Role, UserDocument
+from kabinet.documents import PolicyStatus as PolicyStatusValue
+from kabinet.documents import Relationship as RelationshipValue
+from kabinet.i18n import translate
+from kabinet.resolvers import errors as domain
+from kabinet.resolvers import policies, policy_import
+from kabinet.schema.context import Info
+from kabinet.schema.errors import (
+    FieldError,
+    InputError,
+    NotFound,
+    RateLimited,
+    require_user,
+    to_graphql,
+)
+from kabinet.schema.ids import decode_id, object_id
+from kabinet.schema.pagination import PageInfo, decode_cursor, encode_cursor, page_size
+from kabinet.schema.user import User
+
+STAFF = (Role.OPERATOR, Role.ADMIN)
+
+
+@strawberry.enum(description="Whether the card can be used now.")
+class PolicyStatus(Enum):
+    ACTIVE = PolicyStatusValue.ACTIVE.value
+    SUSPENDED = PolicyStatusValue.SUSPENDED.value
+    EXPIRED = PolicyStatusValue.EXPIRED.value
+
+
+@strawberry.enum(description="Of the insured person to the owner of the phone.")
+class Relationship(Enum):
+    SELF = RelationshipValue.SELF.value
+    CHILD = RelationshipValue.CHILD.value
+    SPOUSE = RelationshipValue.SPOUSE.value
+    OTHER = RelationshipValue.OTHER.value
+
+
+@strawberry.enum(description="Why cards are shown or not (guide 3.2).")
+class PolicyLookupStatus(Enum):
+    NO_VERIFIED_PHONE = policies.LookupStatus.NO_VERIFIED_PHONE.value
+    NO_CARD_FOUND = policies.LookupStatus.NO_CARD_FOUND.value
+    FOUND = policies.LookupStatus.FOUND.value
+
+
+@strawberry.type(description="The person the card insures.")
+class InsuredPerson:
+    full_name: str = strawberry.field(description="Full name as in the contract.")
+    birth_date: date | None = strawberry.field(description="Date of birth, if the insurer gave it.")
+
+
+@strawberry.type(description="An insurance card (policy).")
+class Policy(relay.Node):
+    id: relay.NodeID[str]
+    number: str = strawberry.field(description="Policy number.")
+    insurer: str = strawberry.field(description="Insurance company.")
+    program: str = strawberry.field(description="Insurance programme (plan).")
+    status: PolicyStatus = strawberry.field(description="Whether the card can be used now.")
+    valid_from: date = strawberry.field(description="First day of cover.")
+    valid_to: date = strawberry.field(description="Last day of cover.")
+    insured_person: InsuredPerson = strawberry.field(description="Who is insured.")
+    relationship: Relationship = strawberry.field(
+        description="Of the insured person to the account holder, e.g. CHILD."
+    )
+    coverage_notes: str | None = strawberry.field(description="What the programme covers.")
+    active: bool = strawberry.field(description="Whether the account works with this card now.")
+    phones: list[str] | None = strawberry.field(
+        description="Phones the insurer holds for the card (E.164); staff only, else null."
+    )
+
+    @classmethod
+    def from_document(cls, document: PolicyDocument, *, active: bool, staff: bool) -> Self:
+        return cls(
+            id=str(document.id),
+            number=document.number,
+            insurer=document.insurer,
+            program=document.program,
+            status=PolicyStatus(document.status.value),
+            valid_from=document.valid_from,
+            valid_to=document.valid_to,
+            insured_person=InsuredPerson(
+                full_name=document.insured_person.full_name,
+                birth_date=document.insured_person.birth_date,
+            ),
+            relationship=Relationship(document.relationship.value),
+            coverage_notes=document.coverage_notes,
+            active=active,
+            phones=list(document.phones) if staff else None,
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        """Customers see their linked cards; staff see any."""
+        viewer = info.context.caller.user
+        if viewer is None:
+            return [None for _ in node_ids]
+        ids = list(node_ids)
+        if viewer.role in STAFF:
+            wanted = [oid for node_id in ids if (oid := object_id(node_id))]
+            matches = await PolicyDocument.find({"_id": {"$in": wanted}}).to_list()
+            found = {str(policy.id): policy for policy in matches}
+            return [
+                cls.from_document(found[i], active=False, staff=True) if i in found else None
+                for i in ids
+            ]
+        linked = await info.context.loaders.linked.load(viewer)
+        return [_in_linked(linked, node_id) for node_id in ids]
+
+
+def _in_linked(linked: policies.Linked, node_id: str) -> Policy | None:
+    for policy in linked.policies:
+        if str(policy.id) == node_id:
+            return Policy.from_document(policy, active=policy is linked.active, staff=False)
+    return None
+
+
+def linked_cards(linked: policies.Linked) -> list[Policy]:
+    return [
+        Policy.from_document(policy, active=policy is linked.active, staff=False)
+        for policy in linked.policies
+    ]
+
+
+@strawberry.type(description="Whether cards were found, and what to do when not (guide 3.2).")
+class PolicyLookup:
+    status: PolicyLookupStatus = strawberry.field(description="The lookup's outcome.")
+    hint: str | None = strawberry.field(description="What the person should do next, localised.")
+
+
+def lookup(linked: policies.Linked, info: Info) -> PolicyLookup:
+    status = linked.lookup
+    hint = (
+        None
+        if status is policies.LookupStatus.FOUND
+        else translate(f"policy.lookup.{status.value}", info.context.caller.locale)
+    )
+    return PolicyLookup(status=PolicyLookupStatus(status.value), hint=hint)
+
+
+@strawberry.type(description="One card in a list.")
+class PolicyEdge:
+    cursor: str = strawberry.field(description="Pass as `after` to continue after this card.")
+    node: Policy = strawberry.field(description="The card.")
+
+
+@strawberry.type(description="A page of cards.")
+class PolicyConnection:
+    edges: list[PolicyEdge] = strawberry.field(description="The cards of this page.")
+    page_info: PageInfo = strawberry.field(description="Where the page sits.")
+    total_count: int = strawberry.field(description="How many cards match in all.")
+
+
+@strawberry.type(description="What an import did.")
+class ImportReport:
+    created: int = strawberry.field(description="New policies.")
+    updated: int = strawberry.field(description="Policies that existed and were overwritten.")
+    rejected: list[FieldError] = strawberry.field(
+        description="Problems of rejected rows; `field` is `rows[N].column`, N from 1."
+    )
+
+
+@strawberry.input(description="Choose the card the cabinet works with.")
+class SelectPolicyInput:
+    policy_id: strawberry.ID = strawberry.field(description="Id of a card linked to the account.")
+
+
+@strawberry.input(description="Set the phones the insurer holds for a card.")
+class UpdatePolicyPhonesInput:
+    policy_id: strawberry.ID = strawberry.field(description="Id of the card.")
+    phones: list[str] = strawberry.field(description="Ukrainian mobiles; replaces the list.")
+
+
+@strawberry.input(description="An insurer's registry file.")
+class ImportPoliciesInput:
+    file: Upload = strawberry.field(description="CSV or JSON, as in docs/policy-import.md.")
+
+
+SelectPolicyResult = Annotated[
+    User | NotFound, strawberry.union("SelectPolicyResult", description="The account, or NotFound.")
+]
+RefreshPoliciesResult = Annotated[
+    User | RateLimited,
+    strawberry.union("RefreshPoliciesResult", description="The account with its cards."),
+]
+UpdatePolicyPhonesResult = Annotated[
+    Policy | NotFound | InputError,
+    strawberry.union("UpdatePolicyPhonesResult", description="The card, or why not."),
+]
+ImportPoliciesResult = Annotated[
+    ImportReport | InputError,
+    strawberry.union("ImportPoliciesResult", description="The report, or why the file failed."),
+]
+
+
+@strawberry.type
+class PoliciesQuery:
+    @strawberry.field(description="Staff: cards by number (prefix), phone or insured's name.")
+    async def find_policies(
+        self, info: Info, search: str, first: int | None = None, after: str | None = None
+    ) -> PolicyConnection:
+        require_user(info, *STAFF)
+        page = await policies.find_policies(
+            search=search, first=page_size(first), after=decode_cursor(after)
+        )
+        edges = [
+            PolicyEdge(
+                cursor=encode_cursor(p.number),
+                node=Policy.from_document(p, active=False, staff=True),
+            )
+            for p in page.policies
+        ]
+        return PolicyConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next,
+                has_previous_page=after is not None,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            total_count=page.total,
+        )
+
+
+@strawberry.type
+class PoliciesMutation:
+    @strawberry.mutation(description="Switch the active card (guide 3.1, 'change policy').")
+    async def select_policy(self, info: Info, input: SelectPolicyInput) -> SelectPolicyResult:
+        user = require_user(info)
+        policy_id = decode_id(input.policy_id, "Policy")
+        outcome = (
+            await policies.select_policy(user=user, policy_id=policy_id)
+            if policy_id
+            else domain.NotFound()
+        )
+        if isinstance(outcome, UserDocument):
+            return User.from_document(outcome)
+        return to_graphql(outcome, info.context.caller.locale)
+
+    @strawberry.mutation(description="Look for cards by the confirmed phones again (guide 3.2).")
+    async def refresh_policies(self, info: Info) -> RefreshPoliciesResult:
+        user = require_user(info)
+        if exceeded := await rate_limit.hit(rate_limit.POLICY_REFRESH_PER_ACCOUNT, str(user.id)):
+            return to_graphql(domain.RateLimited(exceeded.retry_after_seconds), user.locale)
+        await policies.link_policies(user=user)
+        return User.from_document(user)
+
+    @strawberry.mutation(
+        description="Staff: replace the phones of a card; accounts with those confirmed phones "
+        "see it at once (guide 3.2). Audited."
+    )
+    async def update_policy_phones(
+        self, info: Info, input: UpdatePolicyPhonesInput
+    ) -> UpdatePolicyPhonesResult:
+        require_user(info, *STAFF)
+        policy_id = decode_id(input.policy_id, "Policy")
+        outcome = (
+            await policies.update_policy_phones(
+                caller=info.context.caller, policy_id=policy_id, phones=input.phones
+            )
+            if policy_id
+            else domain.NotFound()
+        )
+        if isinstance(outcome, PolicyDocument):
+            return Policy.from_document(outcome, active=False, staff=True)
+        return to_graphql(outcome, info.context.caller.locale)
+
+    @strawberry.mutation(
+        description="Admin: load an insurer's registry; upserts by number, bad rows are "
+        "reported and skipped. Audited."
+    )
+    async def import_policies(self, info: Info, input: ImportPoliciesInput) -> ImportPoliciesResult:
+        require_user(info, Role.ADMIN)
+        content = await input.file.read()
+        rows = policy_import.parse_registry(content, input.file.filename or "")
+        if isinstance(rows, domain.InvalidInput):
+            return to_graphql(rows, info.context.caller.locale)
+        report = await policy_import.import_rows(caller=info.context.caller, rows=rows)
+        locale = info.context.caller.locale
+        problems = to_graphql(domain.InvalidInput(report.rejected), locale).fields
+        return ImportReport(created=report.created, updated=report.updated, rejected=problems)

@@ -6,6 +6,7 @@ code that runs against a replica set in production.
 """
 
 import logging
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Self
 
@@ -14,6 +15,7 @@ from mongoeco.engines import MemoryEngine, SQLiteEngine
 from mongoeco.wire import AsyncMongoEcoProxyServer
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.monitoring import CommandListener
 
 from kabinet.config import Settings
 from kabinet.documents import ALL_DOCUMENTS
@@ -26,9 +28,16 @@ EMBEDDED_FILE = "kabinet.sqlite3"
 class Database:
     """Connects (starting the embedded server when no URI is set) and initialises Beanie."""
 
-    def __init__(self, settings: Settings, *, in_memory: bool = False) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        in_memory: bool = False,
+        event_listeners: Sequence[CommandListener] = (),
+    ) -> None:
         self._settings = settings
         self._in_memory = in_memory
+        self._event_listeners = list(event_listeners)
         self._embedded: AsyncMongoEcoProxyServer | None = None
         self._client: AsyncMongoClient[dict[str, Any]] | None = None
         self.uri: str | None = settings.mongodb_uri
@@ -50,7 +59,12 @@ class Database:
     async def connect(self) -> None:
         if self.uri is None:
             self.uri = await self._start_embedded()
-        self._client = AsyncMongoClient(self.uri, tz_aware=True, uuidRepresentation="standard")
+        self._client = AsyncMongoClient(
+            self.uri,
+            tz_aware=True,
+            uuidRepresentation="standard",
+            event_listeners=self._event_listeners,
+        )
         await init_beanie(database=self.db, document_models=ALL_DOCUMENTS)
 
     async def _start_embedded(self) -> str:

@@ -21,7 +21,7 @@ from kabinet.clock import clock
 from kabinet.config import Settings, SmtpSecurity
 from kabinet.db import Database
 from kabinet.documents import ALL_DOCUMENTS
-from tests.support import Api, Mailbox, SmsGateway, free_port
+from tests.support import Api, CommandLog, Mailbox, SmsGateway, free_port
 
 
 @pytest.fixture(scope="session")
@@ -75,8 +75,13 @@ def settings(
 
 
 @pytest.fixture(scope="session")
-async def database(settings: Settings) -> AsyncIterator[Database]:
-    db = Database(settings, in_memory=True)
+def command_log() -> CommandLog:
+    return CommandLog()
+
+
+@pytest.fixture(scope="session")
+async def database(settings: Settings, command_log: CommandLog) -> AsyncIterator[Database]:
+    db = Database(settings, in_memory=True, event_listeners=[command_log])
     await db.connect()
     yield db
     if settings.mongodb_uri:

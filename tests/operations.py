@@ -164,3 +164,69 @@ mutation RemoveAddress($input: RemoveAddressInput!) {
   }
 }
 """
+
+POLICY_FIELDS = """
+  id number insurer program status validFrom validTo relationship active coverageNotes phones
+  insuredPerson { fullName birthDate }
+"""
+
+MY_POLICIES = f"""
+query MyPolicies {{
+  me {{
+    policies {{ {POLICY_FIELDS} }}
+    activePolicy {{ id number }}
+    policyLookup {{ status hint }}
+  }}
+}}
+"""
+
+VERIFY_CONTACT_WITH_POLICIES = """
+mutation VerifyContact($input: VerifyContactInput!) {
+  verifyContact(input: $input) {
+    __typename
+    ... on ContactVerified { contact { value } linkedPolicies { number relationship active } }
+    ... on Error { code message }
+  }
+}
+"""
+
+SELECT_POLICY = """
+mutation Select($input: SelectPolicyInput!) {
+  selectPolicy(input: $input) {
+    __typename
+    ... on User { activePolicy { number } }
+    ... on Error { code }
+  }
+}
+"""
+
+UPDATE_POLICY_PHONES = """
+mutation UpdatePhones($input: UpdatePolicyPhonesInput!) {
+  updatePolicyPhones(input: $input) {
+    __typename
+    ... on Policy { number phones }
+    ... on Error { code }
+    ... on InputError { fields { field code } }
+  }
+}
+"""
+
+FIND_POLICIES = """
+query Find($search: String!, $first: Int, $after: String) {
+  findPolicies(search: $search, first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node { id number phones insuredPerson { fullName } } }
+  }
+}
+"""
+
+IMPORT_POLICIES = """
+mutation Import($file: Upload!) {
+  importPolicies(input: {file: $file}) {
+    __typename
+    ... on ImportReport { created updated rejected { field code message } }
+    ... on InputError { fields { field code } }
+  }
+}
+"""

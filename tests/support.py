@@ -11,6 +11,12 @@ from typing import Any
 
 import httpx
 from aiosmtpd.controller import Controller
+from pymongo.monitoring import (
+    CommandFailedEvent,
+    CommandListener,
+    CommandStartedEvent,
+    CommandSucceededEvent,
+)
 
 PASSWORD = "Correct-horse-1"
 
@@ -153,3 +159,23 @@ def sms_code(message: dict[str, Any]) -> str:
     found = re.search(r"\b(\d{6})\b", message["text"])
     assert found, message
     return found.group(1)
+
+
+class CommandLog(CommandListener):
+    """Counts the MongoDB commands the application sends (PyMongo command monitoring)."""
+
+    def __init__(self) -> None:
+        self.commands: list[tuple[str, object]] = []
+
+    def started(self, event: CommandStartedEvent) -> None:
+        self.commands.append((event.command_name, event.command.get(event.command_name)))
+
+    def during_request(self, start: int) -> list[tuple[str, object]]:
+        """Commands since ``start`` (a length of ``commands``), without the outbox sender's."""
+        return [command for command in self.commands[start:] if command[1] != "outbox"]
+
+    def succeeded(self, event: CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: CommandFailedEvent) -> None:
+        pass

@@ -1,0 +1,55 @@
+"""`kabinet seed-demo`: a small registry and accounts so a person can try every flow."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from kabinet.auth.context import Caller
+from kabinet.clock import now
+from kabinet.documents import ContactDocument, ContactKind, Role
+from kabinet.resolvers import account
+from kabinet.resolvers.errors import InvalidInput
+from kabinet.resolvers.policy_import import ImportReport, import_rows, parse_registry
+
+DEMO_REGISTRY = Path(__file__).parent.parent / "demo" / "policies.json"
+DEMO_PASSWORD = "Demo-pass-1"  # noqa: S105 - printed for people trying the demo
+DEMO_PHONE = "+380671234567"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoAccount:
+    email: str
+    role: Role
+
+
+DEMO_ACCOUNTS = (
+    DemoAccount("demo@example.com", Role.CUSTOMER),
+    DemoAccount("operator@example.com", Role.OPERATOR),
+    DemoAccount("admin@example.com", Role.ADMIN),
+)
+
+
+async def seed_demo(*, caller: Caller) -> ImportReport:
+    """Load the demo registry and the demo accounts; running it again changes nothing new."""
+    rows = parse_registry(DEMO_REGISTRY.read_bytes(), DEMO_REGISTRY.name)
+    if not isinstance(rows, list):  # pragma: no cover - the shipped file is valid
+        raise TypeError("the demo registry is invalid")
+    report = await import_rows(caller=caller, rows=rows)
+    for demo in DEMO_ACCOUNTS:
+        created = await account.create_confirmed_user(
+            email=demo.email, password=DEMO_PASSWORD, role=demo.role
+        )
+        if isinstance(created, InvalidInput):
+            if [p.key for p in created.problems] != ["field.email_taken"]:
+                raise ValueError(f"demo account {demo.email}: {created.problems}")
+            continue
+        if demo.role is Role.CUSTOMER:
+            moment = now()
+            await ContactDocument(
+                user_id=created.id,
+                kind=ContactKind.PHONE,
+                value=DEMO_PHONE,
+                verified=True,
+                verified_at=moment,
+                created_at=moment,
+            ).insert()
+    return report

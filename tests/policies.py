@@ -1,0 +1,63 @@
+"""Helpers for tests about insurance cards: registry rows and staff accounts."""
+
+from datetime import date, timedelta
+
+from kabinet.clock import now
+from kabinet.documents import (
+    ContactDocument,
+    ContactKind,
+    InsuredPerson,
+    PolicyDocument,
+    PolicyStatus,
+    Relationship,
+    Role,
+    UserDocument,
+)
+from kabinet.resolvers.account import create_confirmed_user
+from tests.accounts import login
+from tests.support import PASSWORD, Api
+
+PHONE = "+380671234567"
+
+
+async def card(
+    number: str,
+    *phones: str,
+    relationship: Relationship = Relationship.SELF,
+    status: PolicyStatus = PolicyStatus.ACTIVE,
+    name: str = "Коваленко Олена",
+) -> PolicyDocument:
+    today = now().date()
+    policy = PolicyDocument(
+        number=number,
+        insurer="Демо Страхування",
+        program="Оптимальний",
+        status=status,
+        valid_from=today - timedelta(days=30),
+        valid_to=today + timedelta(days=335),
+        insured_person=InsuredPerson(full_name=name, birth_date=date(1988, 4, 12)),
+        phones=list(phones),
+        relationship=relationship,
+    )
+    await policy.insert()
+    return policy
+
+
+async def confirmed_phone(email: str, phone: str = PHONE) -> None:
+    """Give an account a verified phone without the SMS round trip (tested elsewhere)."""
+    user = await UserDocument.find_one({"email": email})
+    assert user is not None
+    moment = now()
+    await ContactDocument(
+        user_id=user.id,
+        kind=ContactKind.PHONE,
+        value=phone,
+        verified=True,
+        verified_at=moment,
+        created_at=moment,
+    ).insert()
+
+
+async def staff_token(api: Api, email: str, role: str) -> str:
+    await create_confirmed_user(email=email, password=PASSWORD, role=Role(role))
+    return (await login(api, email))["token"]

@@ -1,0 +1,168 @@
+"""Loading the insurers' registry: CLI and the importPolicies upload, CSV and JSON."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kabinet.db import Database
+from kabinet.documents import AuditEventDocument, PolicyDocument, PolicyStatus, Relationship
+from tests.accounts import login
+from tests.operations import IMPORT_POLICIES, MY_POLICIES
+from tests.policies import staff_token
+from tests.support import Api
+from tests.test_cli import run_cli
+
+HEADER = (
+    "number;insurer;program;status;valid_from;valid_to;insured_full_name;insured_birth_date;"
+    "phones;relationship;coverage_notes\n"
+)
+GOOD_CSV = HEADER + (
+    "UA-1;Демо;Оптимальний;active;2026-01-01;31.12.2026;Коваленко Олена;12.04.1988;"
+    "067 123 45 67;self;Амбулаторно\n"
+    "UA-2;Демо;Дитячий;ACTIVE;2026-01-01;2026-12-31;Коваленко Марко;;"
+    "+380671234567, 0501112233;child;\n"
+)
+BAD_CSV = HEADER + (
+    ";Демо;Оптимальний;active;2026-01-01;2026-12-31;Без Номера;;;self;\n"
+    "UA-3;Демо;Оптимальний;active;2026-12-31;2026-01-01;Дати Навпаки;;;self;\n"
+    "UA-4;Демо;Оптимальний;active;2026-01-01;2026-12-31;Поганий Телефон;;12345;self;\n"
+    "UA-5;Демо;Оптимальний;frozen;2026-01-01;2026-12-31;Дивний Статус;;;self;\n"
+    "UA-1;Демо;Оптимальний;suspended;2026-01-01;2026-12-31;Коваленко Олена;;0671234567;self;\n"
+)
+
+
+def where(database: Database) -> dict[str, str]:
+    return {"mongodb_uri": database.uri or "", "database": database.db.name}
+
+
+async def test_cli_imports_csv_and_updates_by_number(database: Database, tmp_path: Path):
+    registry = tmp_path / "registry.csv"
+    registry.write_text(GOOD_CSV, encoding="utf-8")
+
+    code, output = await run_cli("import-policies", str(registry), **where(database))
+
+    assert code == 0, output
+    assert "created 2, updated 0" in output
+    child = await PolicyDocument.find_one({"number": "UA-2"})
+    assert child.relationship is Relationship.CHILD
+    assert child.phones == ["+380671234567", "+380501112233"]
+    own = await PolicyDocument.find_one({"number": "UA-1"})
+    assert own.insured_person.birth_date.isoformat() == "1988-04-12"
+    assert own.valid_to.isoformat() == "2026-12-31"
+
+    registry.write_text(BAD_CSV, encoding="utf-8")
+    code, output = await run_cli("import-policies", str(registry), **where(database))
+
+    assert code == 1
+    assert "created 0, updated 1" in output
+    assert "rows[1].number: This field is required." in output
+    assert "rows[2].valid_to: The end date is before the start date." in output
+    assert "rows[3].phones:" in output
+    assert "rows[4].status: Unknown value. Allowed: ACTIVE, SUSPENDED, EXPIRED." in output
+    assert await PolicyDocument.count() == 2  # no bad row was written, not even in part
+    assert (await PolicyDocument.find_one({"number": "UA-1"})).status is PolicyStatus.SUSPENDED
+
+
+async def upload(api: Api, token: str | None, name: str, content: bytes, **headers: str) -> dict:
+    response = await api.http.post(
+        "/graphql",
+        data={
+            "operations": json.dumps({"query": IMPORT_POLICIES, "variables": {"file": None}}),
+            "map": json.dumps({"0": ["variables.file"]}),
+        },
+        files={"0": (name, content, "application/octet-stream")},
+        headers={**headers, **({"Authorization": f"Bearer {token}"} if token else {})},
+    )
+    return {"status": response.status_code, "body": response.text}
+
+
+ROWS = [
+    {
+        "number": "UA-10",
+        "insurer": "Демо",
+        "program": "Оптимальний",
+        "status": "active",
+        "valid_from": "2026-01-01",
+        "valid_to": "2026-12-31",
+        "insured_full_name": "Шевчук Андрій",
+        "phones": ["+380501112233"],
+    },
+    {"number": "UA-11", "insurer": "Демо"},
+]
+
+
+async def test_admin_uploads_a_json_registry(api: Api):
+    admin = await staff_token(api, "admin@example.com", "admin")
+
+    answer = await upload(
+        api, admin, "registry.json", json.dumps(ROWS).encode(), **{"GraphQL-Require-Preflight": "1"}
+    )
+
+    report = json.loads(answer["body"])["data"]["importPolicies"]
+    assert (report["created"], report["updated"]) == (1, 0)
+    assert {problem["field"] for problem in report["rejected"]} == {
+        "rows[2].program",
+        "rows[2].status",
+        "rows[2].valid_from",
+        "rows[2].valid_to",
+        "rows[2].insured_full_name",
+    }
+    audit = await AuditEventDocument.find_one({"action": "policies.imported"})
+    assert audit.after == {"created": 1, "updated": 0, "rejected_rows": 1}
+    assert audit.actor_role == "admin"
+
+
+async def test_upload_without_the_preflight_header_is_refused_as_csrf(api: Api):
+    admin = await staff_token(api, "admin@example.com", "admin")
+
+    answer = await upload(api, admin, "registry.json", json.dumps(ROWS).encode())
+
+    assert answer["status"] == 400
+    assert "GraphQL-Require-Preflight" in answer["body"]
+    assert await PolicyDocument.count() == 0
+
+
+@pytest.mark.parametrize("role", ["operator", "customer"])
+async def test_only_admins_import(api: Api, role: str):
+    token = await staff_token(api, f"{role}@example.com", role)
+
+    answer = await upload(
+        api,
+        token,
+        "registry.json",
+        json.dumps(ROWS).encode(),
+        **{"X-Apollo-Operation-Name": "Import"},
+    )
+
+    assert json.loads(answer["body"])["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert await PolicyDocument.count() == 0
+
+
+async def test_unreadable_file_is_an_input_error(api: Api):
+    admin = await staff_token(api, "admin@example.com", "admin")
+    answer = await upload(
+        api, admin, "registry.json", b"\xff\xfe not json", **{"GraphQL-Require-Preflight": "1"}
+    )
+    result = json.loads(answer["body"])["data"]["importPolicies"]
+    assert result == {
+        "__typename": "InputError",
+        "fields": [{"field": "file", "code": "FILE_UNREADABLE"}],
+    }
+
+
+async def test_seed_demo_lets_a_person_try_the_cards(api: Api, database: Database):
+    code, output = await run_cli("seed-demo", **where(database))
+    assert code == 0, output
+    again, _ = await run_cli("seed-demo", **where(database))
+    assert again == 0
+
+    token = (await login(api, "demo@example.com", "Demo-pass-1"))["token"]
+    me = (await api.data(MY_POLICIES, token=token))["me"]
+
+    assert [(p["number"], p["relationship"]) for p in me["policies"]] == [
+        ("UA-2026-000101", "SELF"),
+        ("UA-2026-000102", "CHILD"),
+    ]
+    operator = await login(api, "operator@example.com", "Demo-pass-1")
+    assert operator["user"]["role"] == "OPERATOR"

@@ -1,33 +1,20 @@
 """Addresses (guide 2.3): one home address and one additional, e.g. at work."""
 
 import re
-from dataclasses import dataclass
 
 from beanie import PydanticObjectId
 from beanie.operators import Unset
 
 from kabinet.clock import now
-from kabinet.documents import Address, AddressKind, UserDocument
+from kabinet.documents import Address, UserDocument
 from kabinet.resolvers.errors import FieldProblem, InvalidInput, NotFound
 from kabinet.resolvers.validation import Checked
 
 _POSTAL_CODE = re.compile(r"^\d{5}$")
 
 
-@dataclass(frozen=True, slots=True)
-class AddressFields:
-    kind: AddressKind
-    city: str
-    street: str
-    building: str
-    apartment: str | None = None
-    postal_code: str | None = None
-    region: str | None = None
-    note: str | None = None
-
-
-async def set_address(*, user: UserDocument, fields: AddressFields) -> Address | InvalidInput:
-    """Set the address of ``fields.kind``, replacing the one there was."""
+async def set_address(*, user: UserDocument, fields: Address) -> Address | InvalidInput:
+    """Set the address of ``fields.kind`` (as typed), replacing the one there was."""
     checked = Checked()
     address = Address(
         kind=fields.kind,

@@ -96,7 +96,7 @@ class AddressesMutation:
         user = require_user(info)
         outcome = await addresses.set_address(
             user=user,
-            fields=addresses.AddressFields(
+            fields=AddressValue(
                 kind=AddressKindValue(input.kind.value),
                 city=input.city,
                 street=input.street,

@@ -6,19 +6,24 @@ import logging
 import re
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kabinet.auth.sessions import resolve_session
 from kabinet.config import Settings
 from kabinet.db import Database
 from kabinet.notify.outbox import Outbox
-from kabinet.schema.view import KabinetGraphQL
+from kabinet.resolvers import files
+from kabinet.schema.ids import object_id
+from kabinet.schema.view import BEARER, KabinetGraphQL
 from kabinet.services import Services
 
 logger = logging.getLogger(__name__)
@@ -78,6 +83,30 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         """The pages behind the emailed links, so a local cabinet can be tried end to end."""
         return FileResponse(STATIC_DIR / "account.html")
 
+    async def download(request: Request) -> Response:
+        """A request's file, for its owner and staff, with `Authorization: Bearer`."""
+        bearer = BEARER.match(request.headers.get("authorization", ""))
+        resolved = (
+            await resolve_session(bearer.group(1), ttl=timedelta(days=settings.session_ttl_days))
+            if bearer
+            else None
+        )
+        if resolved is None:
+            return PlainTextResponse("Sign in first.", 401, {"WWW-Authenticate": "Bearer"})
+        file_id = object_id(request.path_params["file_id"])
+        found = await files.download(user=resolved[1], file_id=file_id) if file_id else None
+        if found is None:
+            return PlainTextResponse("Not found.", 404)
+        return Response(
+            found.content,
+            media_type=found.content_type,
+            headers={
+                "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.filename)}",
+                "Cache-Control": "private, no-store",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -91,6 +120,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             WebSocketRoute("/graphql", graphql),
             Route("/confirm-email", account_page),
             Route("/reset-password", account_page),
+            Route("/files/{file_id}", download),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),

@@ -61,6 +61,22 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         Locale.EN: "This is your last confirmed phone and your insurance cards are linked through "
         "it. Add and confirm another number first.",
     },
+    "error.no_active_policy": {
+        Locale.UK: "Спершу оберіть поліс: підтвердьте телефон у профілі, щоб побачити свої картки.",
+        Locale.EN: "Choose a policy first: confirm your phone in the profile to see your cards.",
+    },
+    "error.policy_not_active": {
+        Locale.UK: "Поліс {number} зараз не діє. Оберіть інший або зверніться до контакт-центру.",
+        Locale.EN: "Policy {number} is not in force now. Choose another or call the centre.",
+    },
+    "error.transition_not_allowed": {
+        Locale.UK: "Заявка зараз має статус {status}, тож цю дію виконати не можна.",
+        Locale.EN: "The request is {status} now, so this cannot be done.",
+    },
+    "error.request_closed": {
+        Locale.UK: "Заявку закрито (статус {status}); створіть нову, якщо потрібно.",
+        Locale.EN: "The request is closed ({status}); file a new one if needed.",
+    },
     "error.invalid_credentials": {
         Locale.UK: "Невірна електронна адреса або пароль.",
         Locale.EN: "Wrong email or password.",
@@ -161,6 +177,74 @@ MESSAGES: dict[str, dict[Locale, str]] = {
     "field.valid_to_before_valid_from": {
         Locale.UK: "Дата закінчення раніше за дату початку дії.",
         Locale.EN: "The end date is before the start date.",
+    },
+    "field.files_required": {
+        Locale.UK: "Додайте щонайменше один документ (скан або фото).",
+        Locale.EN: "Attach at least one document (a scan or a photo).",
+    },
+    "field.too_many_files": {
+        Locale.UK: "Не більше {max_files} файлів.",
+        Locale.EN: "At most {max_files} files.",
+    },
+    "field.file_type_not_allowed": {
+        Locale.UK: "Підходять лише PDF, JPEG, PNG або HEIC.",
+        Locale.EN: "Only PDF, JPEG, PNG or HEIC files are accepted.",
+    },
+    "field.window_invalid": {
+        Locale.UK: "Початок проміжку має бути раніше за кінець, і обидва в майбутньому.",
+        Locale.EN: "The window must start before it ends, and both must be in the future.",
+    },
+    "field.windows_required": {
+        Locale.UK: "Вкажіть хоча б один зручний час.",
+        Locale.EN: "Give at least one convenient time.",
+    },
+    "field.too_many_items": {
+        Locale.UK: "Не більше {max_items} позицій.",
+        Locale.EN: "At most {max_items} entries.",
+    },
+    "field.items_required": {
+        Locale.UK: "Додайте хоча б одну позицію.",
+        Locale.EN: "Add at least one entry.",
+    },
+    "field.quantity_invalid": {
+        Locale.UK: "Кількість: ціле число від 1 до {max_quantity}.",
+        Locale.EN: "Quantity: a whole number from 1 to {max_quantity}.",
+    },
+    "field.address_required": {
+        Locale.UK: "Для візиту додому оберіть одну зі своїх адрес.",
+        Locale.EN: "For a home visit, choose one of your addresses.",
+    },
+    "field.address_unknown": {
+        Locale.UK: "Такої адреси немає у вашому профілі.",
+        Locale.EN: "There is no such address in your profile.",
+    },
+    "field.amount_invalid": {
+        Locale.UK: "Сума: число більше нуля, не більше двох знаків після коми, напр. 1250.50.",
+        Locale.EN: "Amount: a number above zero with at most two decimals, e.g. 1250.50.",
+    },
+    "field.currency_invalid": {
+        Locale.UK: "Валюта: {allowed}.",
+        Locale.EN: "Currency: {allowed}.",
+    },
+    "field.service_date_in_future": {
+        Locale.UK: "Дата послуги не може бути в майбутньому.",
+        Locale.EN: "The service date cannot be in the future.",
+    },
+    "field.service_date_outside_policy": {
+        Locale.UK: "Дата послуги поза строком дії поліса ({valid_from} – {valid_to}).",
+        Locale.EN: "The service date is outside the policy's validity ({valid_from} – {valid_to}).",
+    },
+    "field.iban_invalid": {
+        Locale.UK: "Перевірте IBAN: український IBAN має 29 символів і починається з UA.",
+        Locale.EN: "Please check the IBAN: a Ukrainian IBAN has 29 characters and starts with UA.",
+    },
+    "field.phone_required": {
+        Locale.UK: "Вкажіть телефон або підтвердьте його в профілі.",
+        Locale.EN: "Give a phone number or confirm one in your profile.",
+    },
+    "field.scheduled_at_required": {
+        Locale.UK: "Для статусу «Заплановано» вкажіть дату й час у майбутньому.",
+        Locale.EN: "For SCHEDULED, give a date and time in the future.",
     },
     "field.password_too_short": {
         Locale.UK: "Пароль має містити щонайменше {min_length} символів.",

@@ -42,6 +42,7 @@ RESET_PER_EMAIL = Limit("reset:email", 5, timedelta(hours=1))
 RESET_PER_IP = Limit("reset:ip", 20, timedelta(hours=1))
 CONTACT_CODES_PER_CONTACT = Limit("contact-code:contact", 5, timedelta(hours=1))
 POLICY_REFRESH_PER_ACCOUNT = Limit("policy-refresh:account", 30, timedelta(hours=1))
+REQUESTS_PER_ACCOUNT = Limit("requests:account", 30, timedelta(hours=1))
 PASSWORD_CHANGE_PER_ACCOUNT = Limit("password-change:account", 10, timedelta(minutes=15))
 
 

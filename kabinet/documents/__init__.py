@@ -11,6 +11,13 @@ from kabinet.documents.policy import (
     Relationship,
 )
 from kabinet.documents.rate_limit import RateLimitBucketDocument
+from kabinet.documents.request import (
+    Attachment,
+    CounterDocument,
+    RequestDocument,
+    RequestKind,
+    RequestStatus,
+)
 from kabinet.documents.session import SessionDocument
 from kabinet.documents.user import Address, AddressKind, Gender, Profile, Role, UserDocument
 
@@ -19,6 +26,8 @@ ALL_DOCUMENTS: list[type] = [
     SessionDocument,
     ContactDocument,
     PolicyDocument,
+    RequestDocument,
+    CounterDocument,
     AuditEventDocument,
     EmailTokenDocument,
     OutboxMessageDocument,
@@ -29,10 +38,12 @@ __all__ = [
     "ALL_DOCUMENTS",
     "Address",
     "AddressKind",
+    "Attachment",
     "AuditEventDocument",
     "Channel",
     "ContactDocument",
     "ContactKind",
+    "CounterDocument",
     "EmailTokenDocument",
     "Gender",
     "InsuredPerson",
@@ -43,6 +54,9 @@ __all__ = [
     "Profile",
     "RateLimitBucketDocument",
     "Relationship",
+    "RequestDocument",
+    "RequestKind",
+    "RequestStatus",
     "Role",
     "SessionDocument",
     "TokenPurpose",

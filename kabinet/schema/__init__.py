@@ -13,6 +13,7 @@ from kabinet.schema.contacts import ContactsMutation
 from kabinet.schema.extensions import EXTENSIONS
 from kabinet.schema.policies import PoliciesMutation, PoliciesQuery
 from kabinet.schema.profile import ProfileMutation
+from kabinet.schema.requests import RequestsMutation, RequestsQuery
 
 
 @strawberry.type
@@ -22,10 +23,17 @@ class NodeQuery:
     )
 
 
-Query = merge_types("Query", (NodeQuery, AccountQuery, PoliciesQuery))
+Query = merge_types("Query", (NodeQuery, AccountQuery, PoliciesQuery, RequestsQuery))
 Mutation = merge_types(
     "Mutation",
-    (AccountMutation, ProfileMutation, ContactsMutation, AddressesMutation, PoliciesMutation),
+    (
+        AccountMutation,
+        ProfileMutation,
+        ContactsMutation,
+        AddressesMutation,
+        PoliciesMutation,
+        RequestsMutation,
+    ),
 )
 
 

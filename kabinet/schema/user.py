@@ -21,7 +21,9 @@ if TYPE_CHECKING:
     from kabinet.schema.contacts import Contact
     from kabinet.schema.policies import Policy, PolicyLookup
     from kabinet.schema.profile import Profile
+    from kabinet.schema.requests import RequestConnection, RequestFilter
 
+RequestFilterRef = Annotated["RequestFilter", strawberry.lazy("kabinet.schema.requests")]
 PolicyRef = Annotated["Policy", strawberry.lazy("kabinet.schema.policies")]
 
 
@@ -114,6 +116,20 @@ class User(relay.Node):
         from kabinet.schema.policies import lookup
 
         return lookup(await info.context.loaders.linked.load(self.document), info)
+
+    @strawberry.field(description="The account's requests, newest first (guide section 4).")
+    async def requests(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: RequestFilterRef | None = None,
+    ) -> Annotated["RequestConnection", strawberry.lazy("kabinet.schema.requests")]:
+        from kabinet.schema.requests import request_connection
+
+        return await request_connection(
+            info, owner_id=self.document.id, first=first, after=after, filter=filter
+        )
 
     @strawberry.field(description="Signed-in sessions of this account, most recent first.")
     async def sessions(self, info: Info) -> list[Session]:

@@ -45,7 +45,7 @@ def needs_preflight(request: Request) -> bool:
     return content_type in _SIMPLE_CONTENT_TYPES and not proved
 
 
-_BEARER = re.compile(r"^Bearer\s+(\S+)$", re.IGNORECASE)
+BEARER = re.compile(r"^Bearer\s+(\S+)$", re.IGNORECASE)
 
 
 class KabinetGraphQL(GraphQL[Context, None]):
@@ -73,7 +73,7 @@ class KabinetGraphQL(GraphQL[Context, None]):
         return await resolve_session(token, ttl=ttl)
 
     async def get_context(self, request: Request | WebSocket, response: object) -> Context:
-        bearer = _BEARER.match(request.headers.get("authorization", ""))
+        bearer = BEARER.match(request.headers.get("authorization", ""))
         session, user = await self._authenticate(bearer.group(1) if bearer else None) or (
             None,
             None,
@@ -95,7 +95,7 @@ class KabinetGraphQL(GraphQL[Context, None]):
         params = context.connection_params or {}
         token = params.get("token")
         if not isinstance(token, str):
-            bearer = _BEARER.match(
+            bearer = BEARER.match(
                 str(params.get("Authorization") or params.get("authorization") or "")
             )
             token = bearer.group(1) if bearer else None

@@ -1,0 +1,620 @@
+"""Requests (guide section 4): filing the five kinds, their lifecycle, and the lists.
+
+The lifecycle is one table, `TRANSITIONS`, enforced in `_transition`. Each change
+is a single atomic update of the status, the history entry and a version number,
+conditional on the version read, so two operators cannot overwrite each other.
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+
+from beanie import PydanticObjectId, UpdateResponse
+from beanie.operators import Inc, Push, Set
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from kabinet.auth import rate_limit
+from kabinet.auth.context import Caller
+from kabinet.clock import now
+from kabinet.documents import (
+    Address,
+    CounterDocument,
+    PolicyStatus,
+    RequestDocument,
+    RequestKind,
+    RequestStatus,
+    Role,
+    UserDocument,
+)
+from kabinet.documents.request import (
+    CallbackDetails,
+    Comment,
+    DoctorAppointmentDetails,
+    LabTestsDetails,
+    MedicationItem,
+    MedicationsDetails,
+    ReimbursementDetails,
+    StatusChange,
+    TimeWindow,
+)
+from kabinet.resolvers import contacts, files, policies
+from kabinet.resolvers.errors import FieldProblem, InvalidInput, NotAllowed, NotFound, RateLimited
+from kabinet.resolvers.files import IncomingFile
+from kabinet.resolvers.validation import Checked, parse_phone
+
+CURRENCIES = ("UAH", "USD", "EUR")
+MAX_WINDOWS = 10
+MAX_ITEMS = 30
+MAX_QUANTITY = 1000
+MAX_AMOUNT = Decimal("10000000")
+CLOSED = frozenset({RequestStatus.COMPLETED, RequestStatus.REJECTED, RequestStatus.CANCELLED})
+
+
+class Actor(StrEnum):
+    CUSTOMER = "customer"
+    OPERATOR = "operator"
+
+
+S = RequestStatus
+# The lifecycle: from -> {to: who may make the change}.
+TRANSITIONS: dict[RequestStatus, dict[RequestStatus, Actor]] = {
+    S.SUBMITTED: {
+        S.IN_PROGRESS: Actor.OPERATOR,
+        S.REJECTED: Actor.OPERATOR,
+        S.CANCELLED: Actor.CUSTOMER,
+    },
+    S.IN_PROGRESS: {
+        S.NEEDS_INFO: Actor.OPERATOR,
+        S.SCHEDULED: Actor.OPERATOR,
+        S.APPROVED: Actor.OPERATOR,
+        S.REJECTED: Actor.OPERATOR,
+        S.CANCELLED: Actor.CUSTOMER,
+    },
+    S.NEEDS_INFO: {
+        S.IN_PROGRESS: Actor.OPERATOR,
+        S.REJECTED: Actor.OPERATOR,
+        S.CANCELLED: Actor.CUSTOMER,
+    },
+    S.SCHEDULED: {
+        S.COMPLETED: Actor.OPERATOR,
+        S.IN_PROGRESS: Actor.OPERATOR,
+        S.CANCELLED: Actor.CUSTOMER,
+    },
+    S.APPROVED: {S.COMPLETED: Actor.OPERATOR},
+}
+
+
+# ---- forms: what a client sent, before validation
+
+
+@dataclass(frozen=True, slots=True)
+class DoctorAppointmentForm:
+    specialty: str
+    reason: str | None
+    preferred_times: list[TimeWindow]
+    home_visit: bool
+    address_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MedicationsForm:
+    items: list[MedicationItem]
+    delivery_address_id: str | None
+    comment: str | None
+    prescriptions: list[IncomingFile]
+
+
+@dataclass(frozen=True, slots=True)
+class LabTestsForm:
+    tests: list[str]
+    preferred_times: list[TimeWindow]
+    home_visit: bool
+    address_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReimbursementForm:
+    amount: str
+    currency: str | None
+    service_date: date
+    description: str
+    iban: str
+    documents: list[IncomingFile]
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackForm:
+    phone: str | None
+    preferred_time: TimeWindow | None
+    topic: str | None
+
+
+RequestForm = (
+    DoctorAppointmentForm | MedicationsForm | LabTestsForm | ReimbursementForm | CallbackForm
+)
+
+type Details = (
+    DoctorAppointmentDetails
+    | MedicationsDetails
+    | LabTestsDetails
+    | ReimbursementDetails
+    | CallbackDetails
+)
+
+
+@dataclass
+class _Validation:
+    checked: Checked = field(default_factory=Checked)
+    files: list[IncomingFile] = field(default_factory=list)
+
+    def fail(self, path: str, key: str, **params: object) -> None:
+        self.checked.problems.append(FieldProblem(path, key, params))
+
+
+# ---- filing
+
+
+async def create_request(
+    *,
+    caller: Caller,
+    user: UserDocument,
+    form: RequestForm,
+    idempotency_key: str | None,
+) -> RequestDocument | InvalidInput | NotAllowed | RateLimited:
+    """File a request against the active card; the same idempotency key returns the first."""
+    if idempotency_key is not None:
+        existing = await RequestDocument.find_one(
+            {"user_id": user.id, "idempotency_key": idempotency_key}
+        )
+        if existing is not None:
+            return existing
+    if exceeded := await rate_limit.hit(rate_limit.REQUESTS_PER_ACCOUNT, str(user.id)):
+        return RateLimited(exceeded.retry_after_seconds)
+    linked = await policies.linked(user=user)
+    policy = linked.active
+    if policy is None:
+        return NotAllowed("NO_ACTIVE_POLICY", "error.no_active_policy")
+    today = now().date()
+    if (
+        policy.status is not PolicyStatus.ACTIVE
+        or not policy.valid_from <= today <= policy.valid_to
+    ):
+        return NotAllowed("POLICY_NOT_ACTIVE", "error.policy_not_active", {"number": policy.number})
+    validation = _Validation()
+    details = await _details(form, user, validation, policy.valid_from, policy.valid_to)
+    if validation.checked.problems or details is None:
+        return InvalidInput(validation.checked.problems)
+    request_id = PydanticObjectId()
+    attachments = await files.store(validation.files, owner_id=user.id, request_id=request_id)  # type: ignore[arg-type]
+    moment = now()
+    request = RequestDocument(
+        id=request_id,
+        number=await _next_number(moment.year),
+        user_id=user.id,  # type: ignore[arg-type]
+        policy_id=policy.id,  # type: ignore[arg-type]
+        kind=details.kind,
+        details=details,
+        attachments=attachments,
+        history=[StatusChange(status=S.SUBMITTED, at=moment, by_operator=False, actor_id=user.id)],
+        idempotency_key=idempotency_key,
+        created_at=moment,
+        updated_at=moment,
+    )
+    try:
+        await request.insert()
+    except DuplicateKeyError:
+        # The same key raced in from a second request: keep the first one, drop our files.
+        await files.delete(attachments)
+        first = await RequestDocument.find_one(
+            {"user_id": user.id, "idempotency_key": idempotency_key}
+        )
+        if first is None:
+            raise
+        return first
+    except BaseException:
+        await files.delete(attachments)
+        raise
+    return request
+
+
+async def _next_number(year: int) -> str:
+    counter = await CounterDocument.get_pymongo_collection().find_one_and_update(
+        {"_id": f"requests-{year}"},
+        {"$inc": {"value": 1}},
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
+    )
+    return f"R-{year}-{counter['value']:06d}"
+
+
+async def _details(
+    form: RequestForm,
+    user: UserDocument,
+    validation: _Validation,
+    valid_from: date,
+    valid_to: date,
+) -> Details | None:
+    checked = validation.checked
+    match form:
+        case DoctorAppointmentForm():
+            specialty = checked.text(form.specialty, "specialty", max_length=100, required=True)
+            reason = checked.text(form.reason, "reason", max_length=1000, required=False)
+            windows = _windows(form.preferred_times, "preferredTimes", validation)
+            address = _visit_address(user, form.home_visit, form.address_id, validation)
+            return DoctorAppointmentDetails(
+                specialty=specialty or "",
+                reason=reason,
+                preferred_times=windows,
+                home_visit=form.home_visit,
+                address=address,
+            )
+        case MedicationsForm():
+            items = _medication_items(form.items, validation)
+            address = _own_address(user, form.delivery_address_id, "deliveryAddressId", validation)
+            comment = checked.text(form.comment, "comment", max_length=1000, required=False)
+            _take_files(form.prescriptions, "prescriptions", validation, required=False)
+            return MedicationsDetails(items=items, delivery_address=address, comment=comment)
+        case LabTestsForm():
+            tests = _list_of_texts(form.tests, "tests", validation)
+            windows = _windows(form.preferred_times, "preferredTimes", validation)
+            address = _visit_address(user, form.home_visit, form.address_id, validation)
+            return LabTestsDetails(
+                tests=tests, preferred_times=windows, home_visit=form.home_visit, address=address
+            )
+        case ReimbursementForm():
+            amount = _amount(form.amount, validation)
+            currency = (form.currency or "UAH").strip().upper()
+            if currency not in CURRENCIES:
+                validation.fail("currency", "field.currency_invalid", allowed=", ".join(CURRENCIES))
+            if form.service_date > now().date():
+                validation.fail("serviceDate", "field.service_date_in_future")
+            elif not valid_from <= form.service_date <= valid_to:
+                validation.fail(
+                    "serviceDate",
+                    "field.service_date_outside_policy",
+                    valid_from=valid_from.strftime("%d.%m.%Y"),
+                    valid_to=valid_to.strftime("%d.%m.%Y"),
+                )
+            description = checked.text(
+                form.description, "description", max_length=2000, required=True
+            )
+            iban = _iban(form.iban, validation)
+            _take_files(form.documents, "documents", validation, required=True)
+            return ReimbursementDetails(
+                amount=amount or "0",
+                currency=currency,
+                service_date=form.service_date,
+                description=description or "",
+                iban=iban or "",
+            )
+        case CallbackForm():
+            phone = await _callback_phone(user, form.phone, validation)
+            window = None
+            if form.preferred_time is not None:
+                window = (_windows([form.preferred_time], "preferredTime", validation) or [None])[0]
+            topic = checked.text(form.topic, "topic", max_length=500, required=False)
+            return CallbackDetails(phone=phone or "", preferred_time=window, topic=topic)
+
+
+def _windows(windows: list[TimeWindow], path: str, validation: _Validation) -> list[TimeWindow]:
+    if not windows:
+        validation.fail(path, "field.windows_required")
+    if len(windows) > MAX_WINDOWS:
+        validation.fail(path, "field.too_many_items", max_items=MAX_WINDOWS)
+    moment = now()
+    for index, window in enumerate(windows):
+        if not moment < window.start < window.end:
+            validation.fail(f"{path}[{index}]", "field.window_invalid")
+    return windows
+
+
+def _own_address(
+    user: UserDocument, address_id: str | None, path: str, validation: _Validation
+) -> Address | None:
+    if address_id is None:
+        return None
+    for address in user.addresses.values():
+        if str(address.id) == address_id:
+            return address
+    validation.fail(path, "field.address_unknown")
+    return None
+
+
+def _visit_address(
+    user: UserDocument, home_visit: bool, address_id: str | None, validation: _Validation
+) -> Address | None:
+    if home_visit and address_id is None:
+        validation.fail("addressId", "field.address_required")
+        return None
+    return _own_address(user, address_id, "addressId", validation)
+
+
+def _medication_items(items: list[MedicationItem], validation: _Validation) -> list[MedicationItem]:
+    if not items:
+        validation.fail("items", "field.items_required")
+    if len(items) > MAX_ITEMS:
+        validation.fail("items", "field.too_many_items", max_items=MAX_ITEMS)
+    cleaned = []
+    for index, item in enumerate(items):
+        checked = validation.checked
+        name = checked.text(item.name, f"items[{index}].name", max_length=200, required=True)
+        dosage = checked.text(item.dosage, f"items[{index}].dosage", max_length=100, required=False)
+        if not 1 <= item.quantity <= MAX_QUANTITY:
+            validation.fail(
+                f"items[{index}].quantity", "field.quantity_invalid", max_quantity=MAX_QUANTITY
+            )
+        cleaned.append(MedicationItem(name=name or "", dosage=dosage, quantity=item.quantity))
+    return cleaned
+
+
+def _list_of_texts(values: list[str], path: str, validation: _Validation) -> list[str]:
+    if not values:
+        validation.fail(path, "field.items_required")
+    if len(values) > MAX_ITEMS:
+        validation.fail(path, "field.too_many_items", max_items=MAX_ITEMS)
+    texts = [
+        validation.checked.text(value, f"{path}[{index}]", max_length=200, required=True)
+        for index, value in enumerate(values)
+    ]
+    return [text for text in texts if text]
+
+
+_AMOUNT = re.compile(r"^\d{1,9}([.,]\d{1,2})?$")
+
+
+def _amount(typed: str, validation: _Validation) -> str | None:
+    text = typed.strip().replace(" ", "")
+    try:
+        amount = Decimal(text.replace(",", ".")) if _AMOUNT.match(text) else None
+    except InvalidOperation:
+        amount = None
+    if amount is None or not Decimal(0) < amount <= MAX_AMOUNT:
+        validation.fail("amount", "field.amount_invalid")
+        return None
+    return f"{amount:.2f}"
+
+
+def _iban(typed: str, validation: _Validation) -> str | None:
+    """A Ukrainian IBAN (UA, 29 characters) whose ISO 13616 mod-97 checksum holds."""
+    iban = "".join(typed.split()).upper()
+    if not re.fullmatch(r"UA\d{27}", iban):
+        validation.fail("iban", "field.iban_invalid")
+        return None
+    rearranged = iban[4:] + iban[:4]
+    digits = "".join(str(int(char, 36)) for char in rearranged)
+    if int(digits) % 97 != 1:
+        validation.fail("iban", "field.iban_invalid")
+        return None
+    return iban
+
+
+def _take_files(
+    incoming: list[IncomingFile], path: str, validation: _Validation, *, required: bool
+) -> None:
+    validation.checked.problems.extend(files.file_problems(incoming, path, required=required))
+    validation.files.extend(incoming)
+
+
+async def _callback_phone(
+    user: UserDocument, typed: str | None, validation: _Validation
+) -> str | None:
+    if typed and typed.strip():
+        phone = parse_phone(typed, "phone")
+        if isinstance(phone, FieldProblem):
+            validation.checked.problems.append(phone)
+            return None
+        return phone
+    own = await contacts.list_contacts(user.id)  # type: ignore[arg-type]
+    primary = contacts.primary_ids(own)
+    for contact in own:
+        if contact.id in primary and contact.kind.value == "phone":
+            return contact.value
+    validation.fail("phone", "field.phone_required")
+    return None
+
+
+# ---- reading
+
+
+def _staff(user: UserDocument) -> bool:
+    return user.role in (Role.OPERATOR, Role.ADMIN)
+
+
+async def find_request(user: UserDocument, request_id: PydanticObjectId) -> RequestDocument | None:
+    """Staff see every request; a customer only their own (someone else's is not found)."""
+    query: dict[str, object] = {"_id": request_id}
+    if not _staff(user):
+        query["user_id"] = user.id
+    return await RequestDocument.find_one(query)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFilter:
+    kinds: list[RequestKind] | None = None
+    statuses: list[RequestStatus] | None = None
+    policy_id: PydanticObjectId | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestPage:
+    requests: list[RequestDocument]
+    total: int
+    has_next: bool
+
+
+async def list_requests(
+    *,
+    owner_id: PydanticObjectId | None,
+    filters: RequestFilter,
+    first: int,
+    after: tuple[datetime, PydanticObjectId] | None,
+) -> RequestPage:
+    """Newest first, by (created_at, id) so the order is stable under equal times."""
+    query: dict[str, object] = {}
+    if owner_id is not None:
+        query["user_id"] = owner_id
+    if filters.kinds:
+        query["kind"] = {"$in": [kind.value for kind in filters.kinds]}
+    if filters.statuses:
+        query["status"] = {"$in": [status.value for status in filters.statuses]}
+    if filters.policy_id is not None:
+        query["policy_id"] = filters.policy_id
+    created: dict[str, datetime] = {}
+    if filters.created_from is not None:
+        created["$gte"] = filters.created_from
+    if filters.created_to is not None:
+        created["$lte"] = filters.created_to
+    if created:
+        query["created_at"] = created
+    total = await RequestDocument.find(query).count()
+    page_query = query
+    if after is not None:
+        at, last_id = after
+        page_query = {
+            "$and": [
+                query,
+                {"$or": [{"created_at": {"$lt": at}}, {"created_at": at, "_id": {"$lt": last_id}}]},
+            ]
+        }
+    found = (
+        await RequestDocument.find(page_query)
+        .sort([("created_at", -1), ("_id", -1)])
+        .limit(first + 1)
+        .to_list()
+    )
+    return RequestPage(requests=found[:first], total=total, has_next=len(found) > first)
+
+
+# ---- lifecycle
+
+
+async def change_status(
+    *,
+    user: UserDocument,
+    request_id: PydanticObjectId,
+    status: RequestStatus,
+    comment: str | None,
+    scheduled_at: datetime | None,
+) -> RequestDocument | NotFound | NotAllowed | InvalidInput:
+    """An operator moves a request along the lifecycle."""
+    request = await find_request(user, request_id)
+    if request is None:
+        return NotFound()
+    checked = Checked()
+    text = checked.text(comment, "comment", max_length=2000, required=False)
+    if status is S.SCHEDULED and (scheduled_at is None or scheduled_at <= now()):
+        checked.problems.append(FieldProblem("scheduledAt", "field.scheduled_at_required"))
+    if checked.problems:
+        return InvalidInput(checked.problems)
+    return await _transition(request, status, Actor.OPERATOR, user, text, scheduled_at)
+
+
+async def cancel_request(
+    *, user: UserDocument, request_id: PydanticObjectId, reason: str | None
+) -> RequestDocument | NotFound | NotAllowed | InvalidInput:
+    """The owner cancels before the work is done."""
+    request = await RequestDocument.find_one({"_id": request_id, "user_id": user.id})
+    if request is None:
+        return NotFound()
+    checked = Checked()
+    text = checked.text(reason, "reason", max_length=2000, required=False)
+    if checked.problems:
+        return InvalidInput(checked.problems)
+    return await _transition(request, S.CANCELLED, Actor.CUSTOMER, user, text, None)
+
+
+def _not_allowed(request: RequestDocument) -> NotAllowed:
+    return NotAllowed(
+        "TRANSITION_NOT_ALLOWED", "error.transition_not_allowed", {"status": request.status.name}
+    )
+
+
+async def _transition(
+    request: RequestDocument,
+    status: RequestStatus,
+    actor: Actor,
+    user: UserDocument,
+    comment: str | None,
+    scheduled_at: datetime | None,
+) -> RequestDocument | NotAllowed:
+    """The one place the lifecycle table is enforced; one atomic, version-guarded update."""
+    if TRANSITIONS.get(request.status, {}).get(status) is not actor:
+        return _not_allowed(request)
+    moment = now()
+    changes: dict[str, object] = {"status": status, "updated_at": moment}
+    if scheduled_at is not None and hasattr(request.details, "scheduled_at"):
+        changes["details.scheduled_at"] = scheduled_at
+    entry = StatusChange(
+        status=status,
+        at=moment,
+        comment=comment,
+        by_operator=actor is Actor.OPERATOR,
+        actor_id=user.id,
+    )
+    updated = await RequestDocument.find_one(
+        {"_id": request.id, "version": request.version}
+    ).update(
+        Set(changes),
+        Push({"history": entry}),
+        Inc({"version": 1}),
+        response_type=UpdateResponse.NEW_DOCUMENT,
+    )
+    if updated is None:  # someone changed it since we read it
+        current = await RequestDocument.get(request.id)
+        return _not_allowed(current or request)
+    return updated  # type: ignore[return-value]
+
+
+async def add_comment(
+    *,
+    user: UserDocument,
+    request_id: PydanticObjectId,
+    text: str,
+    attachments: list[IncomingFile],
+) -> RequestDocument | NotFound | NotAllowed | InvalidInput:
+    """A message on a request; the owner's answer moves NEEDS_INFO back to IN_PROGRESS."""
+    request = await find_request(user, request_id)
+    if request is None:
+        return NotFound()
+    if request.status in CLOSED:
+        return NotAllowed("REQUEST_CLOSED", "error.request_closed", {"status": request.status.name})
+    checked = Checked()
+    cleaned = checked.text(text, "text", max_length=2000, required=not attachments)
+    checked.problems.extend(files.file_problems(attachments, "attachments", required=False))
+    if checked.problems:
+        return InvalidInput(checked.problems)
+    stored = await files.store(attachments, owner_id=request.user_id, request_id=request.id)  # type: ignore[arg-type]
+    moment = now()
+    by_operator = _staff(user)
+    comment = Comment(
+        text=cleaned or "", at=moment, by_operator=by_operator, actor_id=user.id, attachments=stored
+    )
+    changes: dict[str, object] = {"updated_at": moment}
+    pushes: dict[str, object] = {"comments": comment}
+    if not by_operator and request.status is S.NEEDS_INFO:
+        changes["status"] = S.IN_PROGRESS
+        pushes["history"] = StatusChange(
+            status=S.IN_PROGRESS, at=moment, comment=cleaned, by_operator=False, actor_id=user.id
+        )
+    try:
+        updated = await RequestDocument.find_one(
+            {"_id": request.id, "version": request.version}
+        ).update(
+            Set(changes),
+            Push(pushes),
+            Inc({"version": 1}),
+            response_type=UpdateResponse.NEW_DOCUMENT,
+        )
+    except BaseException:
+        await files.delete(stored)
+        raise
+    if updated is None:
+        await files.delete(stored)
+        current = await RequestDocument.get(request.id)
+        return _not_allowed(current or request)
+    return updated  # type: ignore[return-value]

@@ -1,0 +1,705 @@
+"""Requests in the API (guide section 4): filing, following, and processing them."""
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from enum import Enum
+from typing import Annotated, Self
+
+import strawberry
+from beanie import PydanticObjectId
+from strawberry import relay
+from strawberry.file_uploads import Upload
+
+from kabinet.documents import Attachment as AttachmentValue
+from kabinet.documents import RequestDocument, Role
+from kabinet.documents import RequestKind as RequestKindValue
+from kabinet.documents import RequestStatus as RequestStatusValue
+from kabinet.documents.request import (
+    CallbackDetails as CallbackValue,
+)
+from kabinet.documents.request import Comment as CommentValue
+from kabinet.documents.request import (
+    DoctorAppointmentDetails as DoctorAppointmentValue,
+)
+from kabinet.documents.request import (
+    LabTestsDetails as LabTestsValue,
+)
+from kabinet.documents.request import MedicationItem as MedicationItemValue
+from kabinet.documents.request import (
+    MedicationsDetails as MedicationsValue,
+)
+from kabinet.documents.request import (
+    ReimbursementDetails as ReimbursementValue,
+)
+from kabinet.documents.request import StatusChange as StatusChangeValue
+from kabinet.documents.request import TimeWindow as TimeWindowValue
+from kabinet.resolvers import errors as domain
+from kabinet.resolvers import requests
+from kabinet.resolvers.files import MAX_FILE_BYTES, IncomingFile
+from kabinet.schema.addresses import Address
+from kabinet.schema.context import Info
+from kabinet.schema.errors import (
+    InputError,
+    NotAllowed,
+    NotFound,
+    RateLimited,
+    require_user,
+    to_graphql,
+)
+from kabinet.schema.ids import decode_id, object_id
+from kabinet.schema.pagination import PageInfo, decode_cursor, encode_cursor, page_size
+from kabinet.schema.policies import STAFF, Policy
+from kabinet.schema.user import User
+
+
+@strawberry.enum(description="What the person asks for (guide section 4).")
+class RequestKind(Enum):
+    DOCTOR_APPOINTMENT = RequestKindValue.DOCTOR_APPOINTMENT.value
+    MEDICATIONS = RequestKindValue.MEDICATIONS.value
+    LAB_TESTS = RequestKindValue.LAB_TESTS.value
+    REIMBURSEMENT = RequestKindValue.REIMBURSEMENT.value
+    CALLBACK = RequestKindValue.CALLBACK.value
+
+
+@strawberry.enum(description="Where a request is in its processing.")
+class RequestStatus(Enum):
+    SUBMITTED = RequestStatusValue.SUBMITTED.value
+    IN_PROGRESS = RequestStatusValue.IN_PROGRESS.value
+    NEEDS_INFO = RequestStatusValue.NEEDS_INFO.value
+    SCHEDULED = RequestStatusValue.SCHEDULED.value
+    APPROVED = RequestStatusValue.APPROVED.value
+    COMPLETED = RequestStatusValue.COMPLETED.value
+    REJECTED = RequestStatusValue.REJECTED.value
+    CANCELLED = RequestStatusValue.CANCELLED.value
+
+
+@strawberry.type(description="A span of time that suits the person.")
+class TimeWindow:
+    from_: datetime = strawberry.field(name="from", description="Start.")
+    to: datetime = strawberry.field(description="End.")
+
+    @classmethod
+    def from_value(cls, window: TimeWindowValue) -> Self:
+        return cls(from_=window.start, to=window.end)
+
+
+@strawberry.type(description="A file sent with a request or comment.")
+class Attachment(relay.Node):
+    id: relay.NodeID[str]
+    filename: str = strawberry.field(description="Name as uploaded, cleaned.")
+    content_type: str = strawberry.field(description="Detected from the content.")
+    size: int = strawberry.field(description="Bytes.")
+    url: str = strawberry.field(
+        description="Download with the same `Authorization: Bearer` header; owner and staff only."
+    )
+    uploaded_at: datetime = strawberry.field(description="When it was received.")
+
+    @classmethod
+    def from_value(cls, attachment: AttachmentValue, info: Info) -> Self:
+        base = info.context.services.settings.public_url.rstrip("/")
+        return cls(
+            id=str(attachment.id),
+            filename=attachment.filename,
+            content_type=attachment.content_type,
+            size=attachment.size,
+            url=f"{base}/files/{attachment.id}",
+            uploaded_at=attachment.uploaded_at,
+        )
+
+    @classmethod
+    def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        """Attachments are reached through their request."""
+        return [None for _ in node_ids]
+
+
+@strawberry.type(description="One step of the request's history.")
+class StatusChange:
+    status: RequestStatus = strawberry.field(description="The status entered.")
+    at: datetime = strawberry.field(description="When.")
+    comment: str | None = strawberry.field(description="Why, as written by whoever changed it.")
+    by_operator: bool = strawberry.field(description="Changed by the contact centre.")
+
+    @classmethod
+    def from_value(cls, change: StatusChangeValue) -> Self:
+        return cls(
+            status=RequestStatus(change.status.value),
+            at=change.at,
+            comment=change.comment,
+            by_operator=change.by_operator,
+        )
+
+
+@strawberry.type(description="A message on a request, from the person or the contact centre.")
+class Comment(relay.Node):
+    id: relay.NodeID[str]
+    text: str = strawberry.field(description="The message.")
+    at: datetime = strawberry.field(description="When.")
+    by_operator: bool = strawberry.field(description="Written by the contact centre.")
+    attachments: list[Attachment] = strawberry.field(description="Files sent with it.")
+
+    @classmethod
+    def from_value(cls, comment: CommentValue, info: Info) -> Self:
+        return cls(
+            id=str(comment.id),
+            text=comment.text,
+            at=comment.at,
+            by_operator=comment.by_operator,
+            attachments=[Attachment.from_value(a, info) for a in comment.attachments],
+        )
+
+    @classmethod
+    def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        """Comments are reached through their request."""
+        return [None for _ in node_ids]
+
+
+@strawberry.type(description="Doctor appointment: what, when, where.")
+class DoctorAppointmentDetails:
+    specialty: str = strawberry.field(description="E.g. therapist, paediatrician.")
+    reason: str | None = strawberry.field(description="Complaints or reason.")
+    preferred_times: list[TimeWindow] = strawberry.field(description="Times that suit.")
+    address: Address | None = strawberry.field(description="Where, for a home visit.")
+    home_visit: bool = strawberry.field(description="At home rather than at the clinic.")
+    scheduled_at: datetime | None = strawberry.field(description="Agreed time, once SCHEDULED.")
+
+
+@strawberry.type(description="One medication to order.")
+class MedicationItem:
+    name: str = strawberry.field(description="Name.")
+    dosage: str | None = strawberry.field(description="Dosage, e.g. 500 mg.")
+    quantity: int = strawberry.field(description="How many packs.")
+
+
+@strawberry.type(description="Medications to deliver.")
+class MedicationsDetails:
+    items: list[MedicationItem] = strawberry.field(description="What to order.")
+    delivery_address: Address | None = strawberry.field(description="Where to deliver.")
+    comment: str | None = strawberry.field(description="Anything else.")
+
+
+@strawberry.type(description="Laboratory tests.")
+class LabTestsDetails:
+    tests: list[str] = strawberry.field(description="Tests to take.")
+    preferred_times: list[TimeWindow] = strawberry.field(description="Times that suit.")
+    home_visit: bool = strawberry.field(description="A nurse takes samples at home.")
+    address: Address | None = strawberry.field(description="Where, for a home visit.")
+    scheduled_at: datetime | None = strawberry.field(description="Agreed time, once SCHEDULED.")
+
+
+@strawberry.type(description="Reimbursement of medical expenses.")
+class ReimbursementDetails:
+    amount: str = strawberry.field(description="Decimal string with two decimals, e.g. 1250.50.")
+    currency: str = strawberry.field(description="UAH, USD or EUR.")
+    service_date: date = strawberry.field(description="When the service was received.")
+    description: str = strawberry.field(description="What was paid for.")
+    iban: str = strawberry.field(description="Ukrainian IBAN to pay to.")
+
+
+@strawberry.type(description="Call me back.")
+class CallbackDetails:
+    phone: str = strawberry.field(description="Number to call (E.164).")
+    preferred_time: TimeWindow | None = strawberry.field(description="When it suits.")
+    topic: str | None = strawberry.field(description="What about.")
+
+
+RequestDetails = Annotated[
+    DoctorAppointmentDetails
+    | MedicationsDetails
+    | LabTestsDetails
+    | ReimbursementDetails
+    | CallbackDetails,
+    strawberry.union("RequestDetails", description="The details of the request's kind."),
+]
+
+
+def _address(value: object) -> Address | None:
+    return Address.from_document(value) if value is not None else None  # type: ignore[arg-type]
+
+
+def _details(value: requests.Details) -> object:
+    match value:
+        case DoctorAppointmentValue():
+            return DoctorAppointmentDetails(
+                specialty=value.specialty,
+                reason=value.reason,
+                preferred_times=[TimeWindow.from_value(w) for w in value.preferred_times],
+                address=_address(value.address),
+                home_visit=value.home_visit,
+                scheduled_at=value.scheduled_at,
+            )
+        case MedicationsValue():
+            return MedicationsDetails(
+                items=[
+                    MedicationItem(name=i.name, dosage=i.dosage, quantity=i.quantity)
+                    for i in value.items
+                ],
+                delivery_address=_address(value.delivery_address),
+                comment=value.comment,
+            )
+        case LabTestsValue():
+            return LabTestsDetails(
+                tests=value.tests,
+                preferred_times=[TimeWindow.from_value(w) for w in value.preferred_times],
+                home_visit=value.home_visit,
+                address=_address(value.address),
+                scheduled_at=value.scheduled_at,
+            )
+        case ReimbursementValue():
+            return ReimbursementDetails(
+                amount=value.amount,
+                currency=value.currency,
+                service_date=value.service_date,
+                description=value.description,
+                iban=value.iban,
+            )
+        case CallbackValue():
+            window = value.preferred_time
+            return CallbackDetails(
+                phone=value.phone,
+                preferred_time=TimeWindow.from_value(window) if window else None,
+                topic=value.topic,
+            )
+
+
+@strawberry.type(description="A request and everything about it.")
+class Request(relay.Node):
+    id: relay.NodeID[str]
+    number: str = strawberry.field(description="Human-friendly number, e.g. R-2026-000123.")
+    kind: RequestKind = strawberry.field(description="What is asked for.")
+    status: RequestStatus = strawberry.field(description="Where it is now.")
+    created_at: datetime = strawberry.field(description="When it was filed.")
+    updated_at: datetime = strawberry.field(description="Last change.")
+    details: RequestDetails = strawberry.field(description="The details of its kind.")
+    history: list[StatusChange] = strawberry.field(description="Every status, oldest first.")
+    comments: list[Comment] = strawberry.field(description="Messages, oldest first.")
+    attachments: list[Attachment] = strawberry.field(description="Files filed with it.")
+    document: strawberry.Private[RequestDocument]
+
+    @classmethod
+    def from_document(cls, document: RequestDocument, info: Info) -> Self:
+        return cls(
+            id=str(document.id),
+            number=document.number,
+            kind=RequestKind(document.kind.value),
+            status=RequestStatus(document.status.value),
+            created_at=document.created_at,
+            updated_at=document.updated_at,
+            details=_details(document.details),  # type: ignore[arg-type]
+            history=[StatusChange.from_value(change) for change in document.history],
+            comments=[Comment.from_value(comment, info) for comment in document.comments],
+            attachments=[Attachment.from_value(a, info) for a in document.attachments],
+            document=document,
+        )
+
+    @strawberry.field(description="The card it was filed against.")
+    async def policy(self, info: Info) -> Policy:
+        policy = await info.context.loaders.policy.load(self.document.policy_id)
+        viewer = info.context.caller.user
+        staff = viewer is not None and viewer.role in STAFF
+        active = viewer is not None and viewer.active_policy_id == self.document.policy_id
+        return Policy.from_document(policy, active=active and not staff, staff=staff)  # type: ignore[arg-type]
+
+    @strawberry.field(description="Who filed it; staff see it for any request.")
+    async def applicant(self, info: Info) -> User | None:
+        user = await info.context.loaders.user.load(self.document.user_id)
+        return User.from_document(user) if user else None
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        """The caller's own requests; staff see any."""
+        viewer = info.context.caller.user
+        if viewer is None:
+            return [None for _ in node_ids]
+        found = []
+        for node_id in node_ids:
+            request_id = object_id(node_id)
+            document = await requests.find_request(viewer, request_id) if request_id else None
+            found.append(cls.from_document(document, info) if document else None)
+        return found
+
+
+@strawberry.type(description="One request in a list.")
+class RequestEdge:
+    cursor: str = strawberry.field(description="Pass as `after` to continue after this one.")
+    node: Request = strawberry.field(description="The request.")
+
+
+@strawberry.type(description="A page of requests, newest first.")
+class RequestConnection:
+    edges: list[RequestEdge] = strawberry.field(description="The requests of this page.")
+    page_info: PageInfo = strawberry.field(description="Where the page sits.")
+    total_count: int = strawberry.field(description="How many match in all.")
+
+
+@strawberry.input(description="Narrow a list of requests; all given conditions apply.")
+class RequestFilter:
+    kinds: list[RequestKind] | None = strawberry.field(
+        default=None, description="Any of these kinds."
+    )
+    statuses: list[RequestStatus] | None = strawberry.field(
+        default=None, description="Any of these statuses."
+    )
+    policy_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Filed on this card."
+    )
+    created_from: datetime | None = strawberry.field(default=None, description="Filed at or after.")
+    created_to: datetime | None = strawberry.field(default=None, description="Filed at or before.")
+
+
+def _cursor(document: RequestDocument) -> str:
+    return encode_cursor(f"{document.created_at.isoformat()}|{document.id}")
+
+
+def _after(cursor: str | None) -> tuple[datetime, PydanticObjectId] | None:
+    decoded = decode_cursor(cursor)
+    if not decoded or "|" not in decoded:
+        return None
+    at, _, raw_id = decoded.partition("|")
+    request_id = object_id(raw_id)
+    try:
+        return (datetime.fromisoformat(at), request_id) if request_id else None
+    except ValueError:
+        return None
+
+
+def _policy_filter(value: strawberry.ID | None) -> PydanticObjectId | None:
+    """The card to filter by; an id that is no card's matches nothing rather than everything."""
+    if value is None:
+        return None
+    return decode_id(value, "Policy") or PydanticObjectId(b"\0" * 12)
+
+
+async def request_connection(
+    info: Info,
+    *,
+    owner_id: PydanticObjectId | None,
+    first: int | None,
+    after: str | None,
+    filter: RequestFilter | None,
+) -> RequestConnection:
+    filters = requests.RequestFilter()
+    if filter is not None:
+        filters = requests.RequestFilter(
+            kinds=[RequestKindValue(k.value) for k in filter.kinds] if filter.kinds else None,
+            statuses=[RequestStatusValue(s.value) for s in filter.statuses]
+            if filter.statuses
+            else None,
+            policy_id=_policy_filter(filter.policy_id),
+            created_from=filter.created_from,
+            created_to=filter.created_to,
+        )
+    page = await requests.list_requests(
+        owner_id=owner_id, filters=filters, first=page_size(first), after=_after(after)
+    )
+    edges = [
+        RequestEdge(cursor=_cursor(r), node=Request.from_document(r, info)) for r in page.requests
+    ]
+    return RequestConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        total_count=page.total,
+    )
+
+
+# ---- inputs
+
+
+@strawberry.input(description="A span of time.")
+class TimeWindowInput:
+    from_: datetime = strawberry.field(name="from", description="Start, in the future.")
+    to: datetime = strawberry.field(description="End, after the start.")
+
+
+def _window(window: TimeWindowInput) -> TimeWindowValue:
+    return TimeWindowValue(start=window.from_, end=window.to)
+
+
+@strawberry.input(description="Book an appointment with a doctor.")
+class DoctorAppointmentInput:
+    specialty: str = strawberry.field(description="E.g. therapist.")
+    reason: str | None = strawberry.field(default=None, description="Complaints or reason.")
+    preferred_times: list[TimeWindowInput] = strawberry.field(description="One to ten windows.")
+    home_visit: bool | None = strawberry.field(default=False, description="A home visit.")
+    address_id: strawberry.ID | None = strawberry.field(
+        default=None, description="One of `me.addresses`; required for a home visit."
+    )
+
+
+@strawberry.input(description="One medication.")
+class MedicationItemInput:
+    name: str = strawberry.field(description="Name.")
+    dosage: str | None = strawberry.field(default=None, description="Dosage.")
+    quantity: int = strawberry.field(description="Packs, 1 to 1000.")
+
+
+@strawberry.input(description="Order medications.")
+class MedicationsInput:
+    items: list[MedicationItemInput] = strawberry.field(description="One to thirty items.")
+    delivery_address_id: strawberry.ID | None = strawberry.field(
+        default=None, description="One of `me.addresses`."
+    )
+    comment: str | None = strawberry.field(default=None, description="Anything else.")
+    prescriptions: list[Upload] | None = strawberry.field(
+        default=None, description="Prescriptions: PDF, JPEG, PNG or HEIC, 10 MB each."
+    )
+
+
+@strawberry.input(description="Order laboratory tests.")
+class LabTestsInput:
+    tests: list[str] = strawberry.field(description="Tests to take.")
+    preferred_times: list[TimeWindowInput] = strawberry.field(description="One to ten windows.")
+    home_visit: bool | None = strawberry.field(default=False, description="Samples taken at home.")
+    address_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Required for a home visit."
+    )
+
+
+@strawberry.input(description="Ask to reimburse medical expenses.")
+class ReimbursementInput:
+    amount: str = strawberry.field(description="Decimal, e.g. 1250.50.")
+    currency: str | None = strawberry.field(default=None, description="UAH (default), USD, EUR.")
+    service_date: date = strawberry.field(description="Within the card's validity, not future.")
+    description: str = strawberry.field(description="What was paid for.")
+    iban: str = strawberry.field(description="Ukrainian IBAN (UA + 27 digits).")
+    documents: list[Upload] = strawberry.field(
+        description="Receipts, prescriptions, reports: 1 to 10 files, PDF/JPEG/PNG/HEIC."
+    )
+
+
+@strawberry.input(description="Order a callback.")
+class CallbackInput:
+    phone: str | None = strawberry.field(
+        default=None, description="Default: the primary confirmed phone."
+    )
+    preferred_time: TimeWindowInput | None = strawberry.field(default=None, description="When.")
+    topic: str | None = strawberry.field(default=None, description="What about.")
+
+
+@strawberry.input(one_of=True, description="Exactly one kind of request.")
+class CreateRequestInput:
+    doctor_appointment: DoctorAppointmentInput | None = strawberry.field(
+        default=strawberry.UNSET, description="Doctor appointment."
+    )
+    medications: MedicationsInput | None = strawberry.field(
+        default=strawberry.UNSET, description="Medications."
+    )
+    lab_tests: LabTestsInput | None = strawberry.field(
+        default=strawberry.UNSET, description="Laboratory tests."
+    )
+    reimbursement: ReimbursementInput | None = strawberry.field(
+        default=strawberry.UNSET, description="Reimbursement."
+    )
+    callback: CallbackInput | None = strawberry.field(
+        default=strawberry.UNSET, description="Callback."
+    )
+
+
+@strawberry.input(description="Cancel a request before the work is done.")
+class CancelRequestInput:
+    request_id: strawberry.ID = strawberry.field(description="Id of the request.")
+    reason: str | None = strawberry.field(default=None, description="Why, optional.")
+
+
+@strawberry.input(description="A message on a request, optionally with files.")
+class AddCommentInput:
+    request_id: strawberry.ID = strawberry.field(description="Id of the request.")
+    text: str = strawberry.field(description="The message; may be empty when files are sent.")
+    attachments: list[Upload] | None = strawberry.field(
+        default=None, description="Up to 10 files, PDF/JPEG/PNG/HEIC, 10 MB each."
+    )
+
+
+@strawberry.input(description="Staff: move a request along its lifecycle.")
+class ChangeRequestStatusInput:
+    request_id: strawberry.ID = strawberry.field(description="Id of the request.")
+    status: RequestStatus = strawberry.field(description="The new status.")
+    comment: str | None = strawberry.field(default=None, description="Shown to the person.")
+    scheduled_at: datetime | None = strawberry.field(
+        default=None, description="Required for SCHEDULED: the agreed time."
+    )
+
+
+CreateRequestResult = Annotated[
+    Request | InputError | NotAllowed | RateLimited,
+    strawberry.union(
+        "CreateRequestResult",
+        description="The filed request, or why not (NotAllowed: no active or valid card).",
+    ),
+]
+CancelRequestResult = Annotated[
+    Request | NotFound | NotAllowed | InputError,
+    strawberry.union("CancelRequestResult", description="The cancelled request, or why not."),
+]
+AddCommentResult = Annotated[
+    Request | InputError | NotFound | NotAllowed,
+    strawberry.union("AddCommentResult", description="The request with the comment, or why not."),
+]
+ChangeRequestStatusResult = Annotated[
+    Request | NotFound | NotAllowed | InputError,
+    strawberry.union("ChangeRequestStatusResult", description="The changed request, or why not."),
+]
+
+
+async def _read(uploads: list[Upload] | None) -> list[IncomingFile]:
+    """Each upload up to one byte past the limit, so an oversized one is refused unstored."""
+    return [
+        IncomingFile(
+            filename=upload.filename or "document", content=await upload.read(MAX_FILE_BYTES + 1)
+        )
+        for upload in uploads or []
+    ]
+
+
+def _address_id(value: strawberry.ID | None) -> str | None:
+    if value is None:
+        return None
+    decoded = decode_id(value, "Address")
+    return str(decoded) if decoded else str(value)
+
+
+async def _form(input: CreateRequestInput) -> requests.RequestForm:
+    if input.doctor_appointment:
+        doctor = input.doctor_appointment
+        return requests.DoctorAppointmentForm(
+            specialty=doctor.specialty,
+            reason=doctor.reason,
+            preferred_times=[_window(w) for w in doctor.preferred_times],
+            home_visit=bool(doctor.home_visit),
+            address_id=_address_id(doctor.address_id),
+        )
+    if input.medications:
+        medications = input.medications
+        return requests.MedicationsForm(
+            items=[
+                MedicationItemValue(name=i.name, dosage=i.dosage, quantity=i.quantity)
+                for i in medications.items
+            ],
+            delivery_address_id=_address_id(medications.delivery_address_id),
+            comment=medications.comment,
+            prescriptions=await _read(medications.prescriptions),
+        )
+    if input.lab_tests:
+        lab = input.lab_tests
+        return requests.LabTestsForm(
+            tests=lab.tests,
+            preferred_times=[_window(w) for w in lab.preferred_times],
+            home_visit=bool(lab.home_visit),
+            address_id=_address_id(lab.address_id),
+        )
+    if input.reimbursement:
+        money = input.reimbursement
+        return requests.ReimbursementForm(
+            amount=money.amount,
+            currency=money.currency,
+            service_date=money.service_date,
+            description=money.description,
+            iban=money.iban,
+            documents=await _read(money.documents),
+        )
+    callback = input.callback or CallbackInput()
+    return requests.CallbackForm(
+        phone=callback.phone,
+        preferred_time=_window(callback.preferred_time) if callback.preferred_time else None,
+        topic=callback.topic,
+    )
+
+
+def _answer(info: Info, outcome: RequestDocument | domain.DomainError) -> object:
+    if isinstance(outcome, RequestDocument):
+        return Request.from_document(outcome, info)
+    return to_graphql(outcome, info.context.caller.locale)
+
+
+@strawberry.type
+class RequestsQuery:
+    @strawberry.field(description="Staff: every request, newest first, with filters.")
+    async def request_queue(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: RequestFilter | None = None,
+    ) -> RequestConnection:
+        require_user(info, *STAFF)
+        return await request_connection(
+            info, owner_id=None, first=first, after=after, filter=filter
+        )
+
+
+@strawberry.type
+class RequestsMutation:
+    @strawberry.mutation(
+        description="File a request against the active card (guide section 4). The same "
+        "`idempotencyKey` from the same account returns the first request instead of a new one."
+    )
+    async def create_request(
+        self, info: Info, input: CreateRequestInput, idempotency_key: str | None = None
+    ) -> CreateRequestResult:
+        user = require_user(info)
+        outcome = await requests.create_request(
+            caller=info.context.caller,
+            user=user,
+            form=await _form(input),
+            idempotency_key=(idempotency_key or "").strip()[:100] or None,
+        )
+        return _answer(info, outcome)
+
+    @strawberry.mutation(description="Cancel your request before the work is done.")
+    async def cancel_request(self, info: Info, input: CancelRequestInput) -> CancelRequestResult:
+        user = require_user(info)
+        request_id = decode_id(input.request_id, "Request")
+        outcome = (
+            await requests.cancel_request(user=user, request_id=request_id, reason=input.reason)
+            if request_id
+            else domain.NotFound()
+        )
+        return _answer(info, outcome)
+
+    @strawberry.mutation(
+        description="Write on a request, with files; the owner's answer to NEEDS_INFO returns "
+        "it to IN_PROGRESS."
+    )
+    async def add_comment(self, info: Info, input: AddCommentInput) -> AddCommentResult:
+        user = require_user(info)
+        request_id = decode_id(input.request_id, "Request")
+        outcome = (
+            await requests.add_comment(
+                user=user,
+                request_id=request_id,
+                text=input.text,
+                attachments=await _read(input.attachments),
+            )
+            if request_id
+            else domain.NotFound()
+        )
+        return _answer(info, outcome)
+
+    @strawberry.mutation(description="Staff: change a request's status (lifecycle in the docs).")
+    async def change_request_status(
+        self, info: Info, input: ChangeRequestStatusInput
+    ) -> ChangeRequestStatusResult:
+        user = require_user(info, Role.OPERATOR, Role.ADMIN)
+        request_id = decode_id(input.request_id, "Request")
+        outcome = (
+            await requests.change_status(
+                user=user,
+                request_id=request_id,
+                status=RequestStatusValue(input.status.value),
+                comment=input.comment,
+                scheduled_at=input.scheduled_at,
+            )
+            if request_id
+            else domain.NotFound()
+        )
+        return _answer(info, outcome)

@@ -106,6 +106,8 @@ async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
         request.getfixturevalue("database")
         for document in ALL_DOCUMENTS:
             await document.get_pymongo_collection().delete_many({})
+        for gridfs_collection in ("fs.files", "fs.chunks"):
+            await request.getfixturevalue("database").db[gridfs_collection].delete_many({})
         request.getfixturevalue("mailbox").messages.clear()
         gateway = request.getfixturevalue("sms_gateway")
         gateway.messages.clear()

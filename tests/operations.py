@@ -230,3 +230,82 @@ mutation Import($file: Upload!) {
   }
 }
 """
+
+REQUEST_FIELDS = """
+  id number kind status createdAt updatedAt
+  policy { number }
+  history { status comment byOperator }
+  comments { text byOperator attachments { filename contentType size url } }
+  attachments { id filename contentType size url }
+  details {
+    __typename
+    ... on DoctorAppointmentDetails {
+      specialty reason homeVisit scheduledAt preferredTimes { from to } address { city }
+    }
+    ... on MedicationsDetails { items { name dosage quantity } deliveryAddress { city } comment }
+    ... on LabTestsDetails { tests homeVisit preferredTimes { from to } address { city } }
+    ... on ReimbursementDetails { amount currency serviceDate description iban }
+    ... on CallbackDetails { phone topic preferredTime { from to } }
+  }
+"""
+
+REQUEST_RESULT = f"""
+    __typename
+    ... on Request {{ {REQUEST_FIELDS} }}
+    ... on Error {{ code message }}
+    ... on InputError {{ fields {{ field code message }} }}
+"""
+
+CREATE_REQUEST = f"""
+mutation Create($input: CreateRequestInput!, $key: String) {{
+  createRequest(input: $input, idempotencyKey: $key) {{ {REQUEST_RESULT} }}
+}}
+"""
+
+CHANGE_STATUS = f"""
+mutation Change($input: ChangeRequestStatusInput!) {{
+  changeRequestStatus(input: $input) {{ {REQUEST_RESULT} }}
+}}
+"""
+
+CANCEL_REQUEST = f"""
+mutation Cancel($input: CancelRequestInput!) {{
+  cancelRequest(input: $input) {{ {REQUEST_RESULT} }}
+}}
+"""
+
+ADD_COMMENT = f"""
+mutation Comment($input: AddCommentInput!) {{
+  addComment(input: $input) {{ {REQUEST_RESULT} }}
+}}
+"""
+
+MY_REQUESTS = """
+query MyRequests($first: Int, $after: String, $filter: RequestFilter) {
+  me {
+    requests(first: $first, after: $after, filter: $filter) {
+      totalCount
+      pageInfo { hasNextPage endCursor }
+      edges { cursor node { number kind status policy { number } } }
+    }
+  }
+}
+"""
+
+REQUEST_QUEUE = """
+query Queue($first: Int, $after: String, $filter: RequestFilter) {
+  requestQueue(first: $first, after: $after, filter: $filter) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges {
+      node {
+        number status
+        policy { number }
+        applicant { email }
+        history { status at }
+        attachments { filename url }
+      }
+    }
+  }
+}
+"""

@@ -29,6 +29,7 @@ class ContactDocument(Document):
     code_expires_at: datetime | None = None
     code_attempts_left: int = 0
     code_sent_at: datetime | None = None
+    code_sends: list[datetime] = Field(default_factory=list)
 
     class Settings:
         name = "contacts"

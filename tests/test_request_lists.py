@@ -1,0 +1,149 @@
+"""Lists of requests: `me.requests` and the operators' `requestQueue`."""
+
+from datetime import timedelta
+
+import pytest
+
+from kabinet.clock import clock
+from kabinet.documents import RequestDocument
+from tests.operations import CHANGE_STATUS, MY_REQUESTS, REQUEST_QUEUE
+from tests.policies import staff_token
+from tests.requests_support import PDF, callback, create, customer, multipart, window
+from tests.support import Api, CommandLog, Mailbox
+
+
+@pytest.fixture
+async def token(api: Api, mailbox: Mailbox) -> str:
+    return await customer(api, mailbox)
+
+
+async def my_requests(api: Api, token: str, **variables: object) -> dict:
+    return (await api.data(MY_REQUESTS, variables, token=token))["me"]["requests"]
+
+
+async def test_pages_newest_first_with_stable_cursors(api: Api, token: str):
+    numbers = []
+    for _ in range(7):
+        numbers.append((await callback(api, token))["number"])
+        clock.advance(timedelta(seconds=1))
+    newest_first = numbers[::-1]
+
+    first = await my_requests(api, token, first=3)
+    second = await my_requests(api, token, first=3, after=first["pageInfo"]["endCursor"])
+    last = await my_requests(api, token, first=3, after=second["pageInfo"]["endCursor"])
+
+    pages = [[e["node"]["number"] for e in page["edges"]] for page in (first, second, last)]
+    assert pages == [newest_first[:3], newest_first[3:6], newest_first[6:]]
+    assert [page["pageInfo"]["hasNextPage"] for page in (first, second, last)] == [
+        True,
+        True,
+        False,
+    ]
+    assert first["totalCount"] == 7
+
+
+async def test_requests_with_equal_times_are_not_skipped_or_repeated(api: Api, token: str):
+    clock.advance(timedelta(0))
+    created = {(await callback(api, token))["number"] for _ in range(4)}
+    await RequestDocument.get_pymongo_collection().update_many(
+        {}, {"$set": {"created_at": clock.now()}}
+    )
+    seen = []
+    after = None
+    while True:
+        page = await my_requests(api, token, first=1, after=after)
+        seen += [e["node"]["number"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert sorted(seen) == sorted(created)
+
+
+async def test_page_size_is_capped_at_100(api: Api, token: str):
+    await callback(api, token)
+    page = await my_requests(api, token, first=10_000)
+    assert page["totalCount"] == 1
+
+
+async def test_filters(api: Api, token: str):
+    operator = await staff_token(api, "operator@example.com", "operator")
+    call = await callback(api, token)
+    lab = await create(
+        api, token, {"labTests": {"tests": ["Глюкоза"], "preferredTimes": [window()]}}
+    )
+    await api.data(
+        CHANGE_STATUS, {"input": {"requestId": lab["id"], "status": "IN_PROGRESS"}}, token=operator
+    )
+
+    by_kind = await my_requests(api, token, filter={"kinds": ["CALLBACK"]})
+    by_status = await my_requests(api, token, filter={"statuses": ["IN_PROGRESS"]})
+    none_yet = await my_requests(
+        api, token, filter={"createdFrom": (clock.now() + timedelta(hours=1)).isoformat()}
+    )
+    unknown_card = await my_requests(api, token, filter={"policyId": "bm9wZQ=="})
+
+    assert [e["node"]["number"] for e in by_kind["edges"]] == [call["number"]]
+    assert [e["node"]["number"] for e in by_status["edges"]] == [lab["number"]]
+    assert none_yet["totalCount"] == 0
+    assert unknown_card["totalCount"] == 0
+
+
+async def test_customers_see_only_their_own_and_operators_see_all(
+    api: Api, mailbox: Mailbox, token: str
+):
+    mine = await callback(api, token)
+    other = await customer(api, mailbox, "other@example.com", "+380501112233")
+    theirs = await callback(api, other)
+    operator = await staff_token(api, "operator@example.com", "operator")
+
+    assert [e["node"]["number"] for e in (await my_requests(api, token))["edges"]] == [
+        mine["number"]
+    ]
+    queue = (await api.data(REQUEST_QUEUE, token=operator))["requestQueue"]
+    assert {e["node"]["number"] for e in queue["edges"]} == {mine["number"], theirs["number"]}
+    assert {e["node"]["applicant"]["email"] for e in queue["edges"]} == {
+        "olena@example.com",
+        "other@example.com",
+    }
+    refused = await api.post(REQUEST_QUEUE, token=token)
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+@pytest.mark.parametrize("size", [5, 50])
+async def test_queue_costs_the_same_number_of_commands_for_5_and_50_requests(
+    api: Api, mailbox: Mailbox, command_log: CommandLog, size: int
+):
+    tokens = [
+        await customer(api, mailbox, "a@example.com", "+380671234567"),
+        await customer(api, mailbox, "b@example.com", "+380501112233"),
+    ]
+    upload = await multipart(
+        api,
+        tokens[0],
+        """mutation($input: CreateRequestInput!) { createRequest(input: $input) { __typename } }""",
+        {
+            "input": {
+                "reimbursement": {
+                    "amount": "10",
+                    "serviceDate": clock.now().date().isoformat(),
+                    "description": "Чек",
+                    "iban": "UA213223130000026007233566001",
+                    "documents": [None],
+                }
+            }
+        },
+        {"variables.input.reimbursement.documents.0": ("чек.pdf", PDF)},
+    )
+    assert upload.json()["data"]["createRequest"]["__typename"] == "Request"
+    for n in range(size - 1):
+        await callback(api, tokens[n % 2])
+    operator = await staff_token(api, "operator@example.com", "operator")
+
+    start = len(command_log.commands)
+    queue = (await api.data(REQUEST_QUEUE, {"first": 100}, token=operator))["requestQueue"]
+    commands = [name for name, _ in command_log.during_request(start)]
+
+    assert len(queue["edges"]) == size
+    assert sum(len(e["node"]["attachments"]) for e in queue["edges"]) == 1
+    # session, user, count, page, the cards in one query, the applicants in one query
+    assert commands == ["find", "find", "aggregate", "find", "find", "find"], commands

@@ -292,3 +292,11 @@ async def test_contacts_need_a_session(api: Api):
     body = await api.post(ADD_CONTACT, {"input": {"value": PHONE}})
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert await ContactDocument.count() == 0
+
+
+async def test_sms_speaks_the_accounts_language(api: Api, token: str, sms_gateway: SmsGateway):
+    await api.data("mutation { updateProfile(input: {locale: EN}) { __typename } }", token=token)
+    await add(api, token, PHONE)
+    (sms,) = await sms_gateway.wait_for(PHONE)
+    assert sms["text"].startswith("Confirmation code: ")
+    assert "Do not share it." in sms["text"]

@@ -31,3 +31,8 @@ clock = Clock()
 
 def now() -> datetime:
     return clock.now()
+
+
+def aware(moment: datetime) -> datetime:
+    """``moment`` with a time zone; a client's time without one is taken as UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -300,3 +300,17 @@ async def test_sms_speaks_the_accounts_language(api: Api, token: str, sms_gatewa
     (sms,) = await sms_gateway.wait_for(PHONE)
     assert sms["text"].startswith("Confirmation code: ")
     assert "Do not share it." in sms["text"]
+
+
+async def test_removing_and_re_adding_a_contact_does_not_reset_the_code_limits(
+    api: Api, token: str
+):
+    for _ in range(10):
+        added = await add(api, token, PHONE)
+        assert added["__typename"] == "Contact"
+        removed = await api.data(REMOVE_CONTACT, {"input": {"contactId": added["id"]}}, token=token)
+        assert removed["removeContact"]["__typename"] == "User"
+
+    limited = await add(api, token, PHONE)
+
+    assert limited["__typename"] == "RateLimited"

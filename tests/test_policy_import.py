@@ -151,6 +151,19 @@ async def test_unreadable_file_is_an_input_error(api: Api):
     }
 
 
+async def test_csv_without_separators_is_unreadable(api: Api):
+    admin = await staff_token(api, "admin@example.com", "admin")
+    answer = await upload(
+        api,
+        admin,
+        "registry.csv",
+        b"number\tinsurer\nUA-1\tX\n",
+        **{"GraphQL-Require-Preflight": "1"},
+    )
+    result = json.loads(answer["body"])["data"]["importPolicies"]
+    assert result["fields"] == [{"field": "file", "code": "FILE_UNREADABLE"}]
+
+
 async def test_seed_demo_lets_a_person_try_the_cards(api: Api, database: Database):
     code, output = await run_cli("seed-demo", **where(database))
     assert code == 0, output

@@ -106,6 +106,8 @@ async def test_names_with_apostrophes_hyphens_and_spaces(
         ({"lastName": "-Коваль"}, "lastName", "NAME_INVALID"),
         ({"lastName": "   "}, "lastName", "REQUIRED"),
         ({"firstName": None}, "firstName", "REQUIRED"),
+        ({"gender": None}, "gender", "REQUIRED"),
+        ({"birthDate": None}, "birthDate", "REQUIRED"),
         ({"middleName": "Я" * 61}, "middleName", "TOO_LONG"),
         ({"birthDate": "1899-12-31"}, "birthDate", "BIRTH_DATE_TOO_OLD"),
         (

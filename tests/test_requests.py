@@ -312,7 +312,7 @@ async def test_oversized_file_and_too_many_files_are_refused(api: Api, token: st
     many = await reimbursement(
         api,
         token,
-        {f"variables.input.reimbursement.documents.{i}": (f"{i}.png", PNG) for i in range(11)},
+        {f"variables.input.reimbursement.documents.{i}": (f"{i}.png", PNG) for i in range(14)},
     )
 
     assert big.json()["data"]["createRequest"]["fields"][0]["code"] == "FILE_TOO_LARGE"
@@ -601,3 +601,39 @@ async def test_upload_without_the_preflight_header_is_refused(api: Api, token: s
     )
     assert response.status_code == 400
     assert await fs_files() == 0
+
+
+async def test_times_without_a_zone_are_taken_as_utc(api: Api, token: str):
+    start = (now() + timedelta(days=2)).replace(tzinfo=None, microsecond=0)
+    naive = {"from": start.isoformat(), "to": (start + timedelta(hours=1)).isoformat()}
+    result = await create(
+        api, token, {"labTests": {"tests": ["Глюкоза"], "preferredTimes": [naive]}}
+    )
+    assert result["__typename"] == "Request"
+    assert result["details"]["preferredTimes"][0]["from"].startswith(start.isoformat())
+
+
+async def test_a_comment_is_kept_when_the_status_changes_at_the_same_time(
+    api: Api, token: str, operator: str
+):
+    request = await callback(api, token)
+    comment = api.data(
+        ADD_COMMENT, {"input": {"requestId": request["id"], "text": "Чекаю"}}, token=token
+    )
+    results = await asyncio.gather(comment, change(api, operator, request["id"], "IN_PROGRESS"))
+
+    assert results[0]["addComment"]["__typename"] == "Request"
+    stored = await RequestDocument.find_one({})
+    assert [c.text for c in stored.comments] == ["Чекаю"]
+    assert stored.status.name == "IN_PROGRESS"
+
+
+async def test_node_with_an_unknown_type_is_a_client_error(api: Api, token: str):
+    import base64
+
+    body = await api.post(
+        "query($id: ID!) { node(id: $id) { id } }",
+        {"id": base64.b64encode(b"Nope:1").decode()},
+        token=token,
+    )
+    assert body["errors"][0].get("extensions", {}).get("code") != "INTERNAL_SERVER_ERROR"

@@ -60,3 +60,26 @@ async def test_legacy_graphql_ws_protocol_is_spoken(server: str, api: Api, mailb
         await ws.send(json.dumps({"type": "connection_init", "payload": {"token": "bogus"}}))
         refused = json.loads(await ws.recv())
         assert refused["type"] == "connection_error"
+
+
+async def test_a_session_ended_elsewhere_signs_nothing_in_on_an_open_socket(
+    server: str, api: Api, mailbox: Mailbox
+):
+    token = await signed_up(api, mailbox, "socket@example.com")
+    async with websockets.connect(ws_url(server), subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"token": token}}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+
+        async def me(operation_id: str) -> dict:
+            await ws.send(
+                json.dumps(
+                    {"id": operation_id, "type": "subscribe", "payload": {"query": ME_QUERY}}
+                )
+            )
+            answer = json.loads(await ws.recv())
+            assert json.loads(await ws.recv())["type"] == "complete"
+            return answer["payload"]["data"]["me"]
+
+        assert await me("1") == {"email": "socket@example.com"}
+        await api.data("mutation { logout }", token=token)
+        assert await me("2") is None

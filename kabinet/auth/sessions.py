@@ -55,6 +55,17 @@ async def resolve_session(
     return session, user
 
 
+async def reload_session(
+    session: SessionDocument,
+) -> tuple[SessionDocument, UserDocument] | None:
+    """The session and its account again, if the session has not ended meanwhile."""
+    current = await SessionDocument.find_one({"_id": session.id, "expires_at": {"$gt": now()}})
+    if current is None:
+        return None
+    user = await UserDocument.get(current.user_id)
+    return None if user is None else (current, user)
+
+
 async def _touch(session: SessionDocument, moment: datetime, ttl: timedelta) -> None:
     await SessionDocument.get_pymongo_collection().update_one(
         {"_id": session.id}, {"$set": {"last_seen_at": moment, "expires_at": moment + ttl}}

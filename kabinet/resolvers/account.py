@@ -192,11 +192,20 @@ async def _register_existing(
         return
     # Not confirmed yet: whoever confirms from the mailbox owns the account, with the
     # password typed last, so a stranger who registered the address first gains nothing.
-    existing.password_hash = password_hash
-    existing.locale = locale or existing.locale
-    existing.updated_at = now()
-    await existing.save()
-    await _send_confirmation(services, existing, caller)
+    # Conditional, so a confirmation that lands in between is never undone.
+    changed = await UserDocument.get_pymongo_collection().update_one(
+        {"_id": existing.id, "email_confirmed": False},
+        {
+            "$set": {
+                "password_hash": password_hash,
+                "locale": (locale or existing.locale).value,
+                "updated_at": now(),
+            }
+        },
+    )
+    if changed.modified_count:
+        existing.locale = locale or existing.locale
+        await _send_confirmation(services, existing, caller)
 
 
 async def _usable_token(token: str, purpose: TokenPurpose) -> EmailTokenDocument | None:

@@ -13,6 +13,7 @@ from beanie import PydanticObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from kabinet.auth import rate_limit
 from kabinet.auth.codes import code_hash, code_matches, new_code, new_salt
 from kabinet.auth.context import Caller
 from kabinet.clock import now
@@ -136,6 +137,11 @@ async def _send_code(
     if len(recent) >= CODES_PER_WINDOW:
         wait = (recent[0] + CODES_WINDOW - moment).total_seconds()
         return RateLimited(max(1, math.ceil(wait)))
+    # Also per account and per number, so removing and re-adding a contact gains nothing.
+    if exceeded := await rate_limit.hit_all(
+        (rate_limit.CODES_PER_ACCOUNT, str(user.id)), (rate_limit.CODES_PER_VALUE, contact.value)
+    ):
+        return RateLimited(exceeded.retry_after_seconds)
     code, salt = new_code(), new_salt()
     fields = {
         "code_hash": code_hash(code, salt),
@@ -172,12 +178,14 @@ def _cooldown(contact: ContactDocument) -> RateLimited:
 
 async def verify_contact(
     *, user: UserDocument, contact_id: PydanticObjectId, code: str
-) -> Verified | InvalidCode | TokenExpired | NotFound | InvalidInput:
+) -> Verified | InvalidCode | TokenExpired | NotFound | InvalidInput | RateLimited:
     contact = await find_contact(user, contact_id)
     if contact is None:
         return NotFound()
     if contact.verified:
         return Verified(contact, await _linked_through(user, contact))
+    if exceeded := await rate_limit.hit(rate_limit.CODE_CHECKS_PER_ACCOUNT, str(user.id)):
+        return RateLimited(exceeded.retry_after_seconds)
     moment = now()
     # Count the attempt first: only then is the code compared.
     attempt = await ContactDocument.get_pymongo_collection().find_one_and_update(

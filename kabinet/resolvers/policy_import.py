@@ -65,8 +65,11 @@ def parse_registry(content: bytes, filename: str) -> list[dict[str, object]] | I
         if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
             return InvalidInput([FieldProblem("file", "field.file_unreadable")])
     else:
-        dialect = csv.Sniffer().sniff(stripped.splitlines()[0] if stripped else ",", ",;")
-        rows = list(csv.DictReader(io.StringIO(text), dialect=dialect))
+        try:
+            dialect = csv.Sniffer().sniff(stripped.splitlines()[0] if stripped else ",", ",;")
+            rows = list(csv.DictReader(io.StringIO(text), dialect=dialect))
+        except csv.Error:
+            return InvalidInput([FieldProblem("file", "field.file_unreadable")])
     if len(rows) > MAX_ROWS:
         return InvalidInput([FieldProblem("file", "field.too_many_rows", {"max_rows": MAX_ROWS})])
     return rows

@@ -54,8 +54,12 @@ async def update_profile(
             changes.middle_name, "middleName", required=False
         )
     if changes.gender is not KEEP:
+        if changes.gender is None:
+            checked.problems.append(FieldProblem("gender", "field.required"))
         updates["profile.gender"] = changes.gender
     if changes.birth_date is not KEEP:
+        if changes.birth_date is None:
+            checked.problems.append(FieldProblem("birthDate", "field.required"))
         updates["profile.birth_date"] = _birth_date(changes.birth_date, checked)
     if changes.locale not in (KEEP, None):
         updates["locale"] = changes.locale

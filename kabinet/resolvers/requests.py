@@ -362,7 +362,7 @@ def _list_of_texts(values: list[str], path: str, validation: _Validation) -> lis
     return [text for text in texts if text]
 
 
-_AMOUNT = re.compile(r"^\d{1,9}([.,]\d{1,2})?$")
+_AMOUNT = re.compile(r"^[0-9]{1,9}([.,][0-9]{1,2})?$")
 
 
 def _amount(typed: str, validation: _Validation) -> str | None:
@@ -380,7 +380,7 @@ def _amount(typed: str, validation: _Validation) -> str | None:
 def _iban(typed: str, validation: _Validation) -> str | None:
     """A Ukrainian IBAN (UA, 29 characters) whose ISO 13616 mod-97 checksum holds."""
     iban = "".join(typed.split()).upper()
-    if not re.fullmatch(r"UA\d{27}", iban):
+    if not re.fullmatch(r"UA[0-9]{27}", iban):
         validation.fail("iban", "field.iban_invalid")
         return None
     rearranged = iban[4:] + iban[:4]
@@ -594,27 +594,34 @@ async def add_comment(
     comment = Comment(
         text=cleaned or "", at=moment, by_operator=by_operator, actor_id=user.id, attachments=stored
     )
-    changes: dict[str, object] = {"updated_at": moment}
-    pushes: dict[str, object] = {"comments": comment}
-    if not by_operator and request.status is S.NEEDS_INFO:
-        changes["status"] = S.IN_PROGRESS
-        pushes["history"] = StatusChange(
-            status=S.IN_PROGRESS, at=moment, comment=cleaned, by_operator=False, actor_id=user.id
-        )
+    answer = StatusChange(
+        status=S.IN_PROGRESS, at=moment, comment=cleaned, by_operator=False, actor_id=user.id
+    )
+    # A comment needs only an open request, so concurrent changes do not lose it; the
+    # owner's answer also reopens a NEEDS_INFO request when it still is one.
+    attempts = [True, False] if not by_operator and request.status is S.NEEDS_INFO else [False]
     try:
-        updated = await RequestDocument.find_one(
-            {"_id": request.id, "version": request.version}
-        ).update(
-            Set(changes),
-            Push(pushes),
-            Inc({"version": 1}),
-            response_type=UpdateResponse.NEW_DOCUMENT,
-        )
+        for answers in attempts:
+            where: dict[str, object] = {"_id": request.id}
+            changes: dict[str, object] = {"updated_at": moment}
+            pushes: dict[str, object] = {"comments": comment}
+            if answers:
+                where["status"] = S.NEEDS_INFO.value
+                changes["status"] = S.IN_PROGRESS
+                pushes["history"] = answer
+            else:
+                where["status"] = {"$nin": [status.value for status in CLOSED]}
+            updated = await RequestDocument.find_one(where).update(
+                Set(changes),
+                Push(pushes),
+                Inc({"version": 1}),
+                response_type=UpdateResponse.NEW_DOCUMENT,
+            )
+            if updated is not None:
+                return updated  # type: ignore[return-value]
     except BaseException:
         await files.delete(stored)
         raise
-    if updated is None:
-        await files.delete(stored)
-        current = await RequestDocument.get(request.id)
-        return _not_allowed(current or request)
-    return updated  # type: ignore[return-value]
+    await files.delete(stored)
+    current = await RequestDocument.get(request.id) or request
+    return NotAllowed("REQUEST_CLOSED", "error.request_closed", {"status": current.status.name})

@@ -14,6 +14,8 @@ class Context:
     caller: Caller
     services: Services
     loaders: Loaders = field(default_factory=Loaders)
+    # One context serves a whole WebSocket connection; see RecheckWebSocketCaller.
+    websocket: bool = False
     # The WebSocket `connection_init` payload; Strawberry sets it before `on_ws_connect`.
     connection_params: dict[str, object] | None = None
 

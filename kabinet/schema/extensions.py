@@ -2,6 +2,7 @@
 
 import functools
 import logging
+from collections.abc import AsyncIterator
 
 from graphql import GraphQLError
 from strawberry.extensions import (
@@ -13,8 +14,11 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.relay.types import GlobalIDValueError
 
+from kabinet.auth.sessions import reload_session
 from kabinet.i18n import translate
+from kabinet.schema.loaders import Loaders
 
 logger = logging.getLogger("kabinet.errors")
 
@@ -26,7 +30,7 @@ MAX_TOKENS = 2000
 def is_unexpected(error: GraphQLError) -> bool:
     """Errors we raise on purpose are GraphQLErrors; anything else is a bug to hide."""
     original = error.original_error
-    return original is not None and not isinstance(original, GraphQLError)
+    return original is not None and not isinstance(original, (GraphQLError, GlobalIDValueError))
 
 
 class MaskUnexpectedErrors(MaskErrors):
@@ -53,6 +57,23 @@ class MaskUnexpectedErrors(MaskErrors):
         )
 
 
+class RecheckWebSocketCaller(SchemaExtension):
+    """Before each operation on a WebSocket, whose context lives as long as the connection:
+    a session ended meanwhile (logout, password change) no longer signs anything in, and
+    DataLoaders start empty so no answer comes from an earlier operation's cache.
+    """
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        context = self.execution_context.context
+        if context.websocket:
+            context.loaders = Loaders()
+            caller = context.caller
+            if caller.session is not None:
+                current = await reload_session(caller.session)
+                caller.session, caller.user = current if current else (None, None)
+        yield
+
+
 # Classes or factories, never instances: Strawberry builds them per operation.
 EXTENSIONS: list[type[SchemaExtension] | functools.partial[SchemaExtension]] = [
     functools.partial(ParserCache, maxsize=512),
@@ -61,4 +82,5 @@ EXTENSIONS: list[type[SchemaExtension] | functools.partial[SchemaExtension]] = [
     functools.partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
     functools.partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
     MaskUnexpectedErrors,
+    RecheckWebSocketCaller,
 ]

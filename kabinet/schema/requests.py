@@ -10,6 +10,7 @@ from beanie import PydanticObjectId
 from strawberry import relay
 from strawberry.file_uploads import Upload
 
+from kabinet.clock import aware
 from kabinet.documents import Attachment as AttachmentValue
 from kabinet.documents import RequestDocument, Role
 from kabinet.documents import RequestKind as RequestKindValue
@@ -35,7 +36,7 @@ from kabinet.documents.request import StatusChange as StatusChangeValue
 from kabinet.documents.request import TimeWindow as TimeWindowValue
 from kabinet.resolvers import errors as domain
 from kabinet.resolvers import requests
-from kabinet.resolvers.files import MAX_FILE_BYTES, IncomingFile
+from kabinet.resolvers.files import MAX_FILE_BYTES, MAX_FILES, IncomingFile
 from kabinet.schema.addresses import Address
 from kabinet.schema.context import Info
 from kabinet.schema.errors import (
@@ -391,8 +392,8 @@ async def request_connection(
             if filter.statuses
             else None,
             policy_id=_policy_filter(filter.policy_id),
-            created_from=filter.created_from,
-            created_to=filter.created_to,
+            created_from=aware(filter.created_from) if filter.created_from else None,
+            created_to=aware(filter.created_to) if filter.created_to else None,
         )
     page = await requests.list_requests(
         owner_id=owner_id, filters=filters, first=page_size(first), after=_after(after)
@@ -422,7 +423,7 @@ class TimeWindowInput:
 
 
 def _window(window: TimeWindowInput) -> TimeWindowValue:
-    return TimeWindowValue(start=window.from_, end=window.to)
+    return TimeWindowValue(start=aware(window.from_), end=aware(window.to))
 
 
 @strawberry.input(description="Book an appointment with a doctor.")
@@ -552,12 +553,15 @@ ChangeRequestStatusResult = Annotated[
 
 
 async def _read(uploads: list[Upload] | None) -> list[IncomingFile]:
-    """Each upload up to one byte past the limit, so an oversized one is refused unstored."""
+    """Each upload up to one byte past the limit, so an oversized one is refused unstored.
+
+    At most one file more than allowed is read: enough to refuse too many files.
+    """
     return [
         IncomingFile(
             filename=upload.filename or "document", content=await upload.read(MAX_FILE_BYTES + 1)
         )
-        for upload in uploads or []
+        for upload in (uploads or [])[: MAX_FILES + 1]
     ]
 
 
@@ -697,7 +701,7 @@ class RequestsMutation:
                 request_id=request_id,
                 status=RequestStatusValue(input.status.value),
                 comment=input.comment,
-                scheduled_at=input.scheduled_at,
+                scheduled_at=aware(input.scheduled_at) if input.scheduled_at else None,
             )
             if request_id
             else domain.NotFound()

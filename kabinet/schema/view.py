@@ -88,7 +88,9 @@ class KabinetGraphQL(GraphQL[Context, None]):
             user_agent=request.headers.get("user-agent"),
             request_id=request.state.request_id,
         )
-        return Context(caller=caller, services=self.services)
+        return Context(
+            caller=caller, services=self.services, websocket=isinstance(request, WebSocket)
+        )
 
     async def on_ws_connect(self, context: Context) -> None:
         """WebSocket sign-in: `{"token": ...}` or `{"Authorization": "Bearer ..."}` at init."""

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kabinet.auth.sessions import resolve_session
 from kabinet.config import Settings
 from kabinet.db import Database
+from kabinet.events import Broker, choose_source
 from kabinet.notify.outbox import Outbox
 from kabinet.resolvers import files
 from kabinet.schema.ids import object_id
@@ -58,7 +59,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     """Build the application; ``database`` lets tests share one already connected."""
     settings = settings or Settings()
     outbox = Outbox(settings)
-    services = Services(settings=settings, outbox=outbox)
+    services = Services(settings=settings, outbox=outbox, events=Broker())
     owns_database = database is None
     db = database or Database(settings)
     graphql = KabinetGraphQL(services)
@@ -68,14 +69,18 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         if owns_database:
             await db.connect()
         sender = asyncio.create_task(outbox.run(), name="outbox-sender")
+        source = choose_source(await db.client.admin.command("hello"), settings.events_poll_seconds)
+        logger.info("request status events come from: %s", source.name)
+        listener = asyncio.create_task(source.run(services.events), name="request-events")
         if not settings.smtp_host:
             logger.warning("KABINET_SMTP_HOST is not set: emails are written to this log")
         try:
             yield
         finally:
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
+            for task in (sender, listener):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if owns_database:
                 await db.close()
 

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     sms_gateway_token: str | None = Field(None, description="Bearer token for the SMS gateway.")
     sms_gateway_timeout_seconds: float = Field(10.0, description="SMS gateway request timeout.")
 
+    events_poll_seconds: float = Field(
+        1.0, description="How often request events are polled where change streams are missing."
+    )
     session_ttl_days: int = Field(30, description="A session ends after this many idle days.")
     email_confirmation_ttl_hours: int = Field(24, description="Lifetime of a confirmation link.")
     password_reset_ttl_minutes: int = Field(60, description="Lifetime of a password reset link.")

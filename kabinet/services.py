@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from kabinet.config import Settings
+from kabinet.events import Broker
 from kabinet.notify.outbox import Outbox
 
 
@@ -10,3 +11,4 @@ from kabinet.notify.outbox import Outbox
 class Services:
     settings: Settings
     outbox: Outbox
+    events: Broker

@@ -70,6 +70,7 @@ def settings(
         sms_gateway_url=sms_gateway.url,
         sms_gateway_token="gateway-secret",
         outbox_poll_seconds=0.2,
+        events_poll_seconds=0.1,
         outbox_retry_base_seconds=30,
     )
 

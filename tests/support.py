@@ -164,15 +164,29 @@ def sms_code(message: dict[str, Any]) -> str:
 class CommandLog(CommandListener):
     """Counts the MongoDB commands the application sends (PyMongo command monitoring)."""
 
+    # The app's background tasks (see kabinet.app) query on their own schedule.
+    BACKGROUND = frozenset({"outbox-sender", "request-events"})
+
     def __init__(self) -> None:
-        self.commands: list[tuple[str, object]] = []
+        self.commands: list[tuple[str, object, str]] = []
 
     def started(self, event: CommandStartedEvent) -> None:
-        self.commands.append((event.command_name, event.command.get(event.command_name)))
+        task = asyncio.current_task()
+        self.commands.append(
+            (
+                event.command_name,
+                event.command.get(event.command_name),
+                task.get_name() if task else "",
+            )
+        )
 
     def during_request(self, start: int) -> list[tuple[str, object]]:
-        """Commands since ``start`` (a length of ``commands``), without the outbox sender's."""
-        return [command for command in self.commands[start:] if command[1] != "outbox"]
+        """Commands since ``start`` (a length of ``commands``) but for background tasks'."""
+        return [
+            (name, collection)
+            for name, collection, task in self.commands[start:]
+            if task not in self.BACKGROUND
+        ]
 
     def succeeded(self, event: CommandSucceededEvent) -> None:
         pass

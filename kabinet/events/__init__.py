@@ -1,1 +1,195 @@
-"""Request-status events from the database to WebSocket subscribers (live-status issue)."""
+"""Request-status events: from the database to every subscriber of this process.
+
+A *source* learns of status changes from MongoDB itself, never from this
+process's memory, so any number of API processes behind a load balancer each see
+every change. One source runs per process and feeds one `Broker`, which fans the
+events out to that process's subscribers through bounded queues.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from beanie import PydanticObjectId
+
+from kabinet.clock import now
+from kabinet.documents import RequestDocument, RequestStatus
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusEvent:
+    """One history entry of one request."""
+
+    change_id: PydanticObjectId
+    request_id: PydanticObjectId
+    user_id: PydanticObjectId
+    status: RequestStatus
+    previous_status: RequestStatus | None
+    at: datetime
+
+
+def events_of(request: RequestDocument, *, after: datetime | None) -> list[StatusEvent]:
+    """The request's history entries newer than ``after``, as events."""
+    found = []
+    previous: RequestStatus | None = None
+    for change in request.history:
+        if after is None or change.at > after:
+            found.append(
+                StatusEvent(
+                    change_id=change.id,
+                    request_id=request.id,  # type: ignore[arg-type]
+                    user_id=request.user_id,
+                    status=change.status,
+                    previous_status=previous,
+                    at=change.at,
+                )
+            )
+        previous = change.status
+    return found
+
+
+class SubscriberTooSlow(Exception):
+    """The subscriber's queue overflowed; it was disconnected rather than hold others up."""
+
+
+class _Subscription:
+    def __init__(self, wanted: Callable[[StatusEvent], bool], capacity: int) -> None:
+        self.wanted = wanted
+        self.queue: asyncio.Queue[StatusEvent] = asyncio.Queue(capacity)
+        self.overflowed = False
+
+
+class Broker:
+    """Fans events out to this process's subscribers; a full queue ends that subscriber."""
+
+    def __init__(self, capacity: int = 100) -> None:
+        self._capacity = capacity
+        self._subscriptions: set[_Subscription] = set()
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subscriptions)
+
+    def publish(self, event: StatusEvent) -> None:
+        for subscription in list(self._subscriptions):
+            if subscription.overflowed or not subscription.wanted(event):
+                continue
+            try:
+                subscription.queue.put_nowait(event)
+            except asyncio.QueueFull:
+                subscription.overflowed = True
+                self._subscriptions.discard(subscription)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(
+        self, wanted: Callable[[StatusEvent], bool]
+    ) -> AsyncIterator[AsyncIterator[StatusEvent]]:
+        subscription = _Subscription(wanted, self._capacity)
+        self._subscriptions.add(subscription)
+
+        async def events() -> AsyncIterator[StatusEvent]:
+            while True:
+                if subscription.overflowed and subscription.queue.empty():
+                    raise SubscriberTooSlow
+                yield await subscription.queue.get()
+
+        try:
+            yield events()
+        finally:
+            self._subscriptions.discard(subscription)
+
+
+class EventSource(Protocol):
+    name: str
+
+    async def run(self, broker: Broker) -> None: ...
+
+
+class PollingSource:
+    """Tails the requests collection by `updated_at`: one query per interval per process.
+
+    Works on any MongoDB, a standalone one or another process's embedded server.
+    """
+
+    name = "polling"
+    # Writes from other processes may land with a slightly earlier `updated_at` than a
+    # poll already saw; looking back this far and skipping seen changes covers that.
+    OVERLAP = timedelta(seconds=5)
+
+    def __init__(self, interval: float) -> None:
+        self._interval = interval
+
+    async def run(self, broker: Broker) -> None:
+        cursor = now()
+        seen: dict[PydanticObjectId, datetime] = {}
+        while True:
+            try:
+                cursor, seen = await self._poll(broker, cursor, seen)
+            except Exception:  # a database hiccup must not end live updates
+                logger.exception("request events: polling failed; retrying")
+            await asyncio.sleep(self._interval)
+
+    async def _poll(
+        self, broker: Broker, cursor: datetime, seen: dict[PydanticObjectId, datetime]
+    ) -> tuple[datetime, dict[PydanticObjectId, datetime]]:
+        since = cursor - self.OVERLAP
+        changed = (
+            await RequestDocument.find({"updated_at": {"$gt": since}}).sort("updated_at").to_list()
+        )
+        newest = cursor
+        for request in changed:
+            for event in events_of(request, after=since):
+                if event.change_id not in seen:
+                    seen[event.change_id] = event.at
+                    broker.publish(event)
+            newest = max(newest, request.updated_at)
+        # Never past this process's own clock, whatever a write said its time was.
+        newest = min(newest, now())
+        horizon = newest - self.OVERLAP
+        return newest, {change: at for change, at in seen.items() if at > horizon}
+
+
+class ChangeStreamSource:
+    """MongoDB change streams on the requests collection (replica sets and sharded clusters)."""
+
+    name = "change-stream"
+
+    async def run(self, broker: Broker) -> None:
+        collection = RequestDocument.get_pymongo_collection()
+        pipeline = [{"$match": {"operationType": {"$in": ["insert", "update", "replace"]}}}]
+        while True:
+            try:
+                async with await collection.watch(pipeline, full_document="updateLookup") as stream:
+                    async for change in stream:
+                        document = change.get("fullDocument")
+                        if document is None or not _changes_history(change):
+                            continue
+                        request = RequestDocument.model_validate(document)
+                        # The newest entry is the one this insert or update added.
+                        for event in events_of(request, after=None)[-1:]:
+                            broker.publish(event)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("request events: change stream failed; reopening")
+                await asyncio.sleep(1)
+
+
+def _changes_history(change: dict[str, Any]) -> bool:
+    if change["operationType"] != "update":
+        return True
+    updated = change.get("updateDescription", {}).get("updatedFields", {})
+    return any(field.startswith("history") for field in updated)
+
+
+def choose_source(client_hello: dict[str, object], poll_interval: float) -> EventSource:
+    """Change streams where the server has them (a replica set), polling elsewhere."""
+    if client_hello.get("setName") or client_hello.get("msg") == "isdbgrid":
+        return ChangeStreamSource()
+    return PollingSource(poll_interval)

@@ -13,7 +13,7 @@ from kabinet.schema.contacts import ContactsMutation
 from kabinet.schema.extensions import EXTENSIONS
 from kabinet.schema.policies import PoliciesMutation, PoliciesQuery
 from kabinet.schema.profile import ProfileMutation
-from kabinet.schema.requests import RequestsMutation, RequestsQuery
+from kabinet.schema.requests import RequestsMutation, RequestsQuery, RequestsSubscription
 
 
 @strawberry.type
@@ -36,6 +36,8 @@ Mutation = merge_types(
     ),
 )
 
+Subscription = merge_types("Subscription", (RequestsSubscription,))
+
 
 @functools.cache
 def build_schema() -> strawberry.Schema:
@@ -43,6 +45,7 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=EXTENSIONS,
         config=StrawberryConfig(relay_max_results=100),
     )

@@ -1,6 +1,6 @@
 """Requests in the API (guide section 4): filing, following, and processing them."""
 
-from collections.abc import Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from datetime import date, datetime
 from enum import Enum
 from typing import Annotated, Self
@@ -10,6 +10,8 @@ from beanie import PydanticObjectId
 from strawberry import relay
 from strawberry.file_uploads import Upload
 
+from kabinet import events
+from kabinet.auth.sessions import reload_session
 from kabinet.clock import aware
 from kabinet.documents import Attachment as AttachmentValue
 from kabinet.documents import RequestDocument, Role
@@ -707,3 +709,60 @@ class RequestsMutation:
             else domain.NotFound()
         )
         return _answer(info, outcome)
+
+
+@strawberry.type(description="A status change of a request, delivered live.")
+class RequestEvent:
+    request: Request = strawberry.field(description="The request as it is after the change.")
+    previous_status: RequestStatus | None = strawberry.field(
+        description="The status before; null when the request was just filed."
+    )
+    at: datetime = strawberry.field(description="When the status changed.")
+
+
+async def _live(
+    info: Info, wanted: Callable[[events.StatusEvent], bool]
+) -> AsyncGenerator[RequestEvent]:
+    caller = info.context.caller
+    async with info.context.services.events.subscribe(wanted) as stream:
+        async for event in stream:
+            # A session ended since (logout, password change) ends the subscription.
+            if caller.session is None or await reload_session(caller.session) is None:
+                return
+            document = await RequestDocument.get(event.request_id)
+            if document is None:
+                continue
+            yield RequestEvent(
+                request=Request.from_document(document, info),
+                previous_status=RequestStatus(event.previous_status.value)
+                if event.previous_status
+                else None,
+                at=event.at,
+            )
+
+
+@strawberry.type
+class RequestsSubscription:
+    @strawberry.subscription(
+        description="Status changes of the signed-in person's requests; of one request when "
+        "`requestId` is given."
+    )
+    async def request_updated(
+        self, info: Info, request_id: strawberry.ID | None = None
+    ) -> AsyncGenerator[RequestEvent]:
+        user = require_user(info)
+        only = decode_id(request_id, "Request") if request_id is not None else None
+        if request_id is not None and only is None:
+            return
+
+        def wanted(event: events.StatusEvent) -> bool:
+            return event.user_id == user.id and (only is None or event.request_id == only)
+
+        async for update in _live(info, wanted):
+            yield update
+
+    @strawberry.subscription(description="Staff: every request filed or changed.")
+    async def request_queue_updated(self, info: Info) -> AsyncGenerator[RequestEvent]:
+        require_user(info, *STAFF)
+        async for update in _live(info, lambda _: True):
+            yield update

@@ -1,0 +1,164 @@
+"""Live request status over WebSocket subscriptions (graphql-transport-ws)."""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+import websockets
+from beanie import PydanticObjectId
+
+from kabinet.clock import now
+from kabinet.documents import RequestStatus
+from kabinet.events import Broker, StatusEvent, SubscriberTooSlow
+from tests.operations import CHANGE_STATUS
+from tests.policies import staff_token
+from tests.requests_support import callback, customer
+from tests.support import Api, Mailbox
+
+UPDATED = """subscription($id: ID) {
+  requestUpdated(requestId: $id) { previousStatus at request { number status } }
+}"""
+QUEUE = "subscription { requestQueueUpdated { previousStatus request { number status } } }"
+
+
+@asynccontextmanager
+async def subscribed(
+    server: str, token: str | None, query: str, variables: dict | None = None
+) -> AsyncIterator[websockets.ClientConnection]:
+    url = server.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(
+            json.dumps({"type": "connection_init", "payload": {"token": token} if token else {}})
+        )
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(
+            json.dumps(
+                {
+                    "id": "s",
+                    "type": "subscribe",
+                    "payload": {"query": query, "variables": variables or {}},
+                }
+            )
+        )
+        await asyncio.sleep(0.05)  # let the server register the subscription
+        yield ws
+
+
+async def next_message(ws: websockets.ClientConnection, seconds: float = 5) -> dict:
+    async with asyncio.timeout(seconds):
+        while True:
+            message = json.loads(await ws.recv())
+            if message["type"] != "ping":
+                return message
+
+
+async def nothing_within(ws: websockets.ClientConnection, seconds: float) -> bool:
+    try:
+        await next_message(ws, seconds)
+    except TimeoutError:
+        return True
+    return False
+
+
+async def change(api: Api, operator: str, request_id: str, status: str) -> None:
+    variables = {"input": {"requestId": request_id, "status": status}}
+    result = await api.data(CHANGE_STATUS, variables, token=operator)
+    assert result["changeRequestStatus"]["status"] == status
+
+
+async def test_owner_receives_the_operators_status_change(api: Api, mailbox: Mailbox, server: str):
+    token = await customer(api, mailbox)
+    operator = await staff_token(api, "operator@example.com", "operator")
+
+    async with subscribed(server, token, UPDATED) as ws:
+        request = await callback(api, token)
+        filed = await next_message(ws)
+        await change(api, operator, request["id"], "IN_PROGRESS")
+        changed = await next_message(ws)
+
+    assert filed["payload"]["data"]["requestUpdated"]["previousStatus"] is None
+    assert changed["type"] == "next"
+    event = changed["payload"]["data"]["requestUpdated"]
+    assert event["previousStatus"] == "SUBMITTED"
+    assert event["request"] == {"number": request["number"], "status": "IN_PROGRESS"}
+
+
+async def test_another_customer_receives_nothing(api: Api, mailbox: Mailbox, server: str):
+    token = await customer(api, mailbox)
+    stranger = await customer(api, mailbox, "stranger@example.com", "+380501112233")
+    operator = await staff_token(api, "operator@example.com", "operator")
+    request = await callback(api, token)
+
+    async with subscribed(server, stranger, UPDATED) as ws:
+        await change(api, operator, request["id"], "IN_PROGRESS")
+        assert await nothing_within(ws, 1.0)
+    async with subscribed(server, stranger, UPDATED, {"id": request["id"]}) as ws:
+        await change(api, operator, request["id"], "NEEDS_INFO")
+        assert await nothing_within(ws, 1.0)
+
+
+async def test_operators_follow_the_whole_queue(api: Api, mailbox: Mailbox, server: str):
+    token = await customer(api, mailbox)
+    operator = await staff_token(api, "operator@example.com", "operator")
+
+    async with subscribed(server, operator, QUEUE) as ws:
+        request = await callback(api, token)
+        filed = await next_message(ws)
+
+    assert filed["payload"]["data"]["requestQueueUpdated"] == {
+        "previousStatus": None,
+        "request": {"number": request["number"], "status": "SUBMITTED"},
+    }
+
+
+@pytest.mark.parametrize("who", [None, "customer"])
+async def test_queue_is_refused_to_anyone_but_staff(api: Api, mailbox: Mailbox, server: str, who):
+    token = await customer(api, mailbox) if who else None
+    async with subscribed(server, token, QUEUE) as ws:
+        message = await next_message(ws)
+    expected = "FORBIDDEN" if who else "UNAUTHENTICATED"
+    assert message["type"] == "next"
+    assert message["payload"]["data"] is None
+    assert message["payload"]["errors"][0]["extensions"]["code"] == expected
+
+
+async def test_logout_ends_the_subscription(api: Api, mailbox: Mailbox, server: str):
+    token = await customer(api, mailbox)
+    operator = await staff_token(api, "operator@example.com", "operator")
+    request = await callback(api, token)
+
+    async with subscribed(server, token, UPDATED) as ws:
+        await api.data("mutation { logout }", token=token)
+        await change(api, operator, request["id"], "IN_PROGRESS")
+        message = await next_message(ws)
+
+    assert message == {"id": "s", "type": "complete"}
+
+
+def event(user: PydanticObjectId) -> StatusEvent:
+    return StatusEvent(
+        change_id=PydanticObjectId(),
+        request_id=PydanticObjectId(),
+        user_id=user,
+        status=RequestStatus.IN_PROGRESS,
+        previous_status=RequestStatus.SUBMITTED,
+        at=now(),
+    )
+
+
+async def test_a_slow_subscriber_is_dropped_without_holding_up_others():
+    broker = Broker(capacity=2)
+    user = PydanticObjectId()
+    async with broker.subscribe(lambda _: True) as slow, broker.subscribe(lambda _: True) as fast:
+        received = []
+        for _ in range(3):
+            broker.publish(event(user))
+            received.append(await anext(fast))
+        assert len(received) == 3
+        assert broker.subscribers == 1
+        await anext(slow)
+        await anext(slow)
+        with pytest.raises(SubscriberTooSlow):
+            await anext(slow)

@@ -246,6 +246,10 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         Locale.UK: "Для статусу «Заплановано» вкажіть дату й час у майбутньому.",
         Locale.EN: "For SCHEDULED, give a date and time in the future.",
     },
+    "field.status_not_announced": {
+        Locale.UK: "Про подання заявки повідомлень немає: ви подаєте її самі.",
+        Locale.EN: "Filing is not announced: you file the request yourself.",
+    },
     "field.password_too_short": {
         Locale.UK: "Пароль має містити щонайменше {min_length} символів.",
         Locale.EN: "The password must be at least {min_length} characters long.",
@@ -309,6 +313,52 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         Locale.EN: "No insurance cards were found for your number. Call the contact centre at "
         "+38 044 364 85 10 (24/7) or write to support@smart-assist.in.ua with your policy number, "
         "phone number and full name. Once we update your data, the cards will appear here.",
+    },
+    "status.submitted": {
+        Locale.UK: "подано",
+        Locale.EN: "submitted",
+    },
+    "status.in_progress": {
+        Locale.UK: "в роботі",
+        Locale.EN: "in progress",
+    },
+    "status.needs_info": {
+        Locale.UK: "потрібна інформація від вас",
+        Locale.EN: "needs information from you",
+    },
+    "status.scheduled": {
+        Locale.UK: "заплановано",
+        Locale.EN: "scheduled",
+    },
+    "status.approved": {
+        Locale.UK: "погоджено",
+        Locale.EN: "approved",
+    },
+    "status.completed": {
+        Locale.UK: "виконано",
+        Locale.EN: "completed",
+    },
+    "status.rejected": {
+        Locale.UK: "відхилено",
+        Locale.EN: "rejected",
+    },
+    "status.cancelled": {
+        Locale.UK: "скасовано",
+        Locale.EN: "cancelled",
+    },
+    "sms.request_status": {
+        Locale.UK: "Заявка {number}: {status}.{comment} Деталі в кабінеті.",
+        Locale.EN: "Request {number}: {status}.{comment} Details in the cabinet.",
+    },
+    "email.request_status.subject": {
+        Locale.UK: "Заявка {number}: {status}",
+        Locale.EN: "Request {number}: {status}",
+    },
+    "email.request_status.body": {
+        Locale.UK: "Вітаємо!\n\nСтатус вашої заявки {number} змінено: {status}.{comment}\n\n"
+        "Подробиці та листування — у розділі «Заявки» персонального кабінету.",
+        Locale.EN: "Hello!\n\nThe status of your request {number} has changed: {status}.{comment}"
+        "\n\nDetails and messages are in the Requests section of the cabinet.",
     },
     "email.signature": {
         Locale.UK: "Контакт-центр (24/7): +38 044 364 85 10\nТехнічна підтримка: "

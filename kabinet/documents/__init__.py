@@ -19,7 +19,15 @@ from kabinet.documents.request import (
     RequestStatus,
 )
 from kabinet.documents.session import SessionDocument
-from kabinet.documents.user import Address, AddressKind, Gender, Profile, Role, UserDocument
+from kabinet.documents.user import (
+    Address,
+    AddressKind,
+    Gender,
+    NotificationSettings,
+    Profile,
+    Role,
+    UserDocument,
+)
 
 ALL_DOCUMENTS: list[type] = [
     UserDocument,
@@ -47,6 +55,7 @@ __all__ = [
     "EmailTokenDocument",
     "Gender",
     "InsuredPerson",
+    "NotificationSettings",
     "OutboxMessageDocument",
     "OutboxStatus",
     "PolicyDocument",

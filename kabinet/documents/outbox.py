@@ -36,7 +36,17 @@ class OutboxMessageDocument(Document):
     created_at: datetime = Field(default_factory=now)
     sent_at: datetime | None = None
     request_id: str | None = None
+    # Set for messages that must go out once only, e.g. `<history entry id>:sms`.
+    dedupe_key: str | None = None
 
     class Settings:
         name = "outbox"
-        indexes = (IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="due"),)
+        indexes = (
+            IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="due"),
+            IndexModel(
+                [("dedupe_key", ASCENDING)],
+                unique=True,
+                partialFilterExpression={"dedupe_key": {"$type": "string"}},
+                name="dedupe_unique",
+            ),
+        )

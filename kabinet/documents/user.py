@@ -51,6 +51,17 @@ class Address(BaseModel):
     note: str | None = None
 
 
+# Statuses that need the person's attention; the defaults of `NotificationSettings.sms`.
+ATTENTION_STATUSES = ("scheduled", "needs_info", "completed", "rejected")
+
+
+class NotificationSettings(BaseModel):
+    """Which request statuses are announced on which channel."""
+
+    sms: list[str] = Field(default_factory=lambda: list(ATTENTION_STATUSES))
+    email: list[str] = Field(default_factory=list)
+
+
 class UserDocument(Document):
     """One account; the email is stored normalised (lower-case) and is unique."""
 
@@ -64,6 +75,7 @@ class UserDocument(Document):
     addresses: dict[AddressKind, Address] = Field(default_factory=dict)
     # The card the cabinet works with (guide 3.1, "change policy"); see resolvers/policies.
     active_policy_id: PydanticObjectId | None = None
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     created_at: datetime = Field(default_factory=now)
     updated_at: datetime = Field(default_factory=now)
 

@@ -13,6 +13,7 @@ import logging
 from datetime import timedelta
 
 from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from kabinet.clock import now
 from kabinet.config import Settings
@@ -57,8 +58,13 @@ class Outbox:
         self._wake = asyncio.Event()
 
     async def send_email(
-        self, recipient: str, content: EmailContent, *, request_id: str | None = None
-    ) -> OutboxMessageDocument:
+        self,
+        recipient: str,
+        content: EmailContent,
+        *,
+        request_id: str | None = None,
+        dedupe_key: str | None = None,
+    ) -> bool:
         return await self._enqueue(
             OutboxMessageDocument(
                 channel=Channel.EMAIL,
@@ -66,22 +72,36 @@ class Outbox:
                 subject=content.subject,
                 body=content.body,
                 request_id=request_id,
+                dedupe_key=dedupe_key,
             )
         )
 
     async def send_sms(
-        self, recipient: str, text: str, *, request_id: str | None = None
-    ) -> OutboxMessageDocument:
+        self,
+        recipient: str,
+        text: str,
+        *,
+        request_id: str | None = None,
+        dedupe_key: str | None = None,
+    ) -> bool:
         return await self._enqueue(
             OutboxMessageDocument(
-                channel=Channel.SMS, recipient=recipient, body=text, request_id=request_id
+                channel=Channel.SMS,
+                recipient=recipient,
+                body=text,
+                request_id=request_id,
+                dedupe_key=dedupe_key,
             )
         )
 
-    async def _enqueue(self, message: OutboxMessageDocument) -> OutboxMessageDocument:
-        await message.insert()
+    async def _enqueue(self, message: OutboxMessageDocument) -> bool:
+        """Store the message; ``False`` when its `dedupe_key` was already sent or queued."""
+        try:
+            await message.insert()
+        except DuplicateKeyError:
+            return False
         self._wake.set()
-        return message
+        return True
 
     async def deliver_due(self) -> int:
         """Deliver every message that is due now; the number attempted."""

@@ -41,3 +41,29 @@ def contact_code_email(locale: Locale, *, code: str, minutes: int) -> EmailConte
 
 def contact_code_sms(locale: Locale, *, code: str, minutes: int) -> str:
     return translate("sms.contact_code", locale, code=code, minutes=minutes)
+
+
+def _status_params(locale: Locale, number: str, status: str, comment: str | None) -> dict[str, str]:
+    return {
+        "number": number,
+        "status": translate(f"status.{status}", locale),
+        "comment": f" {comment}" if comment else "",
+    }
+
+
+def request_status_sms(locale: Locale, *, number: str, status: str, comment: str | None) -> str:
+    return translate(
+        "sms.request_status", locale, **_status_params(locale, number, status, comment)
+    )
+
+
+def request_status_email(
+    locale: Locale, *, number: str, status: str, comment: str | None
+) -> EmailContent:
+    params = _status_params(locale, number, status, comment)
+    body = translate("email.request_status.body", locale, **params)
+    signature = translate("email.signature", locale)
+    return EmailContent(
+        subject=translate("email.request_status.subject", locale, **params),
+        body=f"{body}\n\n--\n{signature}\n",
+    )

@@ -40,10 +40,11 @@ from kabinet.documents.request import (
     StatusChange,
     TimeWindow,
 )
-from kabinet.resolvers import contacts, files, policies
+from kabinet.resolvers import contacts, files, notifications, policies
 from kabinet.resolvers.errors import FieldProblem, InvalidInput, NotAllowed, NotFound, RateLimited
 from kabinet.resolvers.files import IncomingFile
 from kabinet.resolvers.validation import Checked, parse_phone
+from kabinet.services import Services
 
 CURRENCIES = ("UAH", "USD", "EUR")
 MAX_WINDOWS = 10
@@ -495,6 +496,7 @@ async def list_requests(
 
 async def change_status(
     *,
+    services: Services,
     user: UserDocument,
     request_id: PydanticObjectId,
     status: RequestStatus,
@@ -511,7 +513,10 @@ async def change_status(
         checked.problems.append(FieldProblem("scheduledAt", "field.scheduled_at_required"))
     if checked.problems:
         return InvalidInput(checked.problems)
-    return await _transition(request, status, Actor.OPERATOR, user, text, scheduled_at)
+    changed = await _transition(request, status, Actor.OPERATOR, user, text, scheduled_at)
+    if isinstance(changed, RequestDocument):
+        await notifications.announce(services, changed, changed.history[-1])
+    return changed
 
 
 async def cancel_request(

@@ -13,7 +13,12 @@ from kabinet.schema.contacts import ContactsMutation
 from kabinet.schema.extensions import EXTENSIONS
 from kabinet.schema.policies import PoliciesMutation, PoliciesQuery
 from kabinet.schema.profile import ProfileMutation
-from kabinet.schema.requests import RequestsMutation, RequestsQuery, RequestsSubscription
+from kabinet.schema.requests import (
+    NotificationsMutation,
+    RequestsMutation,
+    RequestsQuery,
+    RequestsSubscription,
+)
 
 
 @strawberry.type
@@ -33,6 +38,7 @@ Mutation = merge_types(
         AddressesMutation,
         PoliciesMutation,
         RequestsMutation,
+        NotificationsMutation,
     ),
 )
 

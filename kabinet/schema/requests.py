@@ -14,7 +14,7 @@ from kabinet import events
 from kabinet.auth.sessions import reload_session
 from kabinet.clock import aware
 from kabinet.documents import Attachment as AttachmentValue
-from kabinet.documents import RequestDocument, Role
+from kabinet.documents import RequestDocument, Role, UserDocument
 from kabinet.documents import RequestKind as RequestKindValue
 from kabinet.documents import RequestStatus as RequestStatusValue
 from kabinet.documents.request import (
@@ -37,7 +37,7 @@ from kabinet.documents.request import (
 from kabinet.documents.request import StatusChange as StatusChangeValue
 from kabinet.documents.request import TimeWindow as TimeWindowValue
 from kabinet.resolvers import errors as domain
-from kabinet.resolvers import requests
+from kabinet.resolvers import notifications, requests
 from kabinet.resolvers.files import MAX_FILE_BYTES, MAX_FILES, IncomingFile
 from kabinet.schema.addresses import Address
 from kabinet.schema.context import Info
@@ -699,6 +699,7 @@ class RequestsMutation:
         request_id = decode_id(input.request_id, "Request")
         outcome = (
             await requests.change_status(
+                services=info.context.services,
                 user=user,
                 request_id=request_id,
                 status=RequestStatusValue(input.status.value),
@@ -766,3 +767,51 @@ class RequestsSubscription:
         require_user(info, *STAFF)
         async for update in _live(info, lambda _: True):
             yield update
+
+
+@strawberry.type(description="Which status changes are announced on which channel.")
+class NotificationSettings:
+    sms: list[RequestStatus] = strawberry.field(
+        description="By SMS to the primary phone; default SCHEDULED, NEEDS_INFO, COMPLETED, "
+        "REJECTED."
+    )
+    email: list[RequestStatus] = strawberry.field(description="By email; default none.")
+
+    @classmethod
+    def from_document(cls, user: UserDocument) -> Self:
+        settings = user.notifications
+        return cls(
+            sms=[RequestStatus(value) for value in settings.sms],
+            email=[RequestStatus(value) for value in settings.email],
+        )
+
+
+@strawberry.input(description="Which status changes to announce on which channel.")
+class NotificationSettingsInput:
+    sms: list[RequestStatus] = strawberry.field(description="Announced by SMS.")
+    email: list[RequestStatus] = strawberry.field(description="Announced by email.")
+
+
+UpdateNotificationSettingsResult = Annotated[
+    User | InputError,
+    strawberry.union(
+        "UpdateNotificationSettingsResult", description="The account, or what is wrong."
+    ),
+]
+
+
+@strawberry.type
+class NotificationsMutation:
+    @strawberry.mutation(description="Choose how status changes of your requests reach you.")
+    async def update_notification_settings(
+        self, info: Info, input: NotificationSettingsInput
+    ) -> UpdateNotificationSettingsResult:
+        user = require_user(info)
+        outcome = await notifications.update_settings(
+            user=user,
+            sms=[RequestStatusValue(s.value) for s in input.sms],
+            email=[RequestStatusValue(s.value) for s in input.email],
+        )
+        if isinstance(outcome, UserDocument):
+            return User.from_document(outcome)
+        return to_graphql(outcome, info.context.caller.locale)

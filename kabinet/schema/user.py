@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from kabinet.schema.contacts import Contact
     from kabinet.schema.policies import Policy, PolicyLookup
     from kabinet.schema.profile import Profile
-    from kabinet.schema.requests import RequestConnection, RequestFilter
+    from kabinet.schema.requests import NotificationSettings, RequestConnection, RequestFilter
 
 RequestFilterRef = Annotated["RequestFilter", strawberry.lazy("kabinet.schema.requests")]
 PolicyRef = Annotated["Policy", strawberry.lazy("kabinet.schema.policies")]
@@ -130,6 +130,14 @@ class User(relay.Node):
         return await request_connection(
             info, owner_id=self.document.id, first=first, after=after, filter=filter
         )
+
+    @strawberry.field(description="How status changes of the account's requests are announced.")
+    def notification_settings(
+        self,
+    ) -> Annotated["NotificationSettings", strawberry.lazy("kabinet.schema.requests")]:
+        from kabinet.schema.requests import NotificationSettings
+
+        return NotificationSettings.from_document(self.document)
 
     @strawberry.field(description="Signed-in sessions of this account, most recent first.")
     async def sessions(self, info: Info) -> list[Session]:

@@ -37,12 +37,13 @@ async def run_cli(*args: str, **settings: str) -> tuple[int, str]:
 
 
 @asynccontextmanager
-async def serving(data_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def serving(data_dir: Path, **settings: str) -> AsyncIterator[httpx.AsyncClient]:
+    """`kabinet serve` in a subprocess on a free port, ready for requests."""
     port = free_port()
     process = await asyncio.create_subprocess_exec(
         *KABINET,
         "serve",
-        env=cli_env(data_dir=str(data_dir), port=str(port)),
+        env=cli_env(data_dir=str(data_dir), port=str(port), **settings),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )

@@ -171,3 +171,37 @@ async def test_a_slow_subscriber_is_dropped_without_holding_up_others():
         await anext(slow)
         with pytest.raises(SubscriberTooSlow):
             await anext(slow)
+
+
+RESUME = """subscription($since: DateTime) {
+  requestUpdated(since: $since) { previousStatus at request { number status } }
+}"""
+
+
+async def test_reconnecting_with_the_last_event_time_loses_nothing(
+    api: Api, mailbox: Mailbox, server: str
+):
+    token = await customer(api, mailbox)
+    operator = await staff_token(api, "operator@example.com", "operator")
+
+    async with subscribed(server, token, UPDATED) as ws:
+        request = await callback(api, token)
+        last_seen = (await next_message(ws))["payload"]["data"]["requestUpdated"]["at"]
+    # Offline: two changes happen.
+    await change(api, operator, request["id"], "IN_PROGRESS")
+    await change(api, operator, request["id"], "NEEDS_INFO")
+
+    async with subscribed(server, token, RESUME, {"since": last_seen}) as ws:
+        replayed = [await next_message(ws), await next_message(ws)]
+        await change(api, operator, request["id"], "IN_PROGRESS")
+        live = await next_message(ws)
+
+    statuses = [
+        (
+            m["payload"]["data"]["requestUpdated"]["previousStatus"],
+            m["payload"]["data"]["requestUpdated"]["request"]["status"],
+        )
+        for m in replayed
+    ]
+    assert [prev for prev, _ in statuses] == ["SUBMITTED", "IN_PROGRESS"]
+    assert live["payload"]["data"]["requestUpdated"]["previousStatus"] == "NEEDS_INFO"

@@ -54,6 +54,26 @@ def events_of(request: RequestDocument, *, after: datetime | None) -> list[Statu
     return found
 
 
+# How far back a reconnecting subscriber may ask to replay.
+MAX_REPLAY = timedelta(days=1)
+
+
+async def missed_since(
+    since: datetime, *, owner_id: PydanticObjectId | None = None
+) -> list[StatusEvent]:
+    """Status changes after ``since`` (at most a day back), of one owner's requests or all,
+    oldest first."""
+    since = max(since, now() - MAX_REPLAY)
+    query: dict[str, object] = {"updated_at": {"$gt": since}}
+    if owner_id is not None:
+        query["user_id"] = owner_id
+    changed = await RequestDocument.find(query).to_list()
+    return sorted(
+        (event for request in changed for event in events_of(request, after=since)),
+        key=lambda event: event.at,
+    )
+
+
 class SubscriberTooSlow(Exception):
     """The subscriber's queue overflowed; it was disconnected rather than hold others up."""
 

@@ -1,6 +1,6 @@
 """Requests in the API (guide section 4): filing, following, and processing them."""
 
-from collections.abc import AsyncGenerator, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from datetime import date, datetime
 from enum import Enum
 from typing import Annotated, Self
@@ -722,11 +722,23 @@ class RequestEvent:
 
 
 async def _live(
-    info: Info, wanted: Callable[[events.StatusEvent], bool]
+    info: Info,
+    wanted: Callable[[events.StatusEvent], bool],
+    since: datetime | None,
+    owner_id: PydanticObjectId | None = None,
 ) -> AsyncGenerator[RequestEvent]:
+    """Events for one subscriber: first those missed since ``since``, then live ones."""
     caller = info.context.caller
     async with info.context.services.events.subscribe(wanted) as stream:
-        async for event in stream:
+        # Listening starts before the replay is read, so nothing falls between the two.
+        missed = (
+            await events.missed_since(aware(since), owner_id=owner_id) if since is not None else []
+        )
+        delivered: set[PydanticObjectId] = set()
+        async for event in _chain([e for e in missed if wanted(e)], stream):
+            if event.change_id in delivered:
+                continue
+            delivered.add(event.change_id)
             # A session ended since (logout, password change) ends the subscription.
             if caller.session is None or await reload_session(caller.session) is None:
                 return
@@ -742,6 +754,15 @@ async def _live(
             )
 
 
+async def _chain(
+    first: list[events.StatusEvent], then: AsyncIterator[events.StatusEvent]
+) -> AsyncIterator[events.StatusEvent]:
+    for event in first:
+        yield event
+    async for event in then:
+        yield event
+
+
 @strawberry.type
 class RequestsSubscription:
     @strawberry.subscription(
@@ -749,7 +770,16 @@ class RequestsSubscription:
         "`requestId` is given."
     )
     async def request_updated(
-        self, info: Info, request_id: strawberry.ID | None = None
+        self,
+        info: Info,
+        request_id: strawberry.ID | None = None,
+        since: Annotated[
+            datetime | None,
+            strawberry.argument(
+                description="Replay the changes after this time first (the `at` of the last "
+                "event seen), so a reconnect misses nothing."
+            ),
+        ] = None,
     ) -> AsyncGenerator[RequestEvent]:
         user = require_user(info)
         only = decode_id(request_id, "Request") if request_id is not None else None
@@ -759,13 +789,20 @@ class RequestsSubscription:
         def wanted(event: events.StatusEvent) -> bool:
             return event.user_id == user.id and (only is None or event.request_id == only)
 
-        async for update in _live(info, wanted):
+        async for update in _live(info, wanted, since, user.id):
             yield update
 
     @strawberry.subscription(description="Staff: every request filed or changed.")
-    async def request_queue_updated(self, info: Info) -> AsyncGenerator[RequestEvent]:
+    async def request_queue_updated(
+        self,
+        info: Info,
+        since: Annotated[
+            datetime | None,
+            strawberry.argument(description="Replay the changes after this time first."),
+        ] = None,
+    ) -> AsyncGenerator[RequestEvent]:
         require_user(info, *STAFF)
-        async for update in _live(info, lambda _: True):
+        async for update in _live(info, lambda _: True, since):
             yield update
 
 

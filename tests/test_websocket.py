@@ -26,9 +26,12 @@ async def transport_ws_query(server: str, payload: dict, query: str) -> dict:
         return message["payload"]
 
 
-async def test_graphql_transport_ws_answers_anonymous_queries(server: str):
-    payload = await transport_ws_query(server, {}, ME_QUERY)
-    assert payload == {"data": {"me": None, "passwordPolicy": {"minLength": 8}}}
+async def test_a_connection_without_a_session_is_refused(server: str):
+    async with websockets.connect(ws_url(server), subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await ws.recv()
+    assert closed.value.rcvd.code == 4403
 
 
 @pytest.mark.parametrize("style", ["token", "authorization"])

@@ -14,6 +14,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types.unset import UNSET, UnsetType
 
 from kabinet.auth.context import Caller
 from kabinet.auth.sessions import resolve_session
@@ -92,8 +93,9 @@ class KabinetGraphQL(GraphQL[Context, None]):
             caller=caller, services=self.services, websocket=isinstance(request, WebSocket)
         )
 
-    async def on_ws_connect(self, context: Context) -> None:
-        """WebSocket sign-in: `{"token": ...}` or `{"Authorization": "Bearer ..."}` at init."""
+    async def on_ws_connect(self, context: Context) -> UnsetType:
+        """WebSocket sign-in: `{"token": ...}` or `{"Authorization": "Bearer ..."}` at init;
+        a missing, unknown or ended session closes the connection with 4403."""
         params = context.connection_params or {}
         token = params.get("token")
         if not isinstance(token, str):
@@ -101,14 +103,14 @@ class KabinetGraphQL(GraphQL[Context, None]):
                 str(params.get("Authorization") or params.get("authorization") or "")
             )
             token = bearer.group(1) if bearer else None
-        if token is None:
-            return
-        resolved = await self._authenticate(token)
+        # The WebSocket carries subscriptions to a person's own data: no session, no socket.
+        resolved = await self._authenticate(token) if token else None
         if resolved is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         caller = context.caller
         caller.session, caller.user = resolved
         caller.locale = caller.user.locale
+        return UNSET  # an acknowledgement without a payload, as graphql-ws clients expect
 
     async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         """As Strawberry's, but a mutation over GET is 405 (GraphQL over HTTP), not 400."""
@@ -119,8 +121,10 @@ class KabinetGraphQL(GraphQL[Context, None]):
                 raise HTTPException(405, error.reason) from error.__cause__
             raise
 
-    def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
+    def encode_json(self, data: object) -> str:
+        # Text, not bytes: Strawberry sends bytes as binary WebSocket frames, which
+        # graphql-ws clients (and browsers) do not read as protocol messages.
+        return orjson.dumps(data).decode()
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(GRAPHIQL_PAGE.read_text(encoding="utf-8"))

@@ -32,6 +32,8 @@ class StatusEvent:
     status: RequestStatus
     previous_status: RequestStatus | None
     at: datetime
+    # The request as the source read it, so subscribers need not read it again each.
+    request: RequestDocument
 
 
 def events_of(request: RequestDocument, *, after: datetime | None) -> list[StatusEvent]:
@@ -48,6 +50,7 @@ def events_of(request: RequestDocument, *, after: datetime | None) -> list[Statu
                     status=change.status,
                     previous_status=previous,
                     at=change.at,
+                    request=request,
                 )
             )
         previous = change.status
@@ -169,7 +172,6 @@ class PollingSource:
                     seen[event.change_id] = event.at
                     broker.publish(event)
             newest = max(newest, request.updated_at)
-        # Never past this process's own clock, whatever a write said its time was.
         newest = min(newest, now())
         horizon = newest - self.OVERLAP
         return newest, {change: at for change, at in seen.items() if at > horizon}

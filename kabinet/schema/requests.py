@@ -1,7 +1,7 @@
 """Requests in the API (guide section 4): filing, following, and processing them."""
 
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Annotated, Self
 
@@ -12,7 +12,7 @@ from strawberry.file_uploads import Upload
 
 from kabinet import events
 from kabinet.auth.sessions import reload_session
-from kabinet.clock import aware
+from kabinet.clock import aware, now
 from kabinet.documents import Attachment as AttachmentValue
 from kabinet.documents import RequestDocument, Role, UserDocument
 from kabinet.documents import RequestKind as RequestKindValue
@@ -721,6 +721,9 @@ class RequestEvent:
     at: datetime = strawberry.field(description="When the status changed.")
 
 
+SESSION_RECHECK = timedelta(seconds=5)
+
+
 async def _live(
     info: Info,
     wanted: Callable[[events.StatusEvent], bool],
@@ -735,18 +738,19 @@ async def _live(
             await events.missed_since(aware(since), owner_id=owner_id) if since is not None else []
         )
         delivered: set[PydanticObjectId] = set()
+        session_checked = now()
         async for event in _chain([e for e in missed if wanted(e)], stream):
             if event.change_id in delivered:
                 continue
             delivered.add(event.change_id)
-            # A session ended since (logout, password change) ends the subscription.
-            if caller.session is None or await reload_session(caller.session) is None:
-                return
-            document = await RequestDocument.get(event.request_id)
-            if document is None:
-                continue
+            # A session ended since (logout, password change) ends the subscription; looked
+            # up at most every few seconds, not for every event of a busy queue.
+            if now() - session_checked > SESSION_RECHECK:
+                if caller.session is None or await reload_session(caller.session) is None:
+                    return
+                session_checked = now()
             yield RequestEvent(
-                request=Request.from_document(document, info),
+                request=Request.from_document(event.request, info),
                 previous_status=RequestStatus(event.previous_status.value)
                 if event.previous_status
                 else None,

@@ -16,17 +16,21 @@ run: $(VENV)/.synced $(ASSETS)/.built
 	$(VENV)/bin/kabinet serve
 
 test: $(VENV)/.synced $(ASSETS)/.built chromium
-	$(VENV)/bin/ruff check kabinet tests
-	$(VENV)/bin/ruff format --check kabinet tests
+	$(VENV)/bin/ruff check kabinet tests bench
+	$(VENV)/bin/ruff format --check kabinet tests bench
 	$(VENV)/bin/pytest
 
 lint: $(VENV)/.synced
-	$(VENV)/bin/ruff check kabinet tests
-	$(VENV)/bin/ruff format --check kabinet tests
+	$(VENV)/bin/ruff check kabinet tests bench
+	$(VENV)/bin/ruff format --check kabinet tests bench
 
 format: $(VENV)/.synced
-	$(VENV)/bin/ruff format kabinet tests
-	$(VENV)/bin/ruff check --fix kabinet tests
+	$(VENV)/bin/ruff format kabinet tests bench
+	$(VENV)/bin/ruff check --fix kabinet tests bench
+
+# Not part of `make test`: measures, prints a table, writes bench/results.json.
+bench: $(VENV)/.synced
+	$(VENV)/bin/python bench/subscriptions.py
 
 schema: $(VENV)/.synced
 	$(VENV)/bin/kabinet export-schema > schema.graphql

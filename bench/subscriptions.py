@@ -6,7 +6,10 @@ status changes over HTTP and measures, for every subscriber, the time from sendi
 the change to receiving its event. Also reads the server's resident memory idle
 and with the subscriptions open. Writes bench/results.json and prints a table.
 
-    .venv/bin/python bench/subscriptions.py [--poll 0.1] [--changes 5]
+    .venv/bin/python bench/subscriptions.py [--changes 5]
+
+With the embedded database the server's events come from the engine's in-process
+change stream (`embedded-watch`).
 """
 
 import argparse
@@ -51,7 +54,7 @@ def rss_mib(pid: int) -> float:
 
 
 @contextlib.asynccontextmanager
-async def server(poll: float) -> AsyncIterator[tuple[str, int]]:
+async def server() -> AsyncIterator[tuple[str, int]]:
     port, db_port = free_port(), free_port()
     with tempfile.TemporaryDirectory() as data:
         env = {
@@ -59,7 +62,6 @@ async def server(poll: float) -> AsyncIterator[tuple[str, int]]:
             "KABINET_PORT": str(port),
             "KABINET_DATA_DIR": data,
             "KABINET_EMBEDDED_PORT": str(db_port),
-            "KABINET_EVENTS_POLL_SECONDS": str(poll),
         }
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -168,20 +170,18 @@ async def measure(base: str, pid: int, subscribers: int, changes: int) -> dict:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--poll", type=float, default=0.1, help="KABINET_EVENTS_POLL_SECONDS")
     parser.add_argument("--changes", type=int, default=5, help="status changes per size")
     arguments = parser.parse_args()
-    async with server(arguments.poll) as (base, pid):
+    async with server() as (base, pid):
         idle = rss_mib(pid)
         rows = [await measure(base, pid, n, arguments.changes) for n in (1, 100, 1000)]
     result = {
-        "benchmark": "subscription delivery latency (requestQueueUpdated), polling source",
-        "events_poll_seconds": arguments.poll,
+        "benchmark": "subscription delivery latency (requestQueueUpdated), embedded-watch",
         "server_rss_idle_mib": round(idle, 1),
         "rows": rows,
     }
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"events source: polling every {arguments.poll} s; server RSS idle {idle:.1f} MiB")
+    print(f"events source: embedded-watch; server RSS idle {idle:.1f} MiB")
     print(f"{'subscribers':>11} {'received':>12} {'p50 ms':>8} {'p99 ms':>8} {'RSS MiB':>8}")
     for row in rows:
         received = f"{row['events_received']}/{row['events_expected']}"

@@ -69,7 +69,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         if owns_database:
             await db.connect()
         sender = asyncio.create_task(outbox.run(), name="outbox-sender")
-        source = choose_source(await db.client.admin.command("hello"), settings.events_poll_seconds)
+        source = choose_source(
+            await db.client.admin.command("hello"),
+            settings.events_poll_seconds,
+            db.embedded_requests,
+        )
         logger.info("request status events come from: %s", source.name)
         listener = asyncio.create_task(source.run(services.events), name="request-events")
         if not settings.smtp_host:

@@ -5,12 +5,14 @@ the code that runs against the embedded database in development and tests is the
 code that runs against a replica set in production.
 """
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Self
 
 from beanie import init_beanie
+from mongoeco import AsyncMongoClient as EmbeddedClient
 from mongoeco.engines import MemoryEngine, SQLiteEngine
 from mongoeco.wire import AsyncMongoEcoProxyServer
 from pymongo import AsyncMongoClient
@@ -39,6 +41,8 @@ class Database:
         self._in_memory = in_memory
         self._event_listeners = list(event_listeners)
         self._embedded: AsyncMongoEcoProxyServer | None = None
+        self._embedded_client: EmbeddedClient | None = None
+        self._embedded_stack = contextlib.AsyncExitStack()
         self._client: AsyncMongoClient[dict[str, Any]] | None = None
         self.uri: str | None = settings.mongodb_uri
 
@@ -53,8 +57,11 @@ class Database:
         return self.client[self._settings.database]
 
     @property
-    def embedded(self) -> bool:
-        return self._embedded is not None
+    def embedded_requests(self) -> Any | None:
+        """The embedded engine's own requests collection (it can `watch()`), if embedded."""
+        if self._embedded_client is None:
+            return None
+        return self._embedded_client[self._settings.database]["requests"]
 
     async def connect(self) -> None:
         if self.uri is None:
@@ -76,8 +83,13 @@ class Database:
             path = self._settings.data_dir / EMBEDDED_FILE
             engine = SQLiteEngine(str(path))
             where = str(path)
+        # Our own handle on the engine's client: its in-process change streams see every
+        # write that reaches the wire server, which serves no `$changeStream` itself.
+        self._embedded_client = await self._embedded_stack.enter_async_context(
+            EmbeddedClient(engine)
+        )
         self._embedded = AsyncMongoEcoProxyServer(
-            engine=engine,
+            client=self._embedded_client,
             host=self._settings.embedded_host,
             port=self._settings.embedded_port,
         )
@@ -101,6 +113,9 @@ class Database:
             await self._embedded.close()
             self._embedded = None
             self.uri = self._settings.mongodb_uri
+        if self._embedded_client is not None:
+            await self._embedded_stack.aclose()
+            self._embedded_client = None
 
     async def __aenter__(self) -> Self:
         await self.connect()

@@ -8,7 +8,9 @@ events out to that process's subscribers through bounded queues.
 
 import asyncio
 import contextlib
+import inspect
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -177,41 +179,60 @@ class PollingSource:
         return newest, {change: at for change, at in seen.items() if at > horizon}
 
 
-class ChangeStreamSource:
-    """MongoDB change streams on the requests collection (replica sets and sharded clusters)."""
+class WatchSource:
+    """A change stream on the requests collection: MongoDB's on a replica set or sharded
+    cluster, or the embedded engine's own in-process one."""
 
-    name = "change-stream"
+    # Remembered change ids, so an update that adds no history entry (a comment)
+    # does not announce the last status again.
+    REMEMBER = 10_000
+
+    def __init__(self, name: str, collection: Any) -> None:
+        self.name = name
+        self._collection = collection
 
     async def run(self, broker: Broker) -> None:
-        collection = RequestDocument.get_pymongo_collection()
         pipeline = [{"$match": {"operationType": {"$in": ["insert", "update", "replace"]}}}]
+        seen: OrderedDict[PydanticObjectId, None] = OrderedDict()
         while True:
+            stream = None
             try:
-                async with await collection.watch(pipeline, full_document="updateLookup") as stream:
-                    async for change in stream:
-                        document = change.get("fullDocument")
-                        if document is None or not _changes_history(change):
-                            continue
-                        request = RequestDocument.model_validate(document)
-                        # The newest entry is the one this insert or update added.
-                        for event in events_of(request, after=None)[-1:]:
+                stream = self._collection.watch(pipeline, full_document="updateLookup")
+                if inspect.isawaitable(stream):  # PyMongo's is a coroutine, mongoeco's is not
+                    stream = await stream
+                async for change in stream:
+                    document = change.get("fullDocument")
+                    if document is None:
+                        continue
+                    request = RequestDocument.model_validate(document)
+                    # The newest entry is the one this insert or update added, if any.
+                    for event in events_of(request, after=None)[-1:]:
+                        if event.change_id not in seen:
+                            seen[event.change_id] = None
+                            if len(seen) > self.REMEMBER:
+                                seen.popitem(last=False)
                             broker.publish(event)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                logger.exception("request events: change stream failed; reopening")
+                logger.exception("request events: %s failed; reopening", self.name)
                 await asyncio.sleep(1)
+            finally:
+                close = getattr(stream, "close", None)
+                if close is not None:
+                    with contextlib.suppress(Exception):
+                        result = close()
+                        if inspect.isawaitable(result):
+                            await result
 
 
-def _changes_history(change: dict[str, Any]) -> bool:
-    if change["operationType"] != "update":
-        return True
-    updated = change.get("updateDescription", {}).get("updatedFields", {})
-    return any(field.startswith("history") for field in updated)
-
-
-def choose_source(client_hello: dict[str, object], poll_interval: float) -> EventSource:
-    """Change streams where the server has them (a replica set), polling elsewhere."""
-    if client_hello.get("setName") or client_hello.get("msg") == "isdbgrid":
-        return ChangeStreamSource()
+def choose_source(
+    hello: dict[str, object], poll_interval: float, embedded_requests: Any | None
+) -> EventSource:
+    """The embedded engine's watch, MongoDB change streams on a replica set or mongos,
+    and polling everywhere else (a standalone server, another process's embedded one)."""
+    if embedded_requests is not None:
+        return WatchSource("embedded-watch", embedded_requests)
+    if hello.get("setName") or hello.get("msg") == "isdbgrid":
+        return WatchSource("change-stream", RequestDocument.get_pymongo_collection())
     return PollingSource(poll_interval)

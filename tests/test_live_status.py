@@ -125,27 +125,15 @@ async def test_queue_is_refused_to_customers(api: Api, mailbox: Mailbox, server:
     assert message["payload"]["errors"][0]["extensions"]["code"] == expected
 
 
-async def test_logout_ends_the_subscription(api: Api, mailbox: Mailbox, server: str):
+async def test_logout_ends_the_subscription_within_seconds(api: Api, mailbox: Mailbox, server: str):
     token = await customer(api, mailbox)
-    operator = await staff_token(api, "operator@example.com", "operator")
-    request = await callback(api, token)
 
     async with subscribed(server, token, UPDATED) as ws:
         await api.data("mutation { logout }", token=token)
         clock.advance(timedelta(seconds=6))  # past the subscription's session recheck
-        await change(api, operator, request["id"], "IN_PROGRESS")
-        received = [await next_message(ws)]
-        while received[-1]["type"] != "complete":
-            received.append(await next_message(ws))
+        message = await next_message(ws, seconds=5)
 
-    # The filing's own event may still arrive first; the change after logout never does.
-    statuses = [
-        m["payload"]["data"]["requestUpdated"]["request"]["status"]
-        for m in received
-        if m["type"] == "next"
-    ]
-    assert "IN_PROGRESS" not in statuses
-    assert received[-1] == {"id": "s", "type": "complete"}
+    assert message == {"id": "s", "type": "complete"}
 
 
 def event(user: PydanticObjectId) -> StatusEvent:

@@ -113,16 +113,21 @@ class Broker:
 
     @contextlib.asynccontextmanager
     async def subscribe(
-        self, wanted: Callable[[StatusEvent], bool]
-    ) -> AsyncIterator[AsyncIterator[StatusEvent]]:
+        self, wanted: Callable[[StatusEvent], bool], *, heartbeat: float | None = None
+    ) -> AsyncIterator[AsyncIterator[StatusEvent | None]]:
+        """Events for ``wanted``; with ``heartbeat``, also ``None`` after that many quiet
+        seconds, so a subscriber can look around (e.g. whether its session still lives)."""
         subscription = _Subscription(wanted, self._capacity)
         self._subscriptions.add(subscription)
 
-        async def events() -> AsyncIterator[StatusEvent]:
+        async def events() -> AsyncIterator[StatusEvent | None]:
             while True:
                 if subscription.overflowed and subscription.queue.empty():
                     raise SubscriberTooSlow
-                yield await subscription.queue.get()
+                try:
+                    yield await asyncio.wait_for(subscription.queue.get(), heartbeat)
+                except TimeoutError:
+                    yield None
 
         try:
             yield events()

@@ -722,6 +722,7 @@ class RequestEvent:
 
 
 SESSION_RECHECK = timedelta(seconds=5)
+HEARTBEAT_SECONDS = 1.0
 
 
 async def _live(
@@ -730,9 +731,14 @@ async def _live(
     since: datetime | None,
     owner_id: PydanticObjectId | None = None,
 ) -> AsyncGenerator[RequestEvent]:
-    """Events for one subscriber: first those missed since ``since``, then live ones."""
+    """Events for one subscriber: first those missed since ``since``, then live ones.
+
+    The subscriber's session is looked up again every few seconds, quiet or busy, so
+    a logout (in any process) ends the subscription within seconds.
+    """
     caller = info.context.caller
-    async with info.context.services.events.subscribe(wanted) as stream:
+    broker = info.context.services.events
+    async with broker.subscribe(wanted, heartbeat=HEARTBEAT_SECONDS) as stream:
         # Listening starts before the replay is read, so nothing falls between the two.
         missed = (
             await events.missed_since(aware(since), owner_id=owner_id) if since is not None else []
@@ -740,15 +746,13 @@ async def _live(
         delivered: set[PydanticObjectId] = set()
         session_checked = now()
         async for event in _chain([e for e in missed if wanted(e)], stream):
-            if event.change_id in delivered:
-                continue
-            delivered.add(event.change_id)
-            # A session ended since (logout, password change) ends the subscription; looked
-            # up at most every few seconds, not for every event of a busy queue.
-            if now() - session_checked > SESSION_RECHECK:
+            if now() - session_checked >= SESSION_RECHECK:
                 if caller.session is None or await reload_session(caller.session) is None:
                     return
                 session_checked = now()
+            if event is None or event.change_id in delivered:
+                continue
+            delivered.add(event.change_id)
             yield RequestEvent(
                 request=Request.from_document(event.request, info),
                 previous_status=RequestStatus(event.previous_status.value)
@@ -758,13 +762,11 @@ async def _live(
             )
 
 
-async def _chain(
-    first: list[events.StatusEvent], then: AsyncIterator[events.StatusEvent]
-) -> AsyncIterator[events.StatusEvent]:
-    for event in first:
-        yield event
-    async for event in then:
-        yield event
+async def _chain[T](first: list[T], then: AsyncIterator[T]) -> AsyncIterator[T]:
+    for item in first:
+        yield item
+    async for item in then:
+        yield item
 
 
 @strawberry.type

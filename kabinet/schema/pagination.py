@@ -1,6 +1,7 @@
 """Relay cursor connections: shared page info and cursor encoding."""
 
 import base64
+from typing import Self
 
 import strawberry
 
@@ -14,6 +15,16 @@ class PageInfo:
     has_previous_page: bool = strawberry.field(description="Whether items come before this page.")
     start_cursor: str | None = strawberry.field(description="Cursor of the first item.")
     end_cursor: str | None = strawberry.field(description="Cursor of the last item.")
+
+    @classmethod
+    def of(cls, cursors: list[str], *, has_next: bool, after: str | None) -> Self:
+        """The page info of a forward page whose items have these cursors."""
+        return cls(
+            has_next_page=has_next,
+            has_previous_page=after is not None,
+            start_cursor=cursors[0] if cursors else None,
+            end_cursor=cursors[-1] if cursors else None,
+        )
 
 
 def encode_cursor(value: str) -> str:

@@ -405,12 +405,7 @@ async def request_connection(
     ]
     return RequestConnection(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=page.has_next,
-            has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
+        page_info=PageInfo.of([edge.cursor for edge in edges], has_next=page.has_next, after=after),
         total_count=page.total,
     )
 

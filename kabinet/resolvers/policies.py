@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from beanie import PydanticObjectId
 
+from kabinet.auth import rate_limit
 from kabinet.auth.context import Caller
 from kabinet.clock import now
 from kabinet.documents import (
@@ -22,7 +23,7 @@ from kabinet.documents import (
     Relationship,
     UserDocument,
 )
-from kabinet.resolvers.errors import FieldProblem, InvalidInput, NotFound
+from kabinet.resolvers.errors import FieldProblem, InvalidInput, NotFound, RateLimited
 from kabinet.resolvers.validation import parse_phone
 
 _RELATIONSHIP_ORDER = list(Relationship)
@@ -89,6 +90,14 @@ async def _reconcile_active(
         )
         user.active_policy_id = wanted
     return by_id.get(wanted) if wanted else None
+
+
+async def refresh_policies(*, user: UserDocument) -> UserDocument | RateLimited:
+    """Guide 3.2: look for the account's cards again, on request."""
+    if exceeded := await rate_limit.hit(rate_limit.POLICY_REFRESH_PER_ACCOUNT, str(user.id)):
+        return RateLimited(exceeded.retry_after_seconds)
+    await link_policies(user=user)
+    return user
 
 
 async def has_linked_policies(*, user: UserDocument) -> bool:

@@ -9,7 +9,6 @@ import strawberry
 from strawberry import relay
 from strawberry.file_uploads import Upload
 
-from kabinet.auth import rate_limit
 from kabinet.documents import PolicyDocument, Role, UserDocument
 from kabinet.documents import PolicyStatus as PolicyStatusValue
 from kabinet.documents import Relationship as RelationshipValue
@@ -248,11 +247,10 @@ class PoliciesMutation:
 
     @strawberry.mutation(description="Look for cards by the confirmed phones again (guide 3.2).")
     async def refresh_policies(self, info: Info) -> RefreshPoliciesResult:
-        user = require_user(info)
-        if exceeded := await rate_limit.hit(rate_limit.POLICY_REFRESH_PER_ACCOUNT, str(user.id)):
-            return to_graphql(domain.RateLimited(exceeded.retry_after_seconds), user.locale)
-        await policies.link_policies(user=user)
-        return User.from_document(user)
+        outcome = await policies.refresh_policies(user=require_user(info))
+        if isinstance(outcome, UserDocument):
+            return User.from_document(outcome)
+        return to_graphql(outcome, info.context.caller.locale)
 
     @strawberry.mutation(
         description="Staff: replace the phones of a card; accounts with those confirmed phones "

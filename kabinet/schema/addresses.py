@@ -11,10 +11,9 @@ from kabinet.documents import Address as AddressValue
 from kabinet.documents import AddressKind as AddressKindValue
 from kabinet.documents import UserDocument
 from kabinet.resolvers import addresses
-from kabinet.resolvers import errors as domain
 from kabinet.schema.context import Info
 from kabinet.schema.errors import InputError, NotFound, require_user, to_graphql
-from kabinet.schema.ids import decode_id
+from kabinet.schema.ids import by_id
 from kabinet.schema.user import User
 
 
@@ -114,11 +113,10 @@ class AddressesMutation:
     @strawberry.mutation(description="Remove an address.")
     async def remove_address(self, info: Info, input: RemoveAddressInput) -> RemoveAddressResult:
         user = require_user(info)
-        address_id = decode_id(input.address_id, "Address")
-        outcome = (
-            await addresses.remove_address(user=user, address_id=address_id)
-            if address_id
-            else domain.NotFound()
+        outcome = await by_id(
+            input.address_id,
+            "Address",
+            lambda address_id: addresses.remove_address(user=user, address_id=address_id),
         )
         if isinstance(outcome, UserDocument):
             return User.from_document(outcome)

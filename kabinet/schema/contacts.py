@@ -11,7 +11,6 @@ from strawberry import relay
 from kabinet.documents import ContactDocument, UserDocument
 from kabinet.documents import ContactKind as ContactKindValue
 from kabinet.resolvers import contacts
-from kabinet.resolvers import errors as domain
 from kabinet.schema.context import Info
 from kabinet.schema.errors import (
     InputError,
@@ -23,7 +22,7 @@ from kabinet.schema.errors import (
     require_user,
     to_graphql,
 )
-from kabinet.schema.ids import decode_id, object_id
+from kabinet.schema.ids import by_id, object_id
 from kabinet.schema.policies import Policy
 from kabinet.schema.user import User
 
@@ -156,10 +155,13 @@ class ContactsMutation:
     )
     async def verify_contact(self, info: Info, input: VerifyContactInput) -> VerifyContactResult:
         user = require_user(info)
-        contact_id = decode_id(input.contact_id, "Contact")
-        if contact_id is None:
-            return to_graphql(domain.NotFound(), info.context.caller.locale)
-        outcome = await contacts.verify_contact(user=user, contact_id=contact_id, code=input.code)
+        outcome = await by_id(
+            input.contact_id,
+            "Contact",
+            lambda contact_id: contacts.verify_contact(
+                user=user, contact_id=contact_id, code=input.code
+            ),
+        )
         if isinstance(outcome, contacts.Verified):
             active = user.active_policy_id
             return ContactVerified(
@@ -176,14 +178,15 @@ class ContactsMutation:
         self, info: Info, input: ResendContactCodeInput
     ) -> ResendContactCodeResult:
         user = require_user(info)
-        contact_id = decode_id(input.contact_id, "Contact")
-        if contact_id is None:
-            return to_graphql(domain.NotFound(), info.context.caller.locale)
-        outcome = await contacts.resend_contact_code(
-            services=info.context.services,
-            caller=info.context.caller,
-            user=user,
-            contact_id=contact_id,
+        outcome = await by_id(
+            input.contact_id,
+            "Contact",
+            lambda contact_id: contacts.resend_contact_code(
+                services=info.context.services,
+                caller=info.context.caller,
+                user=user,
+                contact_id=contact_id,
+            ),
         )
         if isinstance(outcome, ContactDocument):
             return await _contact(outcome)
@@ -195,10 +198,11 @@ class ContactsMutation:
     )
     async def remove_contact(self, info: Info, input: RemoveContactInput) -> RemoveContactResult:
         user = require_user(info)
-        contact_id = decode_id(input.contact_id, "Contact")
-        if contact_id is None:
-            return to_graphql(domain.NotFound(), info.context.caller.locale)
-        outcome = await contacts.remove_contact(user=user, contact_id=contact_id)
+        outcome = await by_id(
+            input.contact_id,
+            "Contact",
+            lambda contact_id: contacts.remove_contact(user=user, contact_id=contact_id),
+        )
         if isinstance(outcome, UserDocument):
             return User.from_document(outcome)
         return to_graphql(outcome, info.context.caller.locale)

@@ -1,10 +1,13 @@
 """Opaque global ids (Relay): `base64("Type:objectid")`, decoded only for the expected type."""
 
 import binascii
+from collections.abc import Awaitable, Callable
 
 from beanie import PydanticObjectId
 from bson.errors import InvalidId
 from strawberry import relay
+
+from kabinet.resolvers.errors import NotFound
 
 
 def object_id(value: str) -> PydanticObjectId | None:
@@ -22,3 +25,11 @@ def decode_id(value: str, type_name: str) -> PydanticObjectId | None:
     except (ValueError, binascii.Error):
         return None
     return object_id(global_id.node_id) if global_id.type_name == type_name else None
+
+
+async def by_id[T](
+    value: str, type_name: str, use_case: Callable[[PydanticObjectId], Awaitable[T]]
+) -> T | NotFound:
+    """``use_case`` run with the database id in ``value``; an id of no such object is NotFound."""
+    object_id = decode_id(value, type_name)
+    return await use_case(object_id) if object_id else NotFound()

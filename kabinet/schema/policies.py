@@ -24,7 +24,7 @@ from kabinet.schema.errors import (
     require_user,
     to_graphql,
 )
-from kabinet.schema.ids import decode_id, object_id
+from kabinet.schema.ids import by_id, object_id
 from kabinet.schema.pagination import PageInfo, decode_cursor, encode_cursor, page_size
 from kabinet.schema.user import User
 
@@ -235,11 +235,10 @@ class PoliciesMutation:
     @strawberry.mutation(description="Switch the active card (guide 3.1, 'change policy').")
     async def select_policy(self, info: Info, input: SelectPolicyInput) -> SelectPolicyResult:
         user = require_user(info)
-        policy_id = decode_id(input.policy_id, "Policy")
-        outcome = (
-            await policies.select_policy(user=user, policy_id=policy_id)
-            if policy_id
-            else domain.NotFound()
+        outcome = await by_id(
+            input.policy_id,
+            "Policy",
+            lambda policy_id: policies.select_policy(user=user, policy_id=policy_id),
         )
         if isinstance(outcome, UserDocument):
             return User.from_document(outcome)
@@ -260,13 +259,12 @@ class PoliciesMutation:
         self, info: Info, input: UpdatePolicyPhonesInput
     ) -> UpdatePolicyPhonesResult:
         require_user(info, *STAFF)
-        policy_id = decode_id(input.policy_id, "Policy")
-        outcome = (
-            await policies.update_policy_phones(
+        outcome = await by_id(
+            input.policy_id,
+            "Policy",
+            lambda policy_id: policies.update_policy_phones(
                 caller=info.context.caller, policy_id=policy_id, phones=input.phones
-            )
-            if policy_id
-            else domain.NotFound()
+            ),
         )
         if isinstance(outcome, PolicyDocument):
             return Policy.from_document(outcome, active=False, staff=True)

@@ -49,7 +49,7 @@ from kabinet.schema.errors import (
     require_user,
     to_graphql,
 )
-from kabinet.schema.ids import decode_id, object_id
+from kabinet.schema.ids import by_id, decode_id, object_id
 from kabinet.schema.pagination import PageInfo, decode_cursor, encode_cursor, page_size
 from kabinet.schema.policies import STAFF, Policy
 from kabinet.schema.user import User
@@ -659,11 +659,12 @@ class RequestsMutation:
     @strawberry.mutation(description="Cancel your request before the work is done.")
     async def cancel_request(self, info: Info, input: CancelRequestInput) -> CancelRequestResult:
         user = require_user(info)
-        request_id = decode_id(input.request_id, "Request")
-        outcome = (
-            await requests.cancel_request(user=user, request_id=request_id, reason=input.reason)
-            if request_id
-            else domain.NotFound()
+        outcome = await by_id(
+            input.request_id,
+            "Request",
+            lambda request_id: requests.cancel_request(
+                user=user, request_id=request_id, reason=input.reason
+            ),
         )
         return _answer(info, outcome)
 
@@ -673,16 +674,13 @@ class RequestsMutation:
     )
     async def add_comment(self, info: Info, input: AddCommentInput) -> AddCommentResult:
         user = require_user(info)
-        request_id = decode_id(input.request_id, "Request")
-        outcome = (
-            await requests.add_comment(
-                user=user,
-                request_id=request_id,
-                text=input.text,
-                attachments=await _read(input.attachments),
-            )
-            if request_id
-            else domain.NotFound()
+        attachments = await _read(input.attachments)
+        outcome = await by_id(
+            input.request_id,
+            "Request",
+            lambda request_id: requests.add_comment(
+                user=user, request_id=request_id, text=input.text, attachments=attachments
+            ),
         )
         return _answer(info, outcome)
 
@@ -691,18 +689,17 @@ class RequestsMutation:
         self, info: Info, input: ChangeRequestStatusInput
     ) -> ChangeRequestStatusResult:
         user = require_user(info, Role.OPERATOR, Role.ADMIN)
-        request_id = decode_id(input.request_id, "Request")
-        outcome = (
-            await requests.change_status(
+        outcome = await by_id(
+            input.request_id,
+            "Request",
+            lambda request_id: requests.change_status(
                 services=info.context.services,
                 user=user,
                 request_id=request_id,
                 status=RequestStatusValue(input.status.value),
                 comment=input.comment,
                 scheduled_at=aware(input.scheduled_at) if input.scheduled_at else None,
-            )
-            if request_id
-            else domain.NotFound()
+            ),
         )
         return _answer(info, outcome)
 

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from kabinet.documents import Role, SessionDocument, UserDocument
+from kabinet.documents import SessionDocument, UserDocument
 from kabinet.i18n import Locale
 
 
@@ -16,10 +16,3 @@ class Caller:
     ip: str
     user_agent: str | None
     request_id: str
-
-    @property
-    def signed_in(self) -> bool:
-        return self.user is not None
-
-    def has_role(self, *roles: Role) -> bool:
-        return self.user is not None and self.user.role in roles

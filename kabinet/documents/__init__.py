@@ -20,6 +20,7 @@ from kabinet.documents.request import (
 )
 from kabinet.documents.session import SessionDocument
 from kabinet.documents.user import (
+    STAFF_ROLES,
     Address,
     AddressKind,
     Gender,
@@ -44,6 +45,7 @@ ALL_DOCUMENTS: list[type] = [
 
 __all__ = [
     "ALL_DOCUMENTS",
+    "STAFF_ROLES",
     "Address",
     "AddressKind",
     "Attachment",

@@ -17,6 +17,10 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+# The contact centre: may see and process every person's requests and cards.
+STAFF_ROLES = (Role.OPERATOR, Role.ADMIN)
+
+
 class Gender(StrEnum):
     FEMALE = "female"
     MALE = "male"
@@ -78,6 +82,10 @@ class UserDocument(Document):
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     created_at: datetime = Field(default_factory=now)
     updated_at: datetime = Field(default_factory=now)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
 
     class Settings:
         name = "users"

@@ -8,7 +8,7 @@ from beanie import PydanticObjectId
 from gridfs import AsyncGridFSBucket, NoFile
 
 from kabinet.clock import now
-from kabinet.documents import Attachment, RequestDocument, Role, UserDocument
+from kabinet.documents import Attachment, RequestDocument, UserDocument
 from kabinet.resolvers.errors import FieldProblem
 
 MAX_FILES = 10
@@ -118,8 +118,7 @@ async def download(*, user: UserDocument, file_id: PydanticObjectId) -> Download
     except NoFile:
         return None
     metadata = stream.metadata or {}
-    staff = user.role in (Role.OPERATOR, Role.ADMIN)
-    if not staff and metadata.get("owner_id") != user.id:
+    if not user.is_staff and metadata.get("owner_id") != user.id:
         return None
     return Download(
         filename=stream.filename or "document",

@@ -26,7 +26,6 @@ from kabinet.documents import (
     RequestDocument,
     RequestKind,
     RequestStatus,
-    Role,
     UserDocument,
 )
 from kabinet.documents.request import (
@@ -420,14 +419,10 @@ async def _callback_phone(
 # ---- reading
 
 
-def _staff(user: UserDocument) -> bool:
-    return user.role in (Role.OPERATOR, Role.ADMIN)
-
-
 async def find_request(user: UserDocument, request_id: PydanticObjectId) -> RequestDocument | None:
     """Staff see every request; a customer only their own (someone else's is not found)."""
     query: dict[str, object] = {"_id": request_id}
-    if not _staff(user):
+    if not user.is_staff:
         query["user_id"] = user.id
     return await RequestDocument.find_one(query)
 
@@ -595,7 +590,7 @@ async def add_comment(
         return InvalidInput(checked.problems)
     stored = await files.store(attachments, owner_id=request.user_id, request_id=request.id)  # type: ignore[arg-type]
     moment = now()
-    by_operator = _staff(user)
+    by_operator = user.is_staff
     comment = Comment(
         text=cleaned or "", at=moment, by_operator=by_operator, actor_id=user.id, attachments=stored
     )

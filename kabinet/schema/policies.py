@@ -9,7 +9,7 @@ import strawberry
 from strawberry import relay
 from strawberry.file_uploads import Upload
 
-from kabinet.documents import PolicyDocument, Role, UserDocument
+from kabinet.documents import STAFF_ROLES, PolicyDocument, Role, UserDocument
 from kabinet.documents import PolicyStatus as PolicyStatusValue
 from kabinet.documents import Relationship as RelationshipValue
 from kabinet.i18n import translate
@@ -27,8 +27,6 @@ from kabinet.schema.errors import (
 from kabinet.schema.ids import by_id, object_id
 from kabinet.schema.pagination import PageInfo, decode_cursor, encode_cursor, page_size
 from kabinet.schema.user import User
-
-STAFF = (Role.OPERATOR, Role.ADMIN)
 
 
 @strawberry.enum(description="Whether the card can be used now.")
@@ -107,7 +105,7 @@ class Policy(relay.Node):
         if viewer is None:
             return [None for _ in node_ids]
         ids = list(node_ids)
-        if viewer.role in STAFF:
+        if viewer.is_staff:
             wanted = [oid for node_id in ids if (oid := object_id(node_id))]
             matches = await PolicyDocument.find({"_id": {"$in": wanted}}).to_list()
             found = {str(policy.id): policy for policy in matches}
@@ -210,7 +208,7 @@ class PoliciesQuery:
     async def find_policies(
         self, info: Info, search: str, first: int | None = None, after: str | None = None
     ) -> PolicyConnection:
-        require_user(info, *STAFF)
+        require_user(info, *STAFF_ROLES)
         page = await policies.find_policies(
             search=search, first=page_size(first), after=decode_cursor(after)
         )
@@ -258,7 +256,7 @@ class PoliciesMutation:
     async def update_policy_phones(
         self, info: Info, input: UpdatePolicyPhonesInput
     ) -> UpdatePolicyPhonesResult:
-        require_user(info, *STAFF)
+        require_user(info, *STAFF_ROLES)
         outcome = await by_id(
             input.policy_id,
             "Policy",

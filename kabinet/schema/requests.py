@@ -13,8 +13,8 @@ from strawberry.file_uploads import Upload
 from kabinet import events
 from kabinet.auth.sessions import reload_session
 from kabinet.clock import aware, now
+from kabinet.documents import STAFF_ROLES, RequestDocument, UserDocument
 from kabinet.documents import Attachment as AttachmentValue
-from kabinet.documents import RequestDocument, Role, UserDocument
 from kabinet.documents import RequestKind as RequestKindValue
 from kabinet.documents import RequestStatus as RequestStatusValue
 from kabinet.documents.request import (
@@ -51,7 +51,7 @@ from kabinet.schema.errors import (
 )
 from kabinet.schema.ids import by_id, decode_id, object_id
 from kabinet.schema.pagination import PageInfo, decode_cursor, encode_cursor, page_size
-from kabinet.schema.policies import STAFF, Policy
+from kabinet.schema.policies import Policy
 from kabinet.schema.user import User
 
 
@@ -302,7 +302,7 @@ class Request(relay.Node):
     async def policy(self, info: Info) -> Policy:
         policy = await info.context.loaders.policy.load(self.document.policy_id)
         viewer = info.context.caller.user
-        staff = viewer is not None and viewer.role in STAFF
+        staff = viewer is not None and viewer.is_staff
         active = viewer is not None and viewer.active_policy_id == self.document.policy_id
         return Policy.from_document(policy, active=active and not staff, staff=staff)  # type: ignore[arg-type]
 
@@ -632,7 +632,7 @@ class RequestsQuery:
         after: str | None = None,
         filter: RequestFilter | None = None,
     ) -> RequestConnection:
-        require_user(info, *STAFF)
+        require_user(info, *STAFF_ROLES)
         return await request_connection(
             info, owner_id=None, first=first, after=after, filter=filter
         )
@@ -688,7 +688,7 @@ class RequestsMutation:
     async def change_request_status(
         self, info: Info, input: ChangeRequestStatusInput
     ) -> ChangeRequestStatusResult:
-        user = require_user(info, Role.OPERATOR, Role.ADMIN)
+        user = require_user(info, *STAFF_ROLES)
         outcome = await by_id(
             input.request_id,
             "Request",
@@ -799,7 +799,7 @@ class RequestsSubscription:
             strawberry.argument(description="Replay the changes after this time first."),
         ] = None,
     ) -> AsyncGenerator[RequestEvent]:
-        require_user(info, *STAFF)
+        require_user(info, *STAFF_ROLES)
         async for update in _live(info, lambda _: True, since):
             yield update
 

@@ -10,7 +10,6 @@ from strawberry import relay
 
 from kabinet.auth.sessions import list_sessions
 from kabinet.documents import AddressKind, SessionDocument, UserDocument
-from kabinet.documents import Role as RoleValue
 from kabinet.resolvers import contacts
 from kabinet.schema.context import Info
 from kabinet.schema.enums import Locale, Role
@@ -154,7 +153,7 @@ class User(relay.Node):
     ) -> list[Self | None]:
         """Only the caller's own account; staff may see any."""
         viewer = info.context.caller.user
-        staff = viewer is not None and viewer.role in (RoleValue.OPERATOR, RoleValue.ADMIN)
+        staff = viewer is not None and viewer.is_staff
         found: list[Self | None] = []
         for node_id in node_ids:
             document = None

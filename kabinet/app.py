@@ -6,7 +6,6 @@ import logging
 import re
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -17,14 +16,14 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kabinet.auth.sessions import resolve_session
+from kabinet.auth.sessions import bearer_token, resolve_session
 from kabinet.config import Settings
 from kabinet.db import Database
 from kabinet.events import Broker, choose_source
 from kabinet.notify.outbox import Outbox
 from kabinet.resolvers import files
 from kabinet.schema.ids import object_id
-from kabinet.schema.view import BEARER, KabinetGraphQL
+from kabinet.schema.view import KabinetGraphQL
 from kabinet.services import Services
 
 logger = logging.getLogger(__name__)
@@ -94,12 +93,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     async def download(request: Request) -> Response:
         """A request's file, for its owner and staff, with `Authorization: Bearer`."""
-        bearer = BEARER.match(request.headers.get("authorization", ""))
-        resolved = (
-            await resolve_session(bearer.group(1), ttl=timedelta(days=settings.session_ttl_days))
-            if bearer
-            else None
-        )
+        token = bearer_token(request.headers.get("authorization"))
+        resolved = await resolve_session(token, ttl=settings.session_ttl)
         if resolved is None:
             return PlainTextResponse("Sign in first.", 401, {"WWW-Authenticate": "Bearer"})
         file_id = object_id(request.path_params["file_id"])

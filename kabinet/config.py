@@ -1,5 +1,6 @@
 """Every setting of kabinet, read once from ``KABINET_*`` environment variables (or ``.env``)."""
 
+from datetime import timedelta
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -81,6 +82,10 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
         return value
+
+    @property
+    def session_ttl(self) -> timedelta:
+        return timedelta(days=self.session_ttl_days)
 
     @property
     def production(self) -> bool:

@@ -1,5 +1,6 @@
 """Sessions: opaque bearer tokens, stored hashed, ended one by one or all at once."""
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -8,6 +9,15 @@ from beanie import PydanticObjectId
 from kabinet.auth.tokens import new_token, token_hash
 from kabinet.clock import now
 from kabinet.documents import SessionDocument, UserDocument
+
+_BEARER = re.compile(r"^Bearer\s+(\S+)$", re.IGNORECASE)
+
+
+def bearer_token(authorization: object) -> str | None:
+    """The token of an `Authorization: Bearer <token>` value, if it is one."""
+    found = _BEARER.match(authorization) if isinstance(authorization, str) else None
+    return found.group(1) if found else None
+
 
 # Writing last_seen_at on every request would make every read a write.
 TOUCH_INTERVAL = timedelta(minutes=5)
@@ -38,9 +48,11 @@ async def start_session(
 
 
 async def resolve_session(
-    token: str, *, ttl: timedelta
+    token: str | None, *, ttl: timedelta
 ) -> tuple[SessionDocument, UserDocument] | None:
     """The live session of a bearer token and its account; ``None`` for anything else."""
+    if not token:
+        return None
     moment = now()
     session = await SessionDocument.find_one(
         {"token_hash": token_hash(token), "expires_at": {"$gt": moment}}

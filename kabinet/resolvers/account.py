@@ -132,7 +132,7 @@ async def _send_reset(services: Services, user: UserDocument, caller: Caller) ->
 async def _sign_in(services: Services, user: UserDocument, caller: Caller) -> SignedIn:
     issued: IssuedSession = await start_session(
         user,
-        ttl=timedelta(days=services.settings.session_ttl_days),
+        ttl=services.settings.session_ttl,
         user_agent=caller.user_agent,
         ip=caller.ip,
     )

@@ -1,7 +1,5 @@
 """The `/graphql` endpoint: Strawberry's ASGI view with our context and offline GraphiQL."""
 
-import re
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +15,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.unset import UNSET, UnsetType
 
 from kabinet.auth.context import Caller
-from kabinet.auth.sessions import resolve_session
-from kabinet.documents import SessionDocument, UserDocument
+from kabinet.auth.sessions import bearer_token, resolve_session
 from kabinet.i18n import negotiate_locale
 from kabinet.schema import build_schema
 from kabinet.schema.context import Context
@@ -46,9 +43,6 @@ def needs_preflight(request: Request) -> bool:
     return content_type in _SIMPLE_CONTENT_TYPES and not proved
 
 
-BEARER = re.compile(r"^Bearer\s+(\S+)$", re.IGNORECASE)
-
-
 class KabinetGraphQL(GraphQL[Context, None]):
     def __init__(self, services: Services) -> None:
         settings = services.settings
@@ -67,15 +61,9 @@ class KabinetGraphQL(GraphQL[Context, None]):
             return PlainTextResponse(CSRF_REFUSAL, status_code=400)
         return await super().run(request, *args, **kwargs)
 
-    async def _authenticate(self, token: str | None) -> tuple[SessionDocument, UserDocument] | None:
-        if not token:
-            return None
-        ttl = timedelta(days=self.services.settings.session_ttl_days)
-        return await resolve_session(token, ttl=ttl)
-
     async def get_context(self, request: Request | WebSocket, response: object) -> Context:
-        bearer = BEARER.match(request.headers.get("authorization", ""))
-        session, user = await self._authenticate(bearer.group(1) if bearer else None) or (
+        token = bearer_token(request.headers.get("authorization"))
+        session, user = await resolve_session(token, ttl=self.services.settings.session_ttl) or (
             None,
             None,
         )
@@ -99,12 +87,9 @@ class KabinetGraphQL(GraphQL[Context, None]):
         params = context.connection_params or {}
         token = params.get("token")
         if not isinstance(token, str):
-            bearer = BEARER.match(
-                str(params.get("Authorization") or params.get("authorization") or "")
-            )
-            token = bearer.group(1) if bearer else None
+            token = bearer_token(params.get("Authorization") or params.get("authorization"))
         # The WebSocket carries subscriptions to a person's own data: no session, no socket.
-        resolved = await self._authenticate(token) if token else None
+        resolved = await resolve_session(token, ttl=self.services.settings.session_ttl)
         if resolved is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         caller = context.caller

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
         None,
         description="Serve GraphiQL at /graphql; default on in development, off in production.",
     )
+    introspection: bool = Field(
+        True, description="Answer introspection queries (GraphiQL and codegen need them)."
+    )
 
     data_dir: Path = Field(Path("./var"), description="Where the embedded database keeps its file.")
     mongodb_uri: str | None = Field(None, description="A real MongoDB; unset = embedded database.")

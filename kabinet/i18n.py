@@ -30,6 +30,12 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         Locale.EN: "Unexpected error. Please try again or contact support "
         "(request id {request_id}).",
     },
+    "error.too_many_objects": {
+        Locale.UK: "Запит може повернути до {count} об'єктів, а дозволено {limit}. "
+        "Зменшіть `first` або вкладеність списків.",
+        Locale.EN: "This document may return up to {count} objects; the limit is {limit}. "
+        "Lower `first` or nest fewer lists.",
+    },
     # Typed errors
     "error.input": {
         Locale.UK: "Перевірте введені дані.",

@@ -11,6 +11,7 @@ from kabinet.schema.account import AccountMutation, AccountQuery
 from kabinet.schema.addresses import AddressesMutation
 from kabinet.schema.contacts import ContactsMutation
 from kabinet.schema.extensions import EXTENSIONS
+from kabinet.schema.masking import KabinetSchema
 from kabinet.schema.policies import PoliciesMutation, PoliciesQuery
 from kabinet.schema.profile import ProfileMutation
 from kabinet.schema.requests import (
@@ -48,7 +49,7 @@ Subscription = merge_types("Subscription", (RequestsSubscription,))
 @functools.cache
 def build_schema() -> strawberry.Schema:
     """The schema, built once per process (Strawberry's relay fields cannot be built twice)."""
-    return strawberry.Schema(
+    return KabinetSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

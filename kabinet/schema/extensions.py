@@ -1,60 +1,34 @@
-"""Schema extensions: document limits and masking of unexpected errors."""
+"""Schema extensions: document limits, validation as configured, fresh WebSocket callers."""
 
 import functools
-import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
-from graphql import GraphQLError
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    NoSchemaIntrospectionCustomRule,
+    validate,
+)
 from strawberry.extensions import (
-    MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
-from strawberry.relay.types import GlobalIDValueError
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from kabinet.auth.sessions import reload_session
 from kabinet.i18n import translate
+from kabinet.schema.limits import MAX_OBJECTS, count_objects
 from kabinet.schema.loaders import Loaders
-
-logger = logging.getLogger("kabinet.errors")
 
 MAX_DEPTH = 10
 MAX_ALIASES = 15
 MAX_TOKENS = 2000
-
-
-def is_unexpected(error: GraphQLError) -> bool:
-    """Errors we raise on purpose are GraphQLErrors; anything else is a bug to hide."""
-    original = error.original_error
-    return original is not None and not isinstance(original, (GraphQLError, GlobalIDValueError))
-
-
-class MaskUnexpectedErrors(MaskErrors):
-    """Replaces unexpected errors by a localised message with the request id, and logs them."""
-
-    def __init__(self) -> None:
-        super().__init__(should_mask_error=is_unexpected)
-
-    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        caller = self.execution_context.context.caller
-        logger.error(
-            "unexpected error in %s (request %s)",
-            ".".join(str(part) for part in error.path or ()),
-            caller.request_id,
-            exc_info=error.original_error,
-        )
-        return GraphQLError(
-            translate("error.unexpected", caller.locale, request_id=caller.request_id),
-            nodes=error.nodes,
-            source=error.source,
-            positions=error.positions,
-            path=error.path,
-            extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": caller.request_id},
-        )
 
 
 class RecheckWebSocketCaller(SchemaExtension):
@@ -74,13 +48,69 @@ class RecheckWebSocketCaller(SchemaExtension):
         yield
 
 
+@functools.lru_cache(maxsize=512)
+def _validate(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    rules: tuple[type[ASTValidationRule], ...],
+    *,
+    hide_suggestions: bool,
+) -> list[GraphQLError]:
+    """graphql-core's validation with Strawberry's own rules, cached per parsed document
+    (ParserCache hands out the same document object for the same text)."""
+    every_rule = (*rules, MaybeNullValidationRule, OneOfInputValidationRule)
+    return validate(schema, document, every_rule, hide_suggestions=hide_suggestions)
+
+
+class ConfiguredValidation(SchemaExtension):
+    """Validation as the deployment asks: introspection only while `KABINET_INTROSPECTION`
+    allows it, no "did you mean" suggestions in production (they map a hidden schema),
+    and at most `MAX_OBJECTS` objects per document (see kabinet.schema.limits).
+    Replaces Strawberry's ValidationCache, whose cache key cannot carry these settings.
+    """
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        if not context.context.services.settings.introspection:
+            context.validation_rules = (*context.validation_rules, NoSchemaIntrospectionCustomRule)
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if document is None:  # pragma: no cover - Strawberry validates parsed documents only
+            yield
+            return
+        settings = context.context.services.settings
+        errors = _validate(
+            context.schema._schema,
+            document,
+            context.validation_rules,
+            hide_suggestions=settings.production,
+        )
+        if not errors:
+            objects = count_objects(
+                context.schema._schema, document, context.operation_name, context.variables
+            )
+            if objects > MAX_OBJECTS:
+                errors = [self._too_many(objects)]
+        context.pre_execution_errors = errors
+        yield
+
+    def _too_many(self, objects: int) -> GraphQLError:
+        locale = self.execution_context.context.caller.locale
+        return GraphQLError(
+            translate("error.too_many_objects", locale, count=objects, limit=MAX_OBJECTS),
+            extensions={"code": "TOO_MANY_OBJECTS", "objects": objects, "limit": MAX_OBJECTS},
+        )
+
+
 # Classes or factories, never instances: Strawberry builds them per operation.
 EXTENSIONS: list[type[SchemaExtension] | functools.partial[SchemaExtension]] = [
     functools.partial(ParserCache, maxsize=512),
-    functools.partial(ValidationCache, maxsize=512),
     functools.partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
     functools.partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
     functools.partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
-    MaskUnexpectedErrors,
+    ConfiguredValidation,
     RecheckWebSocketCaller,
 ]

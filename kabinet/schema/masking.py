@@ -1,0 +1,55 @@
+"""Unexpected errors reach the client as a localised message with the request id;
+the log gets the traceback under the same id.
+
+This lives in the schema's ``process_errors``, which Strawberry calls with every
+error list of every operation (HTTP and WebSocket, inside field execution and
+around it), rather than in a MaskErrors extension, which never sees an exception
+raised outside field execution (in an extension, for instance).
+"""
+
+import logging
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.relay.types import GlobalIDValueError
+from strawberry.types import ExecutionContext
+
+from kabinet.i18n import DEFAULT_LOCALE, translate
+
+logger = logging.getLogger("kabinet.errors")
+
+
+def is_unexpected(error: GraphQLError) -> bool:
+    """Errors we raise on purpose are GraphQLErrors; anything else is a bug to hide."""
+    original = error.original_error
+    return original is not None and not isinstance(original, (GraphQLError, GlobalIDValueError))
+
+
+class KabinetSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Log and mask the unexpected errors, in place: Strawberry returns this very list.
+        Expected errors are the client's answer and are not logged (their messages may
+        quote what the client sent)."""
+        context = execution_context.context if execution_context else None
+        caller = getattr(context, "caller", None)
+        request_id = caller.request_id if caller else None
+        locale = caller.locale if caller else DEFAULT_LOCALE
+        for position, error in enumerate(errors):
+            if not is_unexpected(error):
+                continue
+            logger.error(
+                "unexpected error in %s (request %s)",
+                ".".join(str(part) for part in error.path or ()) or "the operation",
+                request_id,
+                exc_info=error.original_error,
+            )
+            errors[position] = GraphQLError(
+                translate("error.unexpected", locale, request_id=request_id),
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=error.path,
+                extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+            )

@@ -1,0 +1,179 @@
+"""Document limits: each one with a document just under it and one just over it,
+and the settings that change what validation tells a client."""
+
+import logging
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from kabinet.app import create_app
+from kabinet.config import Environment, Settings
+from kabinet.db import Database
+from kabinet.documents import RequestDocument
+from kabinet.i18n import Locale, translate
+from kabinet.schema import build_schema
+from kabinet.schema.limits import MAX_OBJECTS, NOMINAL_LIST_SIZE, count_objects
+from tests.conftest import serve_on_loopback
+from tests.requests_support import callback, customer
+from tests.support import Api, Mailbox
+
+POLICY = "passwordPolicy { minLength }"
+
+
+def error_messages(body: dict) -> list[str]:
+    return [error["message"] for error in body.get("errors", [])]
+
+
+async def test_depth_ten_passes_and_eleven_is_refused(api: Api):
+    # Each `requests -> edges -> node -> applicant` level is four fields deeper.
+    at_ten = "{ me { requests(first: 1) { edges { node { applicant { "
+    at_ten += "requests(first: 1) { edges { node { applicant { requests(first: 1) { "
+    at_ten += "totalCount } } } } } } } } } } }"
+    at_eleven = at_ten.replace("totalCount", "edges { cursor }")
+    assert "errors" not in await api.post(at_ten)
+    refused = await api.post(at_eleven)
+    assert refused["data"] is None
+    assert "exceeds maximum operation depth of 10" in error_messages(refused)[0]
+
+
+async def test_fifteen_aliases_pass_and_sixteen_are_refused(api: Api):
+    fifteen = "{ " + " ".join(f"a{n}: {POLICY}" for n in range(15)) + " }"
+    sixteen = "{ " + " ".join(f"a{n}: {POLICY}" for n in range(16)) + " }"
+    assert len((await api.data(fifteen)).keys()) == 15
+    refused = await api.post(sixteen)
+    assert refused["data"] is None
+    assert error_messages(refused) == ["16 aliases found. Allowed: 15"]
+
+
+async def test_two_thousand_tokens_pass_and_one_more_is_refused(api: Api):
+    # A long list literal makes tokens without making validation work: `{ me { requests
+    # ( filter : { statuses : [` ... `] } ) { totalCount } } }` is 19 tokens plus the list.
+    def document(statuses: int) -> str:
+        listed = " ".join(["SUBMITTED"] * statuses)
+        return f"{{ me {{ requests(filter: {{statuses: [{listed}]}}) {{ totalCount }} }} }}"
+
+    assert await api.data(document(2000 - 19)) == {"me": None}
+    refused = await api.post(document(2000 - 19 + 1))
+    assert "more than 2000 tokens" in error_messages(refused)[0]
+
+
+# me(1) + requests(1) + 50 edges + 50 nodes + 50 applicants + 50 inner connections
+# + 50·n edges + 50·n nodes = 202 + 100·n objects.
+COSTLY = """query Costly($inner: Int) {
+  me { requests(first: 50) { edges { node { applicant {
+    requests(first: $inner) { edges { node { id } } }
+  } } } } }
+}"""
+
+
+def test_the_count_multiplies_page_sizes_and_caps_them_like_the_resolvers():
+    schema = build_schema()._schema
+    from graphql import parse
+
+    document = parse(COSTLY)
+    assert count_objects(schema, document, "Costly", {"inner": 47}) == 202 + 4700
+    assert count_objects(schema, document, "Costly", {"inner": 48}) == 202 + 4800
+    # `first` above the page cap is served as 100, and counted as 100.
+    assert count_objects(schema, document, "Costly", {"inner": 5000}) == 202 + 10000
+    # Without `first` a connection serves its default page of 20.
+    assert count_objects(schema, document, "Costly", {}) == 202 + 2000
+    # A plain list counts NOMINAL_LIST_SIZE objects per parent, through fragments too.
+    listed = parse(
+        "query { me { ...F } } fragment F on User { contacts { id } ... on User { sessions { id } } }"
+    )
+    assert count_objects(schema, listed, None, None) == 1 + 2 * NOMINAL_LIST_SIZE
+
+
+async def test_a_document_over_the_object_limit_is_refused_before_it_runs(
+    api: Api, mailbox: Mailbox
+):
+    token = await customer(api, mailbox)
+    await callback(api, token)
+    under = await api.post(COSTLY, {"inner": 47}, token=token)
+    assert "errors" not in under
+    assert len(under["data"]["me"]["requests"]["edges"]) == 1
+
+    over = await api.post(COSTLY, {"inner": 48}, token=token)
+    assert over["data"] is None
+    (error,) = over["errors"]
+    assert error["extensions"] == {"code": "TOO_MANY_OBJECTS", "objects": 5002, "limit": 5000}
+    assert error["message"] == translate(
+        "error.too_many_objects", Locale.UK, count=5002, limit=MAX_OBJECTS
+    )
+
+
+@pytest.fixture
+async def production(settings: Settings, database: Database) -> AsyncIterator[Api]:
+    """A second server on the same database, configured as in production without
+    introspection."""
+    configured = settings.model_copy(
+        update={"env": Environment.PRODUCTION, "introspection": False, "graphiql": None}
+    )
+    instance, task, port = await serve_on_loopback(create_app(configured, database=database))
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+        yield Api(http)
+    instance.should_exit = True
+    await task
+
+
+async def test_suggestions_help_in_development_and_are_hidden_in_production(
+    api: Api, production: Api
+):
+    typo = "{ passwordPolicy { minLenght } }"
+    assert "Did you mean 'minLength'" in error_messages(await api.post(typo))[0]
+    (hidden,) = error_messages(await production.post(typo))
+    assert hidden == "Cannot query field 'minLenght' on type 'PasswordPolicy'."
+
+
+async def test_introspection_and_graphiql_can_be_switched_off(api: Api, production: Api):
+    introspection = "{ __schema { queryType { name } } }"
+    assert (await api.data(introspection))["__schema"]["queryType"]["name"] == "Query"
+    refused = await production.post(introspection)
+    assert "introspection" in error_messages(refused)[0].lower()
+    # Typename is not introspection of the schema: clients rely on it for unions.
+    assert (await production.data("{ __typename }")) == {"__typename": "Query"}
+
+    page = {"Accept": "text/html"}
+    assert (
+        (await api.http.get("/graphql", headers=page))
+        .headers["content-type"]
+        .startswith("text/html")
+    )
+    assert (
+        not (await production.http.get("/graphql", headers=page))
+        .headers["content-type"]
+        .startswith("text/html")
+    )
+
+
+async def test_an_unexpected_error_reaches_the_client_masked_and_the_log_in_full(
+    api: Api, mailbox: Mailbox, caplog: pytest.LogCaptureFixture, production: Api
+):
+    token = await customer(api, mailbox)
+    request = await callback(api, token)
+    # Data no code path writes: a status this version does not know.
+    collection = RequestDocument.get_pymongo_collection()
+    await collection.update_one({"number": request["number"]}, {"$set": {"status": "LOST"}})
+    query = "{ me { requests { edges { node { status } } } } }"
+
+    for server in (api, production):
+        caplog.clear()
+        with caplog.at_level(logging.ERROR, logger="kabinet.errors"):
+            response = await server.http.post(
+                "/graphql",
+                json={"query": query},
+                headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"},
+            )
+        request_id = response.headers["x-request-id"]
+        (error,) = response.json()["errors"]
+        assert error["message"] == translate(
+            "error.unexpected", Locale.UK, request_id=request_id
+        )  # the account's language wins over Accept-Language
+        assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+        assert "LOST" not in response.text
+        assert "validation" not in response.text.lower()
+        (record,) = caplog.records
+        assert request_id in record.getMessage()
+        assert record.exc_info is not None
+        assert "LOST" in str(record.exc_info[1])

@@ -16,6 +16,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kabinet.auth import rate_limit
 from kabinet.auth.sessions import bearer_token, resolve_session
 from kabinet.config import Settings
 from kabinet.db import Database
@@ -57,6 +58,7 @@ class RequestIdMiddleware:
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Starlette:
     """Build the application; ``database`` lets tests share one already connected."""
     settings = settings or Settings()
+    rate_limit.configure(settings.rate_limits)
     outbox = Outbox(settings)
     services = Services(settings=settings, outbox=outbox, events=Broker())
     owns_database = database is None

@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     events_poll_seconds: float = Field(
         1.0, description="How often request events are polled where change streams are missing."
     )
+    rate_limits: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description="Overrides of the rate limits, e.g. `login:account=10/15m,register:ip=20/1h` "
+        "(names and defaults in docs/architecture.md).",
+    )
     session_ttl_days: int = Field(30, description="A session ends after this many idle days.")
     email_confirmation_ttl_hours: int = Field(24, description="Lifetime of a confirmation link.")
     password_reset_ttl_minutes: int = Field(60, description="Lifetime of a password reset link.")
@@ -84,6 +89,15 @@ class Settings(BaseSettings):
         """Accept a comma-separated list, as people write it in an environment variable."""
         if isinstance(value, str):
             return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("rate_limits", mode="before")
+    @classmethod
+    def _split_rate_limits(cls, value: object) -> object:
+        """`scope=hits/window` pairs, comma-separated."""
+        if isinstance(value, str):
+            pairs = (pair.partition("=") for pair in value.split(",") if pair.strip())
+            return {scope.strip(): limit.strip() for scope, _, limit in pairs}
         return value
 
     @property

@@ -6,6 +6,7 @@ requests and aliases in one document cannot slip past the limit.
 """
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -30,7 +31,7 @@ class Exceeded:
     retry_after_seconds: int
 
 
-# Documented in docs/architecture.md (Rate limits).
+# Documented in docs/architecture.md (Rate limits); `KABINET_RATE_LIMITS` overrides them.
 LOGIN_PER_ACCOUNT = Limit("login:account", 10, timedelta(minutes=15))
 LOGIN_PER_IP = Limit("login:ip", 50, timedelta(minutes=15))
 REGISTER_PER_IP = Limit("register:ip", 20, timedelta(hours=1))
@@ -48,8 +49,40 @@ REQUESTS_PER_ACCOUNT = Limit("requests:account", 30, timedelta(hours=1))
 PASSWORD_CHANGE_PER_ACCOUNT = Limit("password-change:account", 10, timedelta(minutes=15))
 
 
+# Every limit above, by name: a new constant is configurable without being listed again.
+DEFAULTS: dict[str, Limit] = {
+    value.scope: value for value in dict(globals()).values() if isinstance(value, Limit)
+}
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_LIMIT = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*([smhd])\s*$")
+# The limits in force: the defaults with `KABINET_RATE_LIMITS` applied by `configure`.
+_configured: dict[str, Limit] = dict(DEFAULTS)
+
+
+def parse_overrides(overrides: dict[str, str]) -> dict[str, Limit]:
+    """``{"login:account": "10/15m"}`` as limits; a ValueError names an unknown scope or a
+    malformed value, so a typo stops the server at start-up instead of passing silently."""
+    parsed: dict[str, Limit] = {}
+    for scope, text in overrides.items():
+        if scope not in DEFAULTS:
+            raise ValueError(f"unknown rate limit {scope!r}; known: {', '.join(DEFAULTS)}")
+        match = _LIMIT.match(text)
+        if match is None or int(match[1]) < 1 or int(match[2]) < 1:
+            raise ValueError(f"rate limit {scope}={text!r} is not like 10/15m (s, m, h or d)")
+        seconds = int(match[2]) * _UNITS[match[3]]
+        parsed[scope] = Limit(scope, int(match[1]), timedelta(seconds=seconds))
+    return parsed
+
+
+def configure(overrides: dict[str, str]) -> None:
+    """Put the defaults, with ``overrides`` applied, in force for this process."""
+    _configured.clear()
+    _configured.update(DEFAULTS | parse_overrides(overrides))
+
+
 async def hit(limit: Limit, subject: str) -> Exceeded | None:
     """Count one attempt; ``Exceeded`` when this attempt is over the limit."""
+    limit = _configured[limit.scope]
     moment = now()
     window_seconds = int(limit.window.total_seconds())
     window_index = int(moment.timestamp()) // window_seconds

@@ -5,7 +5,9 @@ import contextlib
 
 import pytest
 
+from kabinet.clock import now
 from kabinet.db import Database
+from kabinet.documents import RequestDocument
 from kabinet.events import Broker, PollingSource, WatchSource, choose_source
 from tests.requests_support import callback, customer
 from tests.support import Api, Mailbox
@@ -52,3 +54,35 @@ async def test_each_source_publishes_what_the_database_recorded(
     assert event.request.number == request["number"]
     assert event.previous_status is None
     assert event.status.name == "SUBMITTED"
+
+
+@pytest.mark.parametrize("source", ["polling", "embedded-watch"])
+async def test_an_unreadable_request_is_skipped_and_later_changes_still_arrive(
+    api: Api, mailbox: Mailbox, database: Database, source: str
+):
+    token = await customer(api, mailbox)
+    broken = await callback(api, token)
+    broker = Broker()
+    events_source = (
+        PollingSource(0.05)
+        if source == "polling"
+        else WatchSource("embedded-watch", database.embedded_requests)
+    )
+    runner = asyncio.create_task(events_source.run(broker))
+    try:
+        others = broker.subscribe(lambda event: event.request.number != broken["number"])
+        async with others as stream:
+            await asyncio.sleep(0.1)  # the source is listening
+            # A status this version does not know, written by something else.
+            await RequestDocument.get_pymongo_collection().update_one(
+                {"number": broken["number"]}, {"$set": {"status": "LOST", "updated_at": now()}}
+            )
+            await asyncio.sleep(0.2)  # the source has read it
+            request = await callback(api, token)
+            event = await asyncio.wait_for(anext(stream), 5)
+    finally:
+        runner.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await runner
+
+    assert event.request.number == request["number"]

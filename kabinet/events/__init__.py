@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from beanie import PydanticObjectId
+from pydantic import ValidationError
 
 from kabinet.clock import now
 from kabinet.documents import RequestDocument, RequestStatus
@@ -141,6 +142,16 @@ class EventSource(Protocol):
     async def run(self, broker: Broker) -> None: ...
 
 
+def readable(document: dict[str, Any]) -> RequestDocument | None:
+    """The request in a raw document, or None (logged) when this version cannot read it:
+    one bad document must not stop the events of every other request."""
+    try:
+        return RequestDocument.model_validate(document)
+    except ValidationError:
+        logger.exception("request events: skipped unreadable request %s", document.get("_id"))
+        return None
+
+
 class PollingSource:
     """Tails the requests collection by `updated_at`: one query per interval per process.
 
@@ -169,16 +180,16 @@ class PollingSource:
         self, broker: Broker, cursor: datetime, seen: dict[PydanticObjectId, datetime]
     ) -> tuple[datetime, dict[PydanticObjectId, datetime]]:
         since = cursor - self.OVERLAP
-        changed = (
-            await RequestDocument.find({"updated_at": {"$gt": since}}).sort("updated_at").to_list()
-        )
+        collection = RequestDocument.get_pymongo_collection()
+        changed = await collection.find({"updated_at": {"$gt": since}}).sort("updated_at").to_list()
         newest = cursor
-        for request in changed:
-            for event in events_of(request, after=since):
+        for document in changed:
+            newest = max(newest, document["updated_at"])
+            request = readable(document)
+            for event in events_of(request, after=since) if request else ():
                 if event.change_id not in seen:
                     seen[event.change_id] = event.at
                     broker.publish(event)
-            newest = max(newest, request.updated_at)
         newest = min(newest, now())
         horizon = newest - self.OVERLAP
         return newest, {change: at for change, at in seen.items() if at > horizon}
@@ -209,7 +220,9 @@ class WatchSource:
                     document = change.get("fullDocument")
                     if document is None:
                         continue
-                    request = RequestDocument.model_validate(document)
+                    request = readable(document)
+                    if request is None:
+                        continue
                     # The newest entry is the one this insert or update added, if any.
                     for event in events_of(request, after=None)[-1:]:
                         if event.change_id not in seen:

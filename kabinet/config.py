@@ -5,6 +5,7 @@ from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -39,6 +40,11 @@ class Settings(BaseSettings):
     graphiql: bool | None = Field(
         None,
         description="Serve GraphiQL at /graphql; default on in development, off in production.",
+    )
+    max_body_bytes: int = Field(
+        1024 * 1024,
+        description="Largest request body other than an upload (a GraphQL JSON POST); "
+        "larger ones get 413. Uploads have their own limit: 10 files of 10 MB plus this.",
     )
 
     data_dir: Path = Field(Path("./var"), description="Where the embedded database keeps its file.")
@@ -97,4 +103,7 @@ class Settings(BaseSettings):
 
     @cached_property
     def origins(self) -> list[str]:
-        return self.allowed_origins or [self.public_url.rstrip("/")]
+        """Browser origins for CORS and WebSocket: the configured ones, else the public
+        URL's own origin (its scheme, host and port, without a path)."""
+        public = urlsplit(self.public_url)
+        return self.allowed_origins or [f"{public.scheme}://{public.netloc}"]

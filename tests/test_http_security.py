@@ -1,9 +1,16 @@
 """The HTTP layer's defences: CSRF, media types, batching, CORS, headers, body limits."""
 
 import json
+from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 
+from kabinet.app import create_app
+from kabinet.config import Settings
+from kabinet.db import Database
+from kabinet.resolvers.files import MAX_FILE_BYTES, MAX_FILES
+from tests.conftest import serve_on_loopback
 from tests.support import Api
 
 QUERY = "{ passwordPolicy { minLength } }"
@@ -147,3 +154,205 @@ async def test_a_batched_request_is_refused(api: Api):
             }
         ]
     }
+
+
+# ---- CORS for the allowed origins
+
+
+async def test_cors_preflight_from_an_allowed_origin(api: Api):
+    response = await api.http.options(
+        "/graphql",
+        headers={
+            "Origin": "http://cabinet.test",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": (
+                "authorization, content-type, graphql-require-preflight, x-request-id"
+            ),
+        },
+    )
+
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == "http://cabinet.test"
+    allowed = {
+        h.strip().lower() for h in response.headers["access-control-allow-headers"].split(",")
+    }
+    assert {"authorization", "content-type", "graphql-require-preflight", "x-request-id"} <= allowed
+    assert "POST" in response.headers["access-control-allow-methods"]
+
+
+async def test_cors_preflight_from_another_origin_is_refused(api: Api):
+    response = await api.http.options(
+        "/graphql",
+        headers={
+            "Origin": "https://evil.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
+
+    assert response.status_code == 400
+    assert "access-control-allow-origin" not in response.headers
+
+
+async def test_an_allowed_origin_may_read_the_request_id(api: Api):
+    response = await api.http.post(
+        "/graphql", json={"query": QUERY}, headers={"Origin": "http://cabinet.test"}
+    )
+
+    assert response.headers["access-control-allow-origin"] == "http://cabinet.test"
+    assert response.headers["access-control-expose-headers"].lower() == "x-request-id"
+
+
+@pytest.mark.parametrize(
+    ("configured", "origins"),
+    [
+        ({"public_url": "https://cabinet.example/app/"}, ["https://cabinet.example"]),
+        (
+            {"allowed_origins": "https://a.example, https://b.example/"},
+            ["https://a.example", "https://b.example"],
+        ),
+    ],
+)
+def test_allowed_origins_default_to_the_public_urls_origin(
+    configured: dict[str, str], origins: list[str]
+):
+    assert Settings(_env_file=None, **configured).origins == origins
+
+
+# ---- security headers on every response
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers"),
+    [
+        ("GET", "/graphql", {"Accept": "text/html"}),
+        ("POST", "/graphql", {}),
+        ("GET", "/confirm-email?token=x", {}),
+        ("GET", "/static/graphiql.js", {}),
+        ("GET", "/healthz", {}),
+        ("GET", "/nowhere", {}),
+        ("GET", "/graphql", {"Accept": "application/json"}),  # refused (CSRF): headers too
+    ],
+)
+async def test_every_response_carries_the_security_headers(
+    api: Api, method: str, path: str, headers: dict[str, str]
+):
+    body = {"json": {"query": QUERY}} if method == "POST" else {}
+    response = await api.http.request(method, path, headers=headers, **body)
+
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["cross-origin-opener-policy"] == "same-origin"
+    assert "camera=()" in response.headers["permissions-policy"]
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert "strict-transport-security" not in response.headers  # served over http
+
+
+@pytest.fixture
+async def https_server(settings: Settings, database: Database) -> AsyncIterator[str]:
+    """The app whose public URL is https, under uvicorn on loopback."""
+    https = settings.model_copy(update={"public_url": "https://cabinet.test"})
+    instance, task, port = await serve_on_loopback(create_app(https, database=database))
+    yield f"http://127.0.0.1:{port}"
+    instance.should_exit = True
+    await task
+
+
+async def test_hsts_only_when_the_public_url_is_https(https_server: str):
+    async with httpx.AsyncClient(base_url=https_server) as http:
+        response = await http.get("/healthz")
+    assert response.headers["strict-transport-security"] == "max-age=31536000"
+
+
+# ---- request body size limits
+
+
+def json_body(size: int) -> bytes:
+    """A valid GraphQL JSON body of exactly ``size`` bytes (padded with JSON whitespace)."""
+    body = json.dumps({"query": QUERY}).encode()
+    return body + b" " * (size - len(body))
+
+
+async def post_json(api: Api, content: bytes | AsyncIterator[bytes]) -> httpx.Response:
+    return await api.http.post(
+        "/graphql", content=content, headers={"Content-Type": "application/json"}
+    )
+
+
+async def chunks(body: bytes, size: int = 64 * 1024) -> AsyncIterator[bytes]:
+    """The body streamed without a Content-Length (chunked transfer encoding)."""
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
+
+
+async def test_a_json_body_at_the_limit_runs(api: Api, settings: Settings):
+    response = await post_json(api, json_body(settings.max_body_bytes))
+
+    assert response.status_code == 200
+    assert response.json()["data"]["passwordPolicy"] == {"minLength": 8}
+
+
+async def test_a_json_body_over_the_limit_is_refused(api: Api, settings: Settings):
+    response = await post_json(api, json_body(settings.max_body_bytes + 1))
+
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["message"] == (
+        f"The request body is too large: at most {settings.max_body_bytes} bytes."
+    )
+
+
+async def test_a_streamed_body_is_counted_without_a_content_length(api: Api, settings: Settings):
+    at_limit = await post_json(api, chunks(json_body(settings.max_body_bytes)))
+    over = await post_json(api, chunks(json_body(settings.max_body_bytes + 1)))
+
+    assert at_limit.status_code == 200
+    assert at_limit.json()["data"]["passwordPolicy"] == {"minLength": 8}
+    assert over.status_code == 413
+    assert over.request.headers.get("content-length") is None
+
+
+def upload_body(size: int, boundary: str = "kabinet-boundary") -> bytes:
+    """A GraphQL multipart request of exactly ``size`` bytes: a query and one file part
+    that no variable maps (so the bytes travel and are parsed but nothing is stored)."""
+    head = (
+        f"--{boundary}\r\n"
+        'Content-Disposition: form-data; name="operations"\r\n\r\n'
+        f"{json.dumps({'query': QUERY})}\r\n"
+        f"--{boundary}\r\n"
+        'Content-Disposition: form-data; name="map"\r\n\r\n{}\r\n'
+        f"--{boundary}\r\n"
+        'Content-Disposition: form-data; name="0"; filename="scan.pdf"\r\n'
+        "Content-Type: application/pdf\r\n\r\n"
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    return head + b"%PDF" + b"0" * (size - len(head) - len(tail) - 4) + tail
+
+
+async def post_upload(api: Api, body: bytes) -> httpx.Response:
+    return await api.http.post(
+        "/graphql",
+        content=body,
+        headers={"Content-Type": "multipart/form-data; boundary=kabinet-boundary", **PREFLIGHT},
+    )
+
+
+def upload_limit(settings: Settings) -> int:
+    return MAX_FILES * MAX_FILE_BYTES + settings.max_body_bytes
+
+
+async def test_an_upload_at_the_limit_is_read(api: Api, settings: Settings):
+    response = await post_upload(api, upload_body(upload_limit(settings)))
+
+    assert response.status_code == 200
+    assert response.json() == {"data": {"passwordPolicy": {"minLength": 8}}}
+
+
+async def test_an_upload_over_the_limit_is_refused(api: Api, settings: Settings):
+    response = await post_upload(api, upload_body(upload_limit(settings) + 1))
+
+    assert response.status_code == 413
+    message = response.json()["errors"][0]["message"]
+    assert message.startswith(f"The upload is too large: at most {MAX_FILES} files of 10 MB each")

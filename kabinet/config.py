@@ -46,6 +46,12 @@ class Settings(BaseSettings):
         description="Largest request body other than an upload (a GraphQL JSON POST); "
         "larger ones get 413. Uploads have their own limit: 10 files of 10 MB plus this.",
     )
+    forwarded_allow_ips: str | None = Field(
+        None,
+        description="Comma-separated addresses (or networks, or *) of the load balancers whose "
+        "X-Forwarded-For / X-Forwarded-Proto `kabinet serve` trusts for the client's address "
+        "and scheme; unset = no proxy headers are trusted.",
+    )
 
     data_dir: Path = Field(Path("./var"), description="Where the embedded database keeps its file.")
     mongodb_uri: str | None = Field(None, description="A real MongoDB; unset = embedded database.")

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -21,6 +22,7 @@ from kabinet.auth.sessions import bearer_token, resolve_session
 from kabinet.config import Settings
 from kabinet.db import Database
 from kabinet.events import Broker, choose_source
+from kabinet.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from kabinet.notify.outbox import Outbox
 from kabinet.resolvers import files
 from kabinet.schema.ids import object_id
@@ -31,6 +33,15 @@ logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# What a browser frontend on an allowed origin may send (besides the safelisted ones):
+# the session, JSON, the CSRF proofs, its own request id for the logs.
+CORS_REQUEST_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "GraphQL-Require-Preflight",
+    "X-Apollo-Operation-Name",
+    "X-Request-ID",
+]
 
 
 class RequestIdMiddleware:
@@ -133,7 +144,19 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         ],
         lifespan=lifespan,
     )
+    # Innermost first: the body limit sees the request before any route reads it;
+    # the security headers and the request id reach every response, refusals too.
+    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=CORS_REQUEST_HEADERS,
+        expose_headers=["X-Request-ID"],
+        max_age=600,
+    )
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, https=settings.public_url.startswith("https:"))
     app.state.services = services
     app.state.database = db
     return app

@@ -36,7 +36,10 @@ def serve(reload: bool) -> None:
         host=settings.host,
         port=settings.port,
         reload=reload,
-        proxy_headers=True,
+        # Only a load balancer named in KABINET_FORWARDED_ALLOW_IPS may say who the client
+        # is: anyone else could pick the IP the per-IP rate limits count.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
     )
 
 

@@ -5,6 +5,7 @@ from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -42,6 +43,17 @@ class Settings(BaseSettings):
     )
     introspection: bool = Field(
         True, description="Answer introspection queries (GraphiQL and codegen need them)."
+    )
+    max_body_bytes: int = Field(
+        1024 * 1024,
+        description="Largest request body other than an upload (a GraphQL JSON POST); "
+        "larger ones get 413. Uploads have their own limit: 10 files of 10 MB plus this.",
+    )
+    forwarded_allow_ips: str | None = Field(
+        None,
+        description="Comma-separated addresses (or networks, or *) of the load balancers whose "
+        "X-Forwarded-For / X-Forwarded-Proto `kabinet serve` trusts for the client's address "
+        "and scheme; unset = no proxy headers are trusted.",
     )
 
     data_dir: Path = Field(Path("./var"), description="Where the embedded database keeps its file.")
@@ -114,4 +126,7 @@ class Settings(BaseSettings):
 
     @cached_property
     def origins(self) -> list[str]:
-        return self.allowed_origins or [self.public_url.rstrip("/")]
+        """Browser origins for CORS and WebSocket: the configured ones, else the public
+        URL's own origin (its scheme, host and port, without a path)."""
+        public = urlsplit(self.public_url)
+        return self.allowed_origins or [f"{public.scheme}://{public.netloc}"]

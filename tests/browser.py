@@ -28,6 +28,16 @@ CHROMIUM_FLAGS = [
 ]
 
 
+# Installed before any script of the page runs: every Content-Security-Policy violation
+# (a blocked script, style, font, image or connection) is kept for the test to read.
+RECORD_CSP_VIOLATIONS = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.cspViolations.push(`${event.effectiveDirective} ${event.blockedURI}`);
+});
+"""
+
+
 class Page:
     def __init__(self, connection: websockets.ClientConnection) -> None:
         self._connection = connection
@@ -52,6 +62,10 @@ class Page:
     async def wait_for(self, expression: str, seconds: float = 20) -> Any:
         return await eventually(lambda: self.evaluate(expression), seconds=seconds)
 
+    async def csp_violations(self) -> list[str]:
+        """What the page's Content-Security-Policy blocked so far: directive and URI."""
+        return await self.evaluate("window.cspViolations")
+
 
 @contextlib.asynccontextmanager
 async def chromium_page(url: str) -> AsyncIterator[Page]:
@@ -63,7 +77,7 @@ async def chromium_page(url: str) -> AsyncIterator[Page]:
             executable,
             *CHROMIUM_FLAGS,
             f"--user-data-dir={profile}",
-            url,
+            "about:blank",
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
         )
@@ -84,7 +98,13 @@ async def chromium_page(url: str) -> AsyncIterator[Page]:
             async with websockets.connect(
                 page_target["webSocketDebuggerUrl"], max_size=None
             ) as connection:
-                yield Page(connection)
+                page = Page(connection)
+                await page.send("Page.enable")
+                await page.send(
+                    "Page.addScriptToEvaluateOnNewDocument", source=RECORD_CSP_VIOLATIONS
+                )
+                await page.send("Page.navigate", url=url)
+                yield page
         finally:
             process.terminate()
             await process.wait()

@@ -19,7 +19,31 @@ async def test_graphiql_runs_a_query_in_headless_chromium(server: str):
             " return r && r.innerText.includes('minLength') ? r.innerText : null })()"
         )
 
+        # A dialog inserts a <style> element (the reason styles may be inline).
+        await page.evaluate(
+            "document.querySelector('button[aria-label=\"Open settings dialog\"]').click()"
+        )
+        await page.wait_for("!!document.querySelector('[role=dialog]')")
+        # Subscriptions: the CSP lets GraphiQL open its WebSocket to the same host.
+        opened = await page.wait_for(
+            "(() => { window.socket = window.socket || new WebSocket("
+            "location.origin.replace('http', 'ws') + '/graphql', 'graphql-transport-ws');"
+            " return window.socket.readyState === WebSocket.OPEN })()"
+        )
+        violations = await page.csp_violations()
+        # The policy is enforced: an inline script (what an injection would add) is blocked.
+        await page.evaluate(
+            "const s = document.createElement('script'); s.textContent = 'window.ran = 1';"
+            " document.body.append(s)"
+        )
+        blocked = await page.wait_for("window.cspViolations.length ? window.cspViolations : null")
+        ran = await page.evaluate("window.ran")
+
     assert '"minLength": 8' in result
+    assert opened is True
+    assert violations == []
+    assert blocked == ["script-src-elem inline"]
+    assert ran is None
 
 
 async def test_emailed_link_page_confirms_the_account_in_a_browser(server: str, api, mailbox):
@@ -38,6 +62,8 @@ async def test_emailed_link_page_confirms_the_account_in_a_browser(server: str, 
             "(() => { const r = document.getElementById('result');"
             " return r && r.textContent ? r.textContent : null })()"
         )
+        violations = await page.csp_violations()
 
     assert "ivan@example.com" in shown
+    assert violations == []
     assert (await login(api, "ivan@example.com"))["__typename"] == "AuthSuccess"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pymongo import AsyncMongoClient
 
 from kabinet.db import Database
 from tests.accounts import login
@@ -79,6 +80,34 @@ async def test_serve_keeps_data_in_the_data_dir_across_restarts(tmp_path: Path):
             "__typename": "NotAllowed",
             "code": "EMAIL_NOT_CONFIRMED",
         }
+
+
+async def test_serve_takes_the_client_address_from_trusted_proxies_only(tmp_path: Path):
+    """Behind a load balancer the per-IP limits must see the client, not the balancer;
+    without KABINET_FORWARDED_ALLOW_IPS nobody may claim an address in a header."""
+    db_port = str(free_port())
+    uri = f"mongodb://127.0.0.1:{db_port}/?directConnection=true"
+    login_query = """mutation { login(input: {email: "proxied@example.com",
+                     password: "Proxied-pass-1"}) { __typename } }"""
+    seen: dict[str, str] = {}
+    for trusted in ("127.0.0.1", ""):
+        async with serving(tmp_path, embedded_port=db_port, forwarded_allow_ips=trusted) as http:
+            if not seen:
+                arguments = ("--email", "proxied@example.com", "--password", "Proxied-pass-1")
+                code, output = await run_cli("create-user", *arguments, mongodb_uri=uri)
+                assert code == 0, output
+            response = await http.post(
+                "/graphql",
+                json={"query": login_query},
+                headers={"X-Forwarded-For": "203.0.113.7, 10.0.0.2"},
+            )
+            assert response.json()["data"]["login"]["__typename"] == "AuthSuccess"
+            async with AsyncMongoClient(uri) as client:
+                newest = await client.kabinet.sessions.find_one(sort=[("created_at", -1)])
+            seen[trusted or "unset"] = newest["ip"]
+
+    # A client may write anything in front; the balancer appends the address it saw.
+    assert seen == {"127.0.0.1": "10.0.0.2", "unset": "127.0.0.1"}
 
 
 async def test_create_user_makes_a_confirmed_operator(api: Api, database: Database):

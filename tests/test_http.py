@@ -1,5 +1,10 @@
 """The HTTP surface: health probes, request ids, and GraphQL-over-HTTP status codes."""
 
+import asyncio
+import json
+import os
+from pathlib import Path
+
 import httpx
 
 from tests.support import Api
@@ -36,8 +41,10 @@ async def test_every_response_has_a_request_id(api: Api):
     assert given.headers["x-request-id"] == "frontend-req-42"
 
 
-async def test_queries_work_over_get(api: Api):
-    response = await api.http.get("/graphql", params={"query": POLICY_QUERY})
+async def test_queries_work_over_get_with_the_preflight_header(api: Api):
+    response = await api.http.get(
+        "/graphql", params={"query": POLICY_QUERY}, headers={"GraphQL-Require-Preflight": "1"}
+    )
     assert response.status_code == 200
     assert response.json()["data"]["passwordPolicy"]["minLength"] == 8
 
@@ -48,8 +55,11 @@ async def test_get_never_runs_a_mutation(api: Api):
         params={
             "query": 'mutation { login(input: {email: "a@b.c", password: "x"}) { __typename } }'
         },
+        headers={"GraphQL-Require-Preflight": "1"},
     )
     assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert "errors" in response.json()
 
 
 async def test_malformed_json_is_a_client_error(api: Api):
@@ -93,3 +103,27 @@ async def test_graphiql_page_is_served_with_local_assets(server: str):
         assert "cdn" not in page.text.lower()
         for asset in ("graphiql.min.js", "graphiql.min.css", "react.production.min.js"):
             assert (await http.get(f"/static/vendor/{asset}")).status_code == 200
+
+
+async def test_graphql_over_http_audit_passes_every_must_and_should(
+    server: str, project_root: Path
+):
+    audit = await asyncio.create_subprocess_exec(
+        "node",
+        str(project_root / "tests" / "node" / "audit.cjs"),
+        f"{server}/graphql",
+        env={**os.environ, "NODE_PATH": str(project_root / "web" / "node_modules")},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    output, errors = await asyncio.wait_for(audit.communicate(), 60)
+    assert audit.returncode == 0, errors.decode()
+    results = json.loads(output)
+
+    failures = [
+        f"{r['status']}: {r['name']} ({r['reason']})"
+        for r in results
+        if r["status"] in ("error", "warn")  # MUST and SHOULD; "notice" is a MAY
+    ]
+    assert len(results) > 50
+    assert failures == [], "\n".join(failures)

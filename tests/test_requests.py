@@ -590,17 +590,30 @@ async def test_download_serves_the_owner_and_staff_only(
     assert anonymous.status_code == 401
 
 
-async def test_upload_without_the_preflight_header_is_refused(api: Api, token: str):
-    response = await multipart(
-        api,
-        token,
-        ADD_COMMENT,
-        {"input": {"requestId": "x", "text": "", "attachments": [None]}},
-        {"variables.input.attachments.0": ("a.png", PNG)},
-        preflight=False,
-    )
-    assert response.status_code == 400
-    assert await fs_files() == 0
+async def test_an_upload_needs_the_preflight_header_against_csrf(api: Api, token: str):
+    """A multipart POST is what a forged cross-site form sends: refused, nothing stored,
+    unless the client adds the header a browser can send only after a CORS preflight."""
+    documents = {"variables.input.reimbursement.documents.0": ("чек.pdf", PDF)}
+    fields = {
+        "amount": "100.00",
+        "serviceDate": (now().date() - timedelta(days=1)).isoformat(),
+        "description": "Аналізи",
+        "iban": VALID_IBAN,
+        "documents": [None],
+    }
+    variables = {"input": {"reimbursement": fields}}
+
+    refused = await multipart(api, token, CREATE_REQUEST, variables, documents, preflight=False)
+
+    assert refused.status_code == 400
+    assert "GraphQL-Require-Preflight" in refused.json()["errors"][0]["message"]
+    assert (await RequestDocument.count(), await fs_files()) == (0, 0)
+
+    accepted = await multipart(api, token, CREATE_REQUEST, variables, documents)
+
+    assert accepted.status_code == 200
+    assert accepted.json()["data"]["createRequest"]["attachments"][0]["filename"] == "чек.pdf"
+    assert (await RequestDocument.count(), await fs_files()) == (1, 1)
 
 
 async def test_times_without_a_zone_are_taken_as_utc(api: Api, token: str):

@@ -86,3 +86,31 @@ async def test_a_session_ended_elsewhere_signs_nothing_in_on_an_open_socket(
         assert await me("1") == {"email": "socket@example.com"}
         await api.data("mutation { logout }", token=token)
         assert await me("2") is None
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        pytest.param("http://cabinet.test", id="allowed-origin"),
+        pytest.param(None, id="no-origin-a-non-browser-client"),
+    ],
+)
+async def test_an_allowed_origin_or_none_opens_a_socket(
+    server: str, api: Api, mailbox: Mailbox, origin: str | None
+):
+    token = await signed_up(api, mailbox, "origin@example.com")
+    async with websockets.connect(
+        ws_url(server), origin=origin, subprotocols=["graphql-transport-ws"]
+    ) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"token": token}}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+
+
+async def test_a_page_on_another_origin_cannot_open_a_socket(server: str):
+    """Browsers apply no CORS to WebSockets: the Origin check stops cross-site hijacking."""
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        async with websockets.connect(
+            ws_url(server), origin="https://evil.example", subprotocols=["graphql-transport-ws"]
+        ):
+            pass
+    assert refused.value.response.status_code == 403

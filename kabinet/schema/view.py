@@ -7,10 +7,11 @@ import orjson
 from cross_web import HTTPException
 from graphql import ExecutionResult
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, GraphQLRequestProtocol
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.unset import UNSET, UnsetType
 
@@ -31,9 +32,13 @@ _SIMPLE_CONTENT_TYPES = {
     "multipart/form-data",
 }
 CSRF_REFUSAL = (
-    "This request has a content type a browser may send cross-site; "
+    "This request has a content type a browser may send cross-site (or none, as a GET); "
     "add a non-empty GraphQL-Require-Preflight header."
 )
+BATCH_REFUSAL = "Batched requests (a JSON array) are not accepted: send one operation per request."
+
+JSON = "application/json"
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 
 
 def needs_preflight(request: Request) -> bool:
@@ -41,6 +46,42 @@ def needs_preflight(request: Request) -> bool:
     headers = request.headers
     proved = headers.get("graphql-require-preflight") or headers.get("x-apollo-operation-name")
     return content_type in _SIMPLE_CONTENT_TYPES and not proved
+
+
+def response_media_type(accept: str | None) -> str:
+    """GraphQL over HTTP: `application/graphql-response+json` when the client's Accept
+    ranks it above `application/json` (or lists it first at the same quality), else
+    `application/json`, also for a missing Accept, `*/*` or nothing we can serve."""
+    best_rank, best = (0.0, False, 0), JSON
+    for position, part in enumerate((accept or "").split(",")):
+        media_range, *parameters = (piece.strip().lower() for piece in part.split(";"))
+        if media_range not in (GRAPHQL_RESPONSE_JSON, JSON, "application/*", "*/*"):
+            continue
+        quality = 1.0
+        for name, _, value in (parameter.partition("=") for parameter in parameters):
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        # At equal quality a named type beats a wildcard, then the one listed first wins.
+        rank = (quality, "*" not in media_range, -position)
+        if quality > 0 and rank > best_rank:
+            best_rank = rank
+            best = GRAPHQL_RESPONSE_JSON if media_range == GRAPHQL_RESPONSE_JSON else JSON
+    return best
+
+
+def error_response(message: str, status_code: int, media_type: str) -> Response:
+    """A request the server refuses before executing it, as a GraphQL response
+    without `data` (the spec's request error), in the media type the client accepts."""
+    return Response(
+        orjson.dumps({"errors": [{"message": message}]}),
+        status_code=status_code,
+        media_type=f"{media_type}; charset=utf-8",
+        # A mutation over GET is 405, and HTTP wants the methods that would work.
+        headers={"Allow": "POST"} if status_code == 405 else None,
+    )
 
 
 class KabinetGraphQL(GraphQL[Context, None]):
@@ -57,9 +98,53 @@ class KabinetGraphQL(GraphQL[Context, None]):
         self.services = services
 
     async def run(self, request: Request | WebSocket, *args: Any, **kwargs: Any) -> Any:
-        if isinstance(request, Request) and request.method == "POST" and needs_preflight(request):
-            return PlainTextResponse(CSRF_REFUSAL, status_code=400)
-        return await super().run(request, *args, **kwargs)
+        if isinstance(request, WebSocket):
+            return await super().run(request, *args, **kwargs)
+        media_type = response_media_type(request.headers.get("accept"))
+        # The GraphiQL page runs nothing, so a browser may open it as a plain GET.
+        if needs_preflight(request) and not self.should_render_graphql_ide(request):
+            return error_response(CSRF_REFUSAL, 400, media_type)
+        try:
+            return await super().run(request, *args, **kwargs)
+        except HTTPException as error:
+            return error_response(error.reason, error.status_code, media_type)
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = response_media_type(request.headers.get("accept"))
+        return sub_response
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        """JSON in the negotiated media type; with `application/graphql-response+json` a
+        request error (no `data`: the document did not parse, validate or get its
+        variables) is 400, as GraphQL over HTTP asks (`application/json` keeps 200)."""
+        response = super().create_response(response_data, sub_response)
+        media_type = sub_response.media_type or JSON
+        response.headers["content-type"] = f"{media_type}; charset=utf-8"
+        request_error = isinstance(response_data, dict) and "data" not in response_data
+        if media_type == GRAPHQL_RESPONSE_JSON and request_error and not sub_response.status_code:
+            response.status_code = 400
+        return response
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """Without `data` when execution never started (errors without a path), so that
+        clients can tell a request error from a field error that nulled the whole result."""
+        response = await super().process_result(request, result)
+        if result.data is None and result.errors and all(e.path is None for e in result.errors):
+            response.pop("data", None)
+        return response
+
+    def _validate_batch_request(
+        self, request_data: list[GraphQLRequestData], protocol: GraphQLRequestProtocol
+    ) -> None:
+        """Batching is off: a JSON array would run several operations for one request."""
+        raise HTTPException(400, BATCH_REFUSAL)
 
     async def get_context(self, request: Request | WebSocket, response: object) -> Context:
         token = bearer_token(request.headers.get("authorization"))

@@ -1,0 +1,124 @@
+"""Pure ASGI middleware of the HTTP layer: security headers and the request body limit."""
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kabinet.resolvers.files import MAX_FILE_BYTES, MAX_FILES
+from kabinet.schema.view import error_response, response_media_type
+
+# GraphiQL (our page, the vendored UMD builds) and the emailed-link pages load only
+# their own scripts, styles and fonts and talk to /graphql (HTTP and WebSocket:
+# 'self' covers ws: and wss: of the same host). Styles stay 'unsafe-inline':
+# GraphiQL's editor and dialogs set style attributes and insert <style> elements.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+SECURITY_HEADERS = (
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=(), usb=()"),
+)
+STRICT_TRANSPORT_SECURITY = (b"strict-transport-security", b"max-age=31536000")
+
+
+class SecurityHeadersMiddleware:
+    """Adds the security headers to every HTTP response (a header the route set wins);
+    HSTS only when the cabinet is served over https."""
+
+    def __init__(self, app: ASGIApp, *, https: bool) -> None:
+        self.app = app
+        self.headers = SECURITY_HEADERS + ((STRICT_TRANSPORT_SECURITY,) if https else ())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = message.setdefault("headers", [])
+                present = {name.lower() for name, _ in headers}
+                headers.extend(header for header in self.headers if header[0] not in present)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class BodyTooLarge(Exception):
+    """Raised from `receive` once a streamed body passes its limit."""
+
+
+class BodySizeLimitMiddleware:
+    """Refuses (413) a body over its limit, by Content-Length before reading it, or by
+    counting the chunks of a streamed one. Uploads (multipart/form-data) may carry
+    MAX_FILES files of MAX_FILE_BYTES plus an ordinary body for the operation and the
+    multipart framing; every other body (a GraphQL JSON POST) gets ``max_body_bytes``."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.max_upload_bytes = MAX_FILES * MAX_FILE_BYTES + max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        upload = content_type == "multipart/form-data"
+        limit = self.max_upload_bytes if upload else self.max_body_bytes
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await self.refuse(headers, upload, scope, receive, send)
+            return
+
+        received = 0
+        response_started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise BodyTooLarge
+            return message
+
+        async def watching_send(message: Message) -> None:
+            nonlocal response_started
+            response_started = response_started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, watching_send)
+        except BodyTooLarge:
+            if response_started:
+                raise
+            await self.refuse(headers, upload, scope, receive, send)
+
+    async def refuse(
+        self, headers: Headers, upload: bool, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        if upload:
+            message = (
+                f"The upload is too large: at most {MAX_FILES} files of "
+                f"{MAX_FILE_BYTES // (1024 * 1024)} MB each ({self.max_upload_bytes} bytes "
+                "in all, with the operation)."
+            )
+        else:
+            message = f"The request body is too large: at most {self.max_body_bytes} bytes."
+        response = error_response(message, 413, response_media_type(headers.get("accept")))
+        await response(scope, receive, send)

@@ -309,3 +309,20 @@ query Queue($first: Int, $after: String, $filter: RequestFilter) {
   }
 }
 """
+
+SECURITY_EVENTS = """
+query Events($first: Int, $after: String, $filter: SecurityEventFilter) {
+  securityEvents(first: $first, after: $after, filter: $filter) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges {
+      node {
+        id at action actorId actorRole subjectId targetType targetId before after
+        ip userAgent requestId
+        actor { email }
+        subject { email }
+      }
+    }
+  }
+}
+"""

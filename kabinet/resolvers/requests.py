@@ -21,6 +21,7 @@ from kabinet.auth.context import Caller
 from kabinet.clock import now
 from kabinet.documents import (
     Address,
+    AuditAction,
     CounterDocument,
     PolicyStatus,
     RequestDocument,
@@ -39,7 +40,7 @@ from kabinet.documents.request import (
     StatusChange,
     TimeWindow,
 )
-from kabinet.resolvers import contacts, files, notifications, pages, policies
+from kabinet.resolvers import audit, contacts, files, notifications, pages, policies
 from kabinet.resolvers.errors import FieldProblem, InvalidInput, NotAllowed, NotFound, RateLimited
 from kabinet.resolvers.files import IncomingFile
 from kabinet.resolvers.validation import Checked, parse_phone
@@ -471,13 +472,14 @@ async def list_requests(
 async def change_status(
     *,
     services: Services,
+    caller: Caller,
     user: UserDocument,
     request_id: PydanticObjectId,
     status: RequestStatus,
     comment: str | None,
     scheduled_at: datetime | None,
 ) -> RequestDocument | NotFound | NotAllowed | InvalidInput:
-    """An operator moves a request along the lifecycle."""
+    """An operator moves a request along the lifecycle; audited."""
     request = await find_request(user, request_id)
     if request is None:
         return NotFound()
@@ -489,6 +491,15 @@ async def change_status(
         return InvalidInput(checked.problems)
     changed = await _transition(request, status, Actor.OPERATOR, user, text, scheduled_at)
     if isinstance(changed, RequestDocument):
+        await audit.record(
+            caller,
+            AuditAction.REQUEST_STATUS_CHANGED,
+            subject_id=changed.user_id,
+            target_type="request",
+            target_id=changed.id,
+            before={"status": request.status.value},
+            after={"status": status.value},
+        )
         await notifications.announce(services, changed, changed.history[-1])
     return changed
 

@@ -9,6 +9,7 @@ from strawberry.tools import merge_types
 
 from kabinet.schema.account import AccountMutation, AccountQuery
 from kabinet.schema.addresses import AddressesMutation
+from kabinet.schema.audit import AuditQuery
 from kabinet.schema.contacts import ContactsMutation
 from kabinet.schema.extensions import EXTENSIONS
 from kabinet.schema.policies import PoliciesMutation, PoliciesQuery
@@ -28,7 +29,7 @@ class NodeQuery:
     )
 
 
-Query = merge_types("Query", (NodeQuery, AccountQuery, PoliciesQuery, RequestsQuery))
+Query = merge_types("Query", (NodeQuery, AccountQuery, PoliciesQuery, RequestsQuery, AuditQuery))
 Mutation = merge_types(
     "Mutation",
     (

@@ -230,14 +230,14 @@ class AccountMutation:
 
     @strawberry.mutation(description="End the current session.")
     async def logout(self, info: Info) -> bool:
-        _, session = require_session(info)
-        await account.logout(session=session)
+        user, session = require_session(info)
+        await account.logout(caller=info.context.caller, user=user, session=session)
         return True
 
     @strawberry.mutation(description="End every session of the account, this one included.")
     async def logout_everywhere(self, info: Info) -> bool:
         user = require_user(info)
-        await account.logout_everywhere(user=user)
+        await account.logout_everywhere(caller=info.context.caller, user=user)
         return True
 
     @strawberry.mutation(description="Email a password reset link, if the account exists.")

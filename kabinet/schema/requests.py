@@ -679,6 +679,7 @@ class RequestsMutation:
             "Request",
             lambda request_id: requests.change_status(
                 services=info.context.services,
+                caller=info.context.caller,
                 user=user,
                 request_id=request_id,
                 status=RequestStatusValue(input.status.value),

@@ -21,7 +21,7 @@ from kabinet.config import Settings
 from kabinet.db import Database
 from kabinet.events import Broker, choose_source
 from kabinet.notify.outbox import Outbox
-from kabinet.resolvers import files
+from kabinet.resolvers import files, privacy
 from kabinet.schema.ids import object_id
 from kabinet.schema.view import KabinetGraphQL
 from kabinet.services import Services
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         if owns_database:
             await db.connect()
+        await privacy.finish_deletions()
         sender = asyncio.create_task(outbox.run(), name="outbox-sender")
         source = choose_source(
             await db.client.admin.command("hello"),

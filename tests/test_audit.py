@@ -12,6 +12,8 @@ from tests.operations import (
     ADD_CONTACT,
     CHANGE_PASSWORD,
     CHANGE_STATUS,
+    DELETE_ACCOUNT,
+    EXPORT_MY_DATA,
     LOGOUT,
     LOGOUT_EVERYWHERE,
     REMOVE_CONTACT,
@@ -196,6 +198,25 @@ async def test_staff_actions_are_recorded(api: Api, mailbox: Mailbox, admin: str
     updated = phone_events["edges"][0]["node"]
     assert (updated["targetType"], updated["targetId"]) == ("policy", policy_id)
     assert json.loads(updated["before"]) == {"phones": policy.phones}
+
+
+async def test_export_and_deletion_are_recorded_and_the_subject_id_outlives_the_account(
+    api: Api, mailbox: Mailbox, admin: str
+):
+    token = await signed_up(api, mailbox, EMAIL)
+    user_id = await own_id(api, token)
+    await api.data(EXPORT_MY_DATA, token=token)
+    await api.data(DELETE_ACCOUNT, {"input": {"password": PASSWORD}}, token=token)
+
+    nodes = await about(api, admin, user_id)
+
+    assert [node["action"] for node in nodes] == [
+        "ACCOUNT_DELETED",
+        "DATA_EXPORTED",
+        "EMAIL_CONFIRMED",
+    ]
+    assert all(node["subjectId"] == user_id for node in nodes)
+    assert all(node["subject"] is None for node in nodes)
 
 
 async def test_only_administrators_read_the_log(api: Api, mailbox: Mailbox, admin: str):

@@ -21,6 +21,8 @@ class AuditAction(StrEnum):
     PASSWORD_CHANGED = "account.password_changed"  # noqa: S105 - an action name, not a secret
     PASSWORD_RESET_REQUESTED = "account.password_reset_requested"  # noqa: S105 - an action name, not a secret
     PASSWORD_RESET = "account.password_reset"  # noqa: S105 - an action name, not a secret
+    DATA_EXPORTED = "account.data_exported"
+    ACCOUNT_DELETED = "account.deleted"
     CONTACT_ADDED = "contact.added"
     CONTACT_VERIFIED = "contact.verified"
     CONTACT_REMOVED = "contact.removed"

@@ -84,6 +84,11 @@ def _new_password_problems(password: str, confirmation: str) -> list[FieldProble
     return problems
 
 
+async def _live_account(query: dict[str, object]) -> UserDocument | None:
+    """The account ``query`` finds, unless it is being deleted (then it is as good as gone)."""
+    return await UserDocument.find_one({**query, "deleting_since": None})
+
+
 def _limited(exceeded: rate_limit.Exceeded | None) -> RateLimited | None:
     return RateLimited(exceeded.retry_after_seconds) if exceeded else None
 
@@ -183,8 +188,8 @@ async def register(
 async def _register_existing(
     services: Services, caller: Caller, email: str, password_hash: str, locale: Locale | None
 ) -> None:
-    existing = await UserDocument.find_one({"email": email})
-    if existing is None:  # deleted in between: nothing to tell anyone
+    existing = await _live_account({"email": email})
+    if existing is None:  # being deleted: nothing to tell anyone
         return
     if existing.email_confirmed:
         content = templates.already_registered_email(
@@ -240,7 +245,7 @@ async def confirm_email(
     link = await _usable_token(token, TokenPurpose.CONFIRM_EMAIL)
     if link is None:
         return TokenExpired()
-    user = await UserDocument.get(link.user_id)
+    user = await _live_account({"_id": link.user_id})
     if user is None:
         return TokenExpired()
     if not await verify_password(user.password_hash, password):
@@ -272,7 +277,7 @@ async def resend_confirmation(
         )
     ):
         return limited
-    user = await UserDocument.find_one({"email": normalized})
+    user = await _live_account({"email": normalized})
     if user is not None and not user.email_confirmed:
         await _send_confirmation(services, user, caller)
     return Done("account.confirmation_resent", {"email": normalized})
@@ -288,7 +293,7 @@ async def login(
         )
     ):
         return limited
-    user = await UserDocument.find_one({"email": normalized})
+    user = await _live_account({"email": normalized})
     if user is None:
         await burn_verification_time(password)
         # One insert on this path as on the others, and no trace of what was typed (it is
@@ -339,7 +344,7 @@ async def request_password_reset(
         )
     ):
         return limited
-    user = await UserDocument.find_one({"email": normalized})
+    user = await _live_account({"email": normalized})
     if user is not None:
         await _send_reset(services, user, caller)
         await audit.record(caller, AuditAction.PASSWORD_RESET_REQUESTED, subject_id=user.id)
@@ -362,7 +367,7 @@ async def reset_password(
     link = await _usable_token(token, TokenPurpose.RESET_PASSWORD)
     if link is None or not await _spend_token(link):
         return TokenExpired()
-    user = await UserDocument.get(link.user_id)
+    user = await _live_account({"_id": link.user_id})
     if user is None:
         return TokenExpired()
     user.password_hash = await hash_password(password)

@@ -13,6 +13,7 @@ from kabinet.schema.audit import AuditQuery
 from kabinet.schema.contacts import ContactsMutation
 from kabinet.schema.extensions import EXTENSIONS
 from kabinet.schema.policies import PoliciesMutation, PoliciesQuery
+from kabinet.schema.privacy import PrivacyMutation
 from kabinet.schema.profile import ProfileMutation
 from kabinet.schema.requests import (
     NotificationsMutation,
@@ -40,6 +41,7 @@ Mutation = merge_types(
         PoliciesMutation,
         RequestsMutation,
         NotificationsMutation,
+        PrivacyMutation,
     ),
 )
 

@@ -38,7 +38,7 @@ from kabinet.documents.request import StatusChange as StatusChangeValue
 from kabinet.documents.request import TimeWindow as TimeWindowValue
 from kabinet.resolvers import errors as domain
 from kabinet.resolvers import notifications, requests
-from kabinet.resolvers.files import MAX_FILE_BYTES, MAX_FILES, IncomingFile
+from kabinet.resolvers.files import MAX_FILE_BYTES, MAX_FILES, IncomingFile, download_url
 from kabinet.schema.addresses import Address
 from kabinet.schema.context import Info
 from kabinet.schema.errors import (
@@ -104,13 +104,13 @@ class Attachment(relay.Node):
 
     @classmethod
     def from_value(cls, attachment: AttachmentValue, info: Info) -> Self:
-        base = info.context.services.settings.public_url.rstrip("/")
+        public_url = info.context.services.settings.public_url
         return cls(
             id=str(attachment.id),
             filename=attachment.filename,
             content_type=attachment.content_type,
             size=attachment.size,
-            url=f"{base}/files/{attachment.id}",
+            url=download_url(public_url, attachment.id),
             uploaded_at=attachment.uploaded_at,
         )
 
@@ -285,6 +285,10 @@ class Request(relay.Node):
     history: list[StatusChange] = strawberry.field(description="Every status, oldest first.")
     comments: list[Comment] = strawberry.field(description="Messages, oldest first.")
     attachments: list[Attachment] = strawberry.field(description="Files filed with it.")
+    anonymised_at: datetime | None = strawberry.field(
+        description="When the owner deleted the account: free text, phones, addresses, IBAN, "
+        "comments and files were erased then, the rest kept for the insurer; null otherwise."
+    )
     document: strawberry.Private[RequestDocument]
 
     @classmethod
@@ -300,6 +304,7 @@ class Request(relay.Node):
             history=[StatusChange.from_value(change) for change in document.history],
             comments=[Comment.from_value(comment, info) for comment in document.comments],
             attachments=[Attachment.from_value(a, info) for a in document.attachments],
+            anonymised_at=document.anonymised_at,
             document=document,
         )
 

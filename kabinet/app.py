@@ -24,7 +24,7 @@ from kabinet.db import Database
 from kabinet.events import Broker, choose_source
 from kabinet.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from kabinet.notify.outbox import Outbox
-from kabinet.resolvers import files
+from kabinet.resolvers import files, privacy
 from kabinet.schema.ids import object_id
 from kabinet.schema.view import KabinetGraphQL
 from kabinet.services import Services
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         if owns_database:
             await db.connect()
+        await privacy.finish_deletions()
         sender = asyncio.create_task(outbox.run(), name="outbox-sender")
         source = choose_source(
             await db.client.admin.command("hello"),

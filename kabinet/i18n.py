@@ -305,6 +305,12 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         Locale.UK: "Пароль змінено. Інші сеанси завершено.",
         Locale.EN: "Your password has been changed. Other sessions have been signed out.",
     },
+    "account.deleted": {
+        Locale.UK: "Обліковий запис видалено: ваші персональні дані стерто, усі сеанси "
+        "завершено. Заявки збережено знеособленими для обліку страховика.",
+        Locale.EN: "The account was deleted: your personal data was erased and every session "
+        "ended. Your requests are kept without personal data for the insurer's records.",
+    },
     # Emails
     "policy.lookup.no_verified_phone": {
         Locale.UK: "Додайте та підтвердьте номер мобільного телефону, який ви надали страховій "

@@ -309,3 +309,33 @@ query Queue($first: Int, $after: String, $filter: RequestFilter) {
   }
 }
 """
+
+EXPORT_MY_DATA = "mutation Export { exportMyData { json files { filename contentType size url } } }"
+
+DELETE_ACCOUNT = """
+mutation Delete($input: DeleteAccountInput!) {
+  deleteAccount(input: $input) {
+    __typename
+    ... on Accepted { message }
+    ... on Error { code message }
+    ... on RateLimited { retryAfterSeconds }
+  }
+}
+"""
+
+SECURITY_EVENTS = """
+query Events($first: Int, $after: String, $filter: SecurityEventFilter) {
+  securityEvents(first: $first, after: $after, filter: $filter) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges {
+      node {
+        id at action actorId actorRole subjectId targetType targetId before after
+        ip userAgent requestId
+        actor { email }
+        subject { email }
+      }
+    }
+  }
+}
+"""

@@ -3,12 +3,9 @@
 import asyncio
 import json
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import pytest
-import websockets
 from beanie import PydanticObjectId
 
 from kabinet.clock import clock, now
@@ -17,51 +14,8 @@ from kabinet.events import Broker, StatusEvent, SubscriberTooSlow
 from tests.operations import CHANGE_STATUS
 from tests.policies import staff_token
 from tests.requests_support import callback, customer
+from tests.subscriptions import QUEUE, UPDATED, next_message, nothing_within, subscribed
 from tests.support import Api, Mailbox
-
-UPDATED = """subscription($id: ID) {
-  requestUpdated(requestId: $id) { previousStatus at request { number status } }
-}"""
-QUEUE = "subscription { requestQueueUpdated { previousStatus request { number status } } }"
-
-
-@asynccontextmanager
-async def subscribed(
-    server: str, token: str | None, query: str, variables: dict | None = None
-) -> AsyncIterator[websockets.ClientConnection]:
-    url = server.replace("http://", "ws://") + "/graphql"
-    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
-        await ws.send(
-            json.dumps({"type": "connection_init", "payload": {"token": token} if token else {}})
-        )
-        assert json.loads(await ws.recv())["type"] == "connection_ack"
-        await ws.send(
-            json.dumps(
-                {
-                    "id": "s",
-                    "type": "subscribe",
-                    "payload": {"query": query, "variables": variables or {}},
-                }
-            )
-        )
-        await asyncio.sleep(0.05)  # let the server register the subscription
-        yield ws
-
-
-async def next_message(ws: websockets.ClientConnection, seconds: float = 5) -> dict:
-    async with asyncio.timeout(seconds):
-        while True:
-            message = json.loads(await ws.recv())
-            if message["type"] != "ping":
-                return message
-
-
-async def nothing_within(ws: websockets.ClientConnection, seconds: float) -> bool:
-    try:
-        await next_message(ws, seconds)
-    except TimeoutError:
-        return True
-    return False
 
 
 async def change(api: Api, operator: str, request_id: str, status: str) -> None:

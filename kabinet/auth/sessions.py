@@ -3,6 +3,7 @@
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeIs
 
 from beanie import PydanticObjectId
 
@@ -60,7 +61,7 @@ async def resolve_session(
     if session is None:
         return None
     user = await UserDocument.get(session.user_id)
-    if user is None:
+    if not _usable(user):
         return None
     if moment - session.last_seen_at >= TOUCH_INTERVAL:
         await _touch(session, moment, ttl)
@@ -75,7 +76,12 @@ async def reload_session(
     if current is None:
         return None
     user = await UserDocument.get(current.user_id)
-    return None if user is None else (current, user)
+    return (current, user) if _usable(user) else None
+
+
+def _usable(user: UserDocument | None) -> TypeIs[UserDocument]:
+    """An account that exists and is not being deleted (its sessions die with the decision)."""
+    return user is not None and user.deleting_since is None
 
 
 async def _touch(session: SessionDocument, moment: datetime, ttl: timedelta) -> None:

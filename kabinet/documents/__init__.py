@@ -1,6 +1,6 @@
 """Beanie documents and their indexes. This package imports nothing else of kabinet's layers."""
 
-from kabinet.documents.audit import AuditEventDocument
+from kabinet.documents.audit import AuditAction, AuditEventDocument
 from kabinet.documents.contact import ContactDocument, ContactKind
 from kabinet.documents.email_token import EmailTokenDocument, TokenPurpose
 from kabinet.documents.outbox import Channel, OutboxMessageDocument, OutboxStatus
@@ -49,6 +49,7 @@ __all__ = [
     "Address",
     "AddressKind",
     "Attachment",
+    "AuditAction",
     "AuditEventDocument",
     "Channel",
     "ContactDocument",

@@ -1,6 +1,8 @@
-"""Who changed what, when: every staff action, kept for review."""
+"""The security audit log: sign-ins, changes to accounts, data exports and deletions, and every
+staff action; readable by administrators (`securityEvents`)."""
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from beanie import Document, PydanticObjectId
@@ -10,22 +12,60 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 from kabinet.clock import now
 
 
+class AuditAction(StrEnum):
+    LOGIN = "account.login"
+    LOGIN_FAILED = "account.login_failed"
+    LOGOUT = "account.logout"
+    LOGOUT_EVERYWHERE = "account.logout_everywhere"
+    EMAIL_CONFIRMED = "account.email_confirmed"
+    PASSWORD_CHANGED = "account.password_changed"  # noqa: S105 - an action name, not a secret
+    PASSWORD_RESET_REQUESTED = "account.password_reset_requested"  # noqa: S105 - an action name, not a secret
+    PASSWORD_RESET = "account.password_reset"  # noqa: S105 - an action name, not a secret
+    DATA_EXPORTED = "account.data_exported"
+    ACCOUNT_DELETED = "account.deleted"
+    CONTACT_ADDED = "contact.added"
+    CONTACT_VERIFIED = "contact.verified"
+    CONTACT_REMOVED = "contact.removed"
+    REQUEST_STATUS_CHANGED = "request.status_changed"
+    POLICY_PHONES_UPDATED = "policy.phones_updated"
+    POLICIES_IMPORTED = "policies.imported"
+
+
 class AuditEventDocument(Document):
-    """One action; ``before`` and ``after`` hold the changed fields."""
+    """One event: who did it (``actor``), whose account it concerns (``subject``), from where.
+
+    ``before`` and ``after`` hold the changed fields or the reason of a failure; never a
+    secret, a contact's value or anything a person typed.
+    """
 
     at: datetime = Field(default_factory=now)
+    action: AuditAction
     actor_id: PydanticObjectId | None
     actor_role: str | None
-    action: str
-    target_type: str
+    subject_id: PydanticObjectId | None = None
+    target_type: str | None = None
     target_id: str | None = None
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
+    ip: str | None = None
+    user_agent: str | None = None
     request_id: str | None = None
 
     class Settings:
         name = "audit_events"
         indexes = (
-            IndexModel([("at", DESCENDING)], name="at"),
+            IndexModel([("at", DESCENDING), ("_id", DESCENDING)], name="newest"),
+            IndexModel(
+                [("subject_id", ASCENDING), ("at", DESCENDING), ("_id", DESCENDING)],
+                name="subject_newest",
+            ),
+            IndexModel(
+                [("actor_id", ASCENDING), ("at", DESCENDING), ("_id", DESCENDING)],
+                name="actor_newest",
+            ),
+            IndexModel(
+                [("action", ASCENDING), ("at", DESCENDING), ("_id", DESCENDING)],
+                name="action_newest",
+            ),
             IndexModel([("target_type", ASCENDING), ("target_id", ASCENDING)], name="target"),
         )

@@ -139,6 +139,8 @@ class RequestDocument(Document):
     idempotency_key: str | None = None
     created_at: datetime = Field(default_factory=now)
     updated_at: datetime = Field(default_factory=now)
+    # Set when the owner deleted the account: personal fields erased, the record kept.
+    anonymised_at: datetime | None = None
 
     class Settings:
         name = "requests"

@@ -82,6 +82,9 @@ class UserDocument(Document):
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     created_at: datetime = Field(default_factory=now)
     updated_at: datetime = Field(default_factory=now)
+    # Set first when the account is deleted: from then on it signs nothing in and is found by
+    # no email flow, while its data is erased (resolvers/privacy.py); the document goes last.
+    deleting_since: datetime | None = None
 
     @property
     def is_staff(self) -> bool:
@@ -89,4 +92,11 @@ class UserDocument(Document):
 
     class Settings:
         name = "users"
-        indexes = (IndexModel([("email", ASCENDING)], unique=True, name="email_unique"),)
+        indexes = (
+            IndexModel([("email", ASCENDING)], unique=True, name="email_unique"),
+            IndexModel(
+                [("deleting_since", ASCENDING)],
+                partialFilterExpression={"deleting_since": {"$type": "date"}},
+                name="deleting",
+            ),
+        )

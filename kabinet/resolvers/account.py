@@ -23,6 +23,7 @@ from kabinet.auth.sessions import IssuedSession, end_session, end_sessions, star
 from kabinet.auth.tokens import new_token, token_hash
 from kabinet.clock import now
 from kabinet.documents import (
+    AuditAction,
     EmailTokenDocument,
     Role,
     SessionDocument,
@@ -31,6 +32,7 @@ from kabinet.documents import (
 )
 from kabinet.i18n import Locale
 from kabinet.notify import templates
+from kabinet.resolvers import audit
 from kabinet.resolvers.errors import (
     FieldProblem,
     InvalidCredentials,
@@ -80,6 +82,11 @@ def _new_password_problems(password: str, confirmation: str) -> list[FieldProble
     if password != confirmation:
         problems.append(FieldProblem("passwordConfirmation", "field.passwords_do_not_match"))
     return problems
+
+
+async def _live_account(query: dict[str, object]) -> UserDocument | None:
+    """The account ``query`` finds, unless it is being deleted (then it is as good as gone)."""
+    return await UserDocument.find_one({**query, "deleting_since": None})
 
 
 def _limited(exceeded: rate_limit.Exceeded | None) -> RateLimited | None:
@@ -181,8 +188,8 @@ async def register(
 async def _register_existing(
     services: Services, caller: Caller, email: str, password_hash: str, locale: Locale | None
 ) -> None:
-    existing = await UserDocument.find_one({"email": email})
-    if existing is None:  # deleted in between: nothing to tell anyone
+    existing = await _live_account({"email": email})
+    if existing is None:  # being deleted: nothing to tell anyone
         return
     if existing.email_confirmed:
         content = templates.already_registered_email(
@@ -238,7 +245,7 @@ async def confirm_email(
     link = await _usable_token(token, TokenPurpose.CONFIRM_EMAIL)
     if link is None:
         return TokenExpired()
-    user = await UserDocument.get(link.user_id)
+    user = await _live_account({"_id": link.user_id})
     if user is None:
         return TokenExpired()
     if not await verify_password(user.password_hash, password):
@@ -247,6 +254,7 @@ async def confirm_email(
         return TokenExpired()
     await _set_user(user.id, email_confirmed=True)
     user.email_confirmed = True
+    await audit.record(caller, AuditAction.EMAIL_CONFIRMED, actor=user, subject_id=user.id)
     return await _sign_in(services, user, caller)
 
 
@@ -269,7 +277,7 @@ async def resend_confirmation(
         )
     ):
         return limited
-    user = await UserDocument.find_one({"email": normalized})
+    user = await _live_account({"email": normalized})
     if user is not None and not user.email_confirmed:
         await _send_confirmation(services, user, caller)
     return Done("account.confirmation_resent", {"email": normalized})
@@ -285,26 +293,43 @@ async def login(
         )
     ):
         return limited
-    user = await UserDocument.find_one({"email": normalized})
+    user = await _live_account({"email": normalized})
     if user is None:
         await burn_verification_time(password)
+        # One insert on this path as on the others, and no trace of what was typed (it is
+        # sometimes the password): the attempt is visible to administrators only, by IP.
+        await _login_failed(caller, None, "unknown_account")
         return InvalidCredentials()
     if not await verify_password(user.password_hash, password):
+        await _login_failed(caller, user, "wrong_password")
         return InvalidCredentials()
     if not user.email_confirmed:
+        await _login_failed(caller, user, "email_not_confirmed")
         return NotAllowed("EMAIL_NOT_CONFIRMED", "error.email_not_confirmed")
     if needs_rehash(user.password_hash):
         user.password_hash = await hash_password(password)
         await _set_user(user.id, password_hash=user.password_hash)
+    await audit.record(caller, AuditAction.LOGIN, actor=user, subject_id=user.id)
     return await _sign_in(services, user, caller)
 
 
-async def logout(*, session: SessionDocument) -> None:
+async def _login_failed(caller: Caller, user: UserDocument | None, reason: str) -> None:
+    await audit.record(
+        caller,
+        AuditAction.LOGIN_FAILED,
+        subject_id=user.id if user else None,
+        after={"reason": reason},
+    )
+
+
+async def logout(*, caller: Caller, user: UserDocument, session: SessionDocument) -> None:
     await end_session(session)
+    await audit.record(caller, AuditAction.LOGOUT, subject_id=user.id)
 
 
-async def logout_everywhere(*, user: UserDocument) -> None:
+async def logout_everywhere(*, caller: Caller, user: UserDocument) -> None:
     await end_sessions(user.id)
+    await audit.record(caller, AuditAction.LOGOUT_EVERYWHERE, subject_id=user.id)
 
 
 async def request_password_reset(
@@ -319,9 +344,10 @@ async def request_password_reset(
         )
     ):
         return limited
-    user = await UserDocument.find_one({"email": normalized})
+    user = await _live_account({"email": normalized})
     if user is not None:
         await _send_reset(services, user, caller)
+        await audit.record(caller, AuditAction.PASSWORD_RESET_REQUESTED, subject_id=user.id)
     return Done("account.reset_requested", {"email": normalized})
 
 
@@ -341,7 +367,7 @@ async def reset_password(
     link = await _usable_token(token, TokenPurpose.RESET_PASSWORD)
     if link is None or not await _spend_token(link):
         return TokenExpired()
-    user = await UserDocument.get(link.user_id)
+    user = await _live_account({"_id": link.user_id})
     if user is None:
         return TokenExpired()
     user.password_hash = await hash_password(password)
@@ -349,6 +375,7 @@ async def reset_password(
     user.email_confirmed = True
     await _set_user(user.id, password_hash=user.password_hash, email_confirmed=True)
     await end_sessions(user.id)
+    await audit.record(caller, AuditAction.PASSWORD_RESET, actor=user, subject_id=user.id)
     await services.outbox.send_email(
         user.email, templates.password_changed_email(user.locale), request_id=caller.request_id
     )
@@ -380,6 +407,7 @@ async def change_password(
     user.password_hash = await hash_password(password)
     await _set_user(user.id, password_hash=user.password_hash)
     await end_sessions(user.id, keep=session)
+    await audit.record(caller, AuditAction.PASSWORD_CHANGED, subject_id=user.id)
     await services.outbox.send_email(
         user.email, templates.password_changed_email(user.locale), request_id=caller.request_id
     )

@@ -17,9 +17,15 @@ from kabinet.auth import rate_limit
 from kabinet.auth.codes import code_hash, code_matches, new_code, new_salt
 from kabinet.auth.context import Caller
 from kabinet.clock import now
-from kabinet.documents import ContactDocument, ContactKind, PolicyDocument, UserDocument
+from kabinet.documents import (
+    AuditAction,
+    ContactDocument,
+    ContactKind,
+    PolicyDocument,
+    UserDocument,
+)
 from kabinet.notify import templates
-from kabinet.resolvers import policies
+from kabinet.resolvers import audit, policies
 from kabinet.resolvers.account import normalize_email
 from kabinet.resolvers.errors import (
     FieldProblem,
@@ -115,7 +121,23 @@ async def add_contact(
         contact = await ContactDocument.find_one({"user_id": user.id, "value": normalized})
         if contact is None:
             raise
+    else:
+        await _record(caller, AuditAction.CONTACT_ADDED, user, contact)
     return await _send_code(services, caller, user, contact)
+
+
+async def _record(
+    caller: Caller, action: AuditAction, user: UserDocument, contact: ContactDocument
+) -> None:
+    """The contact's kind only: its value is personal data the log does not need."""
+    await audit.record(
+        caller,
+        action,
+        subject_id=user.id,
+        target_type="contact",
+        target_id=contact.id,
+        after={"kind": contact.kind.value},
+    )
 
 
 async def resend_contact_code(
@@ -177,7 +199,7 @@ def _cooldown(contact: ContactDocument) -> RateLimited:
 
 
 async def verify_contact(
-    *, user: UserDocument, contact_id: PydanticObjectId, code: str
+    *, caller: Caller, user: UserDocument, contact_id: PydanticObjectId, code: str
 ) -> Verified | InvalidCode | TokenExpired | NotFound | InvalidInput | RateLimited:
     contact = await find_contact(user, contact_id)
     if contact is None:
@@ -220,6 +242,7 @@ async def verify_contact(
     if confirmed is None:  # a new code was sent in between
         return TokenExpired("error.code_expired")
     verified = ContactDocument.model_validate(confirmed)
+    await _record(caller, AuditAction.CONTACT_VERIFIED, user, verified)
     return Verified(verified, await _linked_through(user, verified))
 
 
@@ -230,7 +253,7 @@ async def _linked_through(user: UserDocument, contact: ContactDocument) -> list[
 
 
 async def remove_contact(
-    *, user: UserDocument, contact_id: PydanticObjectId
+    *, caller: Caller, user: UserDocument, contact_id: PydanticObjectId
 ) -> UserDocument | NotFound | NotAllowed:
     contact = await find_contact(user, contact_id)
     if contact is None:
@@ -247,4 +270,5 @@ async def remove_contact(
         if other_phones == 0 and await policies.has_linked_policies(user=user):
             return NotAllowed("LAST_PHONE_HAS_POLICIES", "error.last_phone_has_policies")
     await ContactDocument.find_one({"_id": contact.id, "user_id": user.id}).delete()
+    await _record(caller, AuditAction.CONTACT_REMOVED, user, contact)
     return user

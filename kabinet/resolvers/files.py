@@ -59,6 +59,11 @@ def safe_filename(name: str) -> str:
     return cleaned[:150] or "document"
 
 
+def download_url(public_url: str, file_id: PydanticObjectId) -> str:
+    """Where the file is downloaded (the `/files/{id}` route, with the bearer token)."""
+    return f"{public_url.rstrip('/')}/files/{file_id}"
+
+
 def _bucket() -> AsyncGridFSBucket:
     return AsyncGridFSBucket(RequestDocument.get_pymongo_collection().database)
 
@@ -101,6 +106,17 @@ async def delete(attachments: list[Attachment]) -> None:
         try:
             await _bucket().delete(attachment.id)
         except NoFile:
+            continue
+
+
+async def delete_owned_by(owner_id: PydanticObjectId) -> None:
+    """Every file of an owner's requests (and of comments on them), whoever uploaded it."""
+    stored = RequestDocument.get_pymongo_collection().database["fs.files"]
+    found = stored.find({"metadata.owner_id": owner_id}, {"_id": True})
+    for file_id in [file["_id"] async for file in found]:
+        try:
+            await _bucket().delete(file_id)
+        except NoFile:  # deleted meanwhile
             continue
 
 

@@ -16,13 +16,14 @@ from kabinet.auth import rate_limit
 from kabinet.auth.context import Caller
 from kabinet.clock import now
 from kabinet.documents import (
-    AuditEventDocument,
+    AuditAction,
     ContactDocument,
     ContactKind,
     PolicyDocument,
     Relationship,
     UserDocument,
 )
+from kabinet.resolvers import audit
 from kabinet.resolvers.errors import FieldProblem, InvalidInput, NotFound, RateLimited
 from kabinet.resolvers.validation import parse_phone
 
@@ -161,34 +162,12 @@ async def update_policy_phones(
         return NotFound()
     before = list(policy.phones)
     await policy.set({"phones": normalized, "updated_at": now()})
-    await record(
+    await audit.record(
         caller,
-        action="policy.phones_updated",
+        AuditAction.POLICY_PHONES_UPDATED,
         target_type="policy",
-        target_id=str(policy.id),
+        target_id=policy.id,
         before={"phones": before},
         after={"phones": normalized},
     )
     return policy
-
-
-async def record(
-    caller: Caller,
-    *,
-    action: str,
-    target_type: str,
-    target_id: str | None,
-    before: dict[str, object] | None = None,
-    after: dict[str, object] | None = None,
-) -> None:
-    """Write an audit event for a staff action."""
-    await AuditEventDocument(
-        actor_id=caller.user.id if caller.user else None,
-        actor_role=caller.user.role.value if caller.user else None,
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        before=before,
-        after=after,
-        request_id=caller.request_id,
-    ).insert()

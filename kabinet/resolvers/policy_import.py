@@ -16,9 +16,15 @@ from beanie.odm.utils.encoder import Encoder
 
 from kabinet.auth.context import Caller
 from kabinet.clock import now
-from kabinet.documents import InsuredPerson, PolicyDocument, PolicyStatus, Relationship
+from kabinet.documents import (
+    AuditAction,
+    InsuredPerson,
+    PolicyDocument,
+    PolicyStatus,
+    Relationship,
+)
+from kabinet.resolvers import audit
 from kabinet.resolvers.errors import FieldProblem, InvalidInput
-from kabinet.resolvers.policies import record
 from kabinet.resolvers.validation import Checked, parse_phone
 
 # What a registry row sets; the rest of a policy (id, timestamps) is ours.
@@ -193,11 +199,10 @@ async def import_rows(*, caller: Caller, rows: list[dict[str, object]]) -> Impor
             report.created += 1
         else:
             report.updated += 1
-    await record(
+    await audit.record(
         caller,
-        action="policies.imported",
+        AuditAction.POLICIES_IMPORTED,
         target_type="policy_registry",
-        target_id=None,
         after={
             "created": report.created,
             "updated": report.updated,

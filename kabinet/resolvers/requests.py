@@ -21,6 +21,7 @@ from kabinet.auth.context import Caller
 from kabinet.clock import now
 from kabinet.documents import (
     Address,
+    AuditAction,
     CounterDocument,
     PolicyStatus,
     RequestDocument,
@@ -39,7 +40,7 @@ from kabinet.documents.request import (
     StatusChange,
     TimeWindow,
 )
-from kabinet.resolvers import contacts, files, notifications, policies
+from kabinet.resolvers import audit, contacts, files, notifications, pages, policies
 from kabinet.resolvers.errors import FieldProblem, InvalidInput, NotAllowed, NotFound, RateLimited
 from kabinet.resolvers.files import IncomingFile
 from kabinet.resolvers.validation import Checked, parse_phone
@@ -436,20 +437,13 @@ class RequestFilter:
     created_to: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class RequestPage:
-    requests: list[RequestDocument]
-    total: int
-    has_next: bool
-
-
 async def list_requests(
     *,
     owner_id: PydanticObjectId | None,
     filters: RequestFilter,
     first: int,
-    after: tuple[datetime, PydanticObjectId] | None,
-) -> RequestPage:
+    after: pages.After | None,
+) -> pages.Page[RequestDocument]:
     """Newest first, by (created_at, id) so the order is stable under equal times."""
     query: dict[str, object] = {}
     if owner_id is not None:
@@ -467,23 +461,9 @@ async def list_requests(
         created["$lte"] = filters.created_to
     if created:
         query["created_at"] = created
-    total = await RequestDocument.find(query).count()
-    page_query = query
-    if after is not None:
-        at, last_id = after
-        page_query = {
-            "$and": [
-                query,
-                {"$or": [{"created_at": {"$lt": at}}, {"created_at": at, "_id": {"$lt": last_id}}]},
-            ]
-        }
-    found = (
-        await RequestDocument.find(page_query)
-        .sort([("created_at", -1), ("_id", -1)])
-        .limit(first + 1)
-        .to_list()
+    return await pages.newest_first(
+        RequestDocument, query, time_field="created_at", first=first, after=after
     )
-    return RequestPage(requests=found[:first], total=total, has_next=len(found) > first)
 
 
 # ---- lifecycle
@@ -492,13 +472,14 @@ async def list_requests(
 async def change_status(
     *,
     services: Services,
+    caller: Caller,
     user: UserDocument,
     request_id: PydanticObjectId,
     status: RequestStatus,
     comment: str | None,
     scheduled_at: datetime | None,
 ) -> RequestDocument | NotFound | NotAllowed | InvalidInput:
-    """An operator moves a request along the lifecycle."""
+    """An operator moves a request along the lifecycle; audited."""
     request = await find_request(user, request_id)
     if request is None:
         return NotFound()
@@ -510,6 +491,15 @@ async def change_status(
         return InvalidInput(checked.problems)
     changed = await _transition(request, status, Actor.OPERATOR, user, text, scheduled_at)
     if isinstance(changed, RequestDocument):
+        await audit.record(
+            caller,
+            AuditAction.REQUEST_STATUS_CHANGED,
+            subject_id=changed.user_id,
+            target_type="request",
+            target_id=changed.id,
+            before={"status": request.status.value},
+            after={"status": status.value},
+        )
         await notifications.announce(services, changed, changed.history[-1])
     return changed
 

@@ -9,10 +9,12 @@ from strawberry.tools import merge_types
 
 from kabinet.schema.account import AccountMutation, AccountQuery
 from kabinet.schema.addresses import AddressesMutation
+from kabinet.schema.audit import AuditQuery
 from kabinet.schema.contacts import ContactsMutation
 from kabinet.schema.extensions import EXTENSIONS
 from kabinet.schema.masking import KabinetSchema
 from kabinet.schema.policies import PoliciesMutation, PoliciesQuery
+from kabinet.schema.privacy import PrivacyMutation
 from kabinet.schema.profile import ProfileMutation
 from kabinet.schema.requests import (
     NotificationsMutation,
@@ -29,7 +31,7 @@ class NodeQuery:
     )
 
 
-Query = merge_types("Query", (NodeQuery, AccountQuery, PoliciesQuery, RequestsQuery))
+Query = merge_types("Query", (NodeQuery, AccountQuery, PoliciesQuery, RequestsQuery, AuditQuery))
 Mutation = merge_types(
     "Mutation",
     (
@@ -40,6 +42,7 @@ Mutation = merge_types(
         PoliciesMutation,
         RequestsMutation,
         NotificationsMutation,
+        PrivacyMutation,
     ),
 )
 

@@ -146,7 +146,7 @@ def _locale(value: Locale | None) -> LocaleValue | None:
     return None if value is None else LocaleValue(value.value)
 
 
-def _answer(info: Info, outcome: account.SignedIn | account.Done | DomainError) -> object:
+def answer(info: Info, outcome: account.SignedIn | account.Done | DomainError) -> object:
     """The union member for a use case's outcome."""
     locale = info.context.caller.locale
     match outcome:
@@ -207,7 +207,7 @@ class AccountMutation:
             token=input.token,
             password=input.password,
         )
-        return _answer(info, outcome)
+        return answer(info, outcome)
 
     @strawberry.mutation(description="Send the confirmation link again, if it is still needed.")
     async def resend_confirmation(
@@ -216,7 +216,7 @@ class AccountMutation:
         outcome = await account.resend_confirmation(
             services=info.context.services, caller=info.context.caller, email=input.email
         )
-        return _answer(info, outcome)
+        return answer(info, outcome)
 
     @strawberry.mutation(description="Sign in with email and password; returns a session token.")
     async def login(self, info: Info, input: LoginInput) -> LoginResult:
@@ -226,18 +226,18 @@ class AccountMutation:
             email=input.email,
             password=input.password,
         )
-        return _answer(info, outcome)
+        return answer(info, outcome)
 
     @strawberry.mutation(description="End the current session.")
     async def logout(self, info: Info) -> bool:
-        _, session = require_session(info)
-        await account.logout(session=session)
+        user, session = require_session(info)
+        await account.logout(caller=info.context.caller, user=user, session=session)
         return True
 
     @strawberry.mutation(description="End every session of the account, this one included.")
     async def logout_everywhere(self, info: Info) -> bool:
         user = require_user(info)
-        await account.logout_everywhere(user=user)
+        await account.logout_everywhere(caller=info.context.caller, user=user)
         return True
 
     @strawberry.mutation(description="Email a password reset link, if the account exists.")
@@ -247,7 +247,7 @@ class AccountMutation:
         outcome = await account.request_password_reset(
             services=info.context.services, caller=info.context.caller, email=input.email
         )
-        return _answer(info, outcome)
+        return answer(info, outcome)
 
     @strawberry.mutation(
         description="Set a new password with a reset link's token and sign in; "
@@ -261,7 +261,7 @@ class AccountMutation:
             password=input.password,
             password_confirmation=input.password_confirmation,
         )
-        return _answer(info, outcome)
+        return answer(info, outcome)
 
     @strawberry.mutation(
         description="Change the password of the signed-in account; its other sessions end."
@@ -277,4 +277,4 @@ class AccountMutation:
             password=input.password,
             password_confirmation=input.password_confirmation,
         )
-        return _answer(info, outcome)
+        return answer(info, outcome)

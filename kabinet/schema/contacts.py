@@ -159,7 +159,7 @@ class ContactsMutation:
             input.contact_id,
             "Contact",
             lambda contact_id: contacts.verify_contact(
-                user=user, contact_id=contact_id, code=input.code
+                caller=info.context.caller, user=user, contact_id=contact_id, code=input.code
             ),
         )
         if isinstance(outcome, contacts.Verified):
@@ -201,7 +201,9 @@ class ContactsMutation:
         outcome = await by_id(
             input.contact_id,
             "Contact",
-            lambda contact_id: contacts.remove_contact(user=user, contact_id=contact_id),
+            lambda contact_id: contacts.remove_contact(
+                caller=info.context.caller, user=user, contact_id=contact_id
+            ),
         )
         if isinstance(outcome, UserDocument):
             return User.from_document(outcome)

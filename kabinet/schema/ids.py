@@ -27,6 +27,14 @@ def decode_id(value: str, type_name: str) -> PydanticObjectId | None:
     return object_id(global_id.node_id) if global_id.type_name == type_name else None
 
 
+def filter_id(value: str | None, type_name: str) -> PydanticObjectId | None:
+    """The id a list is filtered by: ``None`` for no filter; an id that names no object of
+    ``type_name`` gives an id no document has, so it matches nothing rather than everything."""
+    if value is None:
+        return None
+    return decode_id(value, type_name) or PydanticObjectId(b"\0" * 12)
+
+
 async def by_id[T](
     value: str, type_name: str, use_case: Callable[[PydanticObjectId], Awaitable[T]]
 ) -> T | NotFound:

@@ -1,9 +1,13 @@
 """Relay cursor connections: shared page info and cursor encoding."""
 
 import base64
+from datetime import datetime
 from typing import Self
 
 import strawberry
+from beanie import PydanticObjectId
+
+from kabinet.schema.ids import object_id
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
@@ -43,3 +47,21 @@ def decode_cursor(cursor: str | None) -> str | None:
 def page_size(first: int | None) -> int:
     """`first`, within 1..100 (default 20)."""
     return min(max(first or DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE)
+
+
+def encode_time_cursor(at: datetime, item_id: PydanticObjectId | None) -> str:
+    """The cursor of an item in a newest-first list (see resolvers/pages.py)."""
+    return encode_cursor(f"{at.isoformat()}|{item_id}")
+
+
+def decode_time_cursor(cursor: str | None) -> tuple[datetime, PydanticObjectId] | None:
+    """The (time, id) in a cursor of ``encode_time_cursor``; ``None`` for anything else."""
+    decoded = decode_cursor(cursor)
+    if not decoded or "|" not in decoded:
+        return None
+    at, _, raw_id = decoded.partition("|")
+    item_id = object_id(raw_id)
+    try:
+        return (datetime.fromisoformat(at), item_id) if item_id else None
+    except ValueError:
+        return None

@@ -38,7 +38,7 @@ from kabinet.documents.request import StatusChange as StatusChangeValue
 from kabinet.documents.request import TimeWindow as TimeWindowValue
 from kabinet.resolvers import errors as domain
 from kabinet.resolvers import notifications, requests
-from kabinet.resolvers.files import MAX_FILE_BYTES, MAX_FILES, IncomingFile
+from kabinet.resolvers.files import MAX_FILE_BYTES, MAX_FILES, IncomingFile, download_url
 from kabinet.schema.addresses import Address
 from kabinet.schema.context import Info
 from kabinet.schema.errors import (
@@ -49,8 +49,13 @@ from kabinet.schema.errors import (
     require_user,
     to_graphql,
 )
-from kabinet.schema.ids import by_id, decode_id, object_id
-from kabinet.schema.pagination import PageInfo, decode_cursor, encode_cursor, page_size
+from kabinet.schema.ids import by_id, decode_id, filter_id, object_id
+from kabinet.schema.pagination import (
+    PageInfo,
+    decode_time_cursor,
+    encode_time_cursor,
+    page_size,
+)
 from kabinet.schema.policies import Policy
 from kabinet.schema.user import User
 
@@ -99,13 +104,13 @@ class Attachment(relay.Node):
 
     @classmethod
     def from_value(cls, attachment: AttachmentValue, info: Info) -> Self:
-        base = info.context.services.settings.public_url.rstrip("/")
+        public_url = info.context.services.settings.public_url
         return cls(
             id=str(attachment.id),
             filename=attachment.filename,
             content_type=attachment.content_type,
             size=attachment.size,
-            url=f"{base}/files/{attachment.id}",
+            url=download_url(public_url, attachment.id),
             uploaded_at=attachment.uploaded_at,
         )
 
@@ -280,6 +285,10 @@ class Request(relay.Node):
     history: list[StatusChange] = strawberry.field(description="Every status, oldest first.")
     comments: list[Comment] = strawberry.field(description="Messages, oldest first.")
     attachments: list[Attachment] = strawberry.field(description="Files filed with it.")
+    anonymised_at: datetime | None = strawberry.field(
+        description="When the owner deleted the account: free text, phones, addresses, IBAN, "
+        "comments and files were erased then, the rest kept for the insurer; null otherwise."
+    )
     document: strawberry.Private[RequestDocument]
 
     @classmethod
@@ -295,6 +304,7 @@ class Request(relay.Node):
             history=[StatusChange.from_value(change) for change in document.history],
             comments=[Comment.from_value(comment, info) for comment in document.comments],
             attachments=[Attachment.from_value(a, info) for a in document.attachments],
+            anonymised_at=document.anonymised_at,
             document=document,
         )
 
@@ -355,29 +365,6 @@ class RequestFilter:
     created_to: datetime | None = strawberry.field(default=None, description="Filed at or before.")
 
 
-def _cursor(document: RequestDocument) -> str:
-    return encode_cursor(f"{document.created_at.isoformat()}|{document.id}")
-
-
-def _after(cursor: str | None) -> tuple[datetime, PydanticObjectId] | None:
-    decoded = decode_cursor(cursor)
-    if not decoded or "|" not in decoded:
-        return None
-    at, _, raw_id = decoded.partition("|")
-    request_id = object_id(raw_id)
-    try:
-        return (datetime.fromisoformat(at), request_id) if request_id else None
-    except ValueError:
-        return None
-
-
-def _policy_filter(value: strawberry.ID | None) -> PydanticObjectId | None:
-    """The card to filter by; an id that is no card's matches nothing rather than everything."""
-    if value is None:
-        return None
-    return decode_id(value, "Policy") or PydanticObjectId(b"\0" * 12)
-
-
 async def request_connection(
     info: Info,
     *,
@@ -393,15 +380,18 @@ async def request_connection(
             statuses=[RequestStatusValue(s.value) for s in filter.statuses]
             if filter.statuses
             else None,
-            policy_id=_policy_filter(filter.policy_id),
+            policy_id=filter_id(filter.policy_id, "Policy"),
             created_from=aware(filter.created_from) if filter.created_from else None,
             created_to=aware(filter.created_to) if filter.created_to else None,
         )
     page = await requests.list_requests(
-        owner_id=owner_id, filters=filters, first=page_size(first), after=_after(after)
+        owner_id=owner_id, filters=filters, first=page_size(first), after=decode_time_cursor(after)
     )
     edges = [
-        RequestEdge(cursor=_cursor(r), node=Request.from_document(r, info)) for r in page.requests
+        RequestEdge(
+            cursor=encode_time_cursor(r.created_at, r.id), node=Request.from_document(r, info)
+        )
+        for r in page.items
     ]
     return RequestConnection(
         edges=edges,
@@ -694,6 +684,7 @@ class RequestsMutation:
             "Request",
             lambda request_id: requests.change_status(
                 services=info.context.services,
+                caller=info.context.caller,
                 user=user,
                 request_id=request_id,
                 status=RequestStatusValue(input.status.value),

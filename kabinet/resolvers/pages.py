@@ -1,0 +1,44 @@
+"""Newest-first pages of a collection, by (time, id) so equal times neither repeat nor skip."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from beanie import Document, PydanticObjectId
+
+type After = tuple[datetime, PydanticObjectId]
+
+
+@dataclass(frozen=True, slots=True)
+class Page[T]:
+    items: list[T]
+    total: int
+    has_next: bool
+
+
+async def newest_first[D: Document](
+    document: type[D],
+    query: dict[str, Any],
+    *,
+    time_field: str,
+    first: int,
+    after: After | None,
+) -> Page[D]:
+    """Up to ``first`` documents of ``query`` after the cursor ``after``: one count, one find."""
+    total = await document.find(query).count()
+    page_query = query
+    if after is not None:
+        at, last_id = after
+        page_query = {
+            "$and": [
+                query,
+                {"$or": [{time_field: {"$lt": at}}, {time_field: at, "_id": {"$lt": last_id}}]},
+            ]
+        }
+    found = (
+        await document.find(page_query)
+        .sort([(time_field, -1), ("_id", -1)])
+        .limit(first + 1)
+        .to_list()
+    )
+    return Page(items=found[:first], total=total, has_next=len(found) > first)

@@ -1,0 +1,327 @@
+"""A person's rights over their data: a copy of everything held (`exportMyData`) and erasure
+(`deleteAccount`). What is erased and what is kept is documented in docs/architecture.md.
+
+Deletion runs without multi-document transactions, so its order is what keeps it safe:
+
+1. the account is marked (``deleting_since``): from that single update on, its sessions sign
+   nothing in (open WebSocket subscriptions end at their next session check), login and
+   every email flow treat the address as unknown;
+2. sessions, link tokens, undelivered messages, the requests' personal fields and files,
+   and contacts are erased, each step safe to repeat;
+3. the account document goes last, which frees the email for a new registration.
+
+A crash after step 1 leaves an unusable account whose data is partly erased; every process
+finishes such deletions when it starts (`finish_deletions`).
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+from beanie import PydanticObjectId
+from bson import ObjectId
+from pydantic import BaseModel
+
+from kabinet.auth import rate_limit
+from kabinet.auth.context import Caller
+from kabinet.auth.passwords import verify_password
+from kabinet.auth.sessions import end_sessions, list_sessions
+from kabinet.clock import now
+from kabinet.documents import (
+    AddressKind,
+    Attachment,
+    AuditAction,
+    AuditEventDocument,
+    ContactDocument,
+    EmailTokenDocument,
+    OutboxMessageDocument,
+    PolicyDocument,
+    RequestDocument,
+    RequestKind,
+    RequestStatus,
+    UserDocument,
+)
+from kabinet.resolvers import audit, contacts, files, policies
+from kabinet.resolvers.account import Done
+from kabinet.resolvers.errors import InvalidCredentials, RateLimited
+from kabinet.services import Services
+
+EXPORT_FORMAT = "kabinet.data-export"
+EXPORT_FORMAT_VERSION = 1
+
+# Per kind of request, the details erased when the owner deletes the account: what the
+# person typed and where they can be reached or paid. The service itself (specialty,
+# medications, tests, amount, dates) stays, as the insurer's record of the case.
+PERSONAL_DETAILS: dict[RequestKind, dict[str, object]] = {
+    RequestKind.DOCTOR_APPOINTMENT: {"reason": None, "address": None},
+    RequestKind.MEDICATIONS: {"comment": None, "delivery_address": None},
+    RequestKind.LAB_TESTS: {"address": None},
+    RequestKind.REIMBURSEMENT: {"description": "", "iban": ""},
+    RequestKind.CALLBACK: {"phone": "", "topic": None},
+}
+
+
+# What the export takes of each kind of record.
+PROFILE_FIELDS = ("last_name", "first_name", "middle_name", "gender", "birth_date")
+ADDRESS_FIELDS = (
+    "kind",
+    "city",
+    "street",
+    "building",
+    "apartment",
+    "postal_code",
+    "region",
+    "note",
+)
+POLICY_FIELDS = (
+    "number",
+    "insurer",
+    "program",
+    "status",
+    "valid_from",
+    "valid_to",
+    "insured_person",
+    "relationship",
+    "coverage_notes",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DataExport:
+    json: str
+    attachments: list[Attachment]
+
+
+# ---- export
+
+
+async def export_data(*, services: Services, caller: Caller, user: UserDocument) -> DataExport:
+    """Everything held about ``user``, as stable, pretty JSON; their files listed apart."""
+    public_url = services.settings.public_url
+    own_contacts = await contacts.list_contacts(user.id)  # type: ignore[arg-type]
+    primary = contacts.primary_ids(own_contacts)
+    linked = await policies.linked(user=user)
+    own_requests = (
+        await RequestDocument.find({"user_id": user.id})
+        .sort([("created_at", 1), ("_id", 1)])
+        .to_list()
+    )
+    # A request's card may be linked no more; the request still names it, as the API does.
+    policy_ids = list({request.policy_id for request in own_requests})
+    numbers = {
+        policy.id: policy.number
+        for policy in await PolicyDocument.find({"_id": {"$in": policy_ids}}).to_list()
+    }
+    current_session = caller.session.id if caller.session else None
+    data = {
+        "format": EXPORT_FORMAT,
+        "formatVersion": EXPORT_FORMAT_VERSION,
+        "exportedAt": now(),
+        "account": {
+            **_fields(
+                user,
+                "email",
+                "email_confirmed",
+                "role",
+                "locale",
+                "created_at",
+                "updated_at",
+            ),
+            "activePolicyNumber": linked.active.number if linked.active else None,
+        },
+        "profile": _fields(user.profile, *PROFILE_FIELDS),
+        "contacts": [
+            {
+                **_fields(c, "kind", "value", "verified", "verified_at", "created_at"),
+                "primary": c.id in primary,
+                "codesSentAt": c.code_sends,
+            }
+            for c in own_contacts
+        ],
+        "addresses": [
+            _fields(user.addresses[kind], *ADDRESS_FIELDS)
+            for kind in AddressKind
+            if kind in user.addresses
+        ],
+        "notificationSettings": {
+            channel: [RequestStatus(status).name for status in statuses]
+            for channel, statuses in user.notifications.model_dump().items()
+        },
+        "sessions": [
+            {
+                **_fields(s, "created_at", "last_seen_at", "expires_at", "user_agent", "ip"),
+                "current": s.id == current_session,
+            }
+            for s in await list_sessions(user.id)  # type: ignore[arg-type]
+        ],
+        "emailLinks": [
+            _fields(link, "purpose", "created_at", "expires_at", "used_at")
+            for link in await EmailTokenDocument.find({"user_id": user.id})
+            .sort("created_at")
+            .to_list()
+        ],
+        "policies": [
+            {**_fields(policy, *POLICY_FIELDS), "active": policy is linked.active}
+            for policy in linked.policies
+        ],
+        "requests": [
+            _request(request, numbers.get(request.policy_id), public_url)
+            for request in own_requests
+        ],
+        "securityEvents": [
+            _event(event, user)
+            for event in await AuditEventDocument.find({"subject_id": user.id})
+            .sort([("at", 1), ("_id", 1)])
+            .to_list()
+        ],
+    }
+    await audit.record(caller, AuditAction.DATA_EXPORTED, subject_id=user.id)
+    return DataExport(
+        json=json.dumps(_plain(data), ensure_ascii=False, indent=2, sort_keys=True),
+        attachments=[
+            attachment for request in own_requests for attachment in _attachments(request)
+        ],
+    )
+
+
+def _fields(model: BaseModel, *names: str) -> dict[str, Any]:
+    """Only the named fields: an allow-list, so hashes and secrets never slip in."""
+    return model.model_dump(include=set(names))
+
+
+def _attachments(request: RequestDocument) -> list[Attachment]:
+    return [
+        *request.attachments,
+        *(attachment for comment in request.comments for attachment in comment.attachments),
+    ]
+
+
+def _file(attachment: Attachment, public_url: str) -> dict[str, Any]:
+    return {
+        **_fields(attachment, "filename", "content_type", "size", "uploaded_at"),
+        "url": files.download_url(public_url, attachment.id),
+    }
+
+
+def _request(
+    request: RequestDocument, policy_number: str | None, public_url: str
+) -> dict[str, Any]:
+    """The request as its owner sees it in the API: who in the contact centre acted is not
+    part of it, only that the contact centre did."""
+    return {
+        **_fields(request, "number", "kind", "status", "created_at", "updated_at"),
+        "policyNumber": policy_number,
+        "details": request.details.model_dump(exclude={"kind"}),
+        "history": [
+            _fields(change, "status", "at", "comment", "by_operator") for change in request.history
+        ],
+        "comments": [
+            {
+                **_fields(comment, "text", "at", "by_operator"),
+                "attachments": [_file(a, public_url) for a in comment.attachments],
+            }
+            for comment in request.comments
+        ],
+        "attachments": [_file(a, public_url) for a in request.attachments],
+    }
+
+
+def _event(event: AuditEventDocument, user: UserDocument) -> dict[str, Any]:
+    """An event about the person; the network details only of what they did themselves
+    (a failed sign-in may come from someone else, a status change from an operator)."""
+    own = event.actor_id == user.id
+    return {
+        "at": event.at,
+        "action": event.action,
+        "byStaff": not own and event.actor_id is not None,
+        "ip": event.ip if own else None,
+        "userAgent": event.user_agent if own else None,
+        "before": event.before,
+        "after": event.after,
+    }
+
+
+def _plain(value: object) -> object:
+    """JSON values: camelCase keys, ISO 8601 times, enum names as the API spells them."""
+    match value:
+        case dict():
+            return {_camel(str(key)): _plain(item) for key, item in value.items()}
+        case list() | tuple():
+            return [_plain(item) for item in value]
+        case datetime() | date():
+            return value.isoformat()
+        case Enum():
+            return value.name
+        case ObjectId():
+            return str(value)
+        case _:
+            return value
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+# ---- deletion
+
+
+async def delete_account(
+    *, caller: Caller, user: UserDocument, password: str
+) -> Done | InvalidCredentials | RateLimited:
+    """Erase the account after the password is typed again; see the module's docstring."""
+    # The same budget as changePassword: both re-check the password of a signed-in account.
+    if exceeded := await rate_limit.hit(rate_limit.PASSWORD_CHANGE_PER_ACCOUNT, str(user.id)):
+        return RateLimited(exceeded.retry_after_seconds)
+    if not await verify_password(user.password_hash, password):
+        return InvalidCredentials("error.wrong_password")
+    marked = await UserDocument.get_pymongo_collection().update_one(
+        {"_id": user.id, "deleting_since": None}, {"$set": {"deleting_since": now()}}
+    )
+    if marked.modified_count:  # not twice for aliases or parallel calls
+        await audit.record(caller, AuditAction.ACCOUNT_DELETED, subject_id=user.id)
+    await erase(user.id)  # type: ignore[arg-type]
+    return Done("account.deleted", {})
+
+
+async def erase(user_id: PydanticObjectId) -> None:
+    """Erase a marked account's data; every step may run again after a crash."""
+    user = await UserDocument.get(user_id)
+    if user is None or user.deleting_since is None:
+        return
+    await end_sessions(user_id)
+    await EmailTokenDocument.find({"user_id": user_id}).delete()
+    own_contacts = await ContactDocument.find({"user_id": user_id}).to_list()
+    # Undelivered messages may hold codes, links and request news; delivered ones are
+    # already scrubbed of their text, and their recipient goes too.
+    recipients = [user.email, *(contact.value for contact in own_contacts)]
+    await OutboxMessageDocument.find({"recipient": {"$in": recipients}}).delete()
+    for request in await RequestDocument.find(
+        {"user_id": user_id, "anonymised_at": None}
+    ).to_list():
+        await _anonymise(request)
+    await files.delete_owned_by(user_id)
+    await ContactDocument.find({"user_id": user_id}).delete()
+    await UserDocument.find_one({"_id": user_id, "deleting_since": {"$ne": None}}).delete()
+
+
+async def _anonymise(request: RequestDocument) -> None:
+    """One update: positions in the history only grow, so concurrent changes are kept."""
+    changes: dict[str, object] = {
+        f"details.{name}": value for name, value in PERSONAL_DETAILS[request.kind].items()
+    }
+    changes |= {f"history.{index}.comment": None for index in range(len(request.history))}
+    changes |= {"attachments": [], "comments": [], "anonymised_at": now()}
+    await RequestDocument.get_pymongo_collection().update_one(
+        {"_id": request.id}, {"$set": changes, "$unset": {"idempotency_key": ""}}
+    )
+
+
+async def finish_deletions() -> int:
+    """Finish deletions a crash interrupted; the number of accounts erased."""
+    pending = await UserDocument.find({"deleting_since": {"$type": "date"}}).to_list()
+    for user in pending:
+        await erase(user.id)  # type: ignore[arg-type]
+    return len(pending)

@@ -2,28 +2,30 @@
 
 import asyncio
 import contextlib
+import hmac
 import logging
-import re
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import quote
 
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kabinet import metrics
 from kabinet.auth import rate_limit
 from kabinet.auth.sessions import bearer_token, resolve_session
 from kabinet.config import Settings
 from kabinet.db import Database
 from kabinet.events import Broker, choose_source
+from kabinet.logs import configure_logging
 from kabinet.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from kabinet.notify.outbox import Outbox
+from kabinet.observe import ObserveMiddleware
 from kabinet.resolvers import files, privacy
 from kabinet.schema.ids import object_id
 from kabinet.schema.view import KabinetGraphQL
@@ -32,7 +34,6 @@ from kabinet.services import Services
 logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 # What a browser frontend on an allowed origin may send (besides the safelisted ones):
 # the session, JSON, the CSRF proofs, its own request id for the logs.
 CORS_REQUEST_HEADERS = [
@@ -42,28 +43,6 @@ CORS_REQUEST_HEADERS = [
     "X-Apollo-Operation-Name",
     "X-Request-ID",
 ]
-
-
-class RequestIdMiddleware:
-    """One id per HTTP request or WebSocket connection, echoed in `X-Request-ID`."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Starlette:
@@ -89,8 +68,18 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         )
         logger.info("request status events come from: %s", source.name)
         listener = asyncio.create_task(source.run(services.events), name="request-events")
-        if not settings.smtp_host:
-            logger.warning("KABINET_SMTP_HOST is not set: emails are written to this log")
+        for variable, value in (
+            ("KABINET_SMTP_HOST", settings.smtp_host),
+            ("KABINET_SMS_GATEWAY_URL", settings.sms_gateway_url),
+        ):
+            if not value:
+                logger.warning(
+                    "%s is not set: %s",
+                    variable,
+                    "messages wait in the outbox until it is"
+                    if settings.production
+                    else "messages are written to this log",
+                )
         try:
             yield
         finally:
@@ -125,6 +114,16 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             },
         )
 
+    async def metrics_page(request: Request) -> Response:
+        """Prometheus text format; with `KABINET_METRICS_TOKEN`, for its bearer only."""
+        expected = settings.metrics_token
+        given = bearer_token(request.headers.get("authorization"))
+        if expected and not (given and hmac.compare_digest(given, expected)):
+            return PlainTextResponse("Unauthorized.", 401, {"WWW-Authenticate": "Bearer"})
+        for channel, waiting in (await outbox.backlog()).items():
+            metrics.OUTBOX_BACKLOG.labels(channel.value).set(waiting)
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -139,6 +138,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             Route("/confirm-email", account_page),
             Route("/reset-password", account_page),
             Route("/files/{file_id}", download),
+            Route("/metrics", metrics_page),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
@@ -146,7 +146,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         lifespan=lifespan,
     )
     # Innermost first: the body limit sees the request before any route reads it;
-    # the security headers and the request id reach every response, refusals too.
+    # the security headers reach every response, refusals too; the request id, the
+    # access log and the HTTP metrics (outermost) cover all of it.
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,
@@ -156,8 +157,16 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         expose_headers=["X-Request-ID"],
         max_age=600,
     )
-    app.add_middleware(RequestIdMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, https=settings.public_url.startswith("https:"))
+    app.add_middleware(ObserveMiddleware)
     app.state.services = services
     app.state.database = db
     return app
+
+
+def serve_app() -> Starlette:
+    """What `kabinet serve` runs: the app, with the logs configured in the serving process
+    (which, with --reload, is not the one that read the command line)."""
+    settings = Settings()
+    configure_logging(settings)
+    return create_app(settings)

@@ -1,7 +1,6 @@
 """`kabinet serve | create-user | export-schema`."""
 
 import asyncio
-import logging
 import uuid
 from pathlib import Path
 
@@ -29,9 +28,8 @@ def main() -> None:
 def serve(reload: bool) -> None:
     """Run the API server (embedded database unless KABINET_MONGODB_URI is set)."""
     settings = Settings()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     uvicorn.run(
-        "kabinet.app:create_app",
+        "kabinet.app:serve_app",
         factory=True,
         host=settings.host,
         port=settings.port,
@@ -40,6 +38,8 @@ def serve(reload: bool) -> None:
         # is: anyone else could pick the IP the per-IP rate limits count.
         proxy_headers=bool(settings.forwarded_allow_ips),
         forwarded_allow_ips=settings.forwarded_allow_ips or None,
+        log_config=None,  # kabinet.logs configures every logger, uvicorn's too
+        access_log=False,  # kabinet.observe writes it, without query strings
     )
 
 

@@ -16,6 +16,11 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class LogFormat(StrEnum):
+    JSON = "json"
+    TEXT = "text"
+
+
 class SmtpSecurity(StrEnum):
     NONE = "none"
     STARTTLS = "starttls"
@@ -54,6 +59,13 @@ class Settings(BaseSettings):
         description="Comma-separated addresses (or networks, or *) of the load balancers whose "
         "X-Forwarded-For / X-Forwarded-Proto `kabinet serve` trusts for the client's address "
         "and scheme; unset = no proxy headers are trusted.",
+    )
+    log_format: LogFormat | None = Field(
+        None, description="json or text; default json in production, text in development."
+    )
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    metrics_token: str | None = Field(
+        None, description="If set, /metrics asks for `Authorization: Bearer <token>`."
     )
 
     data_dir: Path = Field(Path("./var"), description="Where the embedded database keeps its file.")

@@ -39,14 +39,17 @@ async def run_cli(*args: str, **settings: str) -> tuple[int, str]:
 
 @asynccontextmanager
 async def serving(data_dir: Path, **settings: str) -> AsyncIterator[httpx.AsyncClient]:
-    """`kabinet serve` in a subprocess on a free port, ready for requests."""
+    """`kabinet serve` in a subprocess on a free port, ready for requests; its output goes
+    to `server.log` in ``data_dir``."""
     port = free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - before the server exists
+    log = (data_dir / "server.log").open("ab")
     process = await asyncio.create_subprocess_exec(
         *KABINET,
         "serve",
         env=cli_env(data_dir=str(data_dir), port=str(port), **settings),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
     )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
@@ -62,6 +65,7 @@ async def serving(data_dir: Path, **settings: str) -> AsyncIterator[httpx.AsyncC
     finally:
         process.send_signal(signal.SIGINT)
         await asyncio.wait_for(process.wait(), 15)
+        log.close()
 
 
 async def test_serve_keeps_data_in_the_data_dir_across_restarts(tmp_path: Path):

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from kabinet import metrics
 from kabinet.clock import now
 from kabinet.documents import RateLimitBucketDocument
 
@@ -104,6 +105,7 @@ async def hit(limit: Limit, subject: str) -> Exceeded | None:
         raise RuntimeError(f"rate-limit bucket {bucket_id} could not be updated")
     if bucket["hits"] <= limit.hits:
         return None
+    metrics.RATE_LIMITED.labels(limit.scope).inc()
     return Exceeded(retry_after_seconds=max(1, math.ceil((window_end - moment).total_seconds())))
 
 

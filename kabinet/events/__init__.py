@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from beanie import PydanticObjectId
 from pydantic import ValidationError
 
+from kabinet import metrics
 from kabinet.clock import now
 from kabinet.documents import RequestDocument, RequestStatus
 
@@ -131,7 +132,8 @@ class Broker:
                     yield None
 
         try:
-            yield events()
+            with metrics.SUBSCRIPTIONS.track_inprogress():
+                yield events()
         finally:
             self._subscriptions.discard(subscription)
 

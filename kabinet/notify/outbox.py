@@ -15,6 +15,7 @@ from datetime import timedelta
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from kabinet import logs, metrics
 from kabinet.clock import now
 from kabinet.config import Settings
 from kabinet.documents import Channel, OutboxMessageDocument, OutboxStatus
@@ -50,10 +51,12 @@ class Outbox:
     ) -> None:
         self._settings = settings
         self._transports = transports or {
-            Channel.EMAIL: SmtpTransport(settings) if settings.smtp_host else LogTransport("email"),
+            Channel.EMAIL: SmtpTransport(settings)
+            if settings.smtp_host
+            else LogTransport("email", production=settings.production),
             Channel.SMS: HttpSmsTransport(settings)
             if settings.sms_gateway_url
-            else LogTransport("SMS"),
+            else LogTransport("SMS", production=settings.production),
         }
         self._wake = asyncio.Event()
 
@@ -103,6 +106,15 @@ class Outbox:
         self._wake.set()
         return True
 
+    async def backlog(self) -> dict[Channel, int]:
+        """Messages waiting to be sent (retries included), by channel."""
+        collection = OutboxMessageDocument.get_pymongo_collection()
+        pending = OutboxStatus.PENDING.value
+        return {
+            channel: await collection.count_documents({"status": pending, "channel": channel.value})
+            for channel in Channel
+        }
+
     async def deliver_due(self) -> int:
         """Deliver every message that is due now; the number attempted."""
         attempted = 0
@@ -137,6 +149,8 @@ class Outbox:
         return None if raw is None else OutboxMessageDocument.model_validate(raw)
 
     async def _deliver(self, message: OutboxMessageDocument) -> None:
+        # The sender's log lines carry the id of the request that wrote the message.
+        logs.request_id.set(message.request_id)
         collection = OutboxMessageDocument.get_pymongo_collection()
         where = {"_id": message.id}
         try:
@@ -160,12 +174,12 @@ class Outbox:
                 }
             },
         )
+        metrics.OUTBOX_DELIVERED.labels(message.channel.value).inc()
         logger.info(
-            "outbox delivered %s message %s to %s (request %s)",
+            "outbox delivered %s message %s to %s",
             message.channel,
             message.id,
             mask_recipient(message.recipient),
-            message.request_id,
         )
 
     async def _failed(self, message: OutboxMessageDocument, error: str) -> None:
@@ -186,6 +200,7 @@ class Outbox:
                 }
             },
         )
+        metrics.OUTBOX_FAILURES.labels(message.channel.value, str(dead).lower()).inc()
         log = logger.error if dead else logger.warning
         log(
             "outbox %s message %s to %s failed (attempt %d%s): %s",

@@ -77,12 +77,20 @@ class HttpSmsTransport:
 
 
 class LogTransport:
-    """Development stand-in: prints the whole message, so a link in it can be followed."""
+    """Development stand-in: prints the whole message, so a link in it can be followed.
 
-    def __init__(self, channel: str) -> None:
+    In production a message holds secrets (links with tokens, codes) that must not
+    reach a log, and pretending it was sent would lose it: there every attempt fails,
+    so the message waits in the outbox, retried, until the transport is configured.
+    """
+
+    def __init__(self, channel: str, *, production: bool = False) -> None:
         self._channel = channel
+        self._production = production
 
     async def deliver(self, message: OutboxMessageDocument) -> None:
+        if self._production:
+            raise DeliveryError(f"no {self._channel} transport is configured")
         logger.warning(
             "no %s transport configured; message %s to %s:\n%s\n%s",
             self._channel,

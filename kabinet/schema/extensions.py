@@ -21,8 +21,11 @@ from strawberry.extensions import (
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
+from kabinet import logs
 from kabinet.auth.sessions import reload_session
 from kabinet.i18n import translate
+from kabinet.metrics import OperationMetrics
+from kabinet.observe import new_request_id
 from kabinet.schema.limits import MAX_OBJECTS, count_objects
 from kabinet.schema.loaders import Loaders
 
@@ -40,6 +43,9 @@ class RecheckWebSocketCaller(SchemaExtension):
     async def on_operation(self) -> AsyncIterator[None]:
         context = self.execution_context.context
         if context.websocket:
+            # Each operation on the socket is a request of its own in the logs; this runs
+            # in the operation's own task, so the id stays with it.
+            logs.request_id.set(f"{context.caller.request_id}.{new_request_id()[:8]}")
             context.loaders = Loaders()
             caller = context.caller
             if caller.session is not None:
@@ -113,4 +119,5 @@ EXTENSIONS: list[type[SchemaExtension] | functools.partial[SchemaExtension]] = [
     functools.partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
     ConfiguredValidation,
     RecheckWebSocketCaller,
+    OperationMetrics,
 ]

@@ -14,6 +14,7 @@ from graphql import GraphQLError
 from strawberry.relay.types import GlobalIDValueError
 from strawberry.types import ExecutionContext
 
+from kabinet import logs
 from kabinet.i18n import DEFAULT_LOCALE, translate
 
 logger = logging.getLogger("kabinet.errors")
@@ -34,7 +35,7 @@ class KabinetSchema(strawberry.Schema):
         quote what the client sent)."""
         context = execution_context.context if execution_context else None
         caller = getattr(context, "caller", None)
-        request_id = caller.request_id if caller else None
+        request_id = logs.request_id.get()
         locale = caller.locale if caller else DEFAULT_LOCALE
         for position, error in enumerate(errors):
             if not is_unexpected(error):

@@ -1,0 +1,61 @@
+"""The ASGI middleware every HTTP request and WebSocket passes first: it gives each a
+request id (the client's `X-Request-ID` if sane, else a new one), which the logs
+carry, and records the access log line and the HTTP metrics."""
+
+import logging
+import re
+import time
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kabinet import logs, metrics
+
+access_log = logging.getLogger("kabinet.access")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+class ObserveMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if _REQUEST_ID.match(given) else new_request_id()
+        scope.setdefault("state", {})["request_id"] = request_id
+        logs.request_id.set(request_id)
+        if scope["type"] == "websocket":
+            with metrics.WEBSOCKETS.track_inprogress():
+                await self.app(scope, receive, send)
+            return
+        await self._http(scope, receive, send, request_id)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
+        started = time.perf_counter()
+        status = 500  # if the app fails before it answers
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = metrics.route_of(scope["path"])
+            metrics.HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
+            metrics.HTTP_SECONDS.labels(route).observe(elapsed)
+            # The path only: query strings of the emailed links carry tokens.
+            access_log.info(
+                "%s %s %d %.1f ms", scope["method"], scope["path"], status, elapsed * 1000
+            )

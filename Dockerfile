@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # The kabinet API: `docker build -t kabinet .`, then see docker-compose.yml and
-# docs/deployment.md. tests/test_deployment.py lints this file with hadolint and
+# docs/deployment.md. tests/test_dockerfile.py lints this file with hadolint and
 # runs its npm, uv, CMD and HEALTHCHECK commands in a fresh directory.
 
 # Stage 1: GraphiQL's browser assets from the npm lock file (served by the app,

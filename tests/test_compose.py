@@ -76,10 +76,15 @@ def test_the_api_settings_exist_and_point_at_the_replica_set(project_root: Path)
         uri = urlsplit(environment["KABINET_MONGODB_URI"])
         assert uri.netloc.split(",") == [f"{node}:27017" for node in MONGO]
         assert parse_qs(uri.query)["replicaSet"] == ["rs0"]
-    example = (project_root / "deploy" / "kabinet.env.example").read_text()
-    names = re.findall(r"^(KABINET_\w+)=", example, re.M)
-    assert names
-    assert set(names) <= SETTINGS
+        # env files: the committed defaults, then kabinet.env (as in the example).
+        files = [entry["path"] for entry in services[name]["env_file"]]
+        assert files == ["deploy/compose.env", "kabinet.env"]
+        for path in ("deploy/compose.env", "deploy/kabinet.env.example"):
+            names = set(re.findall(r"^(KABINET_\w+)=", (project_root / path).read_text(), re.M))
+            assert names, path
+            assert names <= SETTINGS, path
+            # `environment` wins over env files: a name in both could never be changed.
+            assert names.isdisjoint(environment), path
 
 
 def test_the_init_script_makes_the_compose_nodes_one_replica_set(project_root: Path):

@@ -10,12 +10,12 @@ ASSETS := kabinet/static/vendor
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test lint format schema assets chromium bench clean
+.PHONY: run test lint format schema docs assets chromium caddy bench clean
 
 run: $(VENV)/.synced $(ASSETS)/.built
 	$(VENV)/bin/kabinet serve
 
-test: $(VENV)/.synced $(ASSETS)/.built chromium
+test: $(VENV)/.synced $(ASSETS)/.built chromium caddy
 	$(VENV)/bin/ruff check kabinet tests bench
 	$(VENV)/bin/ruff format --check kabinet tests bench
 	$(VENV)/bin/pytest
@@ -34,6 +34,10 @@ bench: $(VENV)/.synced
 
 schema: $(VENV)/.synced
 	$(VENV)/bin/kabinet export-schema > schema.graphql
+
+# The settings table of docs/deployment.md, from kabinet/config.py (a test fails on drift).
+docs: $(VENV)/.synced
+	$(VENV)/bin/kabinet settings-doc --update docs/deployment.md
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -60,6 +64,11 @@ $(ASSETS)/.built: web/package.json web/package-lock.json
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# The proxy test runs deploy/Caddyfile with Debian's caddy; install it when it is missing.
+caddy:
+	@command -v caddy >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq caddy >/dev/null; }
 
 clean:
 	rm -rf $(VENV) $(TOOLS) $(ASSETS) web/node_modules

@@ -1,4 +1,4 @@
-"""`kabinet serve | create-user | export-schema`."""
+"""`kabinet serve | create-user | export-schema | settings-doc | ...`."""
 
 import asyncio
 import uuid
@@ -16,6 +16,7 @@ from kabinet.resolvers import account, demo
 from kabinet.resolvers.errors import FieldProblem, InvalidInput
 from kabinet.resolvers.policy_import import ImportReport, import_rows, parse_registry
 from kabinet.schema import build_schema
+from kabinet.settings_doc import settings_table, with_table
 
 
 @click.group()
@@ -47,6 +48,24 @@ def serve(reload: bool) -> None:
 def export_schema() -> None:
     """Print the GraphQL SDL (the checked-in schema.graphql)."""
     click.echo(build_schema().as_str())
+
+
+@main.command("settings-doc")
+@click.option(
+    "--update",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Rewrite the table in this Markdown file (docs/deployment.md) instead of printing it.",
+)
+def settings_doc(update: Path | None) -> None:
+    """Print every KABINET_* setting with its default as a Markdown table."""
+    if update is None:
+        click.echo(settings_table(), nl=False)
+        return
+    try:
+        update.write_text(with_table(update.read_text(encoding="utf-8")), encoding="utf-8")
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"updated {update}")
 
 
 def cli_caller() -> Caller:

@@ -38,8 +38,8 @@ COPY --from=build /app/.venv /app/.venv
 # Every KABINET_* variable is listed in docs/deployment.md. Set at least
 # KABINET_MONGODB_URI (else the embedded database keeps its file in /data),
 # KABINET_PUBLIC_URL, KABINET_SMTP_* and KABINET_SMS_GATEWAY_*.
-# Behind a proxy: uvicorn believes X-Forwarded-For/-Proto only from the addresses
-# in FORWARDED_ALLOW_IPS (default 127.0.0.1); set it to the proxy's address or
+# Behind a proxy: X-Forwarded-For/-Proto are believed only from the addresses in
+# KABINET_FORWARDED_ALLOW_IPS (default: nobody); set it to the proxy's address or
 # network, or per-IP rate limits count every client as the proxy.
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \

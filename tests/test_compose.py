@@ -113,11 +113,11 @@ async def test_the_init_script_is_valid_javascript(project_root: Path):
 
 
 def test_only_the_proxy_network_may_forward_client_addresses(project_root: Path):
-    """uvicorn believes X-Forwarded-For from FORWARDED_ALLOW_IPS: the backend subnet."""
+    """X-Forwarded-For is believed from KABINET_FORWARDED_ALLOW_IPS: the backend subnet."""
     document = compose(project_root)
     (subnet,) = [pool["subnet"] for pool in document["networks"]["backend"]["ipam"]["config"]]
     for name in APIS:
-        assert document["services"][name]["environment"]["FORWARDED_ALLOW_IPS"] == subnet
+        assert document["services"][name]["environment"]["KABINET_FORWARDED_ALLOW_IPS"] == subnet
         assert document["services"][name]["networks"] == ["backend"]
     assert document["services"]["proxy"]["networks"] == ["backend"]
 
@@ -170,7 +170,8 @@ async def caddy(project_root: Path, tmp_path: Path, upstreams: list[int]) -> Asy
 async def test_the_caddyfile_balances_two_api_processes(project_root: Path, tmp_path: Path):
     db_port = free_port()
     uri = f"mongodb://127.0.0.1:{db_port}/?directConnection=true"
-    polling = {"events_poll_seconds": "0.1"}
+    # Caddy runs on loopback here, as the backend network is in the compose file.
+    polling = {"events_poll_seconds": "0.1", "forwarded_allow_ips": "127.0.0.1"}
     async with contextlib.AsyncExitStack() as stack:
         first = await stack.enter_async_context(
             serving(tmp_path / "a", embedded_port=str(db_port), **polling)
@@ -212,6 +213,6 @@ async def test_the_caddyfile_balances_two_api_processes(project_root: Path, tmp_
             me = await proxy.get(
                 "/graphql",
                 params={"query": "{ me { email } }"},
-                headers={"Authorization": f"Bearer {customer}"},
+                headers={"Authorization": f"Bearer {customer}", "GraphQL-Require-Preflight": "1"},
             )
             assert me.json() == {"data": {"me": {"email": "demo@example.com"}}}

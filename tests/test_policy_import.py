@@ -1,12 +1,16 @@
 """Loading the insurers' registry: CLI and the importPolicies upload, CSV and JSON."""
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from kabinet.cli import cli_caller
+from kabinet.clock import clock
 from kabinet.db import Database
 from kabinet.documents import AuditEventDocument, PolicyDocument, PolicyStatus, Relationship
+from kabinet.resolvers.demo import seed_demo
 from tests.accounts import login
 from tests.operations import IMPORT_POLICIES, MY_POLICIES
 from tests.policies import staff_token
@@ -179,3 +183,16 @@ async def test_seed_demo_lets_a_person_try_the_cards(api: Api, database: Databas
     ]
     operator = await login(api, "operator@example.com", "Demo-pass-1")
     assert operator["user"]["role"] == "OPERATOR"
+
+
+@pytest.mark.usefixtures("database")
+async def test_the_demo_cards_are_valid_whenever_the_demo_is_loaded():
+    clock.advance(timedelta(days=400))  # the template's active cards end in its year
+    await seed_demo(caller=cli_caller())
+    today = clock.now().date()
+    by_number = {policy.number: policy async for policy in PolicyDocument.find_all()}
+    for number in ("UA-2026-000101", "UA-2026-000102"):
+        active = by_number[number]
+        assert active.status is PolicyStatus.ACTIVE
+        assert active.valid_from <= today <= active.valid_to
+    assert by_number["UA-2025-000077"].valid_to < today

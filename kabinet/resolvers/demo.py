@@ -1,6 +1,7 @@
 """`kabinet seed-demo`: a small registry and accounts so a person can try every flow."""
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from kabinet.auth.context import Caller
@@ -13,6 +14,7 @@ from kabinet.resolvers.policy_import import ImportReport, import_rows, parse_reg
 DEMO_REGISTRY = Path(__file__).parent.parent / "demo" / "policies.json"
 DEMO_PASSWORD = "Demo-pass-1"  # noqa: S105 - printed for people trying the demo
 DEMO_PHONE = "+380671234567"
+TEMPLATE_YEAR = 2026
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,12 +30,23 @@ DEMO_ACCOUNTS = (
 )
 
 
+def _in_this_year(row: dict[str, object]) -> dict[str, object]:
+    """The registry's dates are written for TEMPLATE_YEAR; moved by whole years, so that
+    the active cards are valid today whenever the demo is loaded."""
+    years = now().year - TEMPLATE_YEAR
+    moved = dict(row)
+    for key in ("valid_from", "valid_to"):
+        written = date.fromisoformat(str(row[key]))
+        moved[key] = written.replace(year=written.year + years).isoformat()
+    return moved
+
+
 async def seed_demo(*, caller: Caller) -> ImportReport:
     """Load the demo registry and the demo accounts; running it again changes nothing new."""
     rows = parse_registry(DEMO_REGISTRY.read_bytes(), DEMO_REGISTRY.name)
     if not isinstance(rows, list):  # pragma: no cover - the shipped file is valid
         raise TypeError("the demo registry is invalid")
-    report = await import_rows(caller=caller, rows=rows)
+    report = await import_rows(caller=caller, rows=[_in_this_year(row) for row in rows])
     for demo in DEMO_ACCOUNTS:
         created = await account.create_confirmed_user(
             email=demo.email, password=DEMO_PASSWORD, role=demo.role

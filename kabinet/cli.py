@@ -35,6 +35,9 @@ def serve(reload: bool) -> None:
         host=settings.host,
         port=settings.port,
         reload=reload,
+        # The embedded database's server stops through asyncio.Server.abort_clients,
+        # which uvloop's server lacks; a real MongoDB leaves the choice to uvicorn.
+        loop="asyncio" if settings.mongodb_uri is None else "auto",
         # Only a load balancer named in KABINET_FORWARDED_ALLOW_IPS may say who the client
         # is: anyone else could pick the IP the per-IP rate limits count.
         proxy_headers=bool(settings.forwarded_allow_ips),

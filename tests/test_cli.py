@@ -78,6 +78,10 @@ async def test_serve_keeps_data_in_the_data_dir_across_restarts(tmp_path: Path):
         assert response.json()["data"]["register"]["__typename"] == "RegisterSuccess"
 
     assert (tmp_path / "kabinet.sqlite3").exists()
+    # The embedded database stopped cleanly with the server (it cannot under uvloop).
+    log = (tmp_path / "server.log").read_text()
+    assert "Application shutdown complete" in log
+    assert "shutdown failed" not in log
     async with serving(tmp_path) as http:
         response = await http.post("/graphql", json={"query": login_query})
         assert response.json()["data"]["login"] == {

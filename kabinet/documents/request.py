@@ -151,6 +151,8 @@ class RequestDocument(Document):
                 name="user_newest",
             ),
             IndexModel([("created_at", DESCENDING), ("_id", DESCENDING)], name="newest"),
+            # The polling event source and `since` replays read what changed after a time.
+            IndexModel([("updated_at", ASCENDING)], name="changed"),
             IndexModel(
                 [("user_id", ASCENDING), ("idempotency_key", ASCENDING)],
                 unique=True,

@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from graphql import get_operation_ast, parse
+from graphql.execution.values import get_variable_values
 
 from kabinet.app import create_app
 from kabinet.config import Environment, Settings
@@ -67,22 +69,33 @@ COSTLY = """query Costly($inner: Int) {
 }"""
 
 
-def test_the_count_multiplies_page_sizes_and_caps_them_like_the_resolvers():
+def count(document_text: str, variables: dict | None = None) -> int:
+    """The object count of a document's operation, variables coerced as for execution."""
     schema = build_schema()._schema
-    from graphql import parse
+    document = parse(document_text)
+    operation = get_operation_ast(document)
+    assert operation is not None
+    coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
+    assert not isinstance(coerced, list), coerced
+    return count_objects(schema, document, operation, coerced)
 
-    document = parse(COSTLY)
-    assert count_objects(schema, document, "Costly", {"inner": 47}) == 202 + 4700
-    assert count_objects(schema, document, "Costly", {"inner": 48}) == 202 + 4800
+
+def test_the_count_multiplies_page_sizes_and_caps_them_like_the_resolvers():
+    assert count(COSTLY, {"inner": 47}) == 202 + 4700
+    assert count(COSTLY, {"inner": 48}) == 202 + 4800
     # `first` above the page cap is served as 100, and counted as 100.
-    assert count_objects(schema, document, "Costly", {"inner": 5000}) == 202 + 10000
+    assert count(COSTLY, {"inner": 5000}) == 202 + 10000
     # Without `first` a connection serves its default page of 20.
-    assert count_objects(schema, document, "Costly", {}) == 202 + 2000
+    assert count(COSTLY, {}) == 202 + 2000
     # A plain list counts NOMINAL_LIST_SIZE objects per parent, through fragments too.
-    listed = parse(
-        "query { me { ...F } } fragment F on User { contacts { id } ... on User { sessions { id } } }"
-    )
-    assert count_objects(schema, listed, None, None) == 1 + 2 * NOMINAL_LIST_SIZE
+    listed = "query { me { ...F } } fragment F on User { contacts { id } ... on User { sessions { id } } }"
+    assert count(listed) == 1 + 2 * NOMINAL_LIST_SIZE
+
+
+def test_the_count_sees_the_values_execution_will_use():
+    defaulted = COSTLY.replace("$inner: Int", "$inner: Int = 100")
+    assert count(defaulted) == 202 + 10000  # the variable's default, not the page default
+    assert count(COSTLY, {"inner": 100.0}) == 202 + 10000  # an integral float is an Int
 
 
 async def test_a_document_over_the_object_limit_is_refused_before_it_runs(
@@ -101,6 +114,11 @@ async def test_a_document_over_the_object_limit_is_refused_before_it_runs(
     assert error["message"] == translate(
         "error.too_many_objects", Locale.UK, count=5002, limit=MAX_OBJECTS
     )
+    # The same through a variable's default or an integral float.
+    defaulted = COSTLY.replace("$inner: Int", "$inner: Int = 48")
+    for document, variables in ((defaulted, {}), (COSTLY, {"inner": 48.0})):
+        (error,) = (await api.post(document, variables, token=token))["errors"]
+        assert error["extensions"]["objects"] == 5002
 
 
 @pytest.fixture
@@ -124,6 +142,13 @@ async def test_suggestions_help_in_development_and_are_hidden_in_production(
     assert "Did you mean 'minLength'" in error_messages(await api.post(typo))[0]
     (hidden,) = error_messages(await production.post(typo))
     assert hidden == "Cannot query field 'minLenght' on type 'PasswordPolicy'."
+    # Variables are coerced before execution with the same rule: no enum or field names.
+    filtered = "query ($f: RequestFilter) { me { requests(filter: $f) { totalCount } } }"
+    for variables in ({"f": {"statusez": ["SUBMITTED"]}}, {"f": {"statuses": ["SUBMITED"]}}):
+        assert "Did you mean" in error_messages(await api.post(filtered, variables))[0]
+        (refused,) = error_messages(await production.post(filtered, variables))
+        assert "Did you mean" not in refused
+        assert "Variable '$f' has invalid value" in refused
 
 
 async def test_introspection_and_graphiql_can_be_switched_off(api: Api, production: Api):

@@ -9,8 +9,10 @@ from graphql import (
     GraphQLError,
     GraphQLSchema,
     NoSchemaIntrospectionCustomRule,
+    get_operation_ast,
     validate,
 )
+from graphql.execution.values import get_variable_values
 from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -95,13 +97,30 @@ class ConfiguredValidation(SchemaExtension):
             hide_suggestions=settings.production,
         )
         if not errors:
-            objects = count_objects(
-                context.schema._schema, document, context.operation_name, context.variables
-            )
-            if objects > MAX_OBJECTS:
-                errors = [self._too_many(objects)]
+            errors = self._within_object_limit(document, hide_suggestions=settings.production)
         context.pre_execution_errors = errors
         yield
+
+    def _within_object_limit(
+        self, document: DocumentNode, *, hide_suggestions: bool
+    ) -> list[GraphQLError]:
+        """Coerces the variables as execution will (so their errors, too, keep the schema's
+        names to themselves in production), then counts the objects with them."""
+        context = self.execution_context
+        schema = context.schema._schema
+        operation = get_operation_ast(document, context.operation_name)
+        if operation is None:  # Strawberry answers an unknown operation name itself
+            return []
+        variables = get_variable_values(
+            schema,
+            operation.variable_definitions or (),
+            context.variables or {},
+            hide_suggestions=hide_suggestions,
+        )
+        if isinstance(variables, list):
+            return variables
+        objects = count_objects(schema, document, operation, variables)
+        return [self._too_many(objects)] if objects > MAX_OBJECTS else []
 
     def _too_many(self, objects: int) -> GraphQLError:
         locale = self.execution_context.context.caller.locale

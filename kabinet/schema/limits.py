@@ -7,8 +7,6 @@ size (``first``, capped as the resolvers cap it), any other list a nominal
 ``NOMINAL_LIST_SIZE``, and every object-valued field counts once per parent.
 """
 
-from collections.abc import Mapping
-
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -20,13 +18,12 @@ from graphql import (
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
-    IntValueNode,
+    OperationDefinitionNode,
     SelectionSetNode,
-    VariableNode,
     get_named_type,
     get_nullable_type,
-    get_operation_ast,
 )
+from graphql.execution.values import VariableValues, get_argument_values
 
 from kabinet.schema.pagination import page_size
 
@@ -40,13 +37,13 @@ _PAGE_ARGUMENTS = ("first", "last")
 def count_objects(
     schema: GraphQLSchema,
     document: DocumentNode,
-    operation_name: str | None,
-    variables: Mapping[str, object] | None,
+    operation: OperationDefinitionNode,
+    variables: VariableValues,
 ) -> int:
-    """The most objects the named operation of a valid ``document`` can return."""
-    operation = get_operation_ast(document, operation_name)
-    root = schema.get_root_type(operation.operation) if operation else None
-    if operation is None or root is None:
+    """The most objects ``operation`` of a valid ``document`` can return, with the
+    variables coerced as execution will coerce them (defaults, `100.0` as 100)."""
+    root = schema.get_root_type(operation.operation)
+    if root is None:
         return 0
     walk = _Walk(
         schema,
@@ -55,7 +52,7 @@ def count_objects(
             for definition in document.definitions
             if isinstance(definition, FragmentDefinitionNode)
         },
-        variables or {},
+        variables,
     )
     return walk.count(root, operation.selection_set, multiplier=1, page=None)
 
@@ -65,7 +62,7 @@ class _Walk:
         self,
         schema: GraphQLSchema,
         fragments: dict[str, FragmentDefinitionNode],
-        variables: Mapping[str, object],
+        variables: VariableValues,
     ) -> None:
         self.schema = schema
         self.fragments = fragments
@@ -117,25 +114,14 @@ class _Walk:
         child_page = None
         size = 1
         if any(name in field.args for name in _PAGE_ARGUMENTS):
-            child_page = page_size(self._page_argument(node))
+            arguments = get_argument_values(field, node, self.variables)
+            child_page = page_size(next(filter(None, map(arguments.get, _PAGE_ARGUMENTS)), None))
         elif isinstance(get_nullable_type(field.type), GraphQLList):
             size = page or NOMINAL_LIST_SIZE
         objects = multiplier * size
         return objects + self.count(
             get_named_type(field.type), children, multiplier=objects, page=child_page
         )
-
-    def _page_argument(self, node: FieldNode) -> int | None:
-        for argument in node.arguments or ():
-            if argument.name.value not in _PAGE_ARGUMENTS:
-                continue
-            match argument.value:
-                case IntValueNode(value=value):
-                    return int(value)
-                case VariableNode(name=name):
-                    given = self.variables.get(name.value)
-                    return given if isinstance(given, int) else None
-        return None
 
     def _type(self, name: str) -> GraphQLNamedType:
         found = self.schema.get_type(name)

@@ -59,8 +59,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         if owns_database:
             await db.connect()
-        await privacy.finish_deletions()
         sender = asyncio.create_task(outbox.run(), name="outbox-sender")
+        eraser = asyncio.create_task(privacy.keep_erasing(), name="deletions")
         source = choose_source(
             await db.client.admin.command("hello"),
             settings.events_poll_seconds,
@@ -83,7 +83,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         try:
             yield
         finally:
-            for task in (sender, listener):
+            for task in (sender, eraser, listener):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -483,3 +483,34 @@ async def test_an_interrupted_deletion_leaves_no_usable_account_and_is_finished_
     mailbox.messages.clear()
     token = await signed_up(api, mailbox, olena.email)
     assert (await api.data(ME, token=token))["me"]["email"] == olena.email
+
+
+async def test_a_request_this_version_cannot_read_does_not_stop_the_deletion(
+    api: Api, olena: Person
+):
+    collection = RequestDocument.get_pymongo_collection()
+    unreadable, *_ = olena.request_numbers
+    await collection.update_one({"number": unreadable}, {"$set": {"status": "LOST"}})
+
+    assert (await delete(api, olena.token))["__typename"] == "Accepted"
+
+    assert await UserDocument.find_one({"email": olena.email}) is None
+    kept = await collection.find_one({"number": unreadable})
+    assert kept["anonymised_at"] is not None
+    assert kept["comments"] == []
+    assert olena.topic not in json.dumps(kept, default=str)
+
+
+async def test_an_account_being_deleted_is_not_told_about_its_requests(
+    api: Api, olena: Person, operator: str
+):
+    user = await UserDocument.find_one({"email": olena.email})
+    await UserDocument.get_pymongo_collection().update_one(
+        {"_id": user.id}, {"$set": {"deleting_since": now()}}
+    )
+    messages = await OutboxMessageDocument.count()
+    variables = {"input": {"requestId": olena.request_ids[0], "status": "NEEDS_INFO"}}
+    variables["input"]["comment"] = "Надішліть, будь ласка, направлення."
+    changed = (await api.data(CHANGE_STATUS, variables, token=operator))["changeRequestStatus"]
+    assert changed["__typename"] == "Request"
+    assert await OutboxMessageDocument.count() == messages

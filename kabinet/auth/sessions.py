@@ -61,7 +61,7 @@ async def resolve_session(
     if session is None:
         return None
     user = await UserDocument.get(session.user_id)
-    if not _usable(user):
+    if not live_account(user):
         return None
     if moment - session.last_seen_at >= TOUCH_INTERVAL:
         await _touch(session, moment, ttl)
@@ -76,10 +76,10 @@ async def reload_session(
     if current is None:
         return None
     user = await UserDocument.get(current.user_id)
-    return (current, user) if _usable(user) else None
+    return (current, user) if live_account(user) else None
 
 
-def _usable(user: UserDocument | None) -> TypeIs[UserDocument]:
+def live_account(user: UserDocument | None) -> TypeIs[UserDocument]:
     """An account that exists and is not being deleted (its sessions die with the decision)."""
     return user is not None and user.deleting_since is None
 

@@ -4,6 +4,7 @@ Each message carries the history entry's id as its outbox dedupe key, so however
 often this runs for one change, each channel sends it once.
 """
 
+from kabinet.auth.sessions import live_account
 from kabinet.documents import ContactKind, RequestDocument, UserDocument
 from kabinet.documents.request import RequestStatus, StatusChange
 from kabinet.notify import templates
@@ -14,7 +15,7 @@ from kabinet.services import Services
 
 async def announce(services: Services, request: RequestDocument, change: StatusChange) -> None:
     owner = await UserDocument.get(request.user_id)
-    if owner is None:
+    if not live_account(owner):  # gone, or being deleted: nobody to tell
         return
     status = change.status.value
     # A comment written for the person is part of the message; it may be long for SMS,

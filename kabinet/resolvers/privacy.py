@@ -14,9 +14,11 @@ A crash after step 1 leaves an unusable account whose data is partly erased; eve
 finishes such deletions when it starts (`finish_deletions`).
 """
 
+import asyncio
 import json
+import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -47,6 +49,8 @@ from kabinet.resolvers import audit, contacts, files, policies
 from kabinet.resolvers.account import Done
 from kabinet.resolvers.errors import InvalidCredentials, RateLimited
 from kabinet.services import Services
+
+logger = logging.getLogger(__name__)
 
 EXPORT_FORMAT = "kabinet.data-export"
 EXPORT_FORMAT_VERSION = 1
@@ -282,7 +286,10 @@ async def delete_account(
     )
     if marked.modified_count:  # not twice for aliases or parallel calls
         await audit.record(caller, AuditAction.ACCOUNT_DELETED, subject_id=user.id)
-    await erase(user.id)  # type: ignore[arg-type]
+    try:
+        await erase(user.id)  # type: ignore[arg-type]
+    except Exception:  # the account is closed already; `keep_erasing` finishes the rest
+        logger.exception("erasing account %s failed; it will be retried", user.id)
     return Done("account.deleted", {})
 
 
@@ -298,30 +305,60 @@ async def erase(user_id: PydanticObjectId) -> None:
     # already scrubbed of their text, and their recipient goes too.
     recipients = [user.email, *(contact.value for contact in own_contacts)]
     await OutboxMessageDocument.find({"recipient": {"$in": recipients}}).delete()
-    for request in await RequestDocument.find(
-        {"user_id": user_id, "anonymised_at": None}
-    ).to_list():
+    # Raw documents: a request this version cannot read must not stop the erasure.
+    for request in (
+        await RequestDocument.get_pymongo_collection()
+        .find({"user_id": user_id, "anonymised_at": None}, {"kind": 1, "history": 1})
+        .to_list()
+    ):
         await _anonymise(request)
     await files.delete_owned_by(user_id)
     await ContactDocument.find({"user_id": user_id}).delete()
     await UserDocument.find_one({"_id": user_id, "deleting_since": {"$ne": None}}).delete()
 
 
-async def _anonymise(request: RequestDocument) -> None:
-    """One update: positions in the history only grow, so concurrent changes are kept."""
-    changes: dict[str, object] = {
-        f"details.{name}": value for name, value in PERSONAL_DETAILS[request.kind].items()
-    }
-    changes |= {f"history.{index}.comment": None for index in range(len(request.history))}
-    changes |= {"attachments": [], "comments": [], "anonymised_at": now()}
+async def _anonymise(request: dict[str, Any]) -> None:
+    """One update: positions in the history only grow, so concurrent changes are kept.
+    Details of a kind this version does not know are erased whole."""
+    unset: dict[str, object] = {"idempotency_key": ""}
+    changes: dict[str, object] = {"attachments": [], "comments": [], "anonymised_at": now()}
+    if request.get("kind") in RequestKind:
+        kind = RequestKind(request["kind"])
+        changes |= {f"details.{name}": value for name, value in PERSONAL_DETAILS[kind].items()}
+    else:
+        unset["details"] = ""
+    history = request.get("history")
+    for index in range(len(history) if isinstance(history, list) else 0):
+        changes[f"history.{index}.comment"] = None
     await RequestDocument.get_pymongo_collection().update_one(
-        {"_id": request.id}, {"$set": changes, "$unset": {"idempotency_key": ""}}
+        {"_id": request["_id"]}, {"$set": changes, "$unset": unset}
     )
 
 
 async def finish_deletions() -> int:
-    """Finish deletions a crash interrupted; the number of accounts erased."""
-    pending = await UserDocument.find({"deleting_since": {"$type": "date"}}).to_list()
+    """Finish deletions a crash or an error interrupted; the number of accounts erased.
+    One account that fails is logged and left for the next round, not the others."""
+    pending = (
+        await UserDocument.get_pymongo_collection()
+        .find({"deleting_since": {"$type": "date"}}, {"_id": 1})
+        .to_list()
+    )
+    erased = 0
     for user in pending:
-        await erase(user.id)  # type: ignore[arg-type]
-    return len(pending)
+        try:
+            await erase(user["_id"])
+        except Exception:
+            logger.exception("erasing account %s failed; it will be retried", user["_id"])
+        else:
+            erased += 1
+    return erased
+
+
+async def keep_erasing(interval: timedelta = timedelta(hours=1)) -> None:
+    """The background task that finishes interrupted deletions: at start, then hourly."""
+    while True:
+        try:
+            await finish_deletions()
+        except Exception:  # a database hiccup must not end the task
+            logger.exception("looking for interrupted deletions failed")
+        await asyncio.sleep(interval.total_seconds())

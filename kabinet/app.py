@@ -145,9 +145,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         ],
         lifespan=lifespan,
     )
-    # Innermost first: the body limit sees the request before any route reads it;
-    # the security headers reach every response, refusals too; the request id, the
-    # access log and the HTTP metrics (outermost) cover all of it.
+    # Innermost first: the body limit sees the request before any route reads it; the
+    # request id, access log, HTTP metrics and last-resort 500 cover everything inside;
+    # the security headers (outermost) reach every response, refusals and 500s too.
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,
@@ -157,8 +157,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         expose_headers=["X-Request-ID"],
         max_age=600,
     )
-    app.add_middleware(SecurityHeadersMiddleware, https=settings.public_url.startswith("https:"))
     app.add_middleware(ObserveMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, https=settings.public_url.startswith("https:"))
     app.state.services = services
     app.state.database = db
     return app

@@ -30,6 +30,33 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         Locale.EN: "Unexpected error. Please try again or contact support "
         "(request id {request_id}).",
     },
+    "http.csrf": {
+        Locale.UK: "Браузер може надіслати запит із таким типом вмісту (або без нього, як GET) "
+        "з чужого сайту; додайте непорожній заголовок GraphQL-Require-Preflight.",
+        Locale.EN: "This request has a content type a browser may send cross-site (or none, "
+        "as a GET); add a non-empty GraphQL-Require-Preflight header.",
+    },
+    "http.batch": {
+        Locale.UK: "Пакетні запити (масив JSON) не приймаються: надсилайте одну операцію в запиті.",
+        Locale.EN: "Batched requests (a JSON array) are not accepted: send one operation "
+        "per request.",
+    },
+    "http.not_graphql": {
+        Locale.UK: "Тіло запиту не є запитом GraphQL: очікується об'єкт JSON із полем query "
+        "(або форма multipart за специфікацією GraphQL multipart request).",
+        Locale.EN: "The request body is not a GraphQL request: a JSON object with a query is "
+        "expected (or a form following the GraphQL multipart request spec).",
+    },
+    "http.body_too_large": {
+        Locale.UK: "Тіло запиту завелике: щонайбільше {limit} байтів.",
+        Locale.EN: "The request body is too large: at most {limit} bytes.",
+    },
+    "http.upload_too_large": {
+        Locale.UK: "Завантаження завелике: щонайбільше {files} файлів по {megabytes} МБ "
+        "({limit} байтів разом з операцією).",
+        Locale.EN: "The upload is too large: at most {files} files of {megabytes} MB each "
+        "({limit} bytes in all, with the operation).",
+    },
     "error.too_many_objects": {
         Locale.UK: "Запит може повернути до {count} об'єктів, а дозволено {limit}. "
         "Зменшіть `first` або вкладеність списків.",

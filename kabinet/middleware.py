@@ -3,6 +3,7 @@
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kabinet.i18n import negotiate_locale, translate
 from kabinet.resolvers.files import MAX_FILE_BYTES, MAX_FILES
 from kabinet.schema.view import error_response, response_media_type
 
@@ -112,13 +113,16 @@ class BodySizeLimitMiddleware:
     async def refuse(
         self, headers: Headers, upload: bool, scope: Scope, receive: Receive, send: Send
     ) -> None:
+        locale = negotiate_locale(headers.get("accept-language"))
         if upload:
-            message = (
-                f"The upload is too large: at most {MAX_FILES} files of "
-                f"{MAX_FILE_BYTES // (1024 * 1024)} MB each ({self.max_upload_bytes} bytes "
-                "in all, with the operation)."
+            message = translate(
+                "http.upload_too_large",
+                locale,
+                files=MAX_FILES,
+                megabytes=MAX_FILE_BYTES // (1024 * 1024),
+                limit=self.max_upload_bytes,
             )
         else:
-            message = f"The request body is too large: at most {self.max_body_bytes} bytes."
+            message = translate("http.body_too_large", locale, limit=self.max_body_bytes)
         response = error_response(message, 413, response_media_type(headers.get("accept")))
         await response(scope, receive, send)

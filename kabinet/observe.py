@@ -1,22 +1,37 @@
 """The ASGI middleware every HTTP request and WebSocket passes first: it gives each a
 request id (the client's `X-Request-ID` if sane, else a new one), which the logs
-carry, and records the access log line and the HTTP metrics."""
+carry, records the access log line and the HTTP metrics, and answers an exception
+nothing else caught with a masked JSON 500."""
 
 import logging
 import re
 import time
 import uuid
 
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kabinet import logs, metrics
+from kabinet.i18n import negotiate_locale, translate
 
+logger = logging.getLogger(__name__)
 access_log = logging.getLogger("kabinet.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 def new_request_id() -> str:
     return uuid.uuid4().hex
+
+
+def unexpected_error(scope: Scope) -> Response:
+    request_id = scope["state"]["request_id"]
+    locale = negotiate_locale(Headers(scope=scope).get("accept-language"))
+    error = {
+        "message": translate("error.unexpected", locale, request_id=request_id),
+        "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+    }
+    return JSONResponse({"errors": [error]}, status_code=500)
 
 
 class ObserveMiddleware:
@@ -41,15 +56,24 @@ class ObserveMiddleware:
         started = time.perf_counter()
         status = 500  # if the app fails before it answers
 
+        answered = False
+
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, answered = message["status"], True
                 message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Masked like a GraphQL error, with the id the log line carries; Starlette's
+            # own handler would answer a bare text 500 past our middleware.
+            logger.exception("unhandled error in %s %s", scope["method"], scope["path"])
+            if answered:
+                raise
+            await unexpected_error(scope).__call__(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             route = metrics.route_of(scope["path"])

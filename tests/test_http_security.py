@@ -9,6 +9,7 @@ import pytest
 from kabinet.app import create_app
 from kabinet.config import Settings
 from kabinet.db import Database
+from kabinet.i18n import Locale, translate
 from kabinet.resolvers.files import MAX_FILE_BYTES, MAX_FILES
 from tests.conftest import serve_on_loopback
 from tests.support import Api
@@ -144,16 +145,46 @@ async def test_a_batched_request_is_refused(api: Api):
     batch = [{"query": QUERY}, {"query": "{ passwordPolicy { maxLength } }"}]
 
     response = await api.http.post("/graphql", json=batch)
+    english = await api.http.post("/graphql", json=batch, headers={"Accept-Language": "en"})
 
     assert response.status_code == 400
-    assert response.json() == {
-        "errors": [
-            {
-                "message": "Batched requests (a JSON array) are not accepted: "
-                "send one operation per request."
-            }
-        ]
-    }
+    assert response.json() == {"errors": [{"message": translate("http.batch", Locale.UK)}]}
+    assert english.json()["errors"][0]["message"] == (
+        "Batched requests (a JSON array) are not accepted: send one operation per request."
+    )
+
+
+@pytest.mark.parametrize("body", ["1", "null", '"x"', "true"])
+async def test_json_that_is_no_request_is_a_client_error(api: Api, body: str):
+    response = await api.http.post(
+        "/graphql", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json() == {"errors": [{"message": translate("http.not_graphql", Locale.UK)}]}
+    assert response.headers["x-request-id"]
+
+
+@pytest.mark.parametrize(
+    ("operations", "files_map"),
+    [
+        ('{"query": "{ __typename }"}', "[]"),
+        ('{"query": "{ __typename }"}', "null"),
+        ('{"query": "{ __typename }"}', '{"0": [5]}'),
+        ('"just a string"', "{}"),
+        ('{"query": "{ __typename }", "variables": null}', '{"0": ["variables.file"]}'),
+    ],
+)
+async def test_a_malformed_multipart_form_is_a_client_error(
+    api: Api, operations: str, files_map: str
+):
+    response = await api.http.post(
+        "/graphql",
+        data={"operations": operations, "map": files_map},
+        files={"0": ("a.pdf", b"%PDF-1.7", "application/pdf")},
+        headers=PREFLIGHT,
+    )
+    assert response.status_code == 400, response.text
+    assert "errors" in response.json()
 
 
 # ---- CORS for the allowed origins
@@ -299,8 +330,8 @@ async def test_a_json_body_over_the_limit_is_refused(api: Api, settings: Setting
     response = await post_json(api, json_body(settings.max_body_bytes + 1))
 
     assert response.status_code == 413
-    assert response.json()["errors"][0]["message"] == (
-        f"The request body is too large: at most {settings.max_body_bytes} bytes."
+    assert response.json()["errors"][0]["message"] == translate(
+        "http.body_too_large", Locale.UK, limit=settings.max_body_bytes
     )
 
 
@@ -355,4 +386,10 @@ async def test_an_upload_over_the_limit_is_refused(api: Api, settings: Settings)
 
     assert response.status_code == 413
     message = response.json()["errors"][0]["message"]
-    assert message.startswith(f"The upload is too large: at most {MAX_FILES} files of 10 MB each")
+    assert message == translate(
+        "http.upload_too_large",
+        Locale.UK,
+        files=MAX_FILES,
+        megabytes=MAX_FILE_BYTES // (1024 * 1024),
+        limit=upload_limit(settings),
+    )

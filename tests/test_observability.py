@@ -8,10 +8,16 @@ from pathlib import Path
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from kabinet.app import create_app
 from kabinet.config import Settings
 from kabinet.db import Database
+from kabinet.i18n import Locale, translate
+from kabinet.observe import ObserveMiddleware
 from tests.accounts import login, signed_up
 from tests.conftest import serve_on_loopback
 from tests.operations import (
@@ -204,3 +210,31 @@ async def test_production_logs_are_json_with_request_ids_and_no_secrets(
     access = [entry for entry in entries if entry["logger"] == "kabinet.access"]
     assert any(entry["message"].startswith("GET /confirm-email 200") for entry in access)
     assert all(entry["request_id"] for entry in access)
+
+
+async def test_an_exception_nothing_caught_is_a_masked_500_with_the_request_id(
+    caplog: pytest.LogCaptureFixture,
+):
+    async def broken(_: Request) -> Response:
+        raise RuntimeError("secret detail")
+
+    app = Starlette(routes=[Route("/broken", broken)])
+    app.add_middleware(ObserveMiddleware)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        response = await http.get("/broken", headers={"Accept-Language": "en"})
+
+    request_id = response.headers["x-request-id"]
+    assert response.status_code == 500
+    assert response.json() == {
+        "errors": [
+            {
+                "message": translate("error.unexpected", Locale.EN, request_id=request_id),
+                "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+            }
+        ]
+    }
+    assert "secret detail" not in response.text
+    (logged,) = [r for r in caplog.records if r.name == "kabinet.observe"]
+    assert logged.exc_info is not None
+    assert str(logged.exc_info[1]) == "secret detail"

@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import ExecutionResult
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -17,7 +17,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from kabinet.auth.context import Caller
 from kabinet.auth.sessions import bearer_token, resolve_session
-from kabinet.i18n import negotiate_locale
+from kabinet.i18n import negotiate_locale, translate
 from kabinet.schema import build_schema
 from kabinet.schema.context import Context
 from kabinet.services import Services
@@ -31,11 +31,19 @@ _SIMPLE_CONTENT_TYPES = {
     "application/x-www-form-urlencoded",
     "multipart/form-data",
 }
-CSRF_REFUSAL = (
-    "This request has a content type a browser may send cross-site (or none, as a GET); "
-    "add a non-empty GraphQL-Require-Preflight header."
-)
-BATCH_REFUSAL = "Batched requests (a JSON array) are not accepted: send one operation per request."
+
+
+class Refusal(HTTPException):
+    """A request refused before GraphQL runs, told in the client's language."""
+
+    def __init__(self, status_code: int, key: str, **params: object) -> None:
+        super().__init__(status_code, key)
+        self.key = key
+        self.params = params
+
+    def message(self, accept_language: str | None) -> str:
+        return translate(self.key, negotiate_locale(accept_language), **self.params)
+
 
 JSON = "application/json"
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -102,12 +110,27 @@ class KabinetGraphQL(GraphQL[Context, None]):
             return await super().run(request, *args, **kwargs)
         media_type = response_media_type(request.headers.get("accept"))
         # The GraphiQL page runs nothing, so a browser may open it as a plain GET.
+        languages = request.headers.get("accept-language")
         if needs_preflight(request) and not self.should_render_graphql_ide(request):
-            return error_response(CSRF_REFUSAL, 400, media_type)
+            return error_response(Refusal(400, "http.csrf").message(languages), 400, media_type)
         try:
             return await super().run(request, *args, **kwargs)
+        except Refusal as refusal:
+            return error_response(refusal.message(languages), refusal.status_code, media_type)
         except HTTPException as error:
             return error_response(error.reason, error.status_code, media_type)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """As Strawberry's, but a body that is JSON yet no request (`1`, `null`, a string) or
+        a malformed multipart form is a 400, not an exception."""
+        try:
+            return await super().parse_http_body(request)
+        except HTTPException:
+            raise
+        except (AttributeError, TypeError, ValueError, KeyError, IndexError) as error:
+            raise Refusal(400, "http.not_graphql") from error
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         sub_response = await super().get_sub_response(request)
@@ -144,7 +167,7 @@ class KabinetGraphQL(GraphQL[Context, None]):
         self, request_data: list[GraphQLRequestData], protocol: GraphQLRequestProtocol
     ) -> None:
         """Batching is off: a JSON array would run several operations for one request."""
-        raise HTTPException(400, BATCH_REFUSAL)
+        raise Refusal(400, "http.batch")
 
     async def get_context(self, request: Request | WebSocket, response: object) -> Context:
         token = bearer_token(request.headers.get("authorization"))

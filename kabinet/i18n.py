@@ -57,6 +57,10 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         Locale.EN: "The upload is too large: at most {files} files of {megabytes} MB each "
         "({limit} bytes in all, with the operation).",
     },
+    "error.too_many_comments": {
+        Locale.UK: "У заявці вже {limit} повідомлень. Зателефонуйте до контакт-центру.",
+        Locale.EN: "This request already has {limit} messages. Please call the contact centre.",
+    },
     "error.too_many_objects": {
         Locale.UK: "Запит може повернути до {count} об'єктів, а дозволено {limit}. "
         "Зменшіть `first` або вкладеність списків.",

@@ -14,6 +14,7 @@ from kabinet.config import Environment, Settings
 from kabinet.db import Database
 from kabinet.documents import RequestDocument
 from kabinet.i18n import Locale, translate
+from kabinet.resolvers.requests import MAX_COMMENTS
 from kabinet.schema import build_schema
 from kabinet.schema.limits import MAX_OBJECTS, NOMINAL_LIST_SIZE, count_objects
 from tests.conftest import serve_on_loopback
@@ -90,6 +91,9 @@ def test_the_count_multiplies_page_sizes_and_caps_them_like_the_resolvers():
     # A plain list counts NOMINAL_LIST_SIZE objects per parent, through fragments too.
     listed = "query { me { ...F } } fragment F on User { contacts { id } ... on User { sessions { id } } }"
     assert count(listed) == 1 + 2 * NOMINAL_LIST_SIZE
+    # A list whose rule allows more is counted at that rule's maximum.
+    comments = "{ me { requests(first: 20) { edges { node { comments { id } } } } } }"
+    assert count(comments) == 1 + 1 + 20 + 20 + 20 * MAX_COMMENTS
 
 
 def test_the_count_sees_the_values_execution_will_use():

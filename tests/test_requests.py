@@ -650,3 +650,36 @@ async def test_node_with_an_unknown_type_is_a_client_error(api: Api, token: str)
         token=token,
     )
     assert body["errors"][0].get("extensions", {}).get("code") != "INTERNAL_SERVER_ERROR"
+
+
+def comments_document(request_id: str, count: int) -> str:
+    """One document adding ``count`` comments (aliases stay under the limit of 15)."""
+    return (
+        "mutation { "
+        + " ".join(
+            f'c{n}: addComment(input: {{requestId: "{request_id}", text: "№{n}"}}) '
+            "{ __typename ... on Error { code } }"
+            for n in range(count)
+        )
+        + " }"
+    )
+
+
+async def test_a_customer_writes_at_most_sixty_comments_an_hour(api: Api, token: str):
+    request = await callback(api, token)
+    answers: list[dict] = []
+    for _ in range(5):  # 75 attempts
+        answers += (await api.data(comments_document(request["id"], 15), token=token)).values()
+    kinds = [answer["__typename"] for answer in answers]
+    assert kinds == ["Request"] * 60 + ["RateLimited"] * 15
+
+
+async def test_a_request_holds_at_most_a_hundred_comments(api: Api, token: str, operator: str):
+    request = await callback(api, token)
+    answers: list[dict] = []
+    for _ in range(7):  # 105 attempts; staff are not rate-limited
+        answers += (await api.data(comments_document(request["id"], 15), token=operator)).values()
+    assert [answer["__typename"] for answer in answers[:100]] == ["Request"] * 100
+    assert {answer.get("code") for answer in answers[100:]} == {"TOO_MANY_COMMENTS"}
+    stored = await RequestDocument.find_one({"number": request["number"]})
+    assert len(stored.comments) == 100

@@ -47,6 +47,7 @@ CODES_PER_VALUE = Limit("contact-codes:value", 10, timedelta(days=1))
 CODE_CHECKS_PER_ACCOUNT = Limit("contact-verify:account", 30, timedelta(hours=1))
 POLICY_REFRESH_PER_ACCOUNT = Limit("policy-refresh:account", 30, timedelta(hours=1))
 REQUESTS_PER_ACCOUNT = Limit("requests:account", 30, timedelta(hours=1))
+COMMENTS_PER_ACCOUNT = Limit("comments:account", 60, timedelta(hours=1))
 PASSWORD_CHANGE_PER_ACCOUNT = Limit("password-change:account", 10, timedelta(minutes=15))
 
 

@@ -51,6 +51,7 @@ MAX_WINDOWS = 10
 MAX_ITEMS = 30
 MAX_QUANTITY = 1000
 MAX_AMOUNT = Decimal("10000000")
+MAX_COMMENTS = 100
 CLOSED = frozenset({RequestStatus.COMPLETED, RequestStatus.REJECTED, RequestStatus.CANCELLED})
 
 
@@ -566,13 +567,21 @@ async def add_comment(
     request_id: PydanticObjectId,
     text: str,
     attachments: list[IncomingFile],
-) -> RequestDocument | NotFound | NotAllowed | InvalidInput:
-    """A message on a request; the owner's answer moves NEEDS_INFO back to IN_PROGRESS."""
+) -> RequestDocument | NotFound | NotAllowed | InvalidInput | RateLimited:
+    """A message on a request; the owner's answer moves NEEDS_INFO back to IN_PROGRESS.
+    A request holds at most MAX_COMMENTS, so reading one stays bounded."""
     request = await find_request(user, request_id)
     if request is None:
         return NotFound()
     if request.status in CLOSED:
         return NotAllowed("REQUEST_CLOSED", "error.request_closed", {"status": request.status.name})
+    if len(request.comments) >= MAX_COMMENTS:
+        return _comments_full()
+    # Staff answer many people; the limit is for an account writing to its own requests.
+    if not user.is_staff and (
+        exceeded := await rate_limit.hit(rate_limit.COMMENTS_PER_ACCOUNT, str(user.id))
+    ):
+        return RateLimited(exceeded.retry_after_seconds)
     checked = Checked()
     cleaned = checked.text(text, "text", max_length=2000, required=not attachments)
     checked.problems.extend(files.file_problems(attachments, "attachments", required=False))
@@ -592,7 +601,11 @@ async def add_comment(
     attempts = [True, False] if not by_operator and request.status is S.NEEDS_INFO else [False]
     try:
         for answers in attempts:
-            where: dict[str, object] = {"_id": request.id}
+            # Room for one more comment, checked in the same atomic update.
+            where: dict[str, object] = {
+                "_id": request.id,
+                f"comments.{MAX_COMMENTS - 1}": {"$exists": False},
+            }
             changes: dict[str, object] = {"updated_at": moment}
             pushes: dict[str, object] = {"comments": comment}
             if answers:
@@ -614,4 +627,10 @@ async def add_comment(
         raise
     await files.delete(stored)
     current = await RequestDocument.get(request.id) or request
+    if len(current.comments) >= MAX_COMMENTS:
+        return _comments_full()
     return NotAllowed("REQUEST_CLOSED", "error.request_closed", {"status": current.status.name})
+
+
+def _comments_full() -> NotAllowed:
+    return NotAllowed("TOO_MANY_COMMENTS", "error.too_many_comments", {"limit": MAX_COMMENTS})

@@ -25,12 +25,15 @@ from graphql import (
 )
 from graphql.execution.values import VariableValues, get_argument_values
 
+from kabinet.resolvers.requests import MAX_COMMENTS
 from kabinet.schema.pagination import page_size
 
 MAX_OBJECTS = 5000
 # Lists without paging (contacts, addresses, history, attachments...) are short by
-# the domain's rules; ten is a generous estimate of each.
+# the domain's rules; ten is a generous estimate of each, except where a rule allows
+# more and says how many.
 NOMINAL_LIST_SIZE = 10
+LIST_SIZES = {("Request", "comments"): MAX_COMMENTS}
 _PAGE_ARGUMENTS = ("first", "last")
 
 
@@ -117,7 +120,7 @@ class _Walk:
             arguments = get_argument_values(field, node, self.variables)
             child_page = page_size(next(filter(None, map(arguments.get, _PAGE_ARGUMENTS)), None))
         elif isinstance(get_nullable_type(field.type), GraphQLList):
-            size = page or NOMINAL_LIST_SIZE
+            size = page or LIST_SIZES.get((parent.name, node.name.value), NOMINAL_LIST_SIZE)
         objects = multiplier * size
         return objects + self.count(
             get_named_type(field.type), children, multiplier=objects, page=child_page

@@ -530,7 +530,7 @@ CancelRequestResult = Annotated[
     strawberry.union("CancelRequestResult", description="The cancelled request, or why not."),
 ]
 AddCommentResult = Annotated[
-    Request | InputError | NotFound | NotAllowed,
+    Request | InputError | NotFound | NotAllowed | RateLimited,
     strawberry.union("AddCommentResult", description="The request with the comment, or why not."),
 ]
 ChangeRequestStatusResult = Annotated[

@@ -42,6 +42,7 @@ def serve(reload: bool) -> None:
         # is: anyone else could pick the IP the per-IP rate limits count.
         proxy_headers=bool(settings.forwarded_allow_ips),
         forwarded_allow_ips=settings.forwarded_allow_ips or None,
+        ws_max_size=settings.max_body_bytes,  # a WebSocket message is a body too
         log_config=None,  # kabinet.logs configures every logger, uvicorn's too
         access_log=False,  # kabinet.observe writes it, without query strings
     )

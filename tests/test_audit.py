@@ -9,6 +9,7 @@ from kabinet.clock import now
 from kabinet.documents import AuditAction, AuditEventDocument, UserDocument
 from tests.accounts import login, signed_up
 from tests.operations import (
+    ADD_COMMENT,
     ADD_CONTACT,
     CHANGE_PASSWORD,
     CHANGE_STATUS,
@@ -184,8 +185,20 @@ async def test_staff_actions_are_recorded(api: Api, mailbox: Mailbox, admin: str
         UPDATE_POLICY_PHONES, {"input": {"policyId": policy_id, "phones": []}}, token=operator
     )
 
+    comment = {"input": {"requestId": request["id"], "text": "Лікар чекає на вас"}}
+    await api.data(ADD_COMMENT, comment, token=operator)
+    await api.data(ADD_COMMENT, comment, token=token)  # the owner's own words are no staff action
+
     status_events = await events(api, admin, filter={"action": "REQUEST_STATUS_CHANGED"})
     phone_events = await events(api, admin, filter={"action": "POLICY_PHONES_UPDATED"})
+    comment_events = await events(api, admin, filter={"action": "REQUEST_COMMENTED"})
+    assert comment_events["totalCount"] == 1
+    commented = comment_events["edges"][0]["node"]
+    assert (commented["actor"], commented["subject"]) == (
+        {"email": "operator@example.com"},
+        {"email": EMAIL},
+    )
+    assert "Лікар" not in json.dumps(commented)  # what staff wrote stays on the request
 
     changed = status_events["edges"][0]["node"]
     assert status_events["totalCount"] == 1

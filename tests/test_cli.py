@@ -1,6 +1,7 @@
 """The `kabinet` command: serve with the embedded database, create-user, export-schema."""
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import websockets
 from pymongo import AsyncMongoClient
 
 from kabinet.db import Database
@@ -176,3 +178,16 @@ async def test_export_schema_prints_the_checked_in_sdl(project_root: Path):
     code, output = await run_cli("export-schema")
     assert code == 0
     assert output.strip() == (project_root / "schema.graphql").read_text().strip()
+
+
+async def test_a_websocket_message_has_the_body_limit(tmp_path: Path):
+    async with serving(tmp_path, max_body_bytes="65536") as http:
+        url = str(http.base_url).replace("http://", "ws://").rstrip("/") + "/graphql"
+        async with websockets.connect(
+            url, subprotocols=["graphql-transport-ws"], max_size=None
+        ) as ws:
+            await ws.send(json.dumps({"type": "connection_init", "payload": {"x": "y" * 70000}}))
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await ws.recv()
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1009  # message too big

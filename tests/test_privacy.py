@@ -26,6 +26,7 @@ from tests.operations import (
     CREATE_REQUEST,
     DELETE_ACCOUNT,
     EXPORT_MY_DATA,
+    LOGIN,
     ME,
     PROFILE,
     REQUEST_PASSWORD_RESET,
@@ -514,3 +515,16 @@ async def test_an_account_being_deleted_is_not_told_about_its_requests(
     changed = (await api.data(CHANGE_STATUS, variables, token=operator))["changeRequestStatus"]
     assert changed["__typename"] == "Request"
     assert await OutboxMessageDocument.count() == messages
+
+
+async def test_a_customer_trying_someone_elses_sign_in_is_not_called_staff(
+    api: Api, olena: Person, taras: Person
+):
+    attempt = {"input": {"email": olena.email, "password": "Wrong-pass-1"}}
+    assert (await api.data(LOGIN, attempt, token=taras.token))["login"]["__typename"] == (
+        "InvalidCredentials"
+    )
+    data, _, _ = await export(api, olena.token)
+    (failed,) = [event for event in data["securityEvents"] if event["action"] == "LOGIN_FAILED"]
+    assert failed["byStaff"] is False
+    assert failed["ip"] is None  # someone else's network details stay out of the export

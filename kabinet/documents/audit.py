@@ -27,6 +27,7 @@ class AuditAction(StrEnum):
     CONTACT_VERIFIED = "contact.verified"
     CONTACT_REMOVED = "contact.removed"
     REQUEST_STATUS_CHANGED = "request.status_changed"
+    REQUEST_COMMENTED = "request.commented"
     POLICY_PHONES_UPDATED = "policy.phones_updated"
     POLICIES_IMPORTED = "policies.imported"
 

@@ -32,6 +32,7 @@ from kabinet.auth.passwords import verify_password
 from kabinet.auth.sessions import end_sessions, list_sessions
 from kabinet.clock import now
 from kabinet.documents import (
+    STAFF_ROLES,
     AddressKind,
     Attachment,
     AuditAction,
@@ -51,6 +52,7 @@ from kabinet.resolvers.errors import InvalidCredentials, RateLimited
 from kabinet.services import Services
 
 logger = logging.getLogger(__name__)
+STAFF_ROLE_VALUES = frozenset(role.value for role in STAFF_ROLES)
 
 EXPORT_FORMAT = "kabinet.data-export"
 EXPORT_FORMAT_VERSION = 1
@@ -239,7 +241,8 @@ def _event(event: AuditEventDocument, user: UserDocument) -> dict[str, Any]:
     return {
         "at": event.at,
         "action": event.action,
-        "byStaff": not own and event.actor_id is not None,
+        # By role: a signed-in customer trying someone else's sign-in is no operator.
+        "byStaff": not own and event.actor_role in STAFF_ROLE_VALUES,
         "ip": event.ip if own else None,
         "userAgent": event.user_agent if own else None,
         "before": event.before,

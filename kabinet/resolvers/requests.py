@@ -563,6 +563,7 @@ async def _transition(
 
 async def add_comment(
     *,
+    caller: Caller,
     user: UserDocument,
     request_id: PydanticObjectId,
     text: str,
@@ -621,6 +622,15 @@ async def add_comment(
                 response_type=UpdateResponse.NEW_DOCUMENT,
             )
             if updated is not None:
+                if by_operator:  # staff writing to a person is a staff action
+                    await audit.record(
+                        caller,
+                        AuditAction.REQUEST_COMMENTED,
+                        subject_id=updated.user_id,
+                        target_type="request",
+                        target_id=updated.id,
+                        after={"attachments": len(stored)},
+                    )
                 return updated  # type: ignore[return-value]
     except BaseException:
         await files.delete(stored)

@@ -669,7 +669,11 @@ class RequestsMutation:
             input.request_id,
             "Request",
             lambda request_id: requests.add_comment(
-                user=user, request_id=request_id, text=input.text, attachments=attachments
+                caller=info.context.caller,
+                user=user,
+                request_id=request_id,
+                text=input.text,
+                attachments=attachments,
             ),
         )
         return _answer(info, outcome)

@@ -281,8 +281,13 @@ async def test_export_holds_everything_about_the_caller_and_nothing_about_anyone
     assert money["attachments"][0]["filename"] == "чек.pdf"
     assert data["requests"][2]["details"]["address"]["street"] == olena.street
     actions = [event["action"] for event in data["securityEvents"]]
-    assert actions == ["EMAIL_CONFIRMED", "CONTACT_ADDED", "REQUEST_STATUS_CHANGED"]
-    staff_change = data["securityEvents"][-1]
+    assert actions == [
+        "EMAIL_CONFIRMED",
+        "CONTACT_ADDED",
+        "REQUEST_STATUS_CHANGED",
+        "REQUEST_COMMENTED",
+    ]
+    staff_change = data["securityEvents"][-2]
     assert (staff_change["byStaff"], staff_change["ip"]) == (True, None)
     assert data["securityEvents"][0]["ip"] == "127.0.0.1"
     assert sorted(f["filename"] for f in files) == ["акт.jpg", "чек.pdf"]

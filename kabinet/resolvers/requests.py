@@ -52,6 +52,7 @@ MAX_ITEMS = 30
 MAX_QUANTITY = 1000
 MAX_AMOUNT = Decimal("10000000")
 MAX_COMMENTS = 100
+TRANSITION_ATTEMPTS = 3
 CLOSED = frozenset({RequestStatus.COMPLETED, RequestStatus.REJECTED, RequestStatus.CANCELLED})
 
 
@@ -533,9 +534,30 @@ async def _transition(
     comment: str | None,
     scheduled_at: datetime | None,
 ) -> RequestDocument | NotAllowed:
-    """The one place the lifecycle table is enforced; one atomic, version-guarded update."""
-    if TRANSITIONS.get(request.status, {}).get(status) is not actor:
-        return _not_allowed(request)
+    """The one place the lifecycle table is enforced; one atomic, version-guarded update.
+    A conflict is read again: a comment written meanwhile leaves the transition allowed,
+    another status change may not."""
+    for _ in range(TRANSITION_ATTEMPTS):
+        if TRANSITIONS.get(request.status, {}).get(status) is not actor:
+            return _not_allowed(request)
+        updated = await _try_transition(request, status, actor, user, comment, scheduled_at)
+        if updated is not None:
+            return updated
+        current = await RequestDocument.get(request.id)
+        if current is None:
+            break
+        request = current
+    return _not_allowed(request)
+
+
+async def _try_transition(
+    request: RequestDocument,
+    status: RequestStatus,
+    actor: Actor,
+    user: UserDocument,
+    comment: str | None,
+    scheduled_at: datetime | None,
+) -> RequestDocument | None:
     moment = now()
     changes: dict[str, object] = {"status": status, "updated_at": moment}
     if scheduled_at is not None and hasattr(request.details, "scheduled_at"):
@@ -547,7 +569,8 @@ async def _transition(
         by_operator=actor is Actor.OPERATOR,
         actor_id=user.id,
     )
-    updated = await RequestDocument.find_one(
+    # None when someone changed it since we read it.
+    return await RequestDocument.find_one(  # type: ignore[return-value]
         {"_id": request.id, "version": request.version}
     ).update(
         Set(changes),
@@ -555,10 +578,6 @@ async def _transition(
         Inc({"version": 1}),
         response_type=UpdateResponse.NEW_DOCUMENT,
     )
-    if updated is None:  # someone changed it since we read it
-        current = await RequestDocument.get(request.id)
-        return _not_allowed(current or request)
-    return updated  # type: ignore[return-value]
 
 
 async def add_comment(

@@ -439,18 +439,11 @@ class RequestFilter:
 @dataclass(frozen=True, slots=True)
 class RequestPage:
     requests: list[RequestDocument]
-    total: int
     has_next: bool
 
 
-async def list_requests(
-    *,
-    owner_id: PydanticObjectId | None,
-    filters: RequestFilter,
-    first: int,
-    after: tuple[datetime, PydanticObjectId] | None,
-) -> RequestPage:
-    """Newest first, by (created_at, id) so the order is stable under equal times."""
+def _matching(owner_id: PydanticObjectId | None, filters: RequestFilter) -> dict[str, object]:
+    """The query of the requests a list shows: the owner's (all for staff), filtered."""
     query: dict[str, object] = {}
     if owner_id is not None:
         query["user_id"] = owner_id
@@ -467,23 +460,37 @@ async def list_requests(
         created["$lte"] = filters.created_to
     if created:
         query["created_at"] = created
-    total = await RequestDocument.find(query).count()
-    page_query = query
+    return query
+
+
+async def count_requests(*, owner_id: PydanticObjectId | None, filters: RequestFilter) -> int:
+    return await RequestDocument.find(_matching(owner_id, filters)).count()
+
+
+async def list_requests(
+    *,
+    owner_id: PydanticObjectId | None,
+    filters: RequestFilter,
+    first: int,
+    after: tuple[datetime, PydanticObjectId] | None,
+) -> RequestPage:
+    """Newest first, by (created_at, id) so the order is stable under equal times."""
+    query = _matching(owner_id, filters)
     if after is not None:
         at, last_id = after
-        page_query = {
+        query = {
             "$and": [
                 query,
                 {"$or": [{"created_at": {"$lt": at}}, {"created_at": at, "_id": {"$lt": last_id}}]},
             ]
         }
     found = (
-        await RequestDocument.find(page_query)
+        await RequestDocument.find(query)
         .sort([("created_at", -1), ("_id", -1)])
         .limit(first + 1)
         .to_list()
     )
-    return RequestPage(requests=found[:first], total=total, has_next=len(found) > first)
+    return RequestPage(requests=found[:first], has_next=len(found) > first)
 
 
 # ---- lifecycle

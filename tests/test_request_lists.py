@@ -173,7 +173,7 @@ async def test_first_screen_reads_contacts_cards_and_page_once_and_counts_nothin
         await callback(api, token)
     await api.data(FIRST_SCREEN, token=token)  # settles the active card once
 
-    start = len(command_log.commands)
+    start, projected = len(command_log.commands), len(command_log.projections)
     me = (await api.data(FIRST_SCREEN, token=token))["me"]
     commands = command_log.during_request(start)
 
@@ -190,6 +190,8 @@ async def test_first_screen_reads_contacts_cards_and_page_once_and_counts_nothin
         ("find", "sessions"),
         ("find", "users"),
     ], commands
+    # Whole documents: a projection of every field costs the embedded engine a copy of each.
+    assert command_log.projections[projected:] == []
 
 
 async def test_a_request_shows_its_card_after_the_card_is_unlinked(api: Api, token: str):

@@ -8,6 +8,7 @@ from pydantic import Field
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from kabinet.clock import now
+from kabinet.documents.settings import WholeDocuments
 
 
 class AuditEventDocument(Document):
@@ -23,7 +24,7 @@ class AuditEventDocument(Document):
     after: dict[str, Any] | None = None
     request_id: str | None = None
 
-    class Settings:
+    class Settings(WholeDocuments):
         name = "audit_events"
         indexes = (
             IndexModel([("at", DESCENDING)], name="at"),

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from kabinet.clock import now
+from kabinet.documents.settings import WholeDocuments
 from kabinet.documents.user import Address
 
 
@@ -140,7 +141,7 @@ class RequestDocument(Document):
     created_at: datetime = Field(default_factory=now)
     updated_at: datetime = Field(default_factory=now)
 
-    class Settings:
+    class Settings(WholeDocuments):
         name = "requests"
         indexes = (
             IndexModel([("number", ASCENDING)], unique=True, name="number_unique"),
@@ -164,5 +165,5 @@ class CounterDocument(Document):
     id: str  # type: ignore[assignment]
     value: int = 0
 
-    class Settings:
+    class Settings(WholeDocuments):
         name = "counters"

@@ -49,10 +49,10 @@ FULL = Sizes(
     read_concurrency=8,
     writes=600,
     write_concurrency=4,
-    logins=60,
+    logins=100,
     login_concurrency=2,
-    probes=300,
-    probe_interval=0.05,
+    probes=150,
+    probe_interval=0.1,
     subscribers=(1, 100, 1000),
     changes=5,
 )
@@ -62,12 +62,12 @@ QUICK = Sizes(
     read_concurrency=8,
     writes=40,
     write_concurrency=4,
-    logins=6,
+    logins=8,
     login_concurrency=2,
-    probes=30,
-    probe_interval=0.05,
+    probes=20,
+    probe_interval=0.1,
     subscribers=(1, 10, 100),
-    changes=2,
+    changes=3,
 )
 
 

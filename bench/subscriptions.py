@@ -23,7 +23,7 @@ from bench.write_path import CREATE
 QUEUE = "subscription { requestQueueUpdated { at request { status } } }"
 CHANGE = """mutation Change($id: ID!, $status: RequestStatus!) {
   changeRequestStatus(input: {requestId: $id, status: $status}) { __typename }
-}"""
+}"""  # every answer must be a Request: a refused change would announce nothing
 CYCLE = ["IN_PROGRESS", "NEEDS_INFO"]  # SUBMITTED -> IN_PROGRESS -> NEEDS_INFO -> ...
 
 
@@ -69,8 +69,12 @@ async def subscriber(
 
 
 async def _delivery(
-    client: Client, server: Server, operator: str, request_id: str, size: int, changes: int
+    client: Client, server: Server, customer: str, operator: str, size: int, changes: int
 ) -> Delivery:
+    """A new request (SUBMITTED, so the status cycle is valid), ``size`` subscribers,
+    ``changes`` status changes."""
+    filed = expect(await client.graphql(CREATE, customer), "createRequest", "Request")
+    await asyncio.sleep(1.5)  # the filing's event has gone out before anyone listens
     arrivals: list[list[tuple[str, float]]] = [[] for _ in range(size)]
     readies = [asyncio.Event() for _ in range(size)]
     tasks = [
@@ -84,7 +88,8 @@ async def _delivery(
     for n in range(changes):
         status = CYCLE[n % 2]
         sent = time.perf_counter()
-        await client.graphql(CHANGE, operator, id=request_id, status=status)
+        changed = await client.graphql(CHANGE, operator, id=filed["id"], status=status)
+        expect(changed, "changeRequestStatus", "Request")
         deadline = time.perf_counter() + 30
         while time.perf_counter() < deadline and not all(  # noqa: ASYNC110 - polls client lists
             any(s == status and t >= sent for s, t in got) for got in arrivals
@@ -103,8 +108,6 @@ async def subscriptions(server: Server, *, sizes: tuple[int, ...], changes: int)
     async with Client(server.base_url) as client:
         customer = await client.login(WRITER)
         operator = await client.login(OPERATOR)
-        filed = expect(await client.graphql(CREATE, customer), "createRequest", "Request")
-        await asyncio.sleep(1.5)  # the filing's event has gone out before anyone listens
         return [
-            await _delivery(client, server, operator, filed["id"], size, changes) for size in sizes
+            await _delivery(client, server, customer, operator, size, changes) for size in sizes
         ]

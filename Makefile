@@ -28,9 +28,11 @@ format: $(VENV)/.synced
 	$(VENV)/bin/ruff format kabinet tests bench
 	$(VENV)/bin/ruff check --fix kabinet tests bench
 
-# Not part of `make test`: measures, prints a table, writes bench/results.json.
+# Not part of `make test`: the benchmark suite (docs/performance.md), about 5 minutes on
+# 2 cores; prints a table and writes bench/results.json. `make bench BENCH=--quick` tries
+# it out in about a minute.
 bench: $(VENV)/.synced
-	$(VENV)/bin/python bench/subscriptions.py
+	$(VENV)/bin/python -m bench $(BENCH)
 
 schema: $(VENV)/.synced
 	$(VENV)/bin/kabinet export-schema > schema.graphql

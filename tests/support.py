@@ -169,6 +169,8 @@ class CommandLog(CommandListener):
 
     def __init__(self) -> None:
         self.commands: list[tuple[str, object, str]] = []
+        # (collection, projection) of every find that asked for some fields only
+        self.projections: list[tuple[object, object]] = []
 
     def started(self, event: CommandStartedEvent) -> None:
         task = asyncio.current_task()
@@ -179,6 +181,8 @@ class CommandLog(CommandListener):
                 task.get_name() if task else "",
             )
         )
+        if event.command_name == "find" and event.command.get("projection"):
+            self.projections.append((event.command["find"], event.command["projection"]))
 
     def during_request(self, start: int) -> list[tuple[str, object]]:
         """Commands since ``start`` (a length of ``commands``) but for background tasks'."""

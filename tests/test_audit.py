@@ -312,5 +312,5 @@ async def test_a_page_costs_the_same_number_of_commands_for_5_and_50_events(
         "b@example.com",
         "c@example.com",
     }
-    # session, user, count, page, the actors and subjects in one query
-    assert commands == ["find", "find", "aggregate", "find", "find"], commands
+    # session, user, page, count, the actors and subjects in one query
+    assert commands == ["find", "find", "find", "aggregate", "find"], commands

@@ -16,6 +16,7 @@ from kabinet.documents import RequestDocument
 from kabinet.i18n import Locale, translate
 from kabinet.resolvers.requests import MAX_COMMENTS
 from kabinet.schema import build_schema
+from kabinet.schema.extensions import validate_cached
 from kabinet.schema.limits import MAX_OBJECTS, NOMINAL_LIST_SIZE, count_objects
 from tests.conftest import serve_on_loopback
 from tests.requests_support import callback, customer
@@ -38,6 +39,15 @@ async def test_depth_ten_passes_and_eleven_is_refused(api: Api):
     refused = await api.post(at_eleven)
     assert "data" not in refused
     assert "exceeds maximum operation depth of 10" in error_messages(refused)[0]
+
+
+async def test_a_document_sent_again_is_not_validated_again(api: Api):
+    document = "{ passwordPolicy { minLength maxLength requiresDigit } }"
+    await api.data(document)
+    before = validate_cached.cache_info()
+    await api.data(document)
+    after = validate_cached.cache_info()
+    assert (after.hits - before.hits, after.misses - before.misses) == (1, 0)
 
 
 async def test_fifteen_aliases_pass_and_sixteen_are_refused(api: Api):

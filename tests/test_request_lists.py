@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from kabinet.clock import clock
-from kabinet.documents import RequestDocument
+from kabinet.documents import PolicyDocument, RequestDocument
 from tests.operations import CHANGE_STATUS, MY_REQUESTS, REQUEST_QUEUE
 from tests.policies import staff_token
 from tests.requests_support import PDF, callback, create, customer, multipart, window
@@ -141,9 +141,66 @@ async def test_queue_costs_the_same_number_of_commands_for_5_and_50_requests(
 
     start = len(command_log.commands)
     queue = (await api.data(REQUEST_QUEUE, {"first": 100}, token=operator))["requestQueue"]
-    commands = [name for name, _ in command_log.during_request(start)]
+    commands = command_log.during_request(start)
 
     assert len(queue["edges"]) == size
     assert sum(len(e["node"]["attachments"]) for e in queue["edges"]) == 1
-    # session, user, count, page, the cards in one query, the applicants in one query
-    assert commands == ["find", "find", "aggregate", "find", "find", "find"], commands
+    # session, user, page, count, the cards in one query, the applicants in one query
+    assert sorted(commands) == [
+        ("aggregate", "requests"),
+        ("find", "policies"),
+        ("find", "requests"),
+        ("find", "sessions"),
+        ("find", "users"),
+        ("find", "users"),
+    ], commands
+
+
+FIRST_SCREEN = """{
+  me {
+    contacts { value primary }
+    policies { number active }
+    requests(first: 20) { edges { node { number policy { number active } } } }
+  }
+}"""
+
+
+@pytest.mark.parametrize("size", [3, 20])
+async def test_first_screen_reads_contacts_cards_and_page_once_and_counts_nothing(
+    api: Api, token: str, command_log: CommandLog, size: int
+):
+    for _ in range(size):
+        await callback(api, token)
+    await api.data(FIRST_SCREEN, token=token)  # settles the active card once
+
+    start, projected = len(command_log.commands), len(command_log.projections)
+    me = (await api.data(FIRST_SCREEN, token=token))["me"]
+    commands = command_log.during_request(start)
+
+    assert me["policies"] == [{"number": "UA-1", "active": True}]
+    assert [e["node"]["policy"] for e in me["requests"]["edges"]] == [
+        {"number": "UA-1", "active": True}
+    ] * size
+    # The contacts serve `contacts` and the cards; the page's cards are the linked ones;
+    # no count, as totalCount is not asked for.
+    assert sorted(commands) == [
+        ("find", "contacts"),
+        ("find", "policies"),
+        ("find", "requests"),
+        ("find", "sessions"),
+        ("find", "users"),
+    ], commands
+    # Whole documents: a projection of every field costs the embedded engine a copy of each.
+    assert command_log.projections[projected:] == []
+
+
+async def test_a_request_shows_its_card_after_the_card_is_unlinked(api: Api, token: str):
+    await callback(api, token)
+    card = await PolicyDocument.find_one({"number": "UA-1"})
+    assert card is not None
+    await card.set({"phones": []})
+
+    me = (await api.data(FIRST_SCREEN, token=token))["me"]
+
+    assert me["policies"] == []
+    assert me["requests"]["edges"][0]["node"]["policy"] == {"number": "UA-1", "active": False}

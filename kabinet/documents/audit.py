@@ -10,6 +10,7 @@ from pydantic import Field
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from kabinet.clock import now
+from kabinet.documents.settings import WholeDocuments
 
 
 class AuditAction(StrEnum):
@@ -52,7 +53,7 @@ class AuditEventDocument(Document):
     user_agent: str | None = None
     request_id: str | None = None
 
-    class Settings:
+    class Settings(WholeDocuments):
         name = "audit_events"
         indexes = (
             IndexModel([("at", DESCENDING), ("_id", DESCENDING)], name="newest"),

@@ -8,6 +8,7 @@ from pydantic import Field
 from pymongo import ASCENDING, IndexModel
 
 from kabinet.clock import now
+from kabinet.documents.settings import WholeDocuments
 
 
 class ContactKind(StrEnum):
@@ -31,7 +32,7 @@ class ContactDocument(Document):
     code_sent_at: datetime | None = None
     code_sends: list[datetime] = Field(default_factory=list)
 
-    class Settings:
+    class Settings(WholeDocuments):
         name = "contacts"
         indexes = (
             IndexModel(

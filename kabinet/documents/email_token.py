@@ -8,6 +8,7 @@ from pydantic import Field
 from pymongo import ASCENDING, IndexModel
 
 from kabinet.clock import now
+from kabinet.documents.settings import WholeDocuments
 
 
 class TokenPurpose(StrEnum):
@@ -25,7 +26,7 @@ class EmailTokenDocument(Document):
     expires_at: datetime
     used_at: datetime | None = None
 
-    class Settings:
+    class Settings(WholeDocuments):
         name = "email_tokens"
         indexes = (
             IndexModel([("token_hash", ASCENDING)], unique=True, name="token_hash_unique"),

@@ -8,6 +8,7 @@ from pydantic import Field
 from pymongo import ASCENDING, IndexModel
 
 from kabinet.clock import now
+from kabinet.documents.settings import WholeDocuments
 
 
 class Channel(StrEnum):
@@ -39,7 +40,7 @@ class OutboxMessageDocument(Document):
     # Set for messages that must go out once only, e.g. `<history entry id>:sms`.
     dedupe_key: str | None = None
 
-    class Settings:
+    class Settings(WholeDocuments):
         name = "outbox"
         indexes = (
             IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="due"),

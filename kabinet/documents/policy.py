@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from pymongo import ASCENDING, IndexModel
 
 from kabinet.clock import now
+from kabinet.documents.settings import WholeDocuments
 
 
 class PolicyStatus(StrEnum):
@@ -46,7 +47,7 @@ class PolicyDocument(Document):
     created_at: datetime = Field(default_factory=now)
     updated_at: datetime = Field(default_factory=now)
 
-    class Settings:
+    class Settings(WholeDocuments):
         name = "policies"
         indexes = (
             IndexModel([("number", ASCENDING)], unique=True, name="number_unique"),

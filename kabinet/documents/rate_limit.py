@@ -5,6 +5,8 @@ from datetime import datetime
 from beanie import Document
 from pymongo import ASCENDING, IndexModel
 
+from kabinet.documents.settings import WholeDocuments
+
 
 class RateLimitBucketDocument(Document):
     """One window of one limit for one subject; ``id`` is ``scope:subject:window``."""
@@ -13,7 +15,7 @@ class RateLimitBucketDocument(Document):
     hits: int = 0
     expires_at: datetime
 
-    class Settings:
+    class Settings(WholeDocuments):
         name = "rate_limits"
         indexes = (
             IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry_ttl"),

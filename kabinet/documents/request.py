@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from kabinet.clock import now
+from kabinet.documents.settings import WholeDocuments
 from kabinet.documents.user import Address
 
 
@@ -142,7 +143,7 @@ class RequestDocument(Document):
     # Set when the owner deleted the account: personal fields erased, the record kept.
     anonymised_at: datetime | None = None
 
-    class Settings:
+    class Settings(WholeDocuments):
         name = "requests"
         indexes = (
             IndexModel([("number", ASCENDING)], unique=True, name="number_unique"),
@@ -168,5 +169,5 @@ class CounterDocument(Document):
     id: str  # type: ignore[assignment]
     value: int = 0
 
-    class Settings:
+    class Settings(WholeDocuments):
         name = "counters"

@@ -7,6 +7,7 @@ from pydantic import Field
 from pymongo import ASCENDING, IndexModel
 
 from kabinet.clock import now
+from kabinet.documents.settings import WholeDocuments
 
 
 class SessionDocument(Document):
@@ -20,7 +21,7 @@ class SessionDocument(Document):
     user_agent: str | None = None
     ip: str | None = None
 
-    class Settings:
+    class Settings(WholeDocuments):
         name = "sessions"
         indexes = (
             IndexModel([("token_hash", ASCENDING)], unique=True, name="token_hash_unique"),

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from pymongo import ASCENDING, IndexModel
 
 from kabinet.clock import now
+from kabinet.documents.settings import WholeDocuments
 from kabinet.i18n import DEFAULT_LOCALE, Locale
 
 
@@ -90,7 +91,7 @@ class UserDocument(Document):
     def is_staff(self) -> bool:
         return self.role in STAFF_ROLES
 
-    class Settings:
+    class Settings(WholeDocuments):
         name = "users"
         indexes = (
             IndexModel([("email", ASCENDING)], unique=True, name="email_unique"),

@@ -1,5 +1,6 @@
 """Newest-first pages of a collection, by (time, id) so equal times neither repeat nor skip."""
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,8 +13,9 @@ type After = tuple[datetime, PydanticObjectId]
 @dataclass(frozen=True, slots=True)
 class Page[T]:
     items: list[T]
-    total: int
     has_next: bool
+    # How many match in all; a separate command, so run only when a client asks.
+    count: Callable[[], Awaitable[int]]
 
 
 async def newest_first[D: Document](
@@ -24,8 +26,7 @@ async def newest_first[D: Document](
     first: int,
     after: After | None,
 ) -> Page[D]:
-    """Up to ``first`` documents of ``query`` after the cursor ``after``: one count, one find."""
-    total = await document.find(query).count()
+    """Up to ``first`` documents of ``query`` after the cursor ``after``: one find."""
     page_query = query
     if after is not None:
         at, last_id = after
@@ -41,4 +42,4 @@ async def newest_first[D: Document](
         .limit(first + 1)
         .to_list()
     )
-    return Page(items=found[:first], total=total, has_next=len(found) > first)
+    return Page(items=found[:first], has_next=len(found) > first, count=document.find(query).count)

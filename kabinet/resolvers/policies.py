@@ -7,6 +7,7 @@ next read without any user action, and a card whose phone goes away disappears.
 The only stored choice is the active card, reconciled here in one place.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -59,7 +60,11 @@ async def verified_phones(user_id: PydanticObjectId | None) -> list[str]:
     contacts = await ContactDocument.find(
         {"user_id": user_id, "kind": ContactKind.PHONE.value, "verified": True}
     ).to_list()
-    return [contact.value for contact in contacts]
+    return verified_phones_among(contacts)
+
+
+def verified_phones_among(contacts: Iterable[ContactDocument]) -> list[str]:
+    return [c.value for c in contacts if c.kind is ContactKind.PHONE and c.verified]
 
 
 async def link_policies(*, user: UserDocument) -> list[PolicyDocument]:
@@ -67,8 +72,11 @@ async def link_policies(*, user: UserDocument) -> list[PolicyDocument]:
     return (await linked(user=user)).policies
 
 
-async def linked(*, user: UserDocument) -> Linked:
-    phones = await verified_phones(user.id)
+async def linked(*, user: UserDocument, phones: list[str] | None = None) -> Linked:
+    """The account's cards; ``phones`` are its verified phones when the caller has them
+    already (the GraphQL loaders read the contacts once for `contacts` and for this)."""
+    if phones is None:
+        phones = await verified_phones(user.id)
     found = await PolicyDocument.find({"phones": {"$in": phones}}).to_list() if phones else []
     found.sort(key=lambda p: (_RELATIONSHIP_ORDER.index(p.relationship), p.number))
     active = await _reconcile_active(user, found)

@@ -207,5 +207,5 @@ class AuditQuery:
             page_info=PageInfo.of(
                 [edge.cursor for edge in edges], has_next=page.has_next, after=after
             ),
-            total_count=page.total,
+            total_count=await page.count(),
         )

@@ -14,11 +14,12 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 from strawberry.extensions import (
-    MaxAliasesLimiter,
+    AddValidationRules,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
+    max_aliases,
+    query_depth_limiter,
 )
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
@@ -57,7 +58,7 @@ class RecheckWebSocketCaller(SchemaExtension):
 
 
 @functools.lru_cache(maxsize=512)
-def _validate(
+def validate_cached(
     schema: GraphQLSchema,
     document: DocumentNode,
     rules: tuple[type[ASTValidationRule], ...],
@@ -90,7 +91,7 @@ class ConfiguredValidation(SchemaExtension):
             yield
             return
         settings = context.context.services.settings
-        errors = _validate(
+        errors = validate_cached(
             context.schema._schema,
             document,
             context.validation_rules,
@@ -130,11 +131,17 @@ class ConfiguredValidation(SchemaExtension):
         )
 
 
+# The depth and alias rules, built once: QueryDepthLimiter and MaxAliasesLimiter build a
+# new rule class per operation, which would make every validation a miss of validate_cached.
+_SHAPE_RULES = [
+    query_depth_limiter.create_validator(MAX_DEPTH, should_ignore=None, callback=None),
+    max_aliases.create_validator(MAX_ALIASES),
+]
+
 # Classes or factories, never instances: Strawberry builds them per operation.
 EXTENSIONS: list[type[SchemaExtension] | functools.partial[SchemaExtension]] = [
     functools.partial(ParserCache, maxsize=512),
-    functools.partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
-    functools.partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
+    functools.partial(AddValidationRules, _SHAPE_RULES),
     functools.partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
     ConfiguredValidation,
     RecheckWebSocketCaller,

@@ -1,6 +1,6 @@
 """Requests in the API (guide section 4): filing, following, and processing them."""
 
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
 from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Annotated, Self
@@ -310,8 +310,10 @@ class Request(relay.Node):
 
     @strawberry.field(description="The card it was filed against.")
     async def policy(self, info: Info) -> Policy:
-        policy = await info.context.loaders.policy.load(self.document.policy_id)
         viewer = info.context.caller.user
+        policy = await info.context.loaders.card_of_request(
+            viewer, self.document.user_id, self.document.policy_id
+        )
         staff = viewer is not None and viewer.is_staff
         active = viewer is not None and viewer.active_policy_id == self.document.policy_id
         return Policy.from_document(policy, active=active and not staff, staff=staff)  # type: ignore[arg-type]
@@ -347,7 +349,12 @@ class RequestEdge:
 class RequestConnection:
     edges: list[RequestEdge] = strawberry.field(description="The requests of this page.")
     page_info: PageInfo = strawberry.field(description="Where the page sits.")
-    total_count: int = strawberry.field(description="How many match in all.")
+    count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="How many match in all.")
+    async def total_count(self) -> int:
+        """Counted only when asked for: a page shown without it costs no count."""
+        return await self.count()
 
 
 @strawberry.input(description="Narrow a list of requests; all given conditions apply.")
@@ -396,7 +403,7 @@ async def request_connection(
     return RequestConnection(
         edges=edges,
         page_info=PageInfo.of([edge.cursor for edge in edges], has_next=page.has_next, after=after),
-        total_count=page.total,
+        count=page.count,
     )
 
 

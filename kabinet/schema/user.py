@@ -75,11 +75,11 @@ class User(relay.Node):
 
     @strawberry.field(description="Phones and emails, oldest first (guide 2.2).")
     async def contacts(
-        self,
+        self, info: Info
     ) -> list[Annotated["Contact", strawberry.lazy("kabinet.schema.contacts")]]:
         from kabinet.schema.contacts import Contact
 
-        found = await contacts.list_contacts(self.document.id)  # type: ignore[arg-type]
+        found = await info.context.loaders.contacts.load(self.document.id)  # type: ignore[arg-type]
         primary = contacts.primary_ids(found)
         return [Contact.from_document(contact, primary=contact.id in primary) for contact in found]
 

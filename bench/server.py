@@ -1,0 +1,120 @@
+"""The server under test: bench.app under uvicorn in its own process, seeded by bench.seed."""
+
+import asyncio
+import contextlib
+import dataclasses
+import os
+import signal
+import socket
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Awaitable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bench.stats import Run
+
+ROOT = Path(__file__).parent.parent
+LOG = ROOT / "var" / "bench-server.log"
+# The limits a benchmark would hit at once; everything else keeps its production value.
+RATE_LIMITS = "requests:account=1000000/1h,login:account=1000000/15m,login:ip=1000000/15m"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    base_url: str
+    pid: int
+
+    @property
+    def ws_url(self) -> str:
+        return self.base_url.replace("http://", "ws://") + "/graphql"
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU time of the server process so far, all its threads."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    async def measure(self, run: Awaitable[Run]) -> Run:
+        """``run``, with the CPU time the server spent meanwhile."""
+        before = self.cpu_seconds()
+        result = await run
+        return dataclasses.replace(result, server_cpu_seconds=self.cpu_seconds() - before)
+
+    def rss_mib(self) -> float:
+        """Resident memory of the server process, from /proc."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError(f"no VmRSS for process {self.pid}")
+
+
+async def _run(*command: str, env: dict[str, str]) -> None:
+    process = await asyncio.create_subprocess_exec(sys.executable, *command, cwd=ROOT, env=env)
+    if await process.wait():
+        raise RuntimeError(f"{' '.join(command)} exited with {process.returncode}")
+
+
+async def _wait_until_ready(base_url: str, process: asyncio.subprocess.Process) -> None:
+    async with httpx.AsyncClient(base_url=base_url) as http:
+        for _ in range(600):
+            if process.returncode is not None:
+                raise RuntimeError(f"the server exited with {process.returncode}; see {LOG}")
+            with contextlib.suppress(httpx.TransportError):
+                if (await http.get("/readyz")).status_code == 200:
+                    return
+            await asyncio.sleep(0.1)
+    raise RuntimeError("the server did not become ready in 60 s")
+
+
+@contextlib.asynccontextmanager
+async def bench_server() -> AsyncIterator[Server]:
+    """One server process (embedded database in a temporary directory) with the bench data.
+
+    uvicorn runs as `kabinet serve` does (uvloop, httptools) but without its access log,
+    which would cost kabinet and the floor alike; the application logs warnings and up,
+    to LOG, so that the table is not buried in them.
+    """
+    port, db_port = free_port(), free_port()
+    LOG.parent.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="kabinet-bench-") as data, LOG.open("wb") as log:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("KABINET_")},
+            "KABINET_PORT": str(port),
+            "KABINET_DATA_DIR": data,
+            "KABINET_EMBEDDED_PORT": str(db_port),
+            "KABINET_RATE_LIMITS": RATE_LIMITS,
+        }
+        # The server answers before it is seeded: nothing reaches it until bench_server yields.
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.app:create_bench_app",
+            "--factory",
+            "--host=127.0.0.1",
+            f"--port={port}",
+            "--no-access-log",
+            "--log-level=warning",
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            await _wait_until_ready(base_url, process)
+            uri = f"mongodb://127.0.0.1:{db_port}/?directConnection=true"
+            await _run("-m", "bench.seed", env={**env, "KABINET_MONGODB_URI": uri})
+            yield Server(base_url=base_url, pid=process.pid)
+        finally:
+            if process.returncode is None:
+                process.send_signal(signal.SIGINT)
+                await asyncio.wait_for(process.wait(), 60)

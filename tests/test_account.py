@@ -3,6 +3,8 @@
 from datetime import timedelta
 
 import pytest
+from argon2 import PasswordHasher
+from argon2.profiles import RFC_9106_LOW_MEMORY
 
 from kabinet.clock import clock
 from kabinet.documents import EmailTokenDocument, OutboxMessageDocument, UserDocument
@@ -409,4 +411,16 @@ async def test_login_is_rate_limited_per_account(api: Api, mailbox: Mailbox):
     assert limited["__typename"] == "RateLimited"
     assert 0 < limited["retryAfterSeconds"] <= 15 * 60
     clock.advance(timedelta(minutes=15))
+    assert (await login(api, EMAIL))["__typename"] == "AuthSuccess"
+
+
+async def test_a_hash_with_older_parameters_is_redone_at_sign_in(api: Api, mailbox: Mailbox):
+    await signed_up(api, mailbox, EMAIL)
+    four_lanes = PasswordHasher.from_parameters(RFC_9106_LOW_MEMORY).hash(PASSWORD)
+    await UserDocument.find_one({"email": EMAIL}).update({"$set": {"password_hash": four_lanes}})
+
+    assert (await login(api, EMAIL))["__typename"] == "AuthSuccess"
+
+    redone = (await UserDocument.find_one({"email": EMAIL})).password_hash
+    assert "$m=65536,t=3,p=1$" in redone
     assert (await login(api, EMAIL))["__typename"] == "AuthSuccess"

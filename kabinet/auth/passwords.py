@@ -1,6 +1,10 @@
 """Password rules (guide 1.3) and argon2id hashing off the event loop."""
 
+import dataclasses
+import os
 import string
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import anyio.to_thread
@@ -40,13 +44,22 @@ def password_problems(password: str, policy: PasswordPolicy = PASSWORD_POLICY) -
     return problems
 
 
-# RFC 9106's second recommended option (argon2id, t=3, m=64 MiB, p=4), which is
-# above OWASP's minimum and keeps a 2-core server responsive.
-_hasher = PasswordHasher.from_parameters(RFC_9106_LOW_MEMORY)
+# RFC 9106's second recommended option (argon2id, t=3, m=64 MiB) in one lane instead
+# of four: above OWASP's minimum, and a hash keeps to one thread. With four lanes each
+# hash ran four threads, and two sign-ins took a 2-core server from its event loop
+# (`me` p99 5x its idle value in the benchmark). Older hashes are redone at sign-in.
+_hasher = PasswordHasher.from_parameters(dataclasses.replace(RFC_9106_LOW_MEMORY, parallelism=1))
+# At most one hash per core but one, so sign-ins queue rather than starve other requests.
+_hashing = threading.BoundedSemaphore(max(1, (os.cpu_count() or 2) - 1))
+
+
+def _one_at_a_time[T](work: Callable[[], T]) -> T:
+    with _hashing:
+        return work()
 
 
 async def hash_password(password: str) -> str:
-    return await anyio.to_thread.run_sync(_hasher.hash, password)
+    return await anyio.to_thread.run_sync(_one_at_a_time, lambda: _hasher.hash(password))
 
 
 async def verify_password(password_hash: str, password: str) -> bool:
@@ -58,7 +71,7 @@ async def verify_password(password_hash: str, password: str) -> bool:
         except (VerificationError, InvalidHashError):
             return False
 
-    return await anyio.to_thread.run_sync(verify)
+    return await anyio.to_thread.run_sync(_one_at_a_time, verify)
 
 
 def needs_rehash(password_hash: str) -> bool:

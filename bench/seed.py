@@ -181,6 +181,7 @@ async def seed_reader(services: Services, operator: UserDocument) -> None:
             for status in (RequestStatus.IN_PROGRESS, RequestStatus.NEEDS_INFO):
                 await requests.change_status(
                     services=services,
+                    caller=cli_caller(),
                     user=operator,
                     request_id=filed.id,  # type: ignore[arg-type]
                     status=status,

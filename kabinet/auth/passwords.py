@@ -1,13 +1,15 @@
 """Password rules (guide 1.3) and argon2id hashing off the event loop."""
 
+import asyncio
+import contextlib
 import dataclasses
 import os
 import string
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from argon2.profiles import RFC_9106_LOW_MEMORY
@@ -49,17 +51,29 @@ def password_problems(password: str, policy: PasswordPolicy = PASSWORD_POLICY) -
 # hash ran four threads, and two sign-ins took a 2-core server from its event loop
 # (`me` p99 5x its idle value in the benchmark). Older hashes are redone at sign-in.
 _hasher = PasswordHasher.from_parameters(dataclasses.replace(RFC_9106_LOW_MEMORY, parallelism=1))
-# At most one hash per core but one, so sign-ins queue rather than starve other requests.
-_hashing = threading.BoundedSemaphore(max(1, (os.cpu_count() or 2) - 1))
 
 
-def _one_at_a_time[T](work: Callable[[], T]) -> T:
-    with _hashing:
-        return work()
+def _lower_priority() -> None:
+    """Hashing threads give way to request handling (Linux: a thread's own nice value)."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+
+
+# Threads of their own, one per core but one, at a lower priority: sign-ins queue and
+# yield the CPU instead of starving the event loop that serves everything else.
+_hashing = ThreadPoolExecutor(
+    max_workers=max(1, (os.cpu_count() or 2) - 1),
+    thread_name_prefix="argon2",
+    initializer=_lower_priority,
+)
+
+
+async def _off_the_loop[T](work: Callable[[], T]) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_hashing, work)
 
 
 async def hash_password(password: str) -> str:
-    return await anyio.to_thread.run_sync(_one_at_a_time, lambda: _hasher.hash(password))
+    return await _off_the_loop(lambda: _hasher.hash(password))
 
 
 async def verify_password(password_hash: str, password: str) -> bool:
@@ -71,7 +85,7 @@ async def verify_password(password_hash: str, password: str) -> bool:
         except (VerificationError, InvalidHashError):
             return False
 
-    return await anyio.to_thread.run_sync(_one_at_a_time, verify)
+    return await _off_the_loop(verify)
 
 
 def needs_rehash(password_hash: str) -> bool:

@@ -76,7 +76,10 @@ class Settings(BaseSettings):
         0, description="Port of the embedded database server; 0 picks a free one."
     )
 
-    smtp_host: str | None = Field(None, description="SMTP server; unset = emails go to the log.")
+    smtp_host: str | None = Field(
+        None,
+        description="SMTP server; unset = emails go to the log (in production: wait unsent).",
+    )
     smtp_port: int = Field(587, description="SMTP port.")
     smtp_from: str = Field("Kabinet <no-reply@localhost>", description="Sender of emails.")
     smtp_username: str | None = Field(None, description="SMTP user name.")
@@ -84,7 +87,9 @@ class Settings(BaseSettings):
     smtp_tls: SmtpSecurity = Field(SmtpSecurity.STARTTLS, description="none, starttls or tls.")
     smtp_timeout_seconds: float = Field(15.0, description="SMTP connect and command timeout.")
 
-    sms_gateway_url: str | None = Field(None, description="SMS gateway; unset = SMS go to the log.")
+    sms_gateway_url: str | None = Field(
+        None, description="SMS gateway; unset = SMS go to the log (in production: wait unsent)."
+    )
     sms_gateway_token: str | None = Field(None, description="Bearer token for the SMS gateway.")
     sms_gateway_timeout_seconds: float = Field(10.0, description="SMS gateway request timeout.")
 

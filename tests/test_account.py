@@ -1,5 +1,6 @@
 """Registration, confirmation, sign-in, sessions and passwords (guide section 1)."""
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -424,3 +425,27 @@ async def test_a_hash_with_older_parameters_is_redone_at_sign_in(api: Api, mailb
     redone = (await UserDocument.find_one({"email": EMAIL})).password_hash
     assert "$m=65536,t=3,p=1$" in redone
     assert (await login(api, EMAIL))["__typename"] == "AuthSuccess"
+
+
+async def test_a_reset_during_a_slow_sign_in_with_the_old_password_wins(
+    api: Api, mailbox: Mailbox
+):
+    await signed_up(api, mailbox, EMAIL)
+    # An older hash makes the sign-in hash twice, the slowest path there is.
+    four_lanes = PasswordHasher.from_parameters(RFC_9106_LOW_MEMORY).hash(PASSWORD)
+    await UserDocument.find_one({"email": EMAIL}).update({"$set": {"password_hash": four_lanes}})
+    mailbox.messages.clear()
+    await api.data(REQUEST_PASSWORD_RESET, {"input": {"email": EMAIL}})
+    reset_token = link_token(await mailbox.wait_for(EMAIL))
+    new = "Brand-new-pass-2"
+    reset = api.data(
+        RESET_PASSWORD,
+        {"input": {"token": reset_token, "password": new, "passwordConfirmation": new}},
+    )
+
+    signed_in, _ = await asyncio.gather(login(api, EMAIL), reset)
+
+    if signed_in["__typename"] == "AuthSuccess":  # it finished before the reset began
+        assert (await api.data(ME, token=signed_in["token"]))["me"] is None
+    assert (await login(api, EMAIL))["__typename"] == "InvalidCredentials"
+    assert (await login(api, EMAIL, new))["__typename"] == "AuthSuccess"

@@ -51,6 +51,7 @@ class SignedIn:
     token: str
     expires_at: datetime
     user: UserDocument
+    session: SessionDocument
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +144,9 @@ async def _sign_in(services: Services, user: UserDocument, caller: Caller) -> Si
         user_agent=caller.user_agent,
         ip=caller.ip,
     )
-    return SignedIn(token=issued.token, expires_at=issued.session.expires_at, user=user)
+    return SignedIn(
+        token=issued.token, expires_at=issued.session.expires_at, user=user, session=issued.session
+    )
 
 
 async def register(
@@ -258,6 +261,16 @@ async def confirm_email(
     return await _sign_in(services, user, caller)
 
 
+async def _replace_password_hash(
+    user_id: PydanticObjectId | None, verified: str, rehashed: str
+) -> bool:
+    replaced = await UserDocument.get_pymongo_collection().update_one(
+        {"_id": user_id, "password_hash": verified},
+        {"$set": {"password_hash": rehashed, "updated_at": now()}},
+    )
+    return replaced.modified_count == 1
+
+
 async def _set_user(user_id: PydanticObjectId | None, **changes: object) -> None:
     await UserDocument.get_pymongo_collection().update_one(
         {"_id": user_id}, {"$set": {**changes, "updated_at": now()}}
@@ -306,11 +319,24 @@ async def login(
     if not user.email_confirmed:
         await _login_failed(caller, user, "email_not_confirmed")
         return NotAllowed("EMAIL_NOT_CONFIRMED", "error.email_not_confirmed")
-    if needs_rehash(user.password_hash):
-        user.password_hash = await hash_password(password)
-        await _set_user(user.id, password_hash=user.password_hash)
+    verified = user.password_hash
+    if needs_rehash(verified):
+        rehashed = await hash_password(password)
+        # Only over the hash just verified: a reset or change meanwhile wins.
+        if await _replace_password_hash(user.id, verified, rehashed):
+            user.password_hash = verified = rehashed
+    signed_in = await _sign_in(services, user, caller)
+    # Hashing is slow; a reset or change that landed meanwhile ended every session but
+    # this one, which the old password must not keep.
+    current = await UserDocument.get_pymongo_collection().find_one(
+        {"_id": user.id}, {"password_hash": 1}
+    )
+    if current is None or current["password_hash"] != verified:
+        await end_session(signed_in.session)
+        await _login_failed(caller, user, "password_changed_meanwhile")
+        return InvalidCredentials()
     await audit.record(caller, AuditAction.LOGIN, actor=user, subject_id=user.id)
-    return await _sign_in(services, user, caller)
+    return signed_in
 
 
 async def _login_failed(caller: Caller, user: UserDocument | None, reason: str) -> None:

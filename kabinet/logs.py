@@ -41,6 +41,13 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry).decode()
 
 
+QUIET_LIBRARIES = {
+    "pymongo": logging.INFO,
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "uvicorn.error": logging.INFO,
+    "websockets": logging.INFO,
+}
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 
@@ -55,9 +62,12 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
-    # PyMongo's DEBUG lines are whole commands: documents with personal data and the
-    # bodies of outgoing messages.
-    logging.getLogger("pymongo").setLevel(max(root.level, logging.INFO))
+    # Libraries whose detail is secrets: PyMongo's DEBUG lines are whole commands
+    # (personal data, message bodies); httpx logs every URL it calls at INFO (the SMS
+    # gateway's may carry a key); uvicorn's and websockets' DEBUG lines are WebSocket
+    # frames and handshake headers (tokens, passwords in mutations).
+    for name, quietest in QUIET_LIBRARIES.items():
+        logging.getLogger(name).setLevel(max(root.level, quietest))
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True

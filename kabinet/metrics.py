@@ -1,21 +1,21 @@
 """Prometheus metrics, served at /metrics: each API process is scraped on its own.
 
-Label values are bounded: routes are a fixed list, and GraphQL operation names
-(chosen by clients) are kept for the first ``MAX_OPERATION_NAMES`` seen, after
-which new ones are counted as ``_other``, so no client can grow the registry.
+Label values are bounded, so no client can grow the registry: routes are a fixed
+list, and an operation is labelled by the schema field it starts from, not by the
+name a client gives it.
 """
 
-import re
 import time
 from collections.abc import Iterator
 
-from graphql import GraphQLError
+from graphql import FieldNode, GraphQLError, get_operation_ast
 from prometheus_client import Counter, Gauge, Histogram
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 OPERATIONS = Counter(
     "kabinet_graphql_operations",
-    "GraphQL operations by operation name, type and outcome (ok, error, unexpected).",
+    "GraphQL operations by root field, type and outcome (ok, error, unexpected).",
     ["operation", "type", "outcome"],
 )
 OPERATION_SECONDS = Histogram(
@@ -51,9 +51,6 @@ RATE_LIMITED = Counter(
 )
 
 ROUTES = ("/graphql", "/files", "/static", "/metrics", "/healthz", "/readyz")
-MAX_OPERATION_NAMES = 200
-_known_operations: set[str] = set()
-_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,63}$")
 
 
 def route_of(path: str) -> str:
@@ -66,14 +63,19 @@ def route_of(path: str) -> str:
     return "other"
 
 
-def operation_label(name: str | None) -> str:
-    if not name or not _NAME.match(name):
-        return "_anonymous"
-    if name not in _known_operations:
-        if len(_known_operations) >= MAX_OPERATION_NAMES:
-            return "_other"
-        _known_operations.add(name)
-    return name
+def operation_label(context: ExecutionContext) -> str:
+    """The schema field an operation starts from (`login`, `me`; the first, if several):
+    bounded by the schema, unlike the names clients give their operations."""
+    document = context.graphql_document
+    operation = get_operation_ast(document, context.operation_name) if document else None
+    root = context.schema._schema.get_root_type(operation.operation) if operation else None
+    if operation is None or root is None:
+        return "_unknown"
+    for selection in operation.selection_set.selections:
+        if isinstance(selection, FieldNode):
+            name = selection.name.value
+            return name if name in root.fields or name == "__typename" else "_invalid"
+    return "_fragments"
 
 
 def outcome_of(errors: list[GraphQLError] | None) -> str:
@@ -85,18 +87,26 @@ def outcome_of(errors: list[GraphQLError] | None) -> str:
 
 
 class OperationMetrics(SchemaExtension):
-    """Counts every operation by name and outcome, and times queries and mutations."""
+    """Counts every operation by its root field and outcome, and times queries and
+    mutations; first among the extensions, so a failure in another is counted too."""
 
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
-        yield
+        failed = True
+        try:
+            yield
+            failed = False
+        finally:
+            self._count(time.perf_counter() - started, failed=failed)
+
+    def _count(self, seconds: float, *, failed: bool) -> None:
         context = self.execution_context
         try:
             kind = context.operation_type.value
         except RuntimeError:  # the document did not parse or names no operation
             kind = "unknown"
-        result = context.result
-        errors = getattr(result, "errors", None) or context.pre_execution_errors
-        OPERATIONS.labels(operation_label(context.operation_name), kind, outcome_of(errors)).inc()
+        errors = getattr(context.result, "errors", None) or context.pre_execution_errors
+        outcome = "unexpected" if failed else outcome_of(errors)
+        OPERATIONS.labels(operation_label(context), kind, outcome).inc()
         if kind != "subscription":
-            OPERATION_SECONDS.labels(kind).observe(time.perf_counter() - started)
+            OPERATION_SECONDS.labels(kind).observe(seconds)

@@ -427,9 +427,7 @@ async def test_a_hash_with_older_parameters_is_redone_at_sign_in(api: Api, mailb
     assert (await login(api, EMAIL))["__typename"] == "AuthSuccess"
 
 
-async def test_a_reset_during_a_slow_sign_in_with_the_old_password_wins(
-    api: Api, mailbox: Mailbox
-):
+async def test_a_reset_during_a_slow_sign_in_with_the_old_password_wins(api: Api, mailbox: Mailbox):
     await signed_up(api, mailbox, EMAIL)
     # An older hash makes the sign-in hash twice, the slowest path there is.
     four_lanes = PasswordHasher.from_parameters(RFC_9106_LOW_MEMORY).hash(PASSWORD)

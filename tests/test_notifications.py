@@ -93,3 +93,20 @@ async def test_each_change_is_announced_once_however_often_it_is_processed(
         await announce(services, stored, stored.history[-1])
 
     assert await OutboxMessageDocument.find({"channel": "sms"}).count() == 1
+
+
+async def test_an_announcement_carries_the_id_of_the_request_that_changed_the_status(
+    api: Api, mailbox: Mailbox
+):
+    token = await customer(api, mailbox)
+    operator = await staff_token(api, "operator@example.com", "operator")
+    request = await callback(api, token)
+    await change(api, operator, request["id"], "IN_PROGRESS")
+
+    variables = {"input": {"requestId": request["id"], "status": "NEEDS_INFO"}}
+    await api.data(
+        CHANGE_STATUS, variables, token=operator, headers={"X-Request-ID": "operator-click-0001"}
+    )
+
+    sms = await OutboxMessageDocument.find_one({"channel": "sms"})
+    assert sms.request_id == "operator-click-0001"

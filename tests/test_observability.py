@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import websockets
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -22,6 +23,7 @@ from tests.accounts import login, signed_up
 from tests.conftest import serve_on_loopback
 from tests.operations import (
     ADD_CONTACT,
+    CHANGE_PASSWORD,
     CONFIRM_EMAIL,
     REGISTER,
     REQUEST_PASSWORD_RESET,
@@ -67,17 +69,27 @@ async def test_metrics_count_operations_by_name_and_outcome_and_rate_limit_rejec
     for _ in range(11):  # the 11th is over the per-account login limit
         await login(api, EMAIL, "Wrong-pass-1")
     await api.post("{ passwordPolicy { minLenght } }")
+    # Names clients choose make no labels: the label is the schema field.
+    for n in range(3):
+        await api.post(f"query Invented{n} {{ passwordPolicy {{ minLength }} }}")
+        await api.post(f"query Invented{n} {{ invented{n} }}")
     after = await scrape(api.http)
 
     operations = "kabinet_graphql_operations_total"
     # A typed error in a mutation's result union is an answer, not a failure.
-    assert grown(before, after, operations, operation="Login", type="mutation", outcome="ok") == 11
-    assert grown(before, after, operations, operation="_anonymous", type="query", outcome="error")
+    assert grown(before, after, operations, operation="login", type="mutation", outcome="ok") == 11
+    policy = {"operation": "passwordPolicy", "type": "query"}
+    assert grown(before, after, operations, **policy, outcome="error") == 1
+    assert grown(before, after, operations, **policy, outcome="ok") == 3
+    assert (
+        grown(before, after, operations, operation="_invalid", type="query", outcome="error") == 3
+    )
+    assert not [labels for name, labels in after if "Invented" in str(labels)]
     assert grown(before, after, "kabinet_rate_limit_rejections_total", limit="login:account") == 1
     durations = "kabinet_graphql_operation_duration_seconds_count"
     assert grown(before, after, durations, type="mutation") == 11
     http = "kabinet_http_requests_total"
-    assert grown(before, after, http, method="POST", route="/graphql", status="200") == 12
+    assert grown(before, after, http, method="POST", route="/graphql", status="200") == 18
 
 
 async def test_metrics_show_open_sockets_and_subscriptions(api: Api, mailbox: Mailbox, server: str):
@@ -132,8 +144,10 @@ async def test_metrics_can_require_a_token(guarded: httpx.AsyncClient):
     refused = await guarded.get("/metrics")
     assert refused.status_code == 401
     assert "kabinet_" not in refused.text
-    wrong = await guarded.get("/metrics", headers={"Authorization": "Bearer nope"})
-    assert wrong.status_code == 401
+    for token in ("nope", "café"):
+        header = f"Bearer {token}".encode()  # as a client may send it: UTF-8 bytes
+        wrong = await guarded.get("/metrics", headers={"Authorization": header})
+        assert wrong.status_code == 401
     samples = await scrape(guarded, Authorization="Bearer scraper-secret")
     assert any(name == "kabinet_http_requests_total" for name, _ in samples)
 
@@ -149,11 +163,13 @@ async def test_production_logs_are_json_with_request_ids_and_no_secrets(
         "smtp_host": "127.0.0.1",
         "smtp_port": str(mailbox.port),
         "smtp_tls": "none",
-        "sms_gateway_url": sms_gateway.url,
+        # A gateway URL may hold credentials and a key; httpx would log it whole.
+        "sms_gateway_url": sms_gateway.url.replace("http://", "http://gw-user:gw-pass@")
+        + "?key=gateway-key-secret",
         "sms_gateway_token": "gateway-secret",
         "log_level": "DEBUG",
     }
-    secrets.append("gateway-secret")
+    secrets += ["gateway-secret", "gw-pass", "gateway-key-secret", "Ws-pass-3"]
     async with serving(tmp_path, **outside) as http:
         api = Api(http)
         register_id = "register-request-0001"
@@ -177,9 +193,27 @@ async def test_production_logs_are_json_with_request_ids_and_no_secrets(
             {"input": {"contactId": added["addContact"]["id"], "code": code}},
             token=session,
         )
+        # Over a WebSocket too: the session at connection_init, a password in a mutation.
+        url = str(http.base_url).replace("http://", "ws://").rstrip("/") + "/graphql"
+        async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
+            await ws.send(json.dumps({"type": "connection_init", "payload": {"token": session}}))
+            assert json.loads(await ws.recv())["type"] == "connection_ack"
+            change = {
+                "input": {
+                    "currentPassword": PASSWORD,
+                    "password": "Ws-pass-3",
+                    "passwordConfirmation": "Ws-pass-3",
+                }
+            }
+            payload = {"query": CHANGE_PASSWORD, "variables": change}
+            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+            answer = json.loads(await ws.recv())
+            assert answer["payload"]["data"]["changePassword"]["__typename"] == "Accepted"
         mailbox.messages.clear()
         await api.data(REQUEST_PASSWORD_RESET, {"input": {"email": EMAIL}})
-        reset = link_token(await mailbox.wait_for(EMAIL))
+        reset = link_token(
+            await mailbox.wait_for(EMAIL, translate("email.reset.subject", Locale.UK))
+        )
         await api.data(
             RESET_PASSWORD,
             {

@@ -98,7 +98,9 @@ class Outbox:
         )
 
     async def _enqueue(self, message: OutboxMessageDocument) -> bool:
-        """Store the message; ``False`` when its `dedupe_key` was already sent or queued."""
+        """Store the message; ``False`` when its `dedupe_key` was already sent or queued.
+        Without an explicit request id it takes the current one (a status change's)."""
+        message.request_id = message.request_id or logs.request_id.get()
         try:
             await message.insert()
         except DuplicateKeyError:
@@ -149,8 +151,14 @@ class Outbox:
         return None if raw is None else OutboxMessageDocument.model_validate(raw)
 
     async def _deliver(self, message: OutboxMessageDocument) -> None:
-        # The sender's log lines carry the id of the request that wrote the message.
-        logs.request_id.set(message.request_id)
+        # The sender's log lines about a message carry the id of the request that wrote it.
+        token = logs.request_id.set(message.request_id)
+        try:
+            await self._send(message)
+        finally:
+            logs.request_id.reset(token)
+
+    async def _send(self, message: OutboxMessageDocument) -> None:
         collection = OutboxMessageDocument.get_pymongo_collection()
         where = {"_id": message.id}
         try:

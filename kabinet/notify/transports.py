@@ -45,7 +45,7 @@ class SmtpTransport:
                 timeout=settings.smtp_timeout_seconds,
             )
         except (aiosmtplib.SMTPException, OSError) as error:
-            raise DeliveryError(f"SMTP: {type(error).__name__}: {error}") from error
+            raise DeliveryError(f"SMTP: {_described(error)}") from error
 
 
 class HttpSmsTransport:
@@ -71,9 +71,16 @@ class HttpSmsTransport:
                     headers=self._headers,
                 )
         except httpx.HTTPError as error:
-            raise DeliveryError(f"SMS gateway: {type(error).__name__}: {error}") from error
+            raise DeliveryError(f"SMS gateway: {_described(error)}") from error
         if not response.is_success:
             raise DeliveryError(f"SMS gateway answered {response.status_code}")
+
+
+def _described(error: Exception) -> str:
+    """What failed, for `last_error` and the log: the kind of error and its code, not its
+    text, which may quote the recipient (a refused address) or the gateway's URL."""
+    code = getattr(error, "code", None) or getattr(error, "errno", None)
+    return f"{type(error).__name__}{f' {code}' if code else ''}"
 
 
 class LogTransport:

@@ -140,10 +140,10 @@ _SHAPE_RULES = [
 
 # Classes or factories, never instances: Strawberry builds them per operation.
 EXTENSIONS: list[type[SchemaExtension] | functools.partial[SchemaExtension]] = [
+    OperationMetrics,
     functools.partial(ParserCache, maxsize=512),
     functools.partial(AddValidationRules, _SHAPE_RULES),
     functools.partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
     ConfiguredValidation,
     RecheckWebSocketCaller,
-    OperationMetrics,
 ]

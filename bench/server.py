@@ -78,7 +78,8 @@ async def _wait_until_ready(base_url: str, process: asyncio.subprocess.Process) 
 async def bench_server() -> AsyncIterator[Server]:
     """One server process (embedded database in a temporary directory) with the bench data.
 
-    uvicorn runs as `kabinet serve` does (uvloop, httptools) but without its access log,
+    uvicorn runs with uvloop and httptools, as `kabinet serve` does with a real MongoDB,
+    but without an access log,
     which would cost kabinet and the floor alike; the application logs warnings and up,
     to LOG, so that the table is not buried in them.
     """

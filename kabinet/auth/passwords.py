@@ -62,7 +62,7 @@ def _lower_priority() -> None:
 # Threads of their own, one per core but one, at a lower priority: sign-ins queue and
 # yield the CPU instead of starving the event loop that serves everything else.
 _hashing = ThreadPoolExecutor(
-    max_workers=max(1, (os.cpu_count() or 2) - 1),
+    max_workers=max(1, (os.process_cpu_count() or 2) - 1),
     thread_name_prefix="argon2",
     initializer=_lower_priority,
 )

@@ -53,10 +53,14 @@ def password_problems(password: str, policy: PasswordPolicy = PASSWORD_POLICY) -
 _hasher = PasswordHasher.from_parameters(dataclasses.replace(RFC_9106_LOW_MEMORY, parallelism=1))
 
 
+# The lowest priority: a sign-in waits for anything else the process has to do.
+HASHING_NICENESS = 19
+
+
 def _lower_priority() -> None:
     """Hashing threads give way to request handling (Linux: a thread's own nice value)."""
     with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
 
 
 # Threads of their own, one per core but one, at a lower priority: sign-ins queue and

@@ -50,6 +50,7 @@ RATE_LIMITED = Counter(
     "kabinet_rate_limit_rejections", "Attempts refused by a rate limit, by limit.", ["limit"]
 )
 
+_META_FIELDS = frozenset({"__typename", "__schema", "__type"})
 ROUTES = ("/graphql", "/files", "/static", "/metrics", "/healthz", "/readyz")
 
 
@@ -74,7 +75,7 @@ def operation_label(context: ExecutionContext) -> str:
     for selection in operation.selection_set.selections:
         if isinstance(selection, FieldNode):
             name = selection.name.value
-            return name if name in root.fields or name == "__typename" else "_invalid"
+            return name if name in root.fields or name in _META_FIELDS else "_invalid"
     return "_fragments"
 
 

@@ -73,6 +73,7 @@ async def test_metrics_count_operations_by_name_and_outcome_and_rate_limit_rejec
     for n in range(3):
         await api.post(f"query Invented{n} {{ passwordPolicy {{ minLength }} }}")
         await api.post(f"query Invented{n} {{ invented{n} }}")
+    await api.post("{ __schema { queryType { name } } }")  # GraphiQL's, codegen's
     after = await scrape(api.http)
 
     operations = "kabinet_graphql_operations_total"
@@ -85,11 +86,12 @@ async def test_metrics_count_operations_by_name_and_outcome_and_rate_limit_rejec
         grown(before, after, operations, operation="_invalid", type="query", outcome="error") == 3
     )
     assert not [labels for name, labels in after if "Invented" in str(labels)]
+    assert grown(before, after, operations, operation="__schema", type="query", outcome="ok") == 1
     assert grown(before, after, "kabinet_rate_limit_rejections_total", limit="login:account") == 1
     durations = "kabinet_graphql_operation_duration_seconds_count"
     assert grown(before, after, durations, type="mutation") == 11
     http = "kabinet_http_requests_total"
-    assert grown(before, after, http, method="POST", route="/graphql", status="200") == 18
+    assert grown(before, after, http, method="POST", route="/graphql", status="200") == 19
 
 
 async def test_metrics_show_open_sockets_and_subscriptions(api: Api, mailbox: Mailbox, server: str):

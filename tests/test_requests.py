@@ -129,13 +129,18 @@ async def test_lab_tests(api: Api, token: str):
 
 
 async def reimbursement(api: Api, token: str, files: dict, **overrides: object):
+    """A reimbursement form; a `timedelta` is a day relative to today, taken when it runs
+    (a date computed at collection is wrong once the run crosses midnight)."""
     fields = {
         "amount": "1 250,5",
         "serviceDate": (now().date() - timedelta(days=2)).isoformat(),
         "description": "Консультація кардіолога",
         "iban": VALID_IBAN[:4] + " " + VALID_IBAN[4:],
         "documents": [None] * len(files),
-        **overrides,
+        **{
+            name: (now().date() + value).isoformat() if isinstance(value, timedelta) else value
+            for name, value in overrides.items()
+        },
     }
     return await multipart(api, token, CREATE_REQUEST, {"input": {"reimbursement": fields}}, files)
 
@@ -252,12 +257,12 @@ async def test_invalid_requests_are_refused_and_nothing_is_filed(
         ({"iban": VALID_IBAN[:-1] + "2"}, "iban", "IBAN_INVALID"),
         ({"iban": "DE89370400440532013000"}, "iban", "IBAN_INVALID"),
         (
-            {"serviceDate": (now().date() + timedelta(days=1)).isoformat()},
+            {"serviceDate": timedelta(days=1)},
             "serviceDate",
             "SERVICE_DATE_IN_FUTURE",
         ),
         (
-            {"serviceDate": (now().date() - timedelta(days=60)).isoformat()},
+            {"serviceDate": timedelta(days=-60)},
             "serviceDate",
             "SERVICE_DATE_OUTSIDE_POLICY",
         ),

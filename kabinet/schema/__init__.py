@@ -5,7 +5,6 @@ import functools
 import strawberry
 from strawberry import relay
 from strawberry.schema.config import StrawberryConfig
-from strawberry.tools import merge_types
 
 from kabinet.schema.account import AccountMutation, AccountQuery
 from kabinet.schema.addresses import AddressesMutation
@@ -31,22 +30,28 @@ class NodeQuery:
     )
 
 
-Query = merge_types("Query", (NodeQuery, AccountQuery, PoliciesQuery, RequestsQuery, AuditQuery))
-Mutation = merge_types(
-    "Mutation",
-    (
-        AccountMutation,
-        ProfileMutation,
-        ContactsMutation,
-        AddressesMutation,
-        PoliciesMutation,
-        RequestsMutation,
-        NotificationsMutation,
-        PrivacyMutation,
-    ),
-)
+@strawberry.type(description="What a client can read: its own account and, for staff, the rest.")
+class Query(NodeQuery, AccountQuery, PoliciesQuery, RequestsQuery, AuditQuery):
+    pass
 
-Subscription = merge_types("Subscription", (RequestsSubscription,))
+
+@strawberry.type(description="What a client can change; most results are a union of outcomes.")
+class Mutation(
+    AccountMutation,
+    ProfileMutation,
+    ContactsMutation,
+    AddressesMutation,
+    PoliciesMutation,
+    RequestsMutation,
+    NotificationsMutation,
+    PrivacyMutation,
+):
+    pass
+
+
+@strawberry.type(description="Live updates over WebSocket (graphql-transport-ws or graphql-ws).")
+class Subscription(RequestsSubscription):
+    pass
 
 
 @functools.cache

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -29,11 +30,9 @@ def test_sources_are_chosen_by_what_the_database_offers(database: Database):
     assert isinstance(standalone, PollingSource)
 
 
-@pytest.mark.parametrize("source", ["polling", "embedded-watch"])
-async def test_each_source_publishes_what_the_database_recorded(
-    api: Api, mailbox: Mailbox, database: Database, source: str
-):
-    token = await customer(api, mailbox)
+@contextlib.asynccontextmanager
+async def running(source: str, database: Database) -> AsyncIterator[Broker]:
+    """The named event source feeding a fresh broker, for the duration of the block."""
     broker = Broker()
     events_source = (
         PollingSource(0.05)
@@ -42,14 +41,22 @@ async def test_each_source_publishes_what_the_database_recorded(
     )
     runner = asyncio.create_task(events_source.run(broker))
     try:
-        async with broker.subscribe(lambda _: True) as stream:
-            await asyncio.sleep(0.1)  # the source is listening
-            request = await callback(api, token)
-            event = await asyncio.wait_for(anext(stream), 5)
+        yield broker
     finally:
         runner.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await runner
+
+
+@pytest.mark.parametrize("source", ["polling", "embedded-watch"])
+async def test_each_source_publishes_what_the_database_recorded(
+    api: Api, mailbox: Mailbox, database: Database, source: str
+):
+    token = await customer(api, mailbox)
+    async with running(source, database) as broker, broker.subscribe(lambda _: True) as stream:
+        await asyncio.sleep(0.1)  # the source is listening
+        request = await callback(api, token)
+        event = await asyncio.wait_for(anext(stream), 5)
 
     assert event.request.number == request["number"]
     assert event.previous_status is None
@@ -62,27 +69,17 @@ async def test_an_unreadable_request_is_skipped_and_later_changes_still_arrive(
 ):
     token = await customer(api, mailbox)
     broken = await callback(api, token)
-    broker = Broker()
-    events_source = (
-        PollingSource(0.05)
-        if source == "polling"
-        else WatchSource("embedded-watch", database.embedded_requests)
-    )
-    runner = asyncio.create_task(events_source.run(broker))
-    try:
-        others = broker.subscribe(lambda event: event.request.number != broken["number"])
-        async with others as stream:
-            await asyncio.sleep(0.1)  # the source is listening
-            # A status this version does not know, written by something else.
-            await RequestDocument.get_pymongo_collection().update_one(
-                {"number": broken["number"]}, {"$set": {"status": "LOST", "updated_at": now()}}
-            )
-            await asyncio.sleep(0.2)  # the source has read it
-            request = await callback(api, token)
-            event = await asyncio.wait_for(anext(stream), 5)
-    finally:
-        runner.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await runner
+    async with (
+        running(source, database) as broker,
+        broker.subscribe(lambda event: event.request.number != broken["number"]) as stream,
+    ):
+        await asyncio.sleep(0.1)  # the source is listening
+        # A status this version does not know, written by something else.
+        await RequestDocument.get_pymongo_collection().update_one(
+            {"number": broken["number"]}, {"$set": {"status": "LOST", "updated_at": now()}}
+        )
+        await asyncio.sleep(0.2)  # the source has read it
+        request = await callback(api, token)
+        event = await asyncio.wait_for(anext(stream), 5)
 
     assert event.request.number == request["number"]

@@ -12,8 +12,23 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[rank - 1]
 
 
+class Latencies:
+    """The median and p99, in milliseconds, of ``latencies`` (seconds)."""
+
+    __slots__ = ()
+    latencies: list[float]
+
+    @property
+    def p50_ms(self) -> float:
+        return percentile(sorted(self.latencies), 0.50) * 1000
+
+    @property
+    def p99_ms(self) -> float:
+        return percentile(sorted(self.latencies), 0.99) * 1000
+
+
 @dataclass(frozen=True, slots=True)
-class Run:
+class Run(Latencies):
     """Latencies (seconds) of the operations of one run, its wall time and the CPU time the
     load generator itself spent; runs of the same operation add up (interleaved rounds)."""
 
@@ -37,14 +52,6 @@ class Run:
     @property
     def throughput(self) -> float:
         return self.count / self.elapsed if self.elapsed else math.nan
-
-    @property
-    def p50_ms(self) -> float:
-        return percentile(sorted(self.latencies), 0.50) * 1000
-
-    @property
-    def p99_ms(self) -> float:
-        return percentile(sorted(self.latencies), 0.99) * 1000
 
     @property
     def client_cpu(self) -> float:

@@ -17,7 +17,7 @@ import websockets
 from bench.client import Client, expect
 from bench.seed import OPERATOR, WRITER
 from bench.server import Server
-from bench.stats import percentile
+from bench.stats import Latencies
 from bench.write_path import CREATE
 
 QUEUE = "subscription { requestQueueUpdated { at request { status } } }"
@@ -28,19 +28,11 @@ CYCLE = ["IN_PROGRESS", "NEEDS_INFO"]  # SUBMITTED -> IN_PROGRESS -> NEEDS_INFO 
 
 
 @dataclass(frozen=True, slots=True)
-class Delivery:
+class Delivery(Latencies):
     subscribers: int
     expected: int
     latencies: list[float]
     server_rss_mib: float
-
-    @property
-    def p50_ms(self) -> float:
-        return percentile(sorted(self.latencies), 0.50) * 1000
-
-    @property
-    def p99_ms(self) -> float:
-        return percentile(sorted(self.latencies), 0.99) * 1000
 
     def as_json(self) -> dict[str, object]:
         return {

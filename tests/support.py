@@ -73,6 +73,18 @@ async def eventually[T](probe: Callable[[], Awaitable[T | None]], seconds: float
         return result
 
 
+async def until_ready(http: httpx.AsyncClient, seconds: float) -> None:
+    """Wait until the server behind ``http`` answers /readyz with 200."""
+
+    async def ready() -> bool:
+        try:
+            return (await http.get("/readyz")).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    await eventually(ready, seconds=seconds)
+
+
 def body_of(message: EmailMessage) -> str:
     part = message.get_body(("plain",))
     assert part is not None

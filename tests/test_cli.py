@@ -16,7 +16,7 @@ from pymongo import AsyncMongoClient
 
 from kabinet.db import Database
 from tests.accounts import login
-from tests.support import Api, eventually, free_port
+from tests.support import Api, free_port, until_ready
 
 KABINET = [sys.executable, "-m", "kabinet.cli"]
 
@@ -55,14 +55,7 @@ async def serving(data_dir: Path, **settings: str) -> AsyncIterator[httpx.AsyncC
     )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-
-            async def ready() -> bool:
-                try:
-                    return (await http.get("/readyz")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            await eventually(ready, seconds=30)
+            await until_ready(http, seconds=30)
             yield http
     finally:
         process.send_signal(signal.SIGINT)

@@ -25,7 +25,7 @@ from pymongo import AsyncMongoClient
 
 from kabinet.config import Settings
 from tests import dockerfile
-from tests.support import eventually, free_port
+from tests.support import free_port, until_ready
 from tests.test_cli import run_cli, serving
 from tests.test_processes import CHANGE, FILE, LOGIN, first_event_on, gql
 
@@ -153,14 +153,7 @@ async def caddy(project_root: Path, tmp_path: Path, upstreams: list[int]) -> Asy
         base = f"http://127.0.0.1:{port}"
         try:
             async with httpx.AsyncClient(base_url=base) as http:
-
-                async def ready() -> bool:
-                    try:
-                        return (await http.get("/readyz")).status_code == 200
-                    except httpx.TransportError:
-                        return False
-
-                await eventually(ready, seconds=20)
+                await until_ready(http, seconds=20)
             yield base
         finally:
             process.send_signal(signal.SIGTERM)

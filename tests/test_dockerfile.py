@@ -18,7 +18,7 @@ import httpx
 
 from kabinet.db import Database
 from tests import dockerfile
-from tests.support import eventually, free_port
+from tests.support import free_port, until_ready
 
 HADOLINT = Path(sys.executable).parent / "hadolint"
 REGISTER = """mutation { register(input: {email: "image@example.com", password: "Image-pass-1",
@@ -189,14 +189,7 @@ async def test_the_dockerfile_builds_an_environment_that_serves(
         )
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-
-                async def ready() -> bool:
-                    try:
-                        return (await http.get("/readyz")).status_code == 200
-                    except httpx.TransportError:
-                        return False
-
-                await eventually(ready, seconds=30)
+                await until_ready(http, seconds=30)
                 assert (await run([python, *healthcheck[1:]], data, env))[0] == 0
                 answer = await http.post("/graphql", json={"query": REGISTER})
                 assert answer.json() == {"data": {"register": {"__typename": "RegisterSuccess"}}}

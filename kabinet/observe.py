@@ -13,7 +13,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kabinet import logs, metrics
-from kabinet.i18n import negotiate_locale, translate
+from kabinet.i18n import negotiate_locale
+from kabinet.schema.masking import masked
 
 logger = logging.getLogger(__name__)
 access_log = logging.getLogger("kabinet.access")
@@ -27,11 +28,10 @@ def new_request_id() -> str:
 def unexpected_error(scope: Scope) -> Response:
     request_id = scope["state"]["request_id"]
     locale = negotiate_locale(Headers(scope=scope).get("accept-language"))
-    error = {
-        "message": translate("error.unexpected", locale, request_id=request_id),
-        "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
-    }
-    return JSONResponse({"errors": [error]}, status_code=500)
+    message, extensions = masked(locale, request_id)
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": extensions}]}, status_code=500
+    )
 
 
 class ObserveMiddleware:

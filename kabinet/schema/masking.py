@@ -15,7 +15,7 @@ from strawberry.relay.types import GlobalIDValueError
 from strawberry.types import ExecutionContext
 
 from kabinet import logs
-from kabinet.i18n import DEFAULT_LOCALE, translate
+from kabinet.i18n import DEFAULT_LOCALE, Locale, translate
 
 logger = logging.getLogger("kabinet.errors")
 
@@ -24,6 +24,12 @@ def is_unexpected(error: GraphQLError) -> bool:
     """Errors we raise on purpose are GraphQLErrors; anything else is a bug to hide."""
     original = error.original_error
     return original is not None and not isinstance(original, (GraphQLError, GlobalIDValueError))
+
+
+def masked(locale: Locale, request_id: str | None) -> tuple[str, dict[str, object]]:
+    """What a client is told of an unexpected error: a message and the extensions."""
+    message = translate("error.unexpected", locale, request_id=request_id)
+    return message, {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
 
 
 class KabinetSchema(strawberry.Schema):
@@ -46,11 +52,12 @@ class KabinetSchema(strawberry.Schema):
                 request_id,
                 exc_info=error.original_error,
             )
+            message, extensions = masked(locale, request_id)
             errors[position] = GraphQLError(
-                translate("error.unexpected", locale, request_id=request_id),
+                message,
                 nodes=error.nodes,
                 source=error.source,
                 positions=error.positions,
                 path=error.path,
-                extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+                extensions=extensions,
             )

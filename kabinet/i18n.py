@@ -67,6 +67,22 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         Locale.EN: "This document may return up to {count} objects; the limit is {limit}. "
         "Lower `first` or nest fewer lists.",
     },
+    "error.too_deep": {
+        Locale.UK: "Запит вкладений на {count} рівнів, а дозволено {limit}. "
+        "Запитуйте вкладені дані окремим запитом.",
+        Locale.EN: "This document nests {count} levels deep; the limit is {limit}. "
+        "Ask for the nested data in a separate document.",
+    },
+    "error.too_many_aliases": {
+        Locale.UK: "У запиті {count} псевдонімів (aliases), а дозволено {limit}.",
+        Locale.EN: "This document has {count} aliases; the limit is {limit}.",
+    },
+    "error.too_many_fields": {
+        Locale.UK: "Після розгортання фрагментів запит містить {count} полів, а дозволено "
+        "{limit}. Не вкладайте фрагменти один в одного багаторазово.",
+        Locale.EN: "With its fragments expanded this document selects {count} fields; the "
+        "limit is {limit}. Do not spread fragments into each other repeatedly.",
+    },
     # Typed errors
     "error.input": {
         Locale.UK: "Перевірте введені дані.",

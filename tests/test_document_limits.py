@@ -6,7 +6,15 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from graphql import get_operation_ast, parse
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    Visitor,
+    get_operation_ast,
+    parse,
+    visit,
+)
 from graphql.execution.values import get_variable_values
 
 from kabinet.app import create_app
@@ -17,7 +25,8 @@ from kabinet.i18n import Locale, translate
 from kabinet.resolvers.requests import MAX_COMMENTS
 from kabinet.schema import build_schema
 from kabinet.schema.extensions import validate_cached
-from kabinet.schema.limits import MAX_OBJECTS, NOMINAL_LIST_SIZE, count_objects
+from kabinet.schema.limits import MAX_OBJECTS, NOMINAL_LIST_SIZE, ObjectCounter, count_objects
+from kabinet.schema.shape import MAX_ALIASES, MAX_DEPTH, MAX_FIELDS, measure
 from tests.conftest import serve_on_loopback
 from tests.requests_support import callback, customer
 from tests.support import Api, Mailbox
@@ -38,7 +47,9 @@ async def test_depth_ten_passes_and_eleven_is_refused(api: Api):
     assert "errors" not in await api.post(at_ten)
     refused = await api.post(at_eleven)
     assert "data" not in refused
-    assert "exceeds maximum operation depth of 10" in error_messages(refused)[0]
+    (error,) = refused["errors"]
+    assert error["extensions"] == {"code": "TOO_DEEP", "count": 11, "limit": MAX_DEPTH}
+    assert error["message"] == translate("error.too_deep", Locale.UK, count=11, limit=MAX_DEPTH)
 
 
 async def test_a_document_sent_again_is_not_validated_again(api: Api):
@@ -54,9 +65,16 @@ async def test_fifteen_aliases_pass_and_sixteen_are_refused(api: Api):
     fifteen = "{ " + " ".join(f"a{n}: {POLICY}" for n in range(15)) + " }"
     sixteen = "{ " + " ".join(f"a{n}: {POLICY}" for n in range(16)) + " }"
     assert len((await api.data(fifteen)).keys()) == 15
-    refused = await api.post(sixteen)
-    assert "data" not in refused
-    assert error_messages(refused) == ["16 aliases found. Allowed: 15"]
+    refused = await api.http.post(
+        "/graphql", json={"query": sixteen}, headers={"Accept-Language": "en"}
+    )
+    assert "data" not in refused.json()
+    assert refused.json()["errors"] == [
+        {
+            "message": "This document has 16 aliases; the limit is 15.",
+            "extensions": {"code": "TOO_MANY_ALIASES", "count": 16, "limit": MAX_ALIASES},
+        }
+    ]
 
 
 async def test_two_thousand_tokens_pass_and_one_more_is_refused(api: Api):
@@ -69,6 +87,77 @@ async def test_two_thousand_tokens_pass_and_one_more_is_refused(api: Api):
     assert await api.data(document(2000 - 19)) == {"me": None}
     refused = await api.post(document(2000 - 19 + 1))
     assert "more than 2000 tokens" in error_messages(refused)[0]
+
+
+def fragment_chain(length: int) -> str:
+    """An 800-byte document whose fragments expand to 2^length fields: each fragment
+    spreads the one before it twice."""
+    fragments = ["fragment F1 on User { contacts { id } }"]
+    fragments += [
+        f"fragment F{n} on User {{ ...F{n - 1} ...F{n - 1} }}" for n in range(2, length + 1)
+    ]
+    return f"query Chain {{ me {{ ...F{length} }} }} " + " ".join(fragments)
+
+
+def own_selections(document_text: str) -> int:
+    """The fields, spreads and inline fragments written in a document, each once."""
+
+    class Counter(Visitor):
+        seen = 0
+
+        def enter(self, node: object, *_: object) -> None:
+            if isinstance(node, (FieldNode, FragmentSpreadNode, InlineFragmentNode)):
+                Counter.seen += 1
+
+    visit(parse(document_text), Counter())
+    return Counter.seen
+
+
+@pytest.mark.parametrize("length", [19, 30, 60])
+def test_fragment_chains_are_measured_by_visiting_each_selection_once(length: int):
+    document = fragment_chain(length)
+    measured = measure(parse(document))
+    assert measured.shape.fields == 2 ** (length - 1) * 2 + 1  # me, then contacts { id } each
+    assert measured.shape.fields > MAX_FIELDS
+    assert measured.visits == own_selections(document)
+    # The object count reuses each fragment's count wherever it is spread, too.
+    schema = build_schema()._schema
+    parsed = parse(document)
+    operation = get_operation_ast(parsed)
+    assert operation is not None
+    counter = ObjectCounter(schema, parsed, {})
+    assert counter.count_operation(operation) == 1 + 2 ** (length - 1) * NOMINAL_LIST_SIZE
+    assert counter.visits <= 2 * own_selections(document)
+
+
+@pytest.mark.parametrize("length", [19, 30, 60])
+async def test_a_fragment_chain_is_refused_before_any_rule_walks_it(api: Api, length: int):
+    before = validate_cached.cache_info()
+    refused = await api.post(fragment_chain(length))
+    assert "data" not in refused
+    (error,) = refused["errors"]
+    fields = 2 ** (length - 1) * 2 + 1
+    assert error["extensions"] == {"code": "TOO_MANY_FIELDS", "count": fields, "limit": MAX_FIELDS}
+    assert error["message"] == translate(
+        "error.too_many_fields", Locale.UK, count=fields, limit=MAX_FIELDS
+    )
+    # graphql-core's rules never saw it: the shape check refused it first.
+    after = validate_cached.cache_info()
+    assert (after.hits, after.misses) == (before.hits, before.misses)
+
+
+def test_a_chain_within_the_limits_counts_as_written_out():
+    # Ten links expand to 2^10 + 1 fields: over the field limit only when written out.
+    nine = measure(parse(fragment_chain(9))).shape
+    assert (nine.fields, nine.depth, nine.aliases) == (2**9 + 1, 2, 0)
+    assert nine.fields <= MAX_FIELDS
+    # An alias inside a fragment counts once per spread, as if written out.
+    aliased = "{ me { ...A ...A } } fragment A on User { a: email b: email }"
+    assert measure(parse(aliased)).shape.aliases == 4
+    # A cycle or an unknown fragment ends the walk; validation reports it.
+    cyclic = "{ me { ...A } } fragment A on User { ...B } fragment B on User { ...A }"
+    assert measure(parse(cyclic)).shape.fields == 1
+    assert measure(parse("{ me { ...Missing } }")).shape.fields == 1
 
 
 # me(1) + requests(1) + 50 edges + 50 nodes + 50 applicants + 50 inner connections

@@ -13,14 +13,7 @@ from graphql import (
     validate,
 )
 from graphql.execution.values import get_variable_values
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
-    ParserCache,
-    SchemaExtension,
-    max_aliases,
-    query_depth_limiter,
-)
+from strawberry.extensions import MaxTokensLimiter, ParserCache, SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
@@ -31,9 +24,8 @@ from kabinet.metrics import OperationMetrics
 from kabinet.observe import new_request_id
 from kabinet.schema.limits import MAX_OBJECTS, count_objects
 from kabinet.schema.loaders import Loaders
+from kabinet.schema.shape import MAX_ALIASES, MAX_DEPTH, MAX_FIELDS, Shape, measure
 
-MAX_DEPTH = 10
-MAX_ALIASES = 15
 MAX_TOKENS = 2000
 
 
@@ -76,6 +68,10 @@ class ConfiguredValidation(SchemaExtension):
     allows it, no "did you mean" suggestions in production (they map a hidden schema),
     and at most `MAX_OBJECTS` objects per document (see kabinet.schema.limits).
     Replaces Strawberry's ValidationCache, whose cache key cannot carry these settings.
+
+    The document's shape (depth, aliases, expanded fields; kabinet.schema.shape) is
+    checked first, in time linear in its size, so no rule after it ever walks a
+    document whose fragments expand beyond the limits.
     """
 
     def on_operation(self) -> Iterator[None]:
@@ -91,16 +87,33 @@ class ConfiguredValidation(SchemaExtension):
             yield
             return
         settings = context.context.services.settings
-        errors = validate_cached(
-            context.schema._schema,
-            document,
-            context.validation_rules,
-            hide_suggestions=settings.production,
-        )
+        errors = self._within_shape_limits(measure(document).shape)
+        if not errors:
+            errors = validate_cached(
+                context.schema._schema,
+                document,
+                context.validation_rules,
+                hide_suggestions=settings.production,
+            )
         if not errors:
             errors = self._within_object_limit(document, hide_suggestions=settings.production)
         context.pre_execution_errors = errors
         yield
+
+    def _within_shape_limits(self, shape: Shape) -> list[GraphQLError]:
+        locale = self.execution_context.context.caller.locale
+        return [
+            GraphQLError(
+                translate(key, locale, count=count, limit=limit),
+                extensions={"code": code, "count": count, "limit": limit},
+            )
+            for code, key, count, limit in (
+                ("TOO_DEEP", "error.too_deep", shape.depth, MAX_DEPTH),
+                ("TOO_MANY_ALIASES", "error.too_many_aliases", shape.aliases, MAX_ALIASES),
+                ("TOO_MANY_FIELDS", "error.too_many_fields", shape.fields, MAX_FIELDS),
+            )
+            if count > limit
+        ]
 
     def _within_object_limit(
         self, document: DocumentNode, *, hide_suggestions: bool
@@ -131,18 +144,10 @@ class ConfiguredValidation(SchemaExtension):
         )
 
 
-# The depth and alias rules, built once: QueryDepthLimiter and MaxAliasesLimiter build a
-# new rule class per operation, which would make every validation a miss of validate_cached.
-_SHAPE_RULES = [
-    query_depth_limiter.create_validator(MAX_DEPTH, should_ignore=None, callback=None),
-    max_aliases.create_validator(MAX_ALIASES),
-]
-
 # Classes or factories, never instances: Strawberry builds them per operation.
 EXTENSIONS: list[type[SchemaExtension] | functools.partial[SchemaExtension]] = [
     OperationMetrics,
     functools.partial(ParserCache, maxsize=512),
-    functools.partial(AddValidationRules, _SHAPE_RULES),
     functools.partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
     ConfiguredValidation,
     RecheckWebSocketCaller,

@@ -45,68 +45,67 @@ def count_objects(
 ) -> int:
     """The most objects ``operation`` of a valid ``document`` can return, with the
     variables coerced as execution will coerce them (defaults, `100.0` as 100)."""
-    root = schema.get_root_type(operation.operation)
-    if root is None:
-        return 0
-    walk = _Walk(
-        schema,
-        {
+    return ObjectCounter(schema, document, variables).count_operation(operation)
+
+
+class ObjectCounter:
+    """Counts per parent object: a selection under ``n`` parents asks for ``n`` times as
+    many, so each fragment is counted once per page size and reused wherever it is spread
+    (a fragment spread twice by the next one, twenty deep, is still twenty counts)."""
+
+    def __init__(
+        self, schema: GraphQLSchema, document: DocumentNode, variables: VariableValues
+    ) -> None:
+        self.schema = schema
+        self.fragments = {
             definition.name.value: definition
             for definition in document.definitions
             if isinstance(definition, FragmentDefinitionNode)
-        },
-        variables,
-    )
-    return walk.count(root, operation.selection_set, multiplier=1, page=None)
-
-
-class _Walk:
-    def __init__(
-        self,
-        schema: GraphQLSchema,
-        fragments: dict[str, FragmentDefinitionNode],
-        variables: VariableValues,
-    ) -> None:
-        self.schema = schema
-        self.fragments = fragments
+        }
         self.variables = variables
+        self.counted: dict[tuple[str, int | None], int] = {}
+        # Selections looked at: each written one at most once per page size it is met under.
+        self.visits = 0
+
+    def count_operation(self, operation: OperationDefinitionNode) -> int:
+        root = self.schema.get_root_type(operation.operation)
+        if root is None:
+            return 0
+        return self.count(root, operation.selection_set, page=None)
 
     def count(
-        self,
-        parent: GraphQLNamedType,
-        selection_set: SelectionSetNode,
-        *,
-        multiplier: int,
-        page: int | None,
+        self, parent: GraphQLNamedType, selection_set: SelectionSetNode, *, page: int | None
     ) -> int:
-        """Objects under ``selection_set``; ``page`` is set when ``parent`` is a connection."""
+        """Objects under ``selection_set`` per ``parent`` object; ``page`` is set when
+        ``parent`` is a connection."""
         total = 0
         for selection in selection_set.selections:
+            self.visits += 1
             match selection:
                 case FieldNode(selection_set=SelectionSetNode() as children):
-                    total += self._field(parent, selection, children, multiplier, page)
+                    total += self._field(parent, selection, children, page)
                 case InlineFragmentNode():
                     condition = selection.type_condition
                     fragment_type = self._type(condition.name.value) if condition else parent
-                    total += self.count(
-                        fragment_type, selection.selection_set, multiplier=multiplier, page=page
-                    )
+                    total += self.count(fragment_type, selection.selection_set, page=page)
                 case FragmentSpreadNode():
-                    fragment = self.fragments[selection.name.value]
-                    total += self.count(
-                        self._type(fragment.type_condition.name.value),
-                        fragment.selection_set,
-                        multiplier=multiplier,
-                        page=page,
-                    )
+                    total += self._fragment(selection.name.value, page)
         return total
+
+    def _fragment(self, name: str, page: int | None) -> int:
+        key = (name, page)
+        if key not in self.counted:
+            fragment = self.fragments[name]
+            self.counted[key] = self.count(
+                self._type(fragment.type_condition.name.value), fragment.selection_set, page=page
+            )
+        return self.counted[key]
 
     def _field(
         self,
         parent: GraphQLNamedType,
         node: FieldNode,
         children: SelectionSetNode,
-        multiplier: int,
         page: int | None,
     ) -> int:
         if not isinstance(parent, (GraphQLObjectType, GraphQLInterfaceType)):
@@ -121,10 +120,7 @@ class _Walk:
             child_page = page_size(next(filter(None, map(arguments.get, _PAGE_ARGUMENTS)), None))
         elif isinstance(get_nullable_type(field.type), GraphQLList):
             size = page or LIST_SIZES.get((parent.name, node.name.value), NOMINAL_LIST_SIZE)
-        objects = multiplier * size
-        return objects + self.count(
-            get_named_type(field.type), children, multiplier=objects, page=child_page
-        )
+        return size * (1 + self.count(get_named_type(field.type), children, page=child_page))
 
     def _type(self, name: str) -> GraphQLNamedType:
         found = self.schema.get_type(name)

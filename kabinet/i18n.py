@@ -165,6 +165,18 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         Locale.UK: "Використовуйте українські або латинські літери, апостроф, дефіс чи пробіл.",
         Locale.EN: "Use Ukrainian or Latin letters, an apostrophe, a hyphen or a space.",
     },
+    "field.control_characters": {
+        Locale.UK: "Текст містить керівні символи або символи зміни напрямку тексту. "
+        "Наберіть його ще раз, не вставляючи з інших програм.",
+        Locale.EN: "The text holds control characters or characters that change the text "
+        "direction. Please type it again rather than pasting it.",
+    },
+    "field.idempotency_key_invalid": {
+        Locale.UK: "Ключ ідемпотентності має містити від 8 до 128 символів: латинські літери, "
+        "цифри, «_» або «-».",
+        Locale.EN: "The idempotency key must be 8 to 128 characters: Latin letters, digits, "
+        "'_' or '-'.",
+    },
     "field.too_long": {
         Locale.UK: "Не більше {max_length} символів.",
         Locale.EN: "At most {max_length} characters.",

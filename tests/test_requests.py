@@ -248,6 +248,44 @@ async def test_invalid_requests_are_refused_and_nothing_is_filed(
 
 
 @pytest.mark.parametrize(
+    "typed",
+    [
+        "pay to \u202eNABI\u202c",  # a right-to-left override turns the words around
+        "first\u2066isolate\u2069",
+        "nul\x00byte",
+        "bell\x07",
+        "c1\x9acontrol",
+    ],
+)
+async def test_free_text_refuses_control_and_direction_characters(api: Api, token: str, typed: str):
+    for kind_input, path in (
+        ({"callback": {"topic": typed}}, "topic"),
+        ({"medications": {"items": [{"name": typed, "quantity": 1}]}}, "items[0].name"),
+    ):
+        result = await create(api, token, kind_input)
+        assert result["__typename"] == "InputError"
+        assert [(f["field"], f["code"]) for f in result["fields"]] == [(path, "CONTROL_CHARACTERS")]
+    assert await RequestDocument.count() == 0
+    # Names and every other free-text field go through the same rule.
+    profile = await api.data(
+        "mutation($s: String) { updateProfile(input: {lastName: $s}) { __typename "
+        "... on InputError { fields { field code } } } }",
+        {"s": f"Шевч{typed}енко"},
+        token=token,
+    )
+    assert profile["updateProfile"]["fields"] == [
+        {"field": "lastName", "code": "CONTROL_CHARACTERS"}
+    ]
+
+
+async def test_free_text_drops_invisible_characters(api: Api, token: str):
+    typed = "\ufeffПере\u200bдзвоніть\u00ad \u200d\u2060після 18:00"
+    request = await create(api, token, {"callback": {"topic": typed}})
+    stored = await RequestDocument.get_pymongo_collection().find_one({"number": request["number"]})
+    assert stored["details"]["topic"] == "Передзвоніть після 18:00"
+
+
+@pytest.mark.parametrize(
     ("overrides", "path", "code"),
     [
         ({"amount": "0"}, "amount", "AMOUNT_INVALID"),
@@ -356,9 +394,9 @@ async def test_request_needs_an_active_card(api: Api, mailbox: Mailbox):
 
 
 async def test_same_idempotency_key_returns_the_first_request(api: Api, token: str):
-    first = await callback(api, token, key="tap-1")
-    again = await callback(api, token, key="tap-1")
-    other = await callback(api, token, key="tap-2")
+    first = await callback(api, token, key="tap-0001")
+    again = await callback(api, token, key="tap-0001")
+    other = await callback(api, token, key="tap-0002")
 
     assert again["id"] == first["id"]
     assert other["id"] != first["id"]
@@ -369,6 +407,22 @@ async def test_parallel_requests_with_one_key_file_one_request(api: Api, token: 
     results = await asyncio.gather(*(callback(api, token, key="double-tap") for _ in range(5)))
     assert len({result["id"] for result in results}) == 1
     assert await RequestDocument.count() == 1
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["short-7", "x" * 129, "x" * 500_000, "has space1", "ключ-на-кирилиці", "tab\tkey-long", ""],
+)
+async def test_an_idempotency_key_out_of_shape_is_refused_by_name(api: Api, token: str, key: str):
+    result = await callback(api, token, key=key)
+    assert result["__typename"] == "InputError"
+    assert [(f["field"], f["code"]) for f in result["fields"]] == [
+        ("idempotencyKey", "IDEMPOTENCY_KEY_INVALID")
+    ]
+    assert await RequestDocument.count() == 0
+    # The longest and shortest keys allowed file a request each.
+    for allowed in ("k" * 128, "A1_b2-c3"):
+        assert (await callback(api, token, key=allowed))["__typename"] == "Request"
 
 
 async def test_numbers_are_unique_and_sequential(api: Api, token: str):

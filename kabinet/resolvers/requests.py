@@ -43,7 +43,7 @@ from kabinet.documents.request import (
 from kabinet.resolvers import audit, contacts, files, notifications, pages, policies
 from kabinet.resolvers.errors import FieldProblem, InvalidInput, NotAllowed, NotFound, RateLimited
 from kabinet.resolvers.files import IncomingFile
-from kabinet.resolvers.validation import Checked, parse_phone
+from kabinet.resolvers.validation import Checked, parse_idempotency_key, parse_phone
 from kabinet.services import Services
 
 CURRENCIES = ("UAH", "USD", "EUR")
@@ -168,10 +168,11 @@ async def create_request(
     idempotency_key: str | None,
 ) -> RequestDocument | InvalidInput | NotAllowed | RateLimited:
     """File a request against the active card; the same idempotency key returns the first."""
-    if idempotency_key is not None:
-        existing = await RequestDocument.find_one(
-            {"user_id": user.id, "idempotency_key": idempotency_key}
-        )
+    key = parse_idempotency_key(idempotency_key, "idempotencyKey")
+    if isinstance(key, FieldProblem):
+        return InvalidInput([key])
+    if key is not None:
+        existing = await RequestDocument.find_one({"user_id": user.id, "idempotency_key": key})
         if existing is not None:
             return existing
     if exceeded := await rate_limit.hit(rate_limit.REQUESTS_PER_ACCOUNT, str(user.id)):
@@ -202,7 +203,7 @@ async def create_request(
         details=details,
         attachments=attachments,
         history=[StatusChange(status=S.SUBMITTED, at=moment, by_operator=False, actor_id=user.id)],
-        idempotency_key=idempotency_key,
+        idempotency_key=key,
         created_at=moment,
         updated_at=moment,
     )
@@ -211,9 +212,7 @@ async def create_request(
     except DuplicateKeyError:
         # The same key raced in from a second request: keep the first one, drop our files.
         await files.delete(attachments)
-        first = await RequestDocument.find_one(
-            {"user_id": user.id, "idempotency_key": idempotency_key}
-        )
+        first = await RequestDocument.find_one({"user_id": user.id, "idempotency_key": key})
         if first is None:
             raise
         return first

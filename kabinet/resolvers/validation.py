@@ -1,4 +1,4 @@
-"""Checks shared by the use cases: trimmed text, people's names."""
+"""Checks shared by the use cases: free text, people's names, phones, idempotency keys."""
 
 import re
 import unicodedata
@@ -14,6 +14,26 @@ _NAME_PART = r"[^\W\d_]+"
 _NAME = re.compile(rf"^{_NAME_PART}(?:[ ʼ-]{_NAME_PART})*$")
 
 
+# Characters that reorder what follows them (embeddings, overrides, isolates): an
+# operator would read `pay to \u202eNABI` as something else than what was typed.
+_DIRECTION_CONTROLS = frozenset(map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
+_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
+
+
+def _without_invisible(text: str) -> str | None:
+    """``text`` without invisible format characters (zero-width spaces, joiners, soft
+    hyphens, byte-order marks), or None when it holds a control or direction character,
+    which is refused rather than silently changed."""
+    kept = []
+    for char in text:
+        category = unicodedata.category(char)
+        if category == "Cc" or char in _DIRECTION_CONTROLS:
+            return None
+        if category != "Cf":
+            kept.append(char)
+    return "".join(kept)
+
+
 def _latin_or_cyrillic(char: str) -> bool:
     name = unicodedata.name(char, "")
     return name.startswith(("LATIN", "CYRILLIC"))
@@ -26,8 +46,14 @@ class Checked:
     problems: list[FieldProblem] = field(default_factory=list)
 
     def text(self, value: str | None, path: str, *, max_length: int, required: bool) -> str | None:
-        """``value`` trimmed with inner white space folded; ``None`` when empty and optional."""
-        cleaned = " ".join((value or "").split())
+        """Free text as every field stores it: white space trimmed and folded, invisible
+        characters removed, control and direction characters refused; ``None`` when empty
+        and optional."""
+        visible = _without_invisible(" ".join((value or "").split()))
+        if visible is None:
+            self.problems.append(FieldProblem(path, "field.control_characters"))
+            return None
+        cleaned = " ".join(visible.split())
         if not cleaned:
             if required:
                 self.problems.append(FieldProblem(path, "field.required"))
@@ -48,6 +74,15 @@ class Checked:
             self.problems.append(FieldProblem(path, "field.name_invalid"))
             return None
         return cleaned
+
+
+def parse_idempotency_key(value: str | None, path: str) -> str | FieldProblem | None:
+    """A client's key for retrying a submission: 8-128 characters of ``[A-Za-z0-9_-]``."""
+    if value is None:
+        return None
+    if not _IDEMPOTENCY_KEY.match(value):
+        return FieldProblem(path, "field.idempotency_key_invalid")
+    return value
 
 
 def parse_phone(value: str, path: str) -> str | FieldProblem:

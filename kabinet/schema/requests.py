@@ -642,14 +642,23 @@ class RequestsMutation:
         "`idempotencyKey` from the same account returns the first request instead of a new one."
     )
     async def create_request(
-        self, info: Info, input: CreateRequestInput, idempotency_key: str | None = None
+        self,
+        info: Info,
+        input: CreateRequestInput,
+        idempotency_key: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Your key for retrying this submission safely (e.g. a UUID): 8-128 "
+                "characters of A-Z, a-z, 0-9, `_` and `-`."
+            ),
+        ] = None,
     ) -> CreateRequestResult:
         user = require_user(info)
         outcome = await requests.create_request(
             caller=info.context.caller,
             user=user,
             form=await _form(input),
-            idempotency_key=(idempotency_key or "").strip()[:100] or None,
+            idempotency_key=idempotency_key,
         )
         return _answer(info, outcome)
 

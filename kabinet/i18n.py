@@ -122,6 +122,12 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         Locale.UK: "Поліс {number} зараз не діє. Оберіть інший або зверніться до контакт-центру.",
         Locale.EN: "Policy {number} is not in force now. Choose another or call the centre.",
     },
+    "error.no_policy_in_force": {
+        Locale.UK: "Жоден із ваших полісів сьогодні не діє (строк дії минув або дію "
+        "призупинено). Зателефонуйте до контакт-центру +38 044 364 85 10 (цілодобово).",
+        Locale.EN: "None of your policies is in force today (expired or suspended). "
+        "Call the contact centre at +38 044 364 85 10 (24/7).",
+    },
     "error.transition_not_allowed": {
         Locale.UK: "Заявка зараз має статус {status}, тож цю дію виконати не можна.",
         Locale.EN: "The request is {status} now, so this cannot be done.",
@@ -384,6 +390,14 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         Locale.EN: "No insurance cards were found for your number. Call the contact centre at "
         "+38 044 364 85 10 (24/7) or write to support@smart-assist.in.ua with your policy number, "
         "phone number and full name. Once we update your data, the cards will appear here.",
+    },
+    "policy.lookup.no_card_in_force": {
+        Locale.UK: "Ваші страхові картки сьогодні не діють: строк дії минув або дію "
+        "призупинено. Зателефонуйте до контакт-центру +38 044 364 85 10 (цілодобово), щоб "
+        "дізнатися про поновлення; нова картка з'явиться тут.",
+        Locale.EN: "Your insurance cards are not in force today: they have expired or are "
+        "suspended. Call the contact centre at +38 044 364 85 10 (24/7) about a renewal; a new "
+        "card will appear here.",
     },
     "status.submitted": {
         Locale.UK: "подано",

@@ -2,7 +2,8 @@
 
 import pytest
 
-from kabinet.documents import AuditEventDocument, PolicyDocument, Relationship
+from kabinet.documents import AuditEventDocument, PolicyDocument, PolicyStatus, Relationship
+from kabinet.i18n import Locale, translate
 from tests.accounts import signed_up
 from tests.operations import (
     ADD_CONTACT,
@@ -84,6 +85,45 @@ async def test_a_card_that_is_not_linked_cannot_be_selected(api: Api, mailbox: M
     assert result["selectPolicy"] == {"__typename": "NotFound", "code": "NOT_FOUND"}
     assert node["node"] is None
     assert (await my_cards(api, token))["activePolicy"]["number"] == "UA-1"
+
+
+async def test_the_active_card_is_one_in_force_whenever_there_is_one(api: Api, token: str):
+    # The registry still says "active" on the own card, but its last day has passed.
+    lapsed = await card("UA-1", PHONE)
+    await lapsed.set({"valid_to": lapsed.valid_from})
+    await card("UA-2", PHONE, relationship=Relationship.CHILD)
+    await confirmed_phone(EMAIL)
+
+    me = await my_cards(api, token)
+
+    assert me["activePolicy"]["number"] == "UA-2"
+    assert [(p["number"], p["status"], p["active"]) for p in me["policies"]] == [
+        ("UA-1", "ACTIVE", False),
+        ("UA-2", "ACTIVE", True),
+    ]
+    assert me["policyLookup"] == {"status": "FOUND", "hint": None}
+    refused = await api.data(
+        SELECT_POLICY, {"input": {"policyId": me["policies"][0]["id"]}}, token=token
+    )
+    assert refused["selectPolicy"]["__typename"] == "NotAllowed"
+    assert refused["selectPolicy"]["code"] == "POLICY_NOT_ACTIVE"
+    assert (await my_cards(api, token))["activePolicy"]["number"] == "UA-2"
+
+
+async def test_cards_none_of_which_is_in_force_are_said_plainly(api: Api, token: str):
+    await card("UA-1", PHONE, status=PolicyStatus.EXPIRED)
+    await card("UA-2", PHONE, relationship=Relationship.CHILD, status=PolicyStatus.SUSPENDED)
+    await confirmed_phone(EMAIL)
+
+    me = await my_cards(api, token)
+
+    assert [(p["number"], p["active"]) for p in me["policies"]] == [
+        ("UA-1", False),
+        ("UA-2", False),
+    ]
+    assert me["activePolicy"] is None
+    assert me["policyLookup"]["status"] == "NO_CARD_IN_FORCE"
+    assert me["policyLookup"]["hint"] == translate("policy.lookup.no_card_in_force", Locale.UK)
 
 
 async def test_lookup_tells_what_to_do_when_no_card_is_shown(api: Api, token: str):

@@ -8,6 +8,7 @@ import pytest
 
 from kabinet.clock import now
 from kabinet.documents import PolicyDocument, PolicyStatus, RequestDocument
+from kabinet.i18n import Locale, translate
 from kabinet.resolvers.requests import TRANSITIONS
 from tests.operations import (
     ADD_COMMENT,
@@ -386,7 +387,7 @@ async def test_request_needs_an_active_card(api: Api, mailbox: Mailbox):
     )
     suspended = await callback(api, token)
     assert (suspended["__typename"], suspended["code"]) == ("NotAllowed", "POLICY_NOT_ACTIVE")
-    assert "UA-1" in suspended["message"]
+    assert suspended["message"] == translate("error.no_policy_in_force", Locale.UK)
     assert await RequestDocument.count() == 0
 
 

@@ -47,6 +47,11 @@ class PolicyDocument(Document):
     created_at: datetime = Field(default_factory=now)
     updated_at: datetime = Field(default_factory=now)
 
+    def in_force(self, day: date) -> bool:
+        """Whether the card can be used on ``day``: active in the registry and within its
+        validity (a registry row can say active after its last day)."""
+        return self.status is PolicyStatus.ACTIVE and self.valid_from <= day <= self.valid_to
+
     class Settings(WholeDocuments):
         name = "policies"
         indexes = (

@@ -25,7 +25,7 @@ from kabinet.documents import (
     UserDocument,
 )
 from kabinet.resolvers import audit
-from kabinet.resolvers.errors import FieldProblem, InvalidInput, NotFound, RateLimited
+from kabinet.resolvers.errors import FieldProblem, InvalidInput, NotAllowed, NotFound, RateLimited
 from kabinet.resolvers.validation import parse_phone
 
 _RELATIONSHIP_ORDER = list(Relationship)
@@ -34,12 +34,14 @@ _RELATIONSHIP_ORDER = list(Relationship)
 class LookupStatus(StrEnum):
     NO_VERIFIED_PHONE = "no_verified_phone"
     NO_CARD_FOUND = "no_card_found"
+    NO_CARD_IN_FORCE = "no_card_in_force"
     FOUND = "found"
 
 
 @dataclass(frozen=True, slots=True)
 class Linked:
-    """The account's cards (own first) and the active one."""
+    """The account's cards (own first) and the active one: always a card in force today,
+    or none when no linked card is."""
 
     policies: list[PolicyDocument]
     active: PolicyDocument | None
@@ -47,8 +49,10 @@ class Linked:
 
     @property
     def lookup(self) -> LookupStatus:
-        if self.policies:
+        if self.active is not None:
             return LookupStatus.FOUND
+        if self.policies:
+            return LookupStatus.NO_CARD_IN_FORCE
         return (
             LookupStatus.NO_CARD_FOUND
             if self.has_verified_phone
@@ -86,11 +90,13 @@ async def linked(*, user: UserDocument, phones: list[str] | None = None) -> Link
 async def _reconcile_active(
     user: UserDocument, policies: list[PolicyDocument]
 ) -> PolicyDocument | None:
-    """Keep the chosen card while it is linked; else the first card (own first), or none."""
-    by_id = {policy.id: policy for policy in policies}
+    """Keep the chosen card while it is linked and in force; else the first card in force
+    (own first), or none."""
+    today = now().date()
+    by_id = {policy.id: policy for policy in policies if policy.in_force(today)}
     wanted = user.active_policy_id if user.active_policy_id in by_id else None
-    if wanted is None and policies:
-        wanted = policies[0].id
+    if wanted is None and by_id:
+        wanted = next(iter(by_id))
     if wanted != user.active_policy_id:
         # Conditional, so a concurrent selectPolicy is not overwritten.
         await UserDocument.get_pymongo_collection().update_one(
@@ -115,10 +121,13 @@ async def has_linked_policies(*, user: UserDocument) -> bool:
 
 async def select_policy(
     *, user: UserDocument, policy_id: PydanticObjectId
-) -> UserDocument | NotFound:
-    """Guide 3.1 "change policy": only a card linked to the account can be chosen."""
-    if policy_id not in {policy.id for policy in await link_policies(user=user)}:
+) -> UserDocument | NotFound | NotAllowed:
+    """Guide 3.1 "change policy": only a card linked to the account and in force today."""
+    chosen = next((p for p in await link_policies(user=user) if p.id == policy_id), None)
+    if chosen is None:
         return NotFound()
+    if not chosen.in_force(now().date()):
+        return NotAllowed("POLICY_NOT_ACTIVE", "error.policy_not_active", {"number": chosen.number})
     await user.set({"active_policy_id": policy_id, "updated_at": now()})
     return user
 

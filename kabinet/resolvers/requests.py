@@ -23,7 +23,6 @@ from kabinet.documents import (
     Address,
     AuditAction,
     CounterDocument,
-    PolicyStatus,
     RequestDocument,
     RequestKind,
     RequestStatus,
@@ -179,14 +178,10 @@ async def create_request(
         return RateLimited(exceeded.retry_after_seconds)
     linked = await policies.linked(user=user)
     policy = linked.active
+    if policy is None and linked.policies:
+        return NotAllowed("POLICY_NOT_ACTIVE", "error.no_policy_in_force")
     if policy is None:
         return NotAllowed("NO_ACTIVE_POLICY", "error.no_active_policy")
-    today = now().date()
-    if (
-        policy.status is not PolicyStatus.ACTIVE
-        or not policy.valid_from <= today <= policy.valid_to
-    ):
-        return NotAllowed("POLICY_NOT_ACTIVE", "error.policy_not_active", {"number": policy.number})
     validation = _Validation()
     details = await _details(form, user, validation, policy.valid_from, policy.valid_to)
     if validation.checked.problems or details is None:

@@ -19,6 +19,7 @@ from kabinet.schema.context import Info
 from kabinet.schema.errors import (
     FieldError,
     InputError,
+    NotAllowed,
     NotFound,
     RateLimited,
     require_user,
@@ -48,6 +49,11 @@ class Relationship(Enum):
 class PolicyLookupStatus(Enum):
     NO_VERIFIED_PHONE = policies.LookupStatus.NO_VERIFIED_PHONE.value
     NO_CARD_FOUND = policies.LookupStatus.NO_CARD_FOUND.value
+    NO_CARD_IN_FORCE = strawberry.enum_value(
+        policies.LookupStatus.NO_CARD_IN_FORCE.value,
+        description="Cards are linked, but none is in force today (expired or suspended); "
+        "there is no active card until one is.",
+    )
     FOUND = policies.LookupStatus.FOUND.value
 
 
@@ -71,7 +77,10 @@ class Policy(relay.Node):
         description="Of the insured person to the account holder, e.g. CHILD."
     )
     coverage_notes: str | None = strawberry.field(description="What the programme covers.")
-    active: bool = strawberry.field(description="Whether the account works with this card now.")
+    active: bool = strawberry.field(
+        description="Whether the account works with this card now: only a card in force today "
+        "(status ACTIVE, today within its validity) can be the active one."
+    )
     phones: list[str] | None = strawberry.field(
         description="Phones the insurer holds for the card (E.164); staff only, else null."
     )
@@ -186,7 +195,12 @@ class ImportPoliciesInput:
 
 
 SelectPolicyResult = Annotated[
-    User | NotFound, strawberry.union("SelectPolicyResult", description="The account, or NotFound.")
+    User | NotFound | NotAllowed,
+    strawberry.union(
+        "SelectPolicyResult",
+        description="The account; NotFound for a card not linked to it; NotAllowed "
+        "(POLICY_NOT_ACTIVE) for a card not in force today.",
+    ),
 ]
 RefreshPoliciesResult = Annotated[
     User | RateLimited,

@@ -116,7 +116,9 @@ def seed_demo() -> None:
     click.echo(f"policies: created {report.created}, updated {report.updated}")
     for account_ in demo.DEMO_ACCOUNTS:
         click.echo(f"{account_.role.value:9} {account_.email} / {demo.DEMO_PASSWORD}")
-    click.echo(f"the customer's confirmed phone {demo.DEMO_PHONE} links two cards (own, child)")
+    click.echo("phones to try (codes are printed to the server's log without an SMS gateway):")
+    for phone in demo.DEMO_PHONES:
+        click.echo(f"  {phone.phone}  {phone.what_it_shows}")
 
 
 def _reasons(problems: list[FieldProblem]) -> str:

@@ -10,11 +10,12 @@ from kabinet.cli import cli_caller
 from kabinet.clock import clock
 from kabinet.db import Database
 from kabinet.documents import AuditEventDocument, PolicyDocument, PolicyStatus, Relationship
-from kabinet.resolvers.demo import seed_demo
-from tests.accounts import login
+from kabinet.resolvers.demo import DEMO_PHONES, seed_demo
+from tests.accounts import login, signed_up
 from tests.operations import IMPORT_POLICIES, MY_POLICIES
-from tests.policies import staff_token
-from tests.support import Api
+from tests.policies import confirmed_phone, staff_token
+from tests.requests_support import callback
+from tests.support import Api, Mailbox
 from tests.test_cli import run_cli
 
 HEADER = (
@@ -183,6 +184,32 @@ async def test_seed_demo_lets_a_person_try_the_cards(api: Api, database: Databas
     ]
     operator = await login(api, "operator@example.com", "Demo-pass-1")
     assert operator["user"]["role"] == "OPERATOR"
+
+
+@pytest.mark.parametrize(
+    ("phone", "lookup", "filing"),
+    [
+        ("+380661234501", "FOUND", "Request"),
+        ("+380661234503", "FOUND", "Request"),
+        ("+380501112233", "NO_CARD_IN_FORCE", "POLICY_NOT_ACTIVE"),
+        ("+380931234567", "NO_CARD_FOUND", "NO_ACTIVE_POLICY"),
+    ],
+)
+async def test_the_demo_has_a_phone_for_each_case_a_new_account_can_try(
+    api: Api, mailbox: Mailbox, database: Database, phone: str, lookup: str, filing: str
+):
+    code, output = await run_cli("seed-demo", **where(database))
+    assert code == 0, output
+    assert all(demo_phone.phone in output for demo_phone in DEMO_PHONES)
+    token = await signed_up(api, mailbox, "newcomer@example.com")
+    await confirmed_phone("newcomer@example.com", phone)
+
+    me = (await api.data(MY_POLICIES, token=token))["me"]
+    filed = await callback(api, token)
+
+    assert me["policyLookup"]["status"] == lookup
+    assert (me["activePolicy"] is not None) == (lookup == "FOUND")
+    assert (filed["__typename"] if filed["__typename"] == "Request" else filed["code"]) == filing
 
 
 @pytest.mark.usefixtures("database")

@@ -18,6 +18,26 @@ TEMPLATE_YEAR = 2026
 
 
 @dataclass(frozen=True, slots=True)
+class DemoPhone:
+    phone: str
+    what_it_shows: str
+
+
+# A phone for each case a person trying the cabinet may want to see; every registry row
+# behind them is in kabinet/demo/policies.json. A phone confirmed by one account cannot be
+# confirmed by another, so a new account gets one of several free ones.
+DEMO_PHONES = (
+    DemoPhone(DEMO_PHONE, "demo@example.com's confirmed phone: an own and a child's card"),
+    *(
+        DemoPhone(f"+38066123450{n}", "free for a new account: a card in force, so requests work")
+        for n in (1, 2, 3)
+    ),
+    DemoPhone("+380501112233", "an expired card only: no active card, requests are refused"),
+    DemoPhone("+380931234567", "no card: the lookup tells whom to call"),
+)
+
+
+@dataclass(frozen=True, slots=True)
 class DemoAccount:
     email: str
     role: Role

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -36,7 +36,10 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `kabinet serve` listens on.")
     port: int = Field(8000, description="Port `kabinet serve` listens on.")
     public_url: str = Field(
-        "http://127.0.0.1:8000", description="Base of the links in emails (no trailing slash)."
+        "http://127.0.0.1:8000",
+        description="Base of the links in emails and of file URLs (no trailing slash); unset, "
+        "the address `kabinet serve` listens on (`http://<host>:<port>`, 127.0.0.1 for a "
+        "wildcard host).",
     )
     allowed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -111,6 +114,22 @@ class Settings(BaseSettings):
     outbox_retry_base_seconds: float = Field(
         5.0, description="First retry delay, doubled each time."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _public_url_from_address(cls, values: object) -> object:
+        """Without a public URL the links point where the server listens, so changing
+        only the port does not leave emailed links pointing at the default one."""
+        if not isinstance(values, dict) or values.get("public_url"):
+            return values
+        fields = cls.model_fields
+        host = str(values.get("host") or fields["host"].default)
+        port = values.get("port") or fields["port"].default
+        if host in ("0.0.0.0", "::", ""):  # noqa: S104 - naming the wildcard, not binding it
+            host = "127.0.0.1"
+        elif ":" in host:
+            host = f"[{host}]"
+        return {**values, "public_url": f"http://{host}:{port}"}
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

@@ -14,6 +14,7 @@ import pytest
 import websockets
 from pymongo import AsyncMongoClient
 
+from kabinet.config import Settings
 from kabinet.db import Database
 from tests.accounts import login
 from tests.support import Api, free_port, until_ready
@@ -83,6 +84,28 @@ async def test_serve_keeps_data_in_the_data_dir_across_restarts(tmp_path: Path):
             "__typename": "NotAllowed",
             "code": "EMAIL_NOT_CONFIRMED",
         }
+
+
+def test_the_public_url_follows_the_address_served_unless_set():
+    assert Settings(_env_file=None, port=8123).public_url == "http://127.0.0.1:8123"
+    wildcard = "0.0.0.0"  # noqa: S104 - not bound, only named
+    assert Settings(_env_file=None, host=wildcard, port=81).public_url == "http://127.0.0.1:81"
+    assert Settings(_env_file=None, host="::1", port=81).public_url == "http://[::1]:81"
+    configured = Settings(_env_file=None, port=8123, public_url="https://cabinet.example")
+    assert configured.public_url == "https://cabinet.example"
+
+
+async def test_emailed_links_point_at_the_port_served(tmp_path: Path):
+    register = """mutation { register(input: {email: "port@example.com", password: "Port-pass-1",
+                  passwordConfirmation: "Port-pass-1"}) { __typename } }"""
+    async with serving(tmp_path) as http:  # only KABINET_PORT is set, to a free port
+        response = await http.post("/graphql", json={"query": register})
+        assert response.json()["data"]["register"]["__typename"] == "RegisterSuccess"
+        link = f"{str(http.base_url).rstrip('/')}/confirm-email?token="
+        async with asyncio.timeout(10):
+            while link not in (tmp_path / "server.log").read_text():  # noqa: ASYNC110 - a log file, read until the line is written
+                await asyncio.sleep(0.1)
+        assert ":8000" not in (tmp_path / "server.log").read_text()
 
 
 async def test_serve_takes_the_client_address_from_trusted_proxies_only(tmp_path: Path):

@@ -1,22 +1,23 @@
-"""`kabinet serve | create-user | export-schema | settings-doc | ...`."""
+"""`kabinet serve | create-user | export-schema | settings-doc | ...`.
+
+Each command imports what it needs when it runs: the database layer and the embedded
+engine cost seconds of CPU to import, which `kabinet --help` should not pay.
+"""
 
 import asyncio
+import sys
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import uvicorn
 
-from kabinet.auth.context import Caller
-from kabinet.config import Settings
-from kabinet.db import Database
-from kabinet.documents import Role
-from kabinet.i18n import Locale, translate
-from kabinet.resolvers import account, demo
-from kabinet.resolvers.errors import FieldProblem, InvalidInput
-from kabinet.resolvers.policy_import import ImportReport, import_rows, parse_registry
-from kabinet.schema import build_schema
-from kabinet.settings_doc import settings_table, with_table
+from kabinet.roles import Role
+
+if TYPE_CHECKING:
+    from kabinet.auth.context import Caller
+    from kabinet.resolvers.errors import FieldProblem
+    from kabinet.resolvers.policy_import import ImportReport
 
 
 @click.group()
@@ -28,6 +29,10 @@ def main() -> None:
 @click.option("--reload", is_flag=True, help="Restart on code changes (development).")
 def serve(reload: bool) -> None:
     """Run the API server (embedded database unless KABINET_MONGODB_URI is set)."""
+    import uvicorn
+
+    from kabinet.config import Settings
+
     settings = Settings()
     uvicorn.run(
         "kabinet.app:serve_app",
@@ -51,6 +56,8 @@ def serve(reload: bool) -> None:
 @main.command("export-schema")
 def export_schema() -> None:
     """Print the GraphQL SDL (the checked-in schema.graphql)."""
+    from kabinet.schema import build_schema
+
     click.echo(build_schema().as_str())
 
 
@@ -62,6 +69,8 @@ def export_schema() -> None:
 )
 def settings_doc(update: Path | None) -> None:
     """Print every KABINET_* setting with its default as a Markdown table."""
+    from kabinet.settings_doc import settings_table, with_table
+
     if update is None:
         click.echo(settings_table(), nl=False)
         return
@@ -72,8 +81,11 @@ def settings_doc(update: Path | None) -> None:
     click.echo(f"updated {update}")
 
 
-def cli_caller() -> Caller:
+def cli_caller() -> "Caller":
     """Actions from the command line are audited as having no account behind them."""
+    from kabinet.auth.context import Caller
+    from kabinet.i18n import Locale
+
     return Caller(
         user=None,
         session=None,
@@ -88,12 +100,16 @@ def cli_caller() -> Caller:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_policies(file: Path) -> None:
     """Load an insurer's registry (CSV or JSON, see docs/policy-import.md), upserting by number."""
+    from kabinet.config import Settings
+    from kabinet.db import Database
+    from kabinet.resolvers.errors import InvalidInput
+    from kabinet.resolvers.policy_import import import_rows, parse_registry
 
     rows = parse_registry(file.read_bytes(), file.name)
     if isinstance(rows, InvalidInput):
         raise click.ClickException(_reasons(rows.problems))
 
-    async def run() -> ImportReport:
+    async def run() -> "ImportReport":
         async with Database(Settings()):
             return await import_rows(caller=cli_caller(), rows=rows)
 
@@ -107,8 +123,11 @@ def import_policies(file: Path) -> None:
 @main.command("seed-demo")
 def seed_demo() -> None:
     """Load a small demo registry and demo accounts (password Demo-pass-1)."""
+    from kabinet.config import Settings
+    from kabinet.db import Database
+    from kabinet.resolvers import demo
 
-    async def run() -> ImportReport:
+    async def run() -> "ImportReport":
         async with Database(Settings()):
             return await demo.seed_demo(caller=cli_caller())
 
@@ -121,7 +140,9 @@ def seed_demo() -> None:
         click.echo(f"  {phone.phone}  {phone.what_it_shows}")
 
 
-def _reasons(problems: list[FieldProblem]) -> str:
+def _reasons(problems: "list[FieldProblem]") -> str:
+    from kabinet.i18n import Locale, translate
+
     return "; ".join(f"{p.field}: {translate(p.key, Locale.EN, **p.params)}" for p in problems)
 
 
@@ -133,9 +154,28 @@ def _reasons(problems: list[FieldProblem]) -> str:
     default=Role.OPERATOR.value,
     show_default=True,
 )
-@click.password_option(help="Password; asked for when not given.")
-def create_user(email: str, role: str, password: str) -> None:
-    """Create a confirmed account, e.g. an operator or an administrator."""
+@click.option(
+    "--password",
+    help="The password (visible to other users of the machine in the process list: "
+    "prefer --password-stdin or the prompt).",
+)
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input, for scripts.",
+)
+def create_user(email: str, role: str, password: str | None, password_stdin: bool) -> None:
+    """Create a confirmed account, e.g. an operator or an administrator. Without --password
+    or --password-stdin it asks for the password twice."""
+    from kabinet.config import Settings
+    from kabinet.db import Database
+    from kabinet.resolvers import account
+    from kabinet.resolvers.errors import InvalidInput
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
     async def run() -> object:
         async with Database(Settings()):

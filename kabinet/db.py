@@ -9,18 +9,19 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from beanie import init_beanie
-from mongoeco import AsyncMongoClient as EmbeddedClient
-from mongoeco.engines import MemoryEngine, SQLiteEngine
-from mongoeco.wire import AsyncMongoEcoProxyServer
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.monitoring import CommandListener
 
 from kabinet.config import Settings
 from kabinet.documents import ALL_DOCUMENTS
+
+if TYPE_CHECKING:  # the engine costs seconds of CPU to import: only when it is started
+    from mongoeco import AsyncMongoClient as EmbeddedClient
+    from mongoeco.wire import AsyncMongoEcoProxyServer
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,10 @@ class Database:
         await init_beanie(database=self.db, document_models=ALL_DOCUMENTS)
 
     async def _start_embedded(self) -> str:
+        from mongoeco import AsyncMongoClient as EmbeddedClient
+        from mongoeco.engines import MemoryEngine, SQLiteEngine
+        from mongoeco.wire import AsyncMongoEcoProxyServer
+
         if self._in_memory:
             engine: MemoryEngine | SQLiteEngine = MemoryEngine()
             where = "memory"

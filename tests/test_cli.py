@@ -16,6 +16,7 @@ from pymongo import AsyncMongoClient
 
 from kabinet.config import Settings
 from kabinet.db import Database
+from kabinet.documents import UserDocument
 from tests.accounts import login
 from tests.support import Api, free_port, until_ready
 
@@ -28,15 +29,16 @@ def cli_env(**settings: str) -> dict[str, str]:
     return env
 
 
-async def run_cli(*args: str, **settings: str) -> tuple[int, str]:
+async def run_cli(*args: str, stdin: bytes = b"", **settings: str) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
         *KABINET,
         *args,
         env=cli_env(**settings),
+        stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    output, _ = await process.communicate()
+    output, _ = await process.communicate(stdin)
     return process.returncode or 0, output.decode()
 
 
@@ -155,6 +157,62 @@ async def test_create_user_makes_a_confirmed_operator(api: Api, database: Databa
     assert signed_in["__typename"] == "AuthSuccess"
     assert signed_in["user"]["role"] == "OPERATOR"
     assert signed_in["user"]["emailConfirmed"] is True
+
+
+@pytest.mark.parametrize(
+    ("how", "stdin"),
+    [
+        (("--password-stdin",), b"Scripted-pass-1\n"),
+        ((), b"Scripted-pass-1\nScripted-pass-1\n"),  # the prompt asks twice
+    ],
+)
+async def test_create_user_takes_the_password_from_stdin_or_the_prompt(
+    api: Api, database: Database, how: tuple[str, ...], stdin: bytes
+):
+    code, output = await run_cli(
+        "create-user",
+        "--email",
+        "scripted@example.com",
+        *how,
+        stdin=stdin,
+        mongodb_uri=database.uri or "",
+        database=database.db.name,
+    )
+    assert code == 0, output
+    assert ("Repeat for confirmation" in output) == (not how)
+    assert (await login(api, "scripted@example.com", "Scripted-pass-1"))["__typename"] == (
+        "AuthSuccess"
+    )
+
+
+async def test_a_prompted_password_typed_differently_twice_creates_nothing(database: Database):
+    code, output = await run_cli(
+        "create-user",
+        "--email",
+        "typo@example.com",
+        stdin=b"Scripted-pass-1\nScripted-pass-2\n",
+        mongodb_uri=database.uri or "",
+        database=database.db.name,
+    )
+    assert code != 0
+    assert "do not match" in output
+    assert await UserDocument.find_one({"email": "typo@example.com"}) is None
+
+
+async def test_help_loads_neither_the_database_layer_nor_the_schema():
+    probe = (
+        "import sys\n"
+        "from kabinet.cli import main\n"
+        "try:\n    main(['--help'])\n"
+        "except SystemExit:\n    pass\n"
+        "heavy = ('mongoeco', 'beanie', 'pymongo', 'strawberry', 'uvicorn', 'argon2')\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))\n"
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", probe, stdout=asyncio.subprocess.PIPE, env=cli_env()
+    )
+    output, _ = await process.communicate()
+    assert output.decode().splitlines()[-1] == "[]"
 
 
 @pytest.mark.parametrize(

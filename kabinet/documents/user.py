@@ -10,16 +10,7 @@ from pymongo import ASCENDING, IndexModel
 from kabinet.clock import now
 from kabinet.documents.settings import WholeDocuments
 from kabinet.i18n import DEFAULT_LOCALE, Locale
-
-
-class Role(StrEnum):
-    CUSTOMER = "customer"
-    OPERATOR = "operator"
-    ADMIN = "admin"
-
-
-# The contact centre: may see and process every person's requests and cards.
-STAFF_ROLES = (Role.OPERATOR, Role.ADMIN)
+from kabinet.roles import STAFF_ROLES, Role
 
 
 class Gender(StrEnum):

@@ -1,5 +1,6 @@
 """The checked-in SDL matches the code, and every type and field is described."""
 
+import re
 from pathlib import Path
 
 from graphql import (
@@ -42,3 +43,23 @@ def test_every_type_and_field_has_a_description():
             if not field.description
         )
     assert missing == []
+
+
+def test_no_description_cites_a_document_the_reader_does_not_have():
+    """Descriptions are read in GraphiQL and generated code, without the product's guide."""
+    schema = build_schema()._schema
+    descriptions: dict[str, str] = {}
+    for name, graphql_type in schema.type_map.items():
+        descriptions[name] = graphql_type.description or ""
+        for field_name, field in getattr(graphql_type, "fields", {}).items():
+            descriptions[f"{name}.{field_name}"] = field.description or ""
+            for argument_name, argument in getattr(field, "args", {}).items():
+                descriptions[f"{name}.{field_name}({argument_name})"] = argument.description or ""
+        for value_name, value in getattr(graphql_type, "values", {}).items():
+            descriptions[f"{name}.{value_name}"] = value.description or ""
+    citing = {
+        where: text
+        for where, text in descriptions.items()
+        if re.search(r"\bguide\b|\bsection \d|\b\d\.\d\b", text, re.IGNORECASE)
+    }
+    assert citing == {}

@@ -70,7 +70,9 @@ class RegisterInput:
 @strawberry.input(description="The token from the confirmation link and the password.")
 class ConfirmEmailInput:
     token: str = strawberry.field(description="The `token` parameter of the emailed link.")
-    password: str = strawberry.field(description="The account's password (guide 1.5).")
+    password: str = strawberry.field(
+        description="The account's password: the link alone does not sign anyone in."
+    )
 
 
 @strawberry.input(description="Send the confirmation link again.")
@@ -179,7 +181,7 @@ class AccountQuery:
 @strawberry.type
 class AccountMutation:
     @strawberry.mutation(
-        description="Create an account and email a confirmation link (guide 1.3-1.4). "
+        description="Create an account and email a confirmation link. "
         "Answers the same whether or not the email is already registered."
     )
     async def register(self, info: Info, input: RegisterInput) -> RegisterResult:
@@ -198,7 +200,7 @@ class AccountMutation:
 
     @strawberry.mutation(
         description="Confirm the email with the link's token and the password, and sign in "
-        "(guide 1.5)."
+        "(the link alone does not sign anyone in)."
     )
     async def confirm_email(self, info: Info, input: ConfirmEmailInput) -> ConfirmEmailResult:
         outcome = await account.confirm_email(

@@ -86,7 +86,7 @@ async def _contact(document: ContactDocument) -> Contact:
 class ContactVerified:
     contact: Contact = strawberry.field(description="The confirmed contact.")
     linked_policies: list[Policy] = strawberry.field(
-        description="Cards linked through this phone (guide 3.1); empty for emails."
+        description="Cards linked through this phone; empty for emails."
     )
 
 

@@ -45,7 +45,7 @@ class Relationship(Enum):
     OTHER = RelationshipValue.OTHER.value
 
 
-@strawberry.enum(description="Why cards are shown or not (guide 3.2).")
+@strawberry.enum(description="Why cards are shown or not.")
 class PolicyLookupStatus(Enum):
     NO_VERIFIED_PHONE = policies.LookupStatus.NO_VERIFIED_PHONE.value
     NO_CARD_FOUND = policies.LookupStatus.NO_CARD_FOUND.value
@@ -140,7 +140,7 @@ def linked_cards(linked: policies.Linked) -> list[Policy]:
     ]
 
 
-@strawberry.type(description="Whether cards were found, and what to do when not (guide 3.2).")
+@strawberry.type(description="Whether cards were found, and what to do when not.")
 class PolicyLookup:
     status: PolicyLookupStatus = strawberry.field(description="The lookup's outcome.")
     hint: str | None = strawberry.field(description="What the person should do next, localised.")
@@ -244,7 +244,7 @@ class PoliciesQuery:
 
 @strawberry.type
 class PoliciesMutation:
-    @strawberry.mutation(description="Switch the active card (guide 3.1, 'change policy').")
+    @strawberry.mutation(description="Switch the active card: the one requests are filed against.")
     async def select_policy(self, info: Info, input: SelectPolicyInput) -> SelectPolicyResult:
         user = require_user(info)
         outcome = await by_id(
@@ -256,7 +256,9 @@ class PoliciesMutation:
             return User.from_document(outcome)
         return to_graphql(outcome, info.context.caller.locale)
 
-    @strawberry.mutation(description="Look for cards by the confirmed phones again (guide 3.2).")
+    @strawberry.mutation(
+        description="Look for cards by the confirmed phones again, e.g. after the insurer updated them."
+    )
     async def refresh_policies(self, info: Info) -> RefreshPoliciesResult:
         outcome = await policies.refresh_policies(user=require_user(info))
         if isinstance(outcome, UserDocument):
@@ -265,7 +267,7 @@ class PoliciesMutation:
 
     @strawberry.mutation(
         description="Staff: replace the phones of a card; accounts with those confirmed phones "
-        "see it at once (guide 3.2). Audited."
+        "see it at once. Audited."
     )
     async def update_policy_phones(
         self, info: Info, input: UpdatePolicyPhonesInput

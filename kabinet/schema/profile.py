@@ -78,7 +78,7 @@ def _sent[T](value: T) -> T | profile.Keep:
 
 @strawberry.type
 class ProfileMutation:
-    @strawberry.mutation(description="Change personal data and the language (guide 2.1).")
+    @strawberry.mutation(description="Change personal data and the language.")
     async def update_profile(self, info: Info, input: UpdateProfileInput) -> UpdateProfileResult:
         user = require_user(info)
         gender = _sent(input.gender)

@@ -60,7 +60,7 @@ from kabinet.schema.policies import Policy
 from kabinet.schema.user import User
 
 
-@strawberry.enum(description="What the person asks for (guide section 4).")
+@strawberry.enum(description="What the person asks for.")
 class RequestKind(Enum):
     DOCTOR_APPOINTMENT = RequestKindValue.DOCTOR_APPOINTMENT.value
     MEDICATIONS = RequestKindValue.MEDICATIONS.value
@@ -638,7 +638,7 @@ class RequestsQuery:
 @strawberry.type
 class RequestsMutation:
     @strawberry.mutation(
-        description="File a request against the active card (guide section 4). The same "
+        description="File a request against the active card. The same "
         "`idempotencyKey` from the same account returns the first request instead of a new one."
     )
     async def create_request(

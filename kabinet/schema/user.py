@@ -67,13 +67,13 @@ class User(relay.Node):
             document=document,
         )
 
-    @strawberry.field(description="Personal data (guide 2.1).")
+    @strawberry.field(description="Personal data: name, gender, date of birth.")
     def profile(self) -> Annotated["Profile", strawberry.lazy("kabinet.schema.profile")]:
         from kabinet.schema.profile import Profile
 
         return Profile.from_document(self.document)
 
-    @strawberry.field(description="Phones and emails, oldest first (guide 2.2).")
+    @strawberry.field(description="Phones and emails, oldest first.")
     async def contacts(
         self, info: Info
     ) -> list[Annotated["Contact", strawberry.lazy("kabinet.schema.contacts")]]:
@@ -83,7 +83,7 @@ class User(relay.Node):
         primary = contacts.primary_ids(found)
         return [Contact.from_document(contact, primary=contact.id in primary) for contact in found]
 
-    @strawberry.field(description="Home address first, then the additional one (guide 2.3).")
+    @strawberry.field(description="Home address first, then the additional one.")
     def addresses(self) -> list[Annotated["Address", strawberry.lazy("kabinet.schema.addresses")]]:
         from kabinet.schema.addresses import Address
 
@@ -91,8 +91,8 @@ class User(relay.Node):
         return [Address.from_document(addresses[kind]) for kind in AddressKind if kind in addresses]
 
     @strawberry.field(
-        description="Insurance cards linked through the confirmed phones, own card first "
-        "(guide 3.1); looked up afresh on every read (guide 3.2)."
+        description="Insurance cards linked through the confirmed phones, own card first; "
+        "looked up afresh on every read, so a card the insurer links appears at once."
     )
     async def policies(self, info: Info) -> list[PolicyRef]:
         from kabinet.schema.policies import linked_cards
@@ -108,7 +108,7 @@ class User(relay.Node):
             return None
         return Policy.from_document(linked.active, active=True, staff=False)
 
-    @strawberry.field(description="Why no card is shown yet, and what to do (guide 3.2).")
+    @strawberry.field(description="Why no card is shown yet, and what to do.")
     async def policy_lookup(
         self, info: Info
     ) -> Annotated["PolicyLookup", strawberry.lazy("kabinet.schema.policies")]:
@@ -116,7 +116,7 @@ class User(relay.Node):
 
         return lookup(await info.context.loaders.linked.load(self.document), info)
 
-    @strawberry.field(description="The account's requests, newest first (guide section 4).")
+    @strawberry.field(description="The account's requests, newest first.")
     async def requests(
         self,
         info: Info,

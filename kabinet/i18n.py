@@ -4,6 +4,8 @@ Every message a person can read (errors, emails, SMS) has a key here with both
 translations; ``tests/test_i18n.py`` fails when one is missing.
 """
 
+import math
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -32,14 +34,20 @@ MESSAGES: dict[str, dict[Locale, str]] = {
     },
     "http.csrf": {
         Locale.UK: "Браузер може надіслати запит із таким типом вмісту (або без нього, як GET) "
-        "з чужого сайту; додайте непорожній заголовок GraphQL-Require-Preflight.",
+        "з чужого сайту, тому додайте непорожній заголовок GraphQL-Require-Preflight "
+        "(захист від CSRF, як в Apollo Server) або надсилайте Content-Type: application/json "
+        "за специфікацією GraphQL over HTTP.",
         Locale.EN: "This request has a content type a browser may send cross-site (or none, "
-        "as a GET); add a non-empty GraphQL-Require-Preflight header.",
+        "as a GET), so add a non-empty GraphQL-Require-Preflight header (CSRF prevention, as in "
+        "Apollo Server) or send Content-Type: application/json as the GraphQL over HTTP "
+        "specification describes.",
     },
     "http.batch": {
-        Locale.UK: "Пакетні запити (масив JSON) не приймаються: надсилайте одну операцію в запиті.",
-        Locale.EN: "Batched requests (a JSON array) are not accepted: send one operation "
-        "per request.",
+        Locale.UK: "Пакетні запити (масив JSON) не приймаються: надсилайте одну операцію в "
+        "запиті, як описує специфікація GraphQL over HTTP (об'єкт JSON із полем query).",
+        Locale.EN: "Batched requests (a JSON array) are not accepted: send one operation per "
+        "request, as the GraphQL over HTTP specification describes (a JSON object with a "
+        "query).",
     },
     "http.not_graphql": {
         Locale.UK: "Тіло запиту не є запитом GraphQL: очікується об'єкт JSON із полем query "
@@ -89,15 +97,15 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         Locale.EN: "Please check the data you entered.",
     },
     "error.rate_limited": {
-        Locale.UK: "Забагато спроб. Спробуйте ще раз через {seconds} с.",
-        Locale.EN: "Too many attempts. Please try again in {seconds} s.",
+        Locale.UK: "Забагато спроб. Спробуйте ще раз через {wait}.",
+        Locale.EN: "Too many attempts. Please try again in {wait}.",
     },
     "error.not_found": {
         Locale.UK: "Не знайдено. Можливо, його видалено або воно вам недоступне.",
         Locale.EN: "Not found. It may have been removed, or it is not available to you.",
     },
     "error.code_invalid": {
-        Locale.UK: "Невірний код. Залишилось спроб: {attempts_left}.",
+        Locale.UK: "Неправильний код. Залишилося спроб: {attempts_left}.",
         Locale.EN: "Wrong code. Attempts left: {attempts_left}.",
     },
     "error.code_dead": {
@@ -105,7 +113,7 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         Locale.EN: "No attempts left. Please request a new code.",
     },
     "error.code_expired": {
-        Locale.UK: "Код застарів або ще не надсилався. Запросіть новий код.",
+        Locale.UK: "Строк дії коду минув або код ще не надсилали. Запросіть новий код.",
         Locale.EN: "The code has expired or was never sent. Please request a new code.",
     },
     "error.last_phone_has_policies": {
@@ -129,23 +137,23 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         "Call the contact centre at +38 044 364 85 10 (24/7).",
     },
     "error.transition_not_allowed": {
-        Locale.UK: "Заявка зараз має статус {status}, тож цю дію виконати не можна.",
-        Locale.EN: "The request is {status} now, so this cannot be done.",
+        Locale.UK: "Заявка зараз у статусі «{status}», тому цю дію виконати не можна.",
+        Locale.EN: "The request is now “{status}”, so this cannot be done.",
     },
     "error.request_closed": {
-        Locale.UK: "Заявку закрито (статус {status}); створіть нову, якщо потрібно.",
-        Locale.EN: "The request is closed ({status}); file a new one if needed.",
+        Locale.UK: "Заявку закрито (статус «{status}»). Якщо потрібно, створіть нову.",
+        Locale.EN: "The request is closed (“{status}”); file a new one if needed.",
     },
     "error.invalid_credentials": {
-        Locale.UK: "Невірна електронна адреса або пароль.",
+        Locale.UK: "Неправильна електронна адреса або пароль.",
         Locale.EN: "Wrong email or password.",
     },
     "error.wrong_password": {
-        Locale.UK: "Невірний пароль.",
+        Locale.UK: "Неправильний пароль.",
         Locale.EN: "Wrong password.",
     },
     "error.token_expired": {
-        Locale.UK: "Посилання недійсне або застаріло. Запросіть новий лист.",
+        Locale.UK: "Посилання недійсне або строк його дії минув. Запросіть новий лист.",
         Locale.EN: "This link is invalid or has expired. Please request a new email.",
     },
     "error.email_not_confirmed": {
@@ -192,7 +200,7 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         Locale.EN: "The date of birth cannot be in the future.",
     },
     "field.birth_date_too_old": {
-        Locale.UK: "Перевірте рік народження: він раніше {year} року.",
+        Locale.UK: "Перевірте рік народження: він не може бути раніше {year} року.",
         Locale.EN: "Please check the year of birth: it is before {year}.",
     },
     "field.contact_invalid": {
@@ -208,6 +216,10 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         "контакт-центру +38 044 364 85 10 (цілодобово), і ми допоможемо.",
         Locale.EN: "This number is already confirmed on another account. Please call the contact "
         "centre at +38 044 364 85 10 (24/7) and we will help.",
+    },
+    "error.contact_already_verified": {
+        Locale.UK: "Цей контакт уже підтверджено, новий код не потрібен.",
+        Locale.EN: "This contact is already confirmed; no new code is needed.",
     },
     "field.contact_already_verified": {
         Locale.UK: "Цей контакт уже додано й підтверджено.",
@@ -246,7 +258,7 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         Locale.EN: "Policy number: Latin letters, digits, hyphen, dot or slash.",
     },
     "field.valid_to_before_valid_from": {
-        Locale.UK: "Дата закінчення раніше за дату початку дії.",
+        Locale.UK: "Дата закінчення дії не може передувати даті її початку.",
         Locale.EN: "The end date is before the start date.",
     },
     "field.files_required": {
@@ -258,11 +270,11 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         Locale.EN: "At most {max_files} files.",
     },
     "field.file_type_not_allowed": {
-        Locale.UK: "Підходять лише PDF, JPEG, PNG або HEIC.",
+        Locale.UK: "Приймаємо лише файли PDF, JPEG, PNG або HEIC.",
         Locale.EN: "Only PDF, JPEG, PNG or HEIC files are accepted.",
     },
     "field.window_invalid": {
-        Locale.UK: "Початок проміжку має бути раніше за кінець, і обидва в майбутньому.",
+        Locale.UK: "Проміжок має починатися раніше, ніж закінчується, і бути в майбутньому.",
         Locale.EN: "The window must start before it ends, and both must be in the future.",
     },
     "field.windows_required": {
@@ -309,13 +321,19 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         Locale.UK: "Перевірте IBAN: український IBAN має 29 символів і починається з UA.",
         Locale.EN: "Please check the IBAN: a Ukrainian IBAN has 29 characters and starts with UA.",
     },
+    "field.iban_checksum_invalid": {
+        Locale.UK: "Контрольна сума IBAN не збігається: імовірно, у номері помилка в одній із "
+        "цифр. Звірте його з випискою або договором банку.",
+        Locale.EN: "The IBAN's check digits do not match: a digit is probably mistyped. "
+        "Compare it with your bank statement or contract.",
+    },
     "field.phone_required": {
         Locale.UK: "Вкажіть телефон або підтвердьте його в профілі.",
         Locale.EN: "Give a phone number or confirm one in your profile.",
     },
     "field.scheduled_at_required": {
         Locale.UK: "Для статусу «Заплановано» вкажіть дату й час у майбутньому.",
-        Locale.EN: "For SCHEDULED, give a date and time in the future.",
+        Locale.EN: "For “scheduled”, give a date and time in the future.",
     },
     "field.status_not_announced": {
         Locale.UK: "Про подання заявки повідомлень немає: ви подаєте її самі.",
@@ -404,7 +422,7 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         Locale.EN: "submitted",
     },
     "status.in_progress": {
-        Locale.UK: "в роботі",
+        Locale.UK: "у роботі",
         Locale.EN: "in progress",
     },
     "status.needs_info": {
@@ -514,9 +532,78 @@ MESSAGES: dict[str, dict[Locale, str]] = {
 }
 
 
+class Phrase:
+    """A message parameter worded in the message's language when it is translated."""
+
+    def worded(self, locale: Locale) -> str:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class Term(Phrase):
+    """A parameter that is itself a message, e.g. a status's label instead of its enum name."""
+
+    key: str
+
+    def worded(self, locale: Locale) -> str:
+        return translate(self.key, locale)
+
+
+# After "через" Ukrainian takes the accusative: одну хвилину, дві хвилини, п'ять хвилин.
+_UNITS: dict[Locale, dict[str, tuple[str, ...]]] = {
+    Locale.UK: {
+        "second": ("секунду", "секунди", "секунд"),
+        "minute": ("хвилину", "хвилини", "хвилин"),
+        "hour": ("годину", "години", "годин"),
+    },
+    Locale.EN: {
+        "second": ("second", "seconds"),
+        "minute": ("minute", "minutes"),
+        "hour": ("hour", "hours"),
+    },
+}
+
+
+def count_of(number: int, unit: str, locale: Locale) -> str:
+    """``number`` with ``unit`` in the plural form the language wants: 1 хвилину, 3 хвилини,
+    5 хвилин, 11 хвилин, 21 хвилину; 1 minute, 2 minutes."""
+    forms = _UNITS[locale][unit]
+    if locale is Locale.EN:
+        return f"{number} {forms[0] if number == 1 else forms[1]}"
+    if number % 10 == 1 and number % 100 != 11:
+        form = forms[0]
+    elif 2 <= number % 10 <= 4 and not 12 <= number % 100 <= 14:
+        form = forms[1]
+    else:
+        form = forms[2]
+    return f"{number} {form}"
+
+
+@dataclass(frozen=True, slots=True)
+class Wait(Phrase):
+    """A wait in words, rounded up to what a person reads: seconds under a minute, minutes
+    under an hour, then hours and minutes ("1 годину 5 хвилин")."""
+
+    seconds: int
+
+    def worded(self, locale: Locale) -> str:
+        if self.seconds < 60:
+            return count_of(max(1, self.seconds), "second", locale)
+        minutes = math.ceil(self.seconds / 60)
+        if minutes < 60:
+            return count_of(minutes, "minute", locale)
+        hours, minutes = divmod(minutes, 60)
+        words = count_of(hours, "hour", locale)
+        return f"{words} {count_of(minutes, 'minute', locale)}" if minutes else words
+
+
 def translate(key: str, locale: Locale, **params: object) -> str:
-    """The message ``key`` in ``locale``, with ``params`` filled in."""
-    return MESSAGES[key][locale].format(**params)
+    """The message ``key`` in ``locale``, with ``params`` filled in (phrases worded in it)."""
+    worded = {
+        name: value.worded(locale) if isinstance(value, Phrase) else value
+        for name, value in params.items()
+    }
+    return MESSAGES[key][locale].format(**worded)
 
 
 def negotiate_locale(accept_language: str | None) -> Locale:

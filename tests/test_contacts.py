@@ -7,6 +7,7 @@ import pytest
 
 from kabinet.clock import clock
 from kabinet.documents import ContactDocument, OutboxMessageDocument
+from kabinet.i18n import Locale, translate
 from tests.accounts import signed_up
 from tests.operations import (
     ADD_CONTACT,
@@ -61,6 +62,11 @@ async def test_phone_is_confirmed_with_the_code_from_the_sms(
 
     contacts = (await api.data(PROFILE, token=token))["me"]["contacts"]
     assert [(c["value"], c["verified"], c["primary"]) for c in contacts] == [(PHONE, True, True)]
+
+    # A code for a confirmed contact is not needed, and the answer says so.
+    again = await resend(api, token, added["id"])
+    assert (again["__typename"], again["code"]) == ("NotAllowed", "CONTACT_ALREADY_VERIFIED")
+    assert again["message"] == translate("error.contact_already_verified", Locale.UK)
 
 
 async def test_codes_are_stored_only_as_salted_hashes(

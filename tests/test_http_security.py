@@ -30,6 +30,20 @@ async def test_a_get_query_without_the_preflight_header_is_refused(api: Api):
     assert "data" not in response.json()
 
 
+@pytest.mark.parametrize("language", ["uk", "en"])
+async def test_developer_refusals_name_the_header_and_the_spec_in_either_language(
+    api: Api, language: str
+):
+    headers = {"Accept-Language": language}
+    csrf = await api.http.get("/graphql", params={"query": QUERY}, headers=headers)
+    batch = await api.http.post("/graphql", json=[{"query": QUERY}], headers=headers)
+    for response, key in ((csrf, "http.csrf"), (batch, "http.batch")):
+        (error,) = response.json()["errors"]
+        assert error["message"] == translate(key, Locale(language))
+        assert "GraphQL over HTTP" in error["message"]
+    assert "GraphQL-Require-Preflight" in csrf.json()["errors"][0]["message"]
+
+
 @pytest.mark.parametrize(
     "proof", [PREFLIGHT, {"X-Apollo-Operation-Name": "Policy"}], ids=["preflight", "apollo"]
 )
@@ -149,9 +163,7 @@ async def test_a_batched_request_is_refused(api: Api):
 
     assert response.status_code == 400
     assert response.json() == {"errors": [{"message": translate("http.batch", Locale.UK)}]}
-    assert english.json()["errors"][0]["message"] == (
-        "Batched requests (a JSON array) are not accepted: send one operation per request."
-    )
+    assert english.json()["errors"][0]["message"] == translate("http.batch", Locale.EN)
 
 
 @pytest.mark.parametrize("body", ["1", "null", '"x"', "true"])

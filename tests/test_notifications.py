@@ -67,7 +67,7 @@ async def test_email_channel_and_defaults_can_be_chosen(
     await change(api, operator, request["id"], "IN_PROGRESS")
 
     email = await mailbox.wait_for("olena@example.com", request["number"])
-    assert "в роботі" in body_of(email)
+    assert "у роботі" in body_of(email)
     assert sms_gateway.to(PHONE) == []
 
 

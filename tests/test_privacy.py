@@ -328,7 +328,7 @@ async def test_a_wrong_password_deletes_nothing(api: Api, olena: Person):
     refused = await delete(api, olena.token, "Wrong-password-1")
 
     assert refused["__typename"] == "InvalidCredentials"
-    assert refused["message"] == "Невірний пароль."
+    assert refused["message"] == "Неправильний пароль."
     after = await export(api, olena.token)
     for section in ("account", "profile", "contacts", "addresses", "policies", "requests"):
         assert after[0][section] == before[0][section], section

@@ -142,10 +142,12 @@ async def _record(
 
 async def resend_contact_code(
     *, services: Services, caller: Caller, user: UserDocument, contact_id: PydanticObjectId
-) -> ContactDocument | NotFound | RateLimited:
+) -> ContactDocument | NotFound | NotAllowed | RateLimited:
     contact = await find_contact(user, contact_id)
-    if contact is None or contact.verified:
+    if contact is None:
         return NotFound()
+    if contact.verified:
+        return NotAllowed("CONTACT_ALREADY_VERIFIED", "error.contact_already_verified")
     return await _send_code(services, caller, user, contact)
 
 

@@ -39,6 +39,7 @@ from kabinet.documents.request import (
     StatusChange,
     TimeWindow,
 )
+from kabinet.i18n import Term
 from kabinet.resolvers import audit, contacts, files, notifications, pages, policies
 from kabinet.resolvers.errors import FieldProblem, InvalidInput, NotAllowed, NotFound, RateLimited
 from kabinet.resolvers.files import IncomingFile
@@ -217,6 +218,11 @@ async def create_request(
     return request
 
 
+def status_label(request: RequestDocument) -> Term:
+    """The request's status as a person reads it, in the message's language."""
+    return Term(f"status.{request.status.value}")
+
+
 async def _next_number(year: int) -> str:
     counter = await CounterDocument.get_pymongo_collection().find_one_and_update(
         {"_id": f"requests-{year}"},
@@ -383,7 +389,7 @@ def _iban(typed: str, validation: _Validation) -> str | None:
     rearranged = iban[4:] + iban[:4]
     digits = "".join(str(int(char, 36)) for char in rearranged)
     if int(digits) % 97 != 1:
-        validation.fail("iban", "field.iban_invalid")
+        validation.fail("iban", "field.iban_checksum_invalid")
         return None
     return iban
 
@@ -516,7 +522,7 @@ async def cancel_request(
 
 def _not_allowed(request: RequestDocument) -> NotAllowed:
     return NotAllowed(
-        "TRANSITION_NOT_ALLOWED", "error.transition_not_allowed", {"status": request.status.name}
+        "TRANSITION_NOT_ALLOWED", "error.transition_not_allowed", {"status": status_label(request)}
     )
 
 
@@ -588,7 +594,9 @@ async def add_comment(
     if request is None:
         return NotFound()
     if request.status in CLOSED:
-        return NotAllowed("REQUEST_CLOSED", "error.request_closed", {"status": request.status.name})
+        return NotAllowed(
+            "REQUEST_CLOSED", "error.request_closed", {"status": status_label(request)}
+        )
     if len(request.comments) >= MAX_COMMENTS:
         return _comments_full()
     # Staff answer many people; the limit is for an account writing to its own requests.
@@ -652,7 +660,7 @@ async def add_comment(
     current = await RequestDocument.get(request.id) or request
     if len(current.comments) >= MAX_COMMENTS:
         return _comments_full()
-    return NotAllowed("REQUEST_CLOSED", "error.request_closed", {"status": current.status.name})
+    return NotAllowed("REQUEST_CLOSED", "error.request_closed", {"status": status_label(current)})
 
 
 def _comments_full() -> NotAllowed:

@@ -125,8 +125,12 @@ VerifyContactResult = Annotated[
     ),
 ]
 ResendContactCodeResult = Annotated[
-    Contact | NotFound | RateLimited,
-    strawberry.union("ResendContactCodeResult", description="A new code was sent, or why not."),
+    Contact | NotFound | NotAllowed | RateLimited,
+    strawberry.union(
+        "ResendContactCodeResult",
+        description="A new code was sent, or why not (NotAllowed CONTACT_ALREADY_VERIFIED for "
+        "a confirmed contact).",
+    ),
 ]
 RemoveContactResult = Annotated[
     User | NotFound | NotAllowed,

@@ -6,7 +6,7 @@ import strawberry
 from graphql import GraphQLError
 
 from kabinet.documents import Role, SessionDocument, UserDocument
-from kabinet.i18n import Locale, translate
+from kabinet.i18n import Locale, Wait, translate
 from kabinet.resolvers import errors as domain
 from kabinet.schema.context import Info
 
@@ -84,7 +84,7 @@ def to_graphql(error: domain.DomainError, locale: Locale) -> Any:
         case domain.RateLimited(retry_after_seconds=seconds):
             return RateLimited(
                 code="RATE_LIMITED",
-                message=translate("error.rate_limited", locale, seconds=seconds),
+                message=translate("error.rate_limited", locale, wait=Wait(seconds)),
                 retry_after_seconds=seconds,
             )
         case domain.InvalidCredentials(key=key):

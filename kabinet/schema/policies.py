@@ -257,7 +257,8 @@ class PoliciesMutation:
         return to_graphql(outcome, info.context.caller.locale)
 
     @strawberry.mutation(
-        description="Look for cards by the confirmed phones again, e.g. after the insurer updated them."
+        description="Look for cards by the confirmed phones again, e.g. after the insurer "
+        "updated them."
     )
     async def refresh_policies(self, info: Info) -> RefreshPoliciesResult:
         outcome = await policies.refresh_policies(user=require_user(info))

@@ -72,6 +72,25 @@ def test_every_graphql_block_is_valid_against_the_schema():
         assert flow in documents
 
 
+ISO_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+RFC_3339_OFFSET = re.compile(r"(Z|[+-]\d{2}:\d{2})$")
+
+
+def times_without_offset(answer: Any) -> list[str]:
+    """Every date-time string in an answer that a JavaScript `Date` would read as local time."""
+    if isinstance(answer, dict):
+        return [found for value in answer.values() for found in times_without_offset(value)]
+    if isinstance(answer, list):
+        return [found for value in answer for found in times_without_offset(value)]
+    if (
+        isinstance(answer, str)
+        and ISO_DATE_TIME.match(answer)
+        and not RFC_3339_OFFSET.search(answer)
+    ):
+        return [answer]
+    return []
+
+
 def test_every_json_example_is_json():
     assert all(json.loads(block) for block in blocks("json"))
 
@@ -80,9 +99,11 @@ async def test_the_flow_from_registration_to_live_status(
     api: Api, server: str, mailbox: Mailbox, sms_gateway: SmsGateway
 ):
     ops = operations()
+    answers: list[Any] = []
 
     async def run(name: str, variables: dict | None = None, **kwargs: Any) -> Any:
-        return await api.data(ops[name], variables, **kwargs)
+        answers.append(await api.data(ops[name], variables, **kwargs))
+        return answers[-1]
 
     policy = (await run("PasswordPolicy"))["passwordPolicy"]
     assert (policy["minLength"], policy["requiresDigit"]) == (8, True)
@@ -172,11 +193,15 @@ async def test_the_flow_from_registration_to_live_status(
         assert changed["changeRequestStatus"]["status"] == "IN_PROGRESS"
         live = (await next_message(ws))["payload"]["data"]["requestUpdated"]
         assert (live["previousStatus"], live["request"]["status"]) == ("SUBMITTED", "IN_PROGRESS")
+        answers += [replayed, live]
 
     cancelled = await run("CancelRequest", {"input": {"requestId": second["id"]}}, token=token)
     assert cancelled["cancelRequest"]["status"] == "CANCELLED"
     queue = await run("RequestQueue", {"first": 10}, token=operator)
     assert queue["requestQueue"]["totalCount"] == 2
+    # Every time the guide's documents and a live event return carries its offset.
+    assert sum(len(re.findall(r"\d{4}-\d{2}-\d{2}T", json.dumps(a))) for a in answers) > 10
+    assert times_without_offset(answers) == []
 
 
 async def test_the_documented_errors_and_headers(api: Api, mailbox: Mailbox):

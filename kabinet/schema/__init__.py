@@ -1,6 +1,7 @@
 """The API's shape: Strawberry types, inputs, errors and the one Schema."""
 
 import functools
+from datetime import datetime
 
 import strawberry
 from strawberry import relay
@@ -21,6 +22,7 @@ from kabinet.schema.requests import (
     RequestsQuery,
     RequestsSubscription,
 )
+from kabinet.schema.scalars import DateTime
 
 
 @strawberry.type
@@ -62,5 +64,5 @@ def build_schema() -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=EXTENSIONS,
-        config=StrawberryConfig(relay_max_results=100),
+        config=StrawberryConfig(relay_max_results=100, scalar_map={datetime: DateTime}),
     )

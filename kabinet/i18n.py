@@ -49,6 +49,13 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         "request, as the GraphQL over HTTP specification describes (a JSON object with a "
         "query).",
     },
+    "http.subscription": {
+        Locale.UK: "Підписки (subscription) працюють лише через WebSocket: підключіться до тієї "
+        "самої адреси /graphql за протоколом graphql-transport-ws (наприклад, бібліотекою "
+        "graphql-ws).",
+        Locale.EN: "Subscriptions run over the WebSocket only: connect to the same /graphql "
+        "address with the graphql-transport-ws protocol (e.g. the graphql-ws library).",
+    },
     "http.not_graphql": {
         Locale.UK: "Тіло запиту не є запитом GraphQL: очікується об'єкт JSON із полем query "
         "(або форма multipart за специфікацією GraphQL multipart request).",

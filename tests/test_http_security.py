@@ -1,6 +1,7 @@
 """The HTTP layer's defences: CSRF, media types, batching, CORS, headers, body limits."""
 
 import json
+import logging
 from collections.abc import AsyncIterator
 
 import httpx
@@ -405,3 +406,27 @@ async def test_an_upload_over_the_limit_is_refused(api: Api, settings: Settings)
         megabytes=MAX_FILE_BYTES // (1024 * 1024),
         limit=upload_limit(settings),
     )
+
+
+# ---- a subscription over HTTP
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+async def test_a_subscription_over_http_is_told_to_use_the_websocket(
+    api: Api, method: str, caplog: pytest.LogCaptureFixture
+):
+    subscription = "subscription { requestUpdated { at } }"
+    headers = {**PREFLIGHT, "Accept-Language": "en", "Accept": GRAPHQL_RESPONSE_JSON}
+    with caplog.at_level(logging.ERROR):
+        if method == "POST":
+            response = await api.http.post(
+                "/graphql", json={"query": subscription}, headers=headers
+            )
+        else:
+            response = await api.http.get(
+                "/graphql", params={"query": subscription}, headers=headers
+            )
+
+    assert response.status_code == 400
+    assert response.json() == {"errors": [{"message": translate("http.subscription", Locale.EN)}]}
+    assert caplog.records == []  # not an unexpected error with a traceback

@@ -8,11 +8,15 @@ raised outside field execution (in an extension, for instance).
 """
 
 import logging
+from collections.abc import Iterable
+from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ExecutionResult, GraphQLError
 from strawberry.relay.types import GlobalIDValueError
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
 
 from kabinet import logs
 from kabinet.i18n import DEFAULT_LOCALE, Locale, translate
@@ -33,6 +37,19 @@ def masked(locale: Locale, request_id: str | None) -> tuple[str, dict[str, objec
 
 
 class KabinetSchema(strawberry.Schema):
+    async def execute(
+        self,
+        *args: Any,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        **kwargs: Any,
+    ) -> ExecutionResult:
+        """One operation with one result. A subscription yields a stream and runs only
+        through `subscribe` (the WebSocket); over HTTP it is refused as a wrong operation
+        type, where Strawberry would run it as a query and fail with a null root field."""
+        allowed = set(allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES)
+        allowed.discard(OperationType.SUBSCRIPTION)
+        return await super().execute(*args, allowed_operation_types=allowed, **kwargs)
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:

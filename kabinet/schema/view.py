@@ -13,6 +13,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, GraphQLRequestProtocol
 from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from kabinet.auth.context import Caller
@@ -206,12 +207,16 @@ class KabinetGraphQL(GraphQL[Context, None]):
         return UNSET  # an acknowledgement without a payload, as graphql-ws clients expect
 
     async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
-        """As Strawberry's, but a mutation over GET is 405 (GraphQL over HTTP), not 400."""
+        """As Strawberry's, but a mutation over GET is 405 (GraphQL over HTTP), not 400, and
+        a subscription is a 400 that says where subscriptions run."""
         try:
             return await super().execute_single(*args, **kwargs)
         except HTTPException as error:
-            if isinstance(error.__cause__, InvalidOperationTypeError):
-                raise HTTPException(405, error.reason) from error.__cause__
+            cause = error.__cause__
+            if isinstance(cause, InvalidOperationTypeError):
+                if cause.operation_type is OperationType.SUBSCRIPTION:
+                    raise Refusal(400, "http.subscription") from cause
+                raise HTTPException(405, error.reason) from cause
             raise
 
     def encode_json(self, data: object) -> str:

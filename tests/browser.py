@@ -42,6 +42,8 @@ class Page:
     def __init__(self, connection: websockets.ClientConnection) -> None:
         self._connection = connection
         self._ids = itertools.count(1)
+        # The protocol's events (those of the domains enabled), in the order they came.
+        self.events: list[dict[str, Any]] = []
 
     async def send(self, method: str, **params: Any) -> dict[str, Any]:
         message_id = next(self._ids)
@@ -54,6 +56,8 @@ class Page:
                 if "error" in reply:
                     raise RuntimeError(reply["error"])
                 return reply["result"]
+            if "method" in reply:
+                self.events.append(reply)
 
     async def evaluate(self, expression: str) -> Any:
         result = await self.send("Runtime.evaluate", expression=expression, returnByValue=True)
@@ -65,6 +69,19 @@ class Page:
     async def csp_violations(self) -> list[str]:
         """What the page's Content-Security-Policy blocked so far: directive and URI."""
         return await self.evaluate("window.cspViolations")
+
+    async def type_text(self, text: str) -> None:
+        """Types ``text`` into the focused element, as a keyboard would."""
+        await self.send("Input.insertText", text=text)
+
+    async def websocket_frames_sent(self) -> list[str]:
+        """The payloads of the WebSocket frames the page sent so far (needs Network.enable)."""
+        await self.evaluate("0")  # reads the events that came before this call's reply
+        return [
+            event["params"]["response"]["payloadData"]
+            for event in self.events
+            if event["method"] == "Network.webSocketFrameSent"
+        ]
 
 
 @contextlib.asynccontextmanager
@@ -100,6 +117,7 @@ async def chromium_page(url: str) -> AsyncIterator[Page]:
             ) as connection:
                 page = Page(connection)
                 await page.send("Page.enable")
+                await page.send("Network.enable")
                 await page.send(
                     "Page.addScriptToEvaluateOnNewDocument", source=RECORD_CSP_VIOLATIONS
                 )

@@ -12,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
@@ -26,6 +26,7 @@ from kabinet.logs import configure_logging
 from kabinet.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from kabinet.notify.outbox import Outbox
 from kabinet.observe import ObserveMiddleware
+from kabinet.pages import account_page
 from kabinet.resolvers import files, privacy
 from kabinet.schema.ids import object_id
 from kabinet.schema.view import KabinetGraphQL
@@ -91,10 +92,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             if owns_database:
                 await db.close()
 
-    async def account_page(_: Request) -> Response:
-        """The pages behind the emailed links, so a local cabinet can be tried end to end."""
-        return FileResponse(STATIC_DIR / "account.html")
-
     async def download(request: Request) -> Response:
         """A request's file, for its owner and staff, with `Authorization: Bearer`."""
         token = bearer_token(request.headers.get("authorization"))
@@ -140,8 +137,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
-            Route("/confirm-email", account_page),
-            Route("/reset-password", account_page),
+            Route("/confirm-email", account_page("confirm")),
+            Route("/reset-password", account_page("reset")),
             Route("/files/{file_id}", download),
             Route("/metrics", metrics_page),
             Route("/healthz", healthz),

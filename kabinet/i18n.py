@@ -1,7 +1,7 @@
 """User-facing text in Ukrainian (default) and English.
 
-Every message a person can read (errors, emails, SMS) has a key here with both
-translations; ``tests/test_i18n.py`` fails when one is missing.
+Every message a person can read (errors, emails, SMS, the emailed-link pages) has a
+key here with both translations; ``tests/test_i18n.py`` fails when one is missing.
 """
 
 import math
@@ -535,6 +535,53 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         "негайно відновіть пароль і зверніться до контакт-центру.",
         Locale.EN: "Hello!\n\nThe password of your cabinet was just changed. If it was not you, "
         "reset the password at once and call the contact centre.",
+    },
+    # The pages behind the emailed links (kabinet/pages.py)
+    "page.confirm.title": {
+        Locale.UK: "Підтвердження електронної адреси",
+        Locale.EN: "Confirm your email address",
+    },
+    "page.confirm.hint": {
+        Locale.UK: "Введіть пароль, який ви вказали під час реєстрації, і натисніть «Відправити».",
+        Locale.EN: 'Enter the password you chose when registering and press "Send".',
+    },
+    "page.confirm.password": {
+        Locale.UK: "Пароль",
+        Locale.EN: "Password",
+    },
+    "page.confirm.submit": {
+        Locale.UK: "Відправити",
+        Locale.EN: "Send",
+    },
+    "page.reset.title": {
+        Locale.UK: "Новий пароль",
+        Locale.EN: "New password",
+    },
+    "page.reset.hint": {
+        Locale.UK: "Придумайте новий пароль і введіть його двічі.",
+        Locale.EN: "Choose a new password and type it twice.",
+    },
+    "page.reset.password": {
+        Locale.UK: "Новий пароль",
+        Locale.EN: "New password",
+    },
+    "page.reset.submit": {
+        Locale.UK: "Зберегти пароль",
+        Locale.EN: "Save the password",
+    },
+    "page.password_again": {
+        Locale.UK: "Пароль ще раз",
+        Locale.EN: "Password again",
+    },
+    "page.signed_in": {
+        Locale.UK: "Готово, ви увійшли як {email}. Токен для заголовка Authorization: "
+        "Bearer {token}",
+        Locale.EN: "Done, you are signed in as {email}. Token for the Authorization header: "
+        "Bearer {token}",
+    },
+    "page.unreachable": {
+        Locale.UK: "Не вдалося зв'язатися із сервером. Перевірте з'єднання та спробуйте ще раз.",
+        Locale.EN: "Could not reach the server. Check the connection and try again.",
     },
 }
 

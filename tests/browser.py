@@ -1,6 +1,7 @@
 """Headless Debian Chromium driven over the DevTools protocol (no driver, no download)."""
 
 import asyncio
+import base64
 import contextlib
 import itertools
 import json
@@ -19,6 +20,7 @@ CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
+    "--window-size=1024,768",
     "--disable-quic",
     "--no-first-run",
     "--disable-background-networking",
@@ -42,6 +44,8 @@ class Page:
     def __init__(self, connection: websockets.ClientConnection) -> None:
         self._connection = connection
         self._ids = itertools.count(1)
+        # The protocol's events (those of the domains enabled), in the order they came.
+        self.events: list[dict[str, Any]] = []
 
     async def send(self, method: str, **params: Any) -> dict[str, Any]:
         message_id = next(self._ids)
@@ -54,6 +58,8 @@ class Page:
                 if "error" in reply:
                     raise RuntimeError(reply["error"])
                 return reply["result"]
+            if "method" in reply:
+                self.events.append(reply)
 
     async def evaluate(self, expression: str) -> Any:
         result = await self.send("Runtime.evaluate", expression=expression, returnByValue=True)
@@ -66,9 +72,30 @@ class Page:
         """What the page's Content-Security-Policy blocked so far: directive and URI."""
         return await self.evaluate("window.cspViolations")
 
+    async def type_text(self, text: str) -> None:
+        """Types ``text`` into the focused element, as a keyboard would."""
+        await self.send("Input.insertText", text=text)
+
+    async def screenshot(self, path: Path) -> Path:
+        """Saves what the page shows as a PNG at ``path``."""
+        shot = await self.send("Page.captureScreenshot", format="png")
+        await asyncio.to_thread(path.write_bytes, base64.b64decode(shot["data"]))
+        return path
+
+    async def websocket_frames_sent(self) -> list[str]:
+        """The payloads of the WebSocket frames the page sent so far (needs Network.enable)."""
+        await self.evaluate("0")  # reads the events that came before this call's reply
+        return [
+            event["params"]["response"]["payloadData"]
+            for event in self.events
+            if event["method"] == "Network.webSocketFrameSent"
+        ]
+
 
 @contextlib.asynccontextmanager
-async def chromium_page(url: str) -> AsyncIterator[Page]:
+async def chromium_page(url: str, *, languages: str = "en-US,en") -> AsyncIterator[Page]:
+    """A fresh headless Chromium showing ``url``; ``languages`` are the browser's preferred
+    ones, most wanted first (``navigator.languages`` and the ``Accept-Language`` it sends)."""
     executable = shutil.which("chromium")
     if executable is None:
         raise RuntimeError("Debian's chromium is not installed: run `make chromium`")
@@ -76,6 +103,8 @@ async def chromium_page(url: str) -> AsyncIterator[Page]:
         process = await asyncio.create_subprocess_exec(
             executable,
             *CHROMIUM_FLAGS,
+            f"--lang={languages.split(',')[0]}",
+            f"--accept-lang={languages}",
             f"--user-data-dir={profile}",
             "about:blank",
             stdout=asyncio.subprocess.DEVNULL,
@@ -100,6 +129,7 @@ async def chromium_page(url: str) -> AsyncIterator[Page]:
             ) as connection:
                 page = Page(connection)
                 await page.send("Page.enable")
+                await page.send("Network.enable")
                 await page.send(
                     "Page.addScriptToEvaluateOnNewDocument", source=RECORD_CSP_VIOLATIONS
                 )

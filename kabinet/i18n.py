@@ -459,6 +459,21 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         Locale.EN: "Hello!\n\nTo set a new password, follow the link:\n\n{link}\n\nThe link is "
         "valid for {minutes} min. If you did not ask to reset the password, ignore this email.",
     },
+    "email.login_attempts.subject": {
+        Locale.UK: "Хтось намагається увійти до вашого кабінету",
+        Locale.EN: "Someone is trying to sign in to your account",
+    },
+    "email.login_attempts.body": {
+        Locale.UK: "Вітаємо!\n\nЗа останні {minutes} хв до вашого персонального кабінету "
+        "спробували увійти з неправильним паролем понад {attempts} разів. Обліковий запис не "
+        "заблоковано: ви, як і раніше, можете увійти зі своїм паролем. Якщо це були не ви, "
+        "переконайтеся, що пароль надійний і ніде більше не використовується, а за потреби "
+        "змініть його тут:\n\n{link}",
+        Locale.EN: "Hello!\n\nIn the last {minutes} minutes there were more than {attempts} "
+        "attempts to sign in to your personal cabinet with a wrong password. The account is not "
+        "locked: you can still sign in with your password. If it was not you, make sure the "
+        "password is strong and used nowhere else, and change it here if needed:\n\n{link}",
+    },
     "email.password_changed.subject": {
         Locale.UK: "Пароль до персонального кабінету змінено",
         Locale.EN: "Your personal cabinet password was changed",

@@ -4,7 +4,8 @@ import asyncio
 import json
 import re
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -125,6 +126,15 @@ class Api:
         body = await self.post(query, variables, **kwargs)
         assert "errors" not in body, body
         return body["data"]
+
+
+@asynccontextmanager
+async def api_from(server: str, address: str) -> AsyncIterator[Api]:
+    """A client of ``server`` whose connections come from ``address``: the whole of
+    127.0.0.0/8 is this machine, so tests can sign in from several client addresses."""
+    transport = httpx.AsyncHTTPTransport(local_address=address)
+    async with httpx.AsyncClient(base_url=server, transport=transport, timeout=30) as http:
+        yield Api(http)
 
 
 class SmsGateway:

@@ -402,7 +402,7 @@ async def test_registration_in_english_sends_english_email(api: Api, mailbox: Ma
     assert email["Subject"] == "Confirm your email address for the personal cabinet"
 
 
-async def test_login_is_rate_limited_per_account(api: Api, mailbox: Mailbox):
+async def test_login_is_rate_limited_per_account_from_one_address(api: Api, mailbox: Mailbox):
     await signed_up(api, mailbox, EMAIL)
     for _ in range(10):
         assert (await login(api, EMAIL, "Wrong-pass-1"))["__typename"] == "InvalidCredentials"

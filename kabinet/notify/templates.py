@@ -31,6 +31,10 @@ def password_reset_email(locale: Locale, *, link: str, minutes: int) -> EmailCon
     return _email("reset", locale, link=link, minutes=minutes)
 
 
+def login_attempts_email(locale: Locale, *, attempts: int, minutes: int, link: str) -> EmailContent:
+    return _email("login_attempts", locale, attempts=attempts, minutes=minutes, link=link)
+
+
 def password_changed_email(locale: Locale) -> EmailContent:
     return _email("password_changed", locale)
 

@@ -1,5 +1,6 @@
 """Registration, email confirmation, sign-in, sessions and passwords (guide section 1)."""
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
@@ -9,6 +10,7 @@ from email_validator import EmailNotValidError, validate_email
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from kabinet import metrics
 from kabinet.auth import rate_limit
 from kabinet.auth.context import Caller
 from kabinet.auth.passwords import (
@@ -44,6 +46,8 @@ from kabinet.resolvers.errors import (
 from kabinet.services import Services
 
 MAX_EMAIL_LENGTH = 254
+SLOWDOWN_FIRST_SECONDS = 0.25
+SLOWDOWN_MAX_SECONDS = 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,25 +300,40 @@ async def resend_confirmation(
     return Done("account.confirmation_resent", {"email": normalized})
 
 
+def login_slowdown(over: int) -> float:
+    """Seconds the ``over``-th sign-in beyond `login:account` waits: 0.25, doubling, at most
+    SLOWDOWN_MAX_SECONDS, so guessing from many addresses gets slow and the owner still in."""
+    return 0.0 if over <= 0 else min(SLOWDOWN_MAX_SECONDS, SLOWDOWN_FIRST_SECONDS * 2 ** (over - 1))
+
+
 async def login(
     *, services: Services, caller: Caller, email: str, password: str
 ) -> SignedIn | InvalidCredentials | RateLimited | NotAllowed:
+    """Sign in. Guessing is refused per address and per (account, address); per account it is
+    only slowed down, so failures from elsewhere never lock the owner out."""
     normalized = normalize_email(email) or email.strip().lower()[:MAX_EMAIL_LENGTH]
     if limited := _limited(
         await rate_limit.hit_all(
-            (rate_limit.LOGIN_PER_IP, caller.ip), (rate_limit.LOGIN_PER_ACCOUNT, normalized)
+            (rate_limit.LOGIN_PER_IP, caller.ip),
+            (rate_limit.LOGIN_PER_ACCOUNT_AND_IP, f"{normalized} {caller.ip}"),
         )
     ):
         return limited
+    attempt = await rate_limit.count(rate_limit.LOGIN_PER_ACCOUNT, normalized)
+    if attempt.over:
+        metrics.LOGIN_SLOWDOWNS.inc()
+        await asyncio.sleep(login_slowdown(attempt.over))
     user = await _live_account({"email": normalized})
     if user is None:
         await burn_verification_time(password)
         # One insert on this path as on the others, and no trace of what was typed (it is
         # sometimes the password): the attempt is visible to administrators only, by IP.
         await _login_failed(caller, None, "unknown_account")
+        await _warn_of_attempts(services, caller, None, attempt)
         return InvalidCredentials()
     if not await verify_password(user.password_hash, password):
         await _login_failed(caller, user, "wrong_password")
+        await _warn_of_attempts(services, caller, user, attempt)
         return InvalidCredentials()
     if not user.email_confirmed:
         await _login_failed(caller, user, "email_not_confirmed")
@@ -337,6 +356,23 @@ async def login(
         return InvalidCredentials()
     await audit.record(caller, AuditAction.LOGIN, actor=user, subject_id=user.id)
     return signed_in
+
+
+async def _warn_of_attempts(
+    services: Services, caller: Caller, user: UserDocument | None, attempt: rate_limit.Counted
+) -> None:
+    """Email the owner once per window when failed sign-ins pass `login:account`. An unknown
+    address claims its window's notice as well, so both failures do the same writes."""
+    if not attempt.over or not await rate_limit.first_notice(attempt) or user is None:
+        return
+    limit = rate_limit.configured(rate_limit.LOGIN_PER_ACCOUNT)
+    content = templates.login_attempts_email(
+        user.locale,
+        attempts=limit.hits,
+        minutes=int(limit.window.total_seconds() // 60),
+        link=f"{services.settings.public_url.rstrip('/')}/",
+    )
+    await services.outbox.send_email(user.email, content, request_id=caller.request_id)
 
 
 async def _login_failed(caller: Caller, user: UserDocument | None, reason: str) -> None:

@@ -442,12 +442,12 @@ MESSAGES: dict[str, dict[Locale, str]] = {
     "email.already_registered.body": {
         Locale.UK: "Вітаємо!\n\nХтось намагався зареєструватися в персональному кабінеті з вашою "
         "адресою {email}, але обліковий запис уже існує. Якщо це були ви, просто увійдіть; якщо "
-        "забули пароль, відновіть його тут:\n\n{link}\n\nЯкщо це були не ви, нічого робити не "
-        "потрібно.",
+        "забули пароль, задайте новий за посиланням (дійсне {minutes} хв):\n\n{link}\n\n"
+        "Якщо це були не ви, нічого робити не потрібно.",
         Locale.EN: "Hello!\n\nSomeone tried to register in the personal cabinet with your "
         "address {email}, but the account already exists. If it was you, simply sign in; if you "
-        "forgot the password, reset it here:\n\n{link}\n\nIf it was not you, there is nothing "
-        "to do.",
+        "forgot the password, set a new one with this link (valid for {minutes} min):\n\n"
+        "{link}\n\nIf it was not you, there is nothing to do.",
     },
     "email.reset.subject": {
         Locale.UK: "Зміна пароля до персонального кабінету",

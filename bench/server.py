@@ -19,7 +19,10 @@ from bench.stats import Run
 ROOT = Path(__file__).parent.parent
 LOG = ROOT / "var" / "bench-server.log"
 # The limits a benchmark would hit at once; everything else keeps its production value.
-RATE_LIMITS = "requests:account=1000000/1h,login:account=1000000/15m,login:ip=1000000/15m"
+RATE_LIMITS = (
+    "requests:account=1000000/1h,login:account=1000000/15m,login:account-ip=1000000/15m,"
+    "login:ip=1000000/15m"
+)
 
 
 def free_port() -> int:

@@ -27,7 +27,7 @@ from kabinet.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddlewar
 from kabinet.notify.outbox import Outbox
 from kabinet.observe import ObserveMiddleware
 from kabinet.pages import account_page
-from kabinet.resolvers import files, privacy
+from kabinet.resolvers import files, notifications, privacy
 from kabinet.schema.ids import object_id
 from kabinet.schema.view import KabinetGraphQL
 from kabinet.services import Services
@@ -63,6 +63,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             await db.connect()
         sender = asyncio.create_task(outbox.run(), name="outbox-sender")
         eraser = asyncio.create_task(privacy.keep_erasing(), name="deletions")
+        announcer = asyncio.create_task(
+            notifications.keep_announcing(services), name="announcements"
+        )
         source = choose_source(
             await db.client.admin.command("hello"),
             settings.events_poll_seconds,
@@ -85,7 +88,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         try:
             yield
         finally:
-            for task in (sender, eraser, listener):
+            for task in (sender, eraser, announcer, listener):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

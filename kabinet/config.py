@@ -4,7 +4,7 @@ from datetime import timedelta
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Self
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
@@ -25,6 +25,12 @@ class SmtpSecurity(StrEnum):
     NONE = "none"
     STARTTLS = "starttls"
     TLS = "tls"
+
+
+class Fault(StrEnum):
+    """Points where a test makes the process exit at once (kabinet/faults.py)."""
+
+    AFTER_STATUS_UPDATE = "after-status-update"
 
 
 class Settings(BaseSettings):
@@ -114,6 +120,18 @@ class Settings(BaseSettings):
     outbox_retry_base_seconds: float = Field(
         5.0, description="First retry delay, doubled each time."
     )
+    test_fault: Fault | None = Field(
+        None,
+        description="Tests only: the process exits at once at this point "
+        "(after-status-update: right after a request's status is written), to test recovery. "
+        "Refused when KABINET_ENV=production.",
+    )
+
+    @model_validator(mode="after")
+    def _no_faults_in_production(self) -> Self:
+        if self.production and self.test_fault is not None:
+            raise ValueError("KABINET_TEST_FAULT is for tests and cannot be set in production")
+        return self
 
     @model_validator(mode="before")
     @classmethod

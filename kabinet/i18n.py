@@ -509,12 +509,12 @@ MESSAGES: dict[str, dict[Locale, str]] = {
     "email.already_registered.body": {
         Locale.UK: "Вітаємо!\n\nХтось намагався зареєструватися в персональному кабінеті з вашою "
         "адресою {email}, але обліковий запис уже існує. Якщо це були ви, просто увійдіть; якщо "
-        "забули пароль, відновіть його тут:\n\n{link}\n\nЯкщо це були не ви, нічого робити не "
-        "потрібно.",
+        "забули пароль, задайте новий за посиланням (дійсне {minutes} хв):\n\n{link}\n\n"
+        "Якщо це були не ви, нічого робити не потрібно.",
         Locale.EN: "Hello!\n\nSomeone tried to register in the personal cabinet with your "
         "address {email}, but the account already exists. If it was you, simply sign in; if you "
-        "forgot the password, reset it here:\n\n{link}\n\nIf it was not you, there is nothing "
-        "to do.",
+        "forgot the password, set a new one with this link (valid for {minutes} min):\n\n"
+        "{link}\n\nIf it was not you, there is nothing to do.",
     },
     "email.reset.subject": {
         Locale.UK: "Зміна пароля до персонального кабінету",
@@ -525,6 +525,21 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         "Посилання дійсне {minutes} хв. Якщо ви не просили змінити пароль, проігноруйте цей лист.",
         Locale.EN: "Hello!\n\nTo set a new password, follow the link:\n\n{link}\n\nThe link is "
         "valid for {minutes} min. If you did not ask to reset the password, ignore this email.",
+    },
+    "email.login_attempts.subject": {
+        Locale.UK: "Хтось намагається увійти до вашого кабінету",
+        Locale.EN: "Someone is trying to sign in to your account",
+    },
+    "email.login_attempts.body": {
+        Locale.UK: "Вітаємо!\n\nЗа останні {minutes} хв до вашого персонального кабінету "
+        "спробували увійти з неправильним паролем понад {attempts} разів. Обліковий запис не "
+        "заблоковано: ви, як і раніше, можете увійти зі своїм паролем. Якщо це були не ви, "
+        "переконайтеся, що пароль надійний і ніде більше не використовується, а за потреби "
+        "змініть його тут:\n\n{link}",
+        Locale.EN: "Hello!\n\nIn the last {minutes} minutes there were more than {attempts} "
+        "attempts to sign in to your personal cabinet with a wrong password. The account is not "
+        "locked: you can still sign in with your password. If it was not you, make sure the "
+        "password is strong and used nowhere else, and change it here if needed:\n\n{link}",
     },
     "email.password_changed.subject": {
         Locale.UK: "Пароль до персонального кабінету змінено",

@@ -49,6 +49,10 @@ OUTBOX_FAILURES = Counter(
 RATE_LIMITED = Counter(
     "kabinet_rate_limit_rejections", "Attempts refused by a rate limit, by limit.", ["limit"]
 )
+LOGIN_SLOWDOWNS = Counter(
+    "kabinet_login_slowdowns",
+    "Sign-ins delayed because their account had more attempts than `login:account` allows.",
+)
 
 _META_FIELDS = frozenset({"__typename", "__schema", "__type"})
 ROUTES = ("/graphql", "/files", "/static", "/metrics", "/healthz", "/readyz")

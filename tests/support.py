@@ -4,7 +4,8 @@ import asyncio
 import json
 import re
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -127,6 +128,15 @@ class Api:
         return body["data"]
 
 
+@asynccontextmanager
+async def api_from(server: str, address: str) -> AsyncIterator[Api]:
+    """A client of ``server`` whose connections come from ``address``: the whole of
+    127.0.0.0/8 is this machine, so tests can sign in from several client addresses."""
+    transport = httpx.AsyncHTTPTransport(local_address=address)
+    async with httpx.AsyncClient(base_url=server, transport=transport, timeout=30) as http:
+        yield Api(http)
+
+
 class SmsGateway:
     """A real HTTP server standing in for the SMS gateway: it keeps what it was sent."""
 
@@ -177,7 +187,7 @@ class CommandLog(CommandListener):
     """Counts the MongoDB commands the application sends (PyMongo command monitoring)."""
 
     # The app's background tasks (see kabinet.app) query on their own schedule.
-    BACKGROUND = frozenset({"outbox-sender", "deletions", "request-events"})
+    BACKGROUND = frozenset({"outbox-sender", "deletions", "announcements", "request-events"})
 
     def __init__(self) -> None:
         self.commands: list[tuple[str, object, str]] = []

@@ -20,7 +20,7 @@ from tests.operations import (
     RESEND_CONFIRMATION,
     RESET_PASSWORD,
 )
-from tests.support import PASSWORD, Api, Mailbox, body_of, link_token
+from tests.support import PASSWORD, Api, CommandLog, Mailbox, body_of, link_token
 
 EMAIL = "olena@example.com"
 
@@ -122,10 +122,28 @@ async def test_duplicate_registration_answers_the_same_and_warns_the_owner(
     assert again["message"] == fresh["message"].replace("new@example.com", EMAIL)
     warning = await mailbox.wait_for(EMAIL)
     assert "Спроба повторної реєстрації" in warning["Subject"]
-    assert "token=" not in body_of(warning)
+    # A password reset link, not a confirmation: the owner may have forgotten the password.
+    assert "http://cabinet.test/reset-password?token=" in body_of(warning)
     # The existing account and its password are untouched.
     assert (await login(api, EMAIL))["__typename"] == "AuthSuccess"
     assert (await api.data(ME, token=first_token))["me"]["email"] == EMAIL
+
+
+async def test_registration_does_the_same_work_whether_or_not_the_address_is_taken(
+    api: Api, mailbox: Mailbox, command_log: CommandLog
+):
+    await signed_up(api, mailbox, "confirmed@example.com")
+    await register(api, "unconfirmed@example.com")
+    work = {}
+    for email in ("new@example.com", "unconfirmed@example.com", "confirmed@example.com"):
+        start = len(command_log.commands)
+        assert (await register(api, email, "Another-pass-2"))["__typename"] == "RegisterSuccess"
+        work[email] = command_log.during_request(start)
+
+    # The same commands on the same collections, in the same order: one email each.
+    assert work["new@example.com"] == work["unconfirmed@example.com"]
+    assert work["new@example.com"] == work["confirmed@example.com"]
+    assert ("insert", "outbox") in work["new@example.com"]
 
 
 async def test_registering_again_before_confirming_sends_a_new_link(api: Api, mailbox: Mailbox):
@@ -402,7 +420,7 @@ async def test_registration_in_english_sends_english_email(api: Api, mailbox: Ma
     assert email["Subject"] == "Confirm your email address for the personal cabinet"
 
 
-async def test_login_is_rate_limited_per_account(api: Api, mailbox: Mailbox):
+async def test_login_is_rate_limited_per_account_from_one_address(api: Api, mailbox: Mailbox):
     await signed_up(api, mailbox, EMAIL)
     for _ in range(10):
         assert (await login(api, EMAIL, "Wrong-pass-1"))["__typename"] == "InvalidCredentials"

@@ -1,6 +1,7 @@
 """The `kabinet` command: serve with the embedded database, create-user, export-schema."""
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -61,7 +62,8 @@ async def serving(data_dir: Path, **settings: str) -> AsyncIterator[httpx.AsyncC
             await until_ready(http, seconds=30)
             yield http
     finally:
-        process.send_signal(signal.SIGINT)
+        with contextlib.suppress(ProcessLookupError):  # unless a test made it exit already
+            process.send_signal(signal.SIGINT)
         await asyncio.wait_for(process.wait(), 15)
         log.close()
 

@@ -1,10 +1,12 @@
 """Contacts (guide 2.2): phones and emails confirmed by codes sent over real SMTP and HTTP."""
 
 import asyncio
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 
+from kabinet.auth import rate_limit
 from kabinet.clock import clock
 from kabinet.documents import ContactDocument, OutboxMessageDocument
 from kabinet.i18n import Locale, translate
@@ -16,9 +18,11 @@ from tests.operations import (
     RESEND_CONTACT_CODE,
     VERIFY_CONTACT,
 )
+from tests.policies import confirmed_phone
 from tests.support import Api, Mailbox, SmsGateway, body_of, eventually, sms_code
 
 PHONE = "+380671234567"
+FREE_PHONE = "+380931112233"
 
 
 @pytest.fixture
@@ -244,14 +248,60 @@ async def test_a_phone_verified_on_one_account_cannot_be_claimed_by_another(
     # Which SMS belongs to whom is decided by the order they were sent.
     assert (await verify(api, other, theirs["id"], their_code))["__typename"] == "ContactVerified"
 
-    racing = await verify(api, token, mine["id"], my_code)
-    again = await add(api, token, PHONE)
+    refused = await verify(api, token, mine["id"], my_code)
 
-    for refused in (racing, again):
-        assert refused["__typename"] == "InputError"
-        assert refused["fields"][0]["code"] == "PHONE_TAKEN"
-        assert "контакт-центру" in refused["fields"][0]["message"]
-        assert "stranger" not in str(refused)
+    assert_phone_taken(refused)
+
+
+def assert_phone_taken(refused: dict) -> None:
+    assert refused["__typename"] == "InputError"
+    assert refused["fields"][0]["code"] == "PHONE_TAKEN"
+    assert "контакт-центру" in refused["fields"][0]["message"]
+    assert "stranger" not in str(refused)
+
+
+def shape(contact: dict) -> dict:
+    """What an answer to addContact says but for which contact it is."""
+    return {key: value for key, value in contact.items() if key not in ("id", "value")}
+
+
+async def test_adding_a_phone_confirmed_elsewhere_reveals_nothing_until_the_code_proves_it(
+    api: Api, mailbox: Mailbox, token: str, sms_gateway: SmsGateway
+):
+    await signed_up(api, mailbox, "stranger@example.com")
+    await confirmed_phone("stranger@example.com", PHONE)
+
+    taken = await add(api, token, PHONE)
+    free = await add(api, token, FREE_PHONE)
+
+    assert taken["__typename"] == free["__typename"] == "Contact"
+    assert shape(taken) == shape(free)
+    # The code goes to the phone, as for any number: whoever holds it proves it.
+    (code_sms,) = await sms_gateway.wait_for(PHONE)
+    await sms_gateway.wait_for(FREE_PHONE)
+    assert_phone_taken(await verify(api, token, taken["id"], sms_code(code_sms)))
+    assert await ContactDocument.find({"value": PHONE, "verified": True}).count() == 1
+
+
+@pytest.fixture
+def three_adds_an_hour() -> Iterator[None]:
+    rate_limit.configure({"contact-add:account": "3/1h"})
+    yield
+    rate_limit.configure({})
+
+
+@pytest.mark.usefixtures("three_adds_an_hour")
+async def test_every_add_contact_counts_whatever_the_number(api: Api, mailbox: Mailbox, token: str):
+    await signed_up(api, mailbox, "stranger@example.com")
+    await confirmed_phone("stranger@example.com", PHONE)
+
+    answers = [await add(api, token, value) for value in (PHONE, "not a phone", FREE_PHONE)]
+    assert [answer["__typename"] for answer in answers] == ["Contact", "InputError", "Contact"]
+
+    for probe in (PHONE, "+380501112233", "not a phone", FREE_PHONE, "x@example.com"):
+        limited = await add(api, token, probe)
+        assert limited["__typename"] == "RateLimited", probe
+        assert 0 < limited["retryAfterSeconds"] <= 3600
 
 
 async def test_someone_elses_contact_is_not_found(

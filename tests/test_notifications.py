@@ -1,18 +1,27 @@
 """Status changes reach the person by SMS or email, once per change."""
 
 from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import ValidationError
+from pymongo import AsyncMongoClient
 
 from kabinet.clock import now
 from kabinet.config import Settings
 from kabinet.documents import OutboxMessageDocument, RequestDocument
 from kabinet.events import Broker
 from kabinet.notify.outbox import Outbox
-from kabinet.resolvers.notifications import announce
+from kabinet.resolvers.demo import DEMO_PHONE
+from kabinet.resolvers.notifications import announce, announce_all_pending
 from kabinet.services import Services
 from tests.operations import CHANGE_STATUS
 from tests.policies import PHONE, staff_token
 from tests.requests_support import callback, customer
-from tests.support import Api, Mailbox, SmsGateway, body_of
+from tests.support import Api, Mailbox, SmsGateway, body_of, eventually, free_port
+from tests.test_cli import run_cli, serving
+from tests.test_processes import gql
 
 SETTINGS = """mutation($input: NotificationSettingsInput!) {
   updateNotificationSettings(input: $input) {
@@ -110,3 +119,85 @@ async def test_an_announcement_carries_the_id_of_the_request_that_changed_the_st
 
     sms = await OutboxMessageDocument.find_one({"channel": "sms"})
     assert sms.request_id == "operator-click-0001"
+
+
+async def test_each_change_is_pulled_from_the_pending_list_once_announced(
+    api: Api, mailbox: Mailbox, settings: Settings, sms_gateway: SmsGateway
+):
+    token = await customer(api, mailbox)
+    operator = await staff_token(api, "operator@example.com", "operator")
+    request = await callback(api, token)
+    await change(api, operator, request["id"], "IN_PROGRESS")
+    await change(api, operator, request["id"], "NEEDS_INFO", comment="Потрібне фото поліса")
+    stored = await RequestDocument.find_one({})
+    assert (stored.unannounced, stored.unannounced_since) == ([], None)
+
+    # As a crash after the status update leaves it: the change pending, no message yet.
+    await OutboxMessageDocument.find({}).delete()
+    await RequestDocument.find_one({}).update(
+        {"$push": {"unannounced": stored.history[-1].id}, "$set": {"unannounced_since": now()}}
+    )
+    services = Services(settings=settings, outbox=Outbox(settings), events=Broker())
+    assert await announce_all_pending(services) == 1
+    assert await announce_all_pending(services) == 0
+
+    stored = await RequestDocument.find_one({})
+    assert (stored.unannounced, stored.unannounced_since) == ([], None)
+    (sms,) = await OutboxMessageDocument.find({"channel": "sms"}).to_list()
+    assert sms.dedupe_key == f"{stored.history[-1].id}:sms"
+    assert "Потрібне фото поліса" in sms.body
+
+
+CRASH_LOGIN = """mutation($email: String!) {
+  login(input: {email: $email, password: "Demo-pass-1"}) { ... on AuthSuccess { token } }
+}"""
+CRASH_FILE = """mutation {
+  createRequest(input: {callback: {topic: "Перевірка збою"}}) { ... on Request { id number } }
+}"""
+
+
+async def test_a_status_sms_is_sent_once_although_the_server_died_right_after_the_update(
+    tmp_path: Path, sms_gateway: SmsGateway
+):
+    db_port = str(free_port())
+    uri = f"mongodb://127.0.0.1:{db_port}/?directConnection=true"
+    gateway = {"sms_gateway_url": sms_gateway.url, "outbox_poll_seconds": "0.2"}
+    async with serving(
+        tmp_path, embedded_port=db_port, test_fault="after-status-update", **gateway
+    ) as doomed:
+        code, output = await run_cli("seed-demo", mongodb_uri=uri)
+        assert code == 0, output
+        customer_token = (await gql(doomed, CRASH_LOGIN, email="demo@example.com"))["login"]
+        operator_token = (await gql(doomed, CRASH_LOGIN, email="operator@example.com"))["login"]
+        request = (await gql(doomed, CRASH_FILE, customer_token["token"]))["createRequest"]
+        variables = {"input": {"requestId": request["id"], "status": "REJECTED"}}
+        with pytest.raises(httpx.TransportError):  # the process exits inside the request
+            await doomed.post(
+                "/graphql",
+                json={"query": CHANGE_STATUS, "variables": variables},
+                headers={"Authorization": f"Bearer {operator_token['token']}"},
+            )
+
+    async with serving(tmp_path, embedded_port=db_port, **gateway):
+        client: AsyncMongoClient = AsyncMongoClient(uri)
+        database = client["kabinet"]
+
+        async def announced() -> bool:
+            stored = await database.requests.find_one({"number": request["number"]})
+            sent = await database.outbox.count_documents({"channel": "sms", "status": "sent"})
+            pending = stored["unannounced"], stored["unannounced_since"]
+            return stored["status"] == "rejected" and pending == ([], None) and sent == 1
+
+        await eventually(announced)
+        (message,) = await database.outbox.find({}).to_list()
+        await client.close()
+    # The gateway also serves this session's other servers: their messages have other ids.
+    (sms,) = [sms for sms in sms_gateway.messages if sms["id"] == str(message["_id"])]
+    assert sms["to"] == DEMO_PHONE
+    assert sms["text"].startswith(f"Заявка {request['number']}: відхилено")
+
+
+def test_a_crash_point_cannot_be_set_in_production():
+    with pytest.raises(ValidationError, match="KABINET_TEST_FAULT is for tests"):
+        Settings(_env_file=None, env="production", test_fault="after-status-update")
+    assert Settings(_env_file=None, test_fault="after-status-update").test_fault is not None

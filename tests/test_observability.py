@@ -87,7 +87,9 @@ async def test_metrics_count_operations_by_name_and_outcome_and_rate_limit_rejec
     )
     assert not [labels for name, labels in after if "Invented" in str(labels)]
     assert grown(before, after, operations, operation="__schema", type="query", outcome="ok") == 1
-    assert grown(before, after, "kabinet_rate_limit_rejections_total", limit="login:account") == 1
+    assert (
+        grown(before, after, "kabinet_rate_limit_rejections_total", limit="login:account-ip") == 1
+    )
     durations = "kabinet_graphql_operation_duration_seconds_count"
     assert grown(before, after, durations, type="mutation") == 11
     http = "kabinet_http_requests_total"

@@ -7,13 +7,19 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from beanie.odm.queries.find import FindMany
 
+from kabinet import metrics
 from kabinet.auth import rate_limit
+from kabinet.clock import clock, now
 from kabinet.config import Settings
 from kabinet.documents import OutboxMessageDocument
+from kabinet.i18n import Locale
+from kabinet.notify import templates
+from kabinet.resolvers import account
 from tests.accounts import login, signed_up
 from tests.operations import REQUEST_PASSWORD_RESET
-from tests.support import Api, Mailbox, eventually
+from tests.support import Api, Mailbox, api_from, body_of, eventually
 
 EMAIL = "olena@example.com"
 WRONG = "Wrong-pass-1"
@@ -23,10 +29,11 @@ def outcomes(results: list[dict]) -> Counter[str]:
     return Counter(result["__typename"] for result in results)
 
 
-async def test_twenty_parallel_logins_get_exactly_the_ten_attempts_allowed(
-    api: Api, mailbox: Mailbox
+async def test_twenty_parallel_logins_from_one_address_get_exactly_the_ten_attempts_allowed(
+    api: Api, mailbox: Mailbox, server: str
 ):
     await signed_up(api, mailbox, EMAIL)
+    at_the_start_of_a_window()
     results = await asyncio.gather(*(login(api, EMAIL, WRONG) for _ in range(20)))
     assert outcomes(results) == {"InvalidCredentials": 10, "RateLimited": 10}
     assert all(
@@ -34,8 +41,71 @@ async def test_twenty_parallel_logins_get_exactly_the_ten_attempts_allowed(
         for result in results
         if result["__typename"] == "RateLimited"
     )
-    # The right password does not open a locked window either.
+    # The right password does not open the window locked for this address either ...
     assert (await login(api, EMAIL))["__typename"] == "RateLimited"
+    # ... but the owner elsewhere is not locked out.
+    async with api_from(server, "127.0.0.2") as elsewhere:
+        assert (await login(elsewhere, EMAIL))["__typename"] == "AuthSuccess"
+
+
+def at_the_start_of_a_window(window: timedelta = timedelta(minutes=15)) -> None:
+    """Move the clock just past the next window boundary, so that a test's attempts all
+    fall in one fixed window however long they take."""
+    seconds = window.total_seconds()
+    clock.advance(timedelta(seconds=seconds - now().timestamp() % seconds + 1))
+
+
+def warnings_to(email: str) -> FindMany[OutboxMessageDocument]:
+    subject = templates.login_attempts_email(Locale.UK, attempts=0, minutes=0, link="").subject
+    return OutboxMessageDocument.find({"recipient": email, "subject": subject})
+
+
+async def test_failures_for_an_account_slow_it_down_and_warn_the_owner_once(
+    api: Api, mailbox: Mailbox, server: str
+):
+    await signed_up(api, mailbox, EMAIL)
+    at_the_start_of_a_window()
+    slowed_before = metrics.LOGIN_SLOWDOWNS._value.get()
+    async with (
+        api_from(server, "127.0.0.2") as attacker,
+        api_from(server, "127.0.0.3") as second_attacker,
+        api_from(server, "127.0.0.4") as owner,
+    ):
+        for _ in range(10):
+            assert (await login(attacker, EMAIL, WRONG))["__typename"] == "InvalidCredentials"
+        assert (await login(attacker, EMAIL))["__typename"] == "RateLimited"
+        assert await warnings_to(EMAIL).count() == 0
+        # The account's 11th failure passes `login:account`: slowed down and warned of.
+        assert (await login(second_attacker, EMAIL, WRONG))["__typename"] == "InvalidCredentials"
+        assert (await login(owner, EMAIL))["__typename"] == "AuthSuccess"
+        assert (await login(second_attacker, EMAIL, WRONG))["__typename"] == "InvalidCredentials"
+
+    assert metrics.LOGIN_SLOWDOWNS._value.get() - slowed_before == 3
+    # Written to the outbox inside the requests, so this count is final: once per window.
+    assert await warnings_to(EMAIL).count() == 1
+    warning = await mailbox.wait_for(EMAIL, "Хтось намагається увійти")
+    assert "понад 10 разів" in body_of(warning)
+
+
+async def test_failures_for_an_unknown_address_warn_nobody(api: Api, server: str):
+    for address in ("127.0.0.2", "127.0.0.3"):
+        async with api_from(server, address) as attacker:
+            for _ in range(6):
+                assert (await login(attacker, EMAIL, WRONG))["__typename"] == "InvalidCredentials"
+    assert await OutboxMessageDocument.count() == 0
+
+
+def test_the_slowdown_grows_to_a_bound():
+    assert [account.login_slowdown(over) for over in range(8)] == [
+        0.0,
+        0.25,
+        0.5,
+        1.0,
+        2.0,
+        4.0,
+        4.0,
+        4.0,
+    ]
 
 
 async def test_aliases_in_one_document_count_one_attempt_each(api: Api, mailbox: Mailbox):
@@ -66,7 +136,7 @@ async def test_parallel_reset_requests_send_only_the_allowed_emails(api: Api, ma
 
 @pytest.fixture
 def stricter_login() -> Iterator[None]:
-    rate_limit.configure({"login:account": "2/1m"})
+    rate_limit.configure({"login:account-ip": "2/1m"})
     yield
     rate_limit.configure({})
 

@@ -2,7 +2,9 @@
 
 A limit is a fixed window: the first hit of a window creates the bucket with an
 atomic upsert and every further hit increments it atomically, so parallel
-requests and aliases in one document cannot slip past the limit.
+requests and aliases in one document cannot slip past the limit. Most limits
+refuse what is over them (`hit`); a soft one (`count`) only reports how far over
+it an attempt is, for the caller to slow it down.
 """
 
 import math
@@ -32,7 +34,21 @@ class Exceeded:
     retry_after_seconds: int
 
 
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """One attempt counted in the bucket ``bucket_id``: the ``over``-th beyond the limit
+    (0 while within it), in a window that ends at ``window_end``."""
+
+    bucket_id: str
+    over: int
+    window_end: datetime
+
+
 # Documented in docs/architecture.md (Rate limits); `KABINET_RATE_LIMITS` overrides them.
+# Refused: sign-ins for one account from one address, and from one address at all.
+LOGIN_PER_ACCOUNT_AND_IP = Limit("login:account-ip", 10, timedelta(minutes=15))
+# Never refused, so nobody can lock an owner out: attempts beyond it are slowed down and
+# the owner is warned once per window (resolvers/account.py).
 LOGIN_PER_ACCOUNT = Limit("login:account", 10, timedelta(minutes=15))
 LOGIN_PER_IP = Limit("login:ip", 50, timedelta(minutes=15))
 REGISTER_PER_IP = Limit("register:ip", 20, timedelta(hours=1))
@@ -42,6 +58,7 @@ CONFIRMATION_PER_IP = Limit("confirmation:ip", 20, timedelta(hours=1))
 TOKEN_USE_PER_IP = Limit("token:ip", 20, timedelta(minutes=15))
 RESET_PER_EMAIL = Limit("reset:email", 5, timedelta(hours=1))
 RESET_PER_IP = Limit("reset:ip", 20, timedelta(hours=1))
+CONTACT_ADDS_PER_ACCOUNT = Limit("contact-add:account", 20, timedelta(hours=1))
 CODES_PER_ACCOUNT = Limit("contact-codes:account", 10, timedelta(hours=1))
 CODES_PER_VALUE = Limit("contact-codes:value", 10, timedelta(days=1))
 CODE_CHECKS_PER_ACCOUNT = Limit("contact-verify:account", 30, timedelta(hours=1))
@@ -82,9 +99,14 @@ def configure(overrides: dict[str, str]) -> None:
     _configured.update(DEFAULTS | parse_overrides(overrides))
 
 
-async def hit(limit: Limit, subject: str) -> Exceeded | None:
-    """Count one attempt; ``Exceeded`` when this attempt is over the limit."""
-    limit = _configured[limit.scope]
+def configured(limit: Limit) -> Limit:
+    """``limit`` as it is in force, with `KABINET_RATE_LIMITS` applied."""
+    return _configured[limit.scope]
+
+
+async def count(limit: Limit, subject: str) -> Counted:
+    """Count one attempt and say how far over the limit it is, refusing nothing."""
+    limit = configured(limit)
     moment = now()
     window_seconds = int(limit.window.total_seconds())
     window_index = int(moment.timestamp()) // window_seconds
@@ -104,10 +126,26 @@ async def hit(limit: Limit, subject: str) -> Exceeded | None:
             continue
     else:  # pragma: no cover - the bucket exists after the first race
         raise RuntimeError(f"rate-limit bucket {bucket_id} could not be updated")
-    if bucket["hits"] <= limit.hits:
+    return Counted(bucket_id, max(0, bucket["hits"] - limit.hits), window_end)
+
+
+async def hit(limit: Limit, subject: str) -> Exceeded | None:
+    """Count one attempt; ``Exceeded`` when this attempt is over the limit."""
+    counted = await count(limit, subject)
+    if not counted.over:
         return None
     metrics.RATE_LIMITED.labels(limit.scope).inc()
-    return Exceeded(retry_after_seconds=max(1, math.ceil((window_end - moment).total_seconds())))
+    wait = (counted.window_end - now()).total_seconds()
+    return Exceeded(retry_after_seconds=max(1, math.ceil(wait)))
+
+
+async def first_notice(counted: Counted) -> bool:
+    """``True`` for the first caller to ask about ``counted``'s window: something to tell
+    someone about once per window however many attempts and processes see it over."""
+    claimed = await RateLimitBucketDocument.get_pymongo_collection().update_one(
+        {"_id": counted.bucket_id, "noticed": {"$ne": True}}, {"$set": {"noticed": True}}
+    )
+    return claimed.modified_count == 1
 
 
 async def hit_all(*checks: tuple[Limit, str]) -> Exceeded | None:

@@ -13,6 +13,8 @@ class RateLimitBucketDocument(Document):
 
     id: str  # type: ignore[assignment]
     hits: int = 0
+    # Set by the first to tell someone that the window went over its limit (once per window).
+    noticed: bool = False
     expires_at: datetime
 
     class Settings(WholeDocuments):

@@ -142,6 +142,12 @@ class RequestDocument(Document):
     updated_at: datetime = Field(default_factory=now)
     # Set when the owner deleted the account: personal fields erased, the record kept.
     anonymised_at: datetime | None = None
+    # Status changes (history entry ids) still to be announced to the owner: pushed by the
+    # same update as the entry, pulled once the messages are in the outbox, so a crash in
+    # between leaves them here for the sweeper (resolvers/notifications.py). The time is
+    # set with them and cleared when none is left: a scalar the sweeper finds by index.
+    unannounced: list[PydanticObjectId] = Field(default_factory=list)
+    unannounced_since: datetime | None = None
 
     class Settings(WholeDocuments):
         name = "requests"
@@ -154,6 +160,12 @@ class RequestDocument(Document):
             IndexModel([("created_at", DESCENDING), ("_id", DESCENDING)], name="newest"),
             # The polling event source and `since` replays read what changed after a time.
             IndexModel([("updated_at", ASCENDING)], name="changed"),
+            # Only requests with announcements pending: the sweeper's query is this filter.
+            IndexModel(
+                [("unannounced_since", ASCENDING)],
+                partialFilterExpression={"unannounced_since": {"$type": "date"}},
+                name="unannounced",
+            ),
             IndexModel(
                 [("user_id", ASCENDING), ("idempotency_key", ASCENDING)],
                 unique=True,

@@ -1,6 +1,7 @@
 """Texts of emails and SMS, composed from the translated messages in ``kabinet.i18n``."""
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from kabinet.i18n import Locale, translate
 
@@ -23,12 +24,24 @@ def confirmation_email(locale: Locale, *, link: str, hours: int) -> EmailContent
     return _email("confirm", locale, link=link, hours=hours)
 
 
-def already_registered_email(locale: Locale, *, email: str, link: str) -> EmailContent:
-    return _email("already_registered", locale, email=email, link=link)
+class ResetTemplate(Protocol):
+    """An email that carries a password reset link for ``email``."""
+
+    def __call__(self, locale: Locale, *, email: str, link: str, minutes: int) -> EmailContent: ...
 
 
-def password_reset_email(locale: Locale, *, link: str, minutes: int) -> EmailContent:
+def already_registered_email(
+    locale: Locale, *, email: str, link: str, minutes: int
+) -> EmailContent:
+    return _email("already_registered", locale, email=email, link=link, minutes=minutes)
+
+
+def password_reset_email(locale: Locale, *, email: str, link: str, minutes: int) -> EmailContent:
     return _email("reset", locale, link=link, minutes=minutes)
+
+
+def login_attempts_email(locale: Locale, *, attempts: int, minutes: int, link: str) -> EmailContent:
+    return _email("login_attempts", locale, attempts=attempts, minutes=minutes, link=link)
 
 
 def password_changed_email(locale: Locale) -> EmailContent:

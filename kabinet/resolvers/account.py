@@ -1,14 +1,17 @@
 """Registration, email confirmation, sign-in, sessions and passwords (guide section 1)."""
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from beanie import PydanticObjectId
+from beanie.odm.utils.dump import get_dict
 from email_validator import EmailNotValidError, validate_email
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from kabinet import metrics
 from kabinet.auth import rate_limit
 from kabinet.auth.context import Caller
 from kabinet.auth.passwords import (
@@ -32,6 +35,7 @@ from kabinet.documents import (
 )
 from kabinet.i18n import Locale
 from kabinet.notify import templates
+from kabinet.notify.templates import ResetTemplate
 from kabinet.resolvers import audit
 from kabinet.resolvers.errors import (
     FieldProblem,
@@ -44,6 +48,8 @@ from kabinet.resolvers.errors import (
 from kabinet.services import Services
 
 MAX_EMAIL_LENGTH = 254
+SLOWDOWN_FIRST_SECONDS = 0.25
+SLOWDOWN_MAX_SECONDS = 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,11 +135,15 @@ async def _send_confirmation(services: Services, user: UserDocument, caller: Cal
     await services.outbox.send_email(user.email, content, request_id=caller.request_id)
 
 
-async def _send_reset(services: Services, user: UserDocument, caller: Caller) -> None:
+async def _send_reset(
+    services: Services, user: UserDocument, caller: Caller, template: ResetTemplate
+) -> None:
+    """Email a new password reset link in the message ``template`` makes."""
     minutes = services.settings.password_reset_ttl_minutes
-    ttl = timedelta(minutes=minutes)
-    link = await _issue_link(services, user, TokenPurpose.RESET_PASSWORD, ttl)
-    content = templates.password_reset_email(user.locale, link=link, minutes=minutes)
+    link = await _issue_link(
+        services, user, TokenPurpose.RESET_PASSWORD, timedelta(minutes=minutes)
+    )
+    content = template(user.locale, email=user.email, link=link, minutes=minutes)
     await services.outbox.send_email(user.email, content, request_id=caller.request_id)
 
 
@@ -160,8 +170,11 @@ async def register(
 ) -> Done | InvalidInput | RateLimited:
     """Create an account and email a confirmation link.
 
-    The answer is the same whether or not the address is taken; the owner of an
-    existing account gets a "someone tried to register" email instead.
+    The answer is the same whether or not the address is taken, and so is the work: one
+    hash, two writes to `users`, a new link and one email on every path (an account being
+    deleted, a passing state, is told nothing), so neither the answer nor its time says
+    whether an address is registered. The owner of a confirmed account gets "someone tried
+    to register" with a password reset link instead of a confirmation.
     """
     normalized = normalize_email(email)
     problems = _email_problems(normalized) + _new_password_problems(password, password_confirmation)
@@ -173,49 +186,49 @@ async def register(
         )
     ):
         return limited
-    # Hash on every path, so that a taken address does not answer faster.
     password_hash = await hash_password(password)
-    done = Done("account.registered", {"email": normalized})
-    user = UserDocument(
-        email=normalized, password_hash=password_hash, locale=locale or caller.locale
+    user = await _account_for(
+        UserDocument(email=normalized, password_hash=password_hash, locale=locale or caller.locale)
     )
-    try:
-        await user.insert()
-    except DuplicateKeyError:
-        await _register_existing(services, caller, normalized, password_hash, locale)
-        return done
-    await _send_confirmation(services, user, caller)
-    return done
-
-
-async def _register_existing(
-    services: Services, caller: Caller, email: str, password_hash: str, locale: Locale | None
-) -> None:
-    existing = await _live_account({"email": email})
-    if existing is None:  # being deleted: nothing to tell anyone
-        return
-    if existing.email_confirmed:
-        content = templates.already_registered_email(
-            existing.locale, email=email, link=f"{services.settings.public_url.rstrip('/')}/"
-        )
-        await services.outbox.send_email(email, content, request_id=caller.request_id)
-        return
-    # Not confirmed yet: whoever confirms from the mailbox owns the account, with the
-    # password typed last, so a stranger who registered the address first gains nothing.
-    # Conditional, so a confirmation that lands in between is never undone.
-    changed = await UserDocument.get_pymongo_collection().update_one(
-        {"_id": existing.id, "email_confirmed": False},
+    # Not confirmed yet (a new account too): whoever confirms from the mailbox owns the
+    # account, with the password typed last, so a stranger who registered the address first
+    # gains nothing. Conditional, so a confirmation that lands in between is never undone.
+    chosen_locale = locale or user.locale
+    unconfirmed = await UserDocument.get_pymongo_collection().update_one(
+        {"_id": user.id, "email_confirmed": False, "deleting_since": None},
         {
             "$set": {
                 "password_hash": password_hash,
-                "locale": (locale or existing.locale).value,
+                "locale": chosen_locale.value,
                 "updated_at": now(),
             }
         },
     )
-    if changed.modified_count:
-        existing.locale = locale or existing.locale
-        await _send_confirmation(services, existing, caller)
+    if unconfirmed.matched_count:
+        user.locale = chosen_locale
+        await _send_confirmation(services, user, caller)
+    elif user.deleting_since is None:
+        await _send_reset(services, user, caller, templates.already_registered_email)
+    return Done("account.registered", {"email": normalized})
+
+
+async def _account_for(new: UserDocument) -> UserDocument:
+    """The account of ``new.email``: the one that exists, or ``new``, created; one command
+    either way (an upsert that inserts only when the address is free)."""
+    new.id = PydanticObjectId()
+    collection = UserDocument.get_pymongo_collection()
+    for _ in range(2):  # two first registrations may race on the upsert; the loser retries
+        try:
+            existing = await collection.find_one_and_update(
+                {"email": new.email},
+                {"$setOnInsert": get_dict(new, to_db=True)},
+                upsert=True,
+                return_document=ReturnDocument.BEFORE,
+            )
+        except DuplicateKeyError:
+            continue
+        return new if existing is None else UserDocument.model_validate(existing)
+    raise RuntimeError("the account could not be created or found")  # pragma: no cover
 
 
 async def _usable_token(token: str, purpose: TokenPurpose) -> EmailTokenDocument | None:
@@ -296,25 +309,40 @@ async def resend_confirmation(
     return Done("account.confirmation_resent", {"email": normalized})
 
 
+def login_slowdown(over: int) -> float:
+    """Seconds the ``over``-th sign-in beyond `login:account` waits: 0.25, doubling, at most
+    SLOWDOWN_MAX_SECONDS, so guessing from many addresses gets slow and the owner still in."""
+    return 0.0 if over <= 0 else min(SLOWDOWN_MAX_SECONDS, SLOWDOWN_FIRST_SECONDS * 2 ** (over - 1))
+
+
 async def login(
     *, services: Services, caller: Caller, email: str, password: str
 ) -> SignedIn | InvalidCredentials | RateLimited | NotAllowed:
+    """Sign in. Guessing is refused per address and per (account, address); per account it is
+    only slowed down, so failures from elsewhere never lock the owner out."""
     normalized = normalize_email(email) or email.strip().lower()[:MAX_EMAIL_LENGTH]
     if limited := _limited(
         await rate_limit.hit_all(
-            (rate_limit.LOGIN_PER_IP, caller.ip), (rate_limit.LOGIN_PER_ACCOUNT, normalized)
+            (rate_limit.LOGIN_PER_IP, caller.ip),
+            (rate_limit.LOGIN_PER_ACCOUNT_AND_IP, f"{normalized} {caller.ip}"),
         )
     ):
         return limited
+    attempt = await rate_limit.count(rate_limit.LOGIN_PER_ACCOUNT, normalized)
+    if attempt.over:
+        metrics.LOGIN_SLOWDOWNS.inc()
+        await asyncio.sleep(login_slowdown(attempt.over))
     user = await _live_account({"email": normalized})
     if user is None:
         await burn_verification_time(password)
         # One insert on this path as on the others, and no trace of what was typed (it is
         # sometimes the password): the attempt is visible to administrators only, by IP.
         await _login_failed(caller, None, "unknown_account")
+        await _warn_of_attempts(services, caller, None, attempt)
         return InvalidCredentials()
     if not await verify_password(user.password_hash, password):
         await _login_failed(caller, user, "wrong_password")
+        await _warn_of_attempts(services, caller, user, attempt)
         return InvalidCredentials()
     if not user.email_confirmed:
         await _login_failed(caller, user, "email_not_confirmed")
@@ -337,6 +365,23 @@ async def login(
         return InvalidCredentials()
     await audit.record(caller, AuditAction.LOGIN, actor=user, subject_id=user.id)
     return signed_in
+
+
+async def _warn_of_attempts(
+    services: Services, caller: Caller, user: UserDocument | None, attempt: rate_limit.Counted
+) -> None:
+    """Email the owner once per window when failed sign-ins pass `login:account`. An unknown
+    address claims its window's notice as well, so both failures do the same writes."""
+    if not attempt.over or not await rate_limit.first_notice(attempt) or user is None:
+        return
+    limit = rate_limit.configured(rate_limit.LOGIN_PER_ACCOUNT)
+    content = templates.login_attempts_email(
+        user.locale,
+        attempts=limit.hits,
+        minutes=int(limit.window.total_seconds() // 60),
+        link=f"{services.settings.public_url.rstrip('/')}/",
+    )
+    await services.outbox.send_email(user.email, content, request_id=caller.request_id)
 
 
 async def _login_failed(caller: Caller, user: UserDocument | None, reason: str) -> None:
@@ -372,7 +417,7 @@ async def request_password_reset(
         return limited
     user = await _live_account({"email": normalized})
     if user is not None:
-        await _send_reset(services, user, caller)
+        await _send_reset(services, user, caller, templates.password_reset_email)
         await audit.record(caller, AuditAction.PASSWORD_RESET_REQUESTED, subject_id=user.id)
     return Done("account.reset_requested", {"email": normalized})
 

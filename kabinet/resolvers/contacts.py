@@ -86,19 +86,17 @@ async def find_contact(user: UserDocument, contact_id: PydanticObjectId) -> Cont
     return await ContactDocument.find_one({"_id": contact_id, "user_id": user.id})
 
 
-async def _verified_elsewhere(user: UserDocument, value: str) -> bool:
-    return (
-        await ContactDocument.find_one(
-            {"value": value, "verified": True, "user_id": {"$ne": user.id}}
-        )
-        is not None
-    )
-
-
 async def add_contact(
     *, services: Services, caller: Caller, user: UserDocument, value: str
 ) -> ContactDocument | InvalidInput | RateLimited:
-    """Add an unverified contact and send it a code; adding it again resends the code."""
+    """Add an unverified contact and send it a code; adding it again resends the code.
+
+    Every call is counted before anything is answered, and a phone confirmed on another
+    account is added like any other: only `verify_contact`, after the code from the SMS
+    proved the caller holds the phone, says it is taken. So probing numbers tells nothing.
+    """
+    if exceeded := await rate_limit.hit(rate_limit.CONTACT_ADDS_PER_ACCOUNT, str(user.id)):
+        return RateLimited(exceeded.retry_after_seconds)
     parsed = parse_contact(value)
     if isinstance(parsed, FieldProblem):
         return InvalidInput([parsed])
@@ -106,8 +104,6 @@ async def add_contact(
     existing = await ContactDocument.find_one({"user_id": user.id, "value": normalized})
     if existing is not None and existing.verified:
         return InvalidInput([FieldProblem("value", "field.contact_already_verified")])
-    if kind is ContactKind.PHONE and await _verified_elsewhere(user, normalized):
-        return InvalidInput([FieldProblem("value", "field.phone_taken")])
     if existing is not None:
         return await _send_code(services, caller, user, existing)
     if await ContactDocument.find({"user_id": user.id}).count() >= MAX_CONTACTS:

@@ -1,8 +1,16 @@
 """Telling the person about a status change, even when the cabinet is closed.
 
-Each message carries the history entry's id as its outbox dedupe key, so however
-often this runs for one change, each channel sends it once.
+The status update itself records the change as `unannounced` on the request; the
+messages are written to the outbox and only then is the change pulled from that
+list, so a crash in between leaves it for `keep_announcing`, which every process
+runs at start and every minute. Each message carries the history entry's id as
+its outbox dedupe key, so however often this runs for one change, each channel
+sends it once.
 """
+
+import asyncio
+import logging
+from datetime import timedelta
 
 from kabinet.auth.sessions import live_account
 from kabinet.documents import ContactKind, RequestDocument, UserDocument
@@ -11,6 +19,52 @@ from kabinet.notify import templates
 from kabinet.resolvers import contacts
 from kabinet.resolvers.errors import FieldProblem, InvalidInput
 from kabinet.services import Services
+
+logger = logging.getLogger(__name__)
+
+SWEEP_INTERVAL = timedelta(minutes=1)
+# The sweeper's query: exactly the partial index `unannounced` of `requests`.
+PENDING = {"unannounced_since": {"$type": "date"}}
+
+
+async def announce_pending(services: Services, request: RequestDocument) -> None:
+    """Announce the request's pending changes, marking each one done once its messages are
+    in the outbox; then, unless another change came meanwhile, take the request off the
+    sweeper's index."""
+    collection = RequestDocument.get_pymongo_collection()
+    changes = {change.id: change for change in request.history}
+    for change_id in request.unannounced:
+        if change := changes.get(change_id):
+            await announce(services, request, change)
+        await collection.update_one({"_id": request.id}, {"$pull": {"unannounced": change_id}})
+    await collection.update_one(
+        {"_id": request.id, "unannounced": {"$size": 0}}, {"$set": {"unannounced_since": None}}
+    )
+
+
+async def announce_all_pending(services: Services) -> int:
+    """Announce what a crash left pending; the number of requests done. One that fails is
+    logged and left for the next round, not the others."""
+    done = 0
+    async for request in RequestDocument.find(PENDING):
+        try:
+            await announce_pending(services, request)
+        except Exception:
+            logger.exception("announcing request %s failed; it will be retried", request.id)
+        else:
+            done += 1
+    return done
+
+
+async def keep_announcing(services: Services, interval: timedelta = SWEEP_INTERVAL) -> None:
+    """The background task that finishes interrupted announcements: at start, then
+    every ``interval`` (another process may have died with some pending)."""
+    while True:
+        try:
+            await announce_all_pending(services)
+        except Exception:  # a database hiccup must not end the task
+            logger.exception("looking for pending announcements failed")
+        await asyncio.sleep(interval.total_seconds())
 
 
 async def announce(services: Services, request: RequestDocument, change: StatusChange) -> None:

@@ -16,9 +16,11 @@ from beanie.operators import Inc, Push, Set
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from kabinet import faults
 from kabinet.auth import rate_limit
 from kabinet.auth.context import Caller
 from kabinet.clock import now
+from kabinet.config import Fault
 from kabinet.documents import (
     Address,
     AuditAction,
@@ -493,6 +495,7 @@ async def change_status(
         return InvalidInput(checked.problems)
     changed = await _transition(request, status, Actor.OPERATOR, user, text, scheduled_at)
     if isinstance(changed, RequestDocument):
+        faults.crash_at(services.settings, Fault.AFTER_STATUS_UPDATE)
         await audit.record(
             caller,
             AuditAction.REQUEST_STATUS_CHANGED,
@@ -502,7 +505,7 @@ async def change_status(
             before={"status": request.status.value},
             after={"status": status.value},
         )
-        await notifications.announce(services, changed, changed.history[-1])
+        await notifications.announce_pending(services, changed)
     return changed
 
 
@@ -569,12 +572,16 @@ async def _try_transition(
         by_operator=actor is Actor.OPERATOR,
         actor_id=user.id,
     )
+    pushes: dict[str, object] = {"history": entry}
+    if actor is Actor.OPERATOR:  # announced to the owner: recorded in the same atomic update
+        pushes["unannounced"] = entry.id
+        changes["unannounced_since"] = moment
     # None when someone changed it since we read it.
     return await RequestDocument.find_one(  # type: ignore[return-value]
         {"_id": request.id, "version": request.version}
     ).update(
         Set(changes),
-        Push({"history": entry}),
+        Push(pushes),
         Inc({"version": 1}),
         response_type=UpdateResponse.NEW_DOCUMENT,
     )

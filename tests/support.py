@@ -6,6 +6,7 @@ import re
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -18,6 +19,8 @@ from pymongo.monitoring import (
     CommandStartedEvent,
     CommandSucceededEvent,
 )
+
+from kabinet.clock import clock, now
 
 PASSWORD = "Correct-horse-1"
 
@@ -219,3 +222,10 @@ class CommandLog(CommandListener):
 
     def failed(self, event: CommandFailedEvent) -> None:
         pass
+
+
+def at_the_start_of_a_window(window: timedelta = timedelta(minutes=15)) -> None:
+    """Move the clock just past the next window boundary, so that a test's attempts all
+    fall in one fixed window however long they take."""
+    seconds = window.total_seconds()
+    clock.advance(timedelta(seconds=seconds - now().timestamp() % seconds + 1))

@@ -37,7 +37,7 @@ from tests.operations import (
 from tests.policies import card, staff_token
 from tests.requests_support import JPEG, PDF, VALID_IBAN, create, customer, multipart, window
 from tests.subscriptions import UPDATED, next_message, subscribed
-from tests.support import PASSWORD, Api, Mailbox, SmsGateway
+from tests.support import PASSWORD, Api, Mailbox, SmsGateway, at_the_start_of_a_window
 
 OTHER_IBAN = "UA433052990000026201234567890"
 
@@ -339,6 +339,7 @@ async def test_a_wrong_password_deletes_nothing(api: Api, olena: Person):
 async def test_password_checks_are_limited_per_account_together_with_change_password(
     api: Api, mailbox: Mailbox
 ):
+    at_the_start_of_a_window()  # every attempt in one fixed window
     token = await signed_up(api, mailbox, "olena@example.com")
     wrong = {
         "currentPassword": "Wrong-1a",

@@ -11,7 +11,6 @@ from beanie.odm.queries.find import FindMany
 
 from kabinet import metrics
 from kabinet.auth import rate_limit
-from kabinet.clock import clock, now
 from kabinet.config import Settings
 from kabinet.documents import OutboxMessageDocument
 from kabinet.i18n import Locale
@@ -19,7 +18,7 @@ from kabinet.notify import templates
 from kabinet.resolvers import account
 from tests.accounts import login, signed_up
 from tests.operations import REQUEST_PASSWORD_RESET
-from tests.support import Api, Mailbox, api_from, body_of, eventually
+from tests.support import Api, Mailbox, api_from, at_the_start_of_a_window, body_of, eventually
 
 EMAIL = "olena@example.com"
 WRONG = "Wrong-pass-1"
@@ -46,13 +45,6 @@ async def test_twenty_parallel_logins_from_one_address_get_exactly_the_ten_attem
     # ... but the owner elsewhere is not locked out.
     async with api_from(server, "127.0.0.2") as elsewhere:
         assert (await login(elsewhere, EMAIL))["__typename"] == "AuthSuccess"
-
-
-def at_the_start_of_a_window(window: timedelta = timedelta(minutes=15)) -> None:
-    """Move the clock just past the next window boundary, so that a test's attempts all
-    fall in one fixed window however long they take."""
-    seconds = window.total_seconds()
-    clock.advance(timedelta(seconds=seconds - now().timestamp() % seconds + 1))
 
 
 def warnings_to(email: str) -> FindMany[OutboxMessageDocument]:

@@ -62,6 +62,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             await db.connect()
         sender = asyncio.create_task(outbox.run(), name="outbox-sender")
         eraser = asyncio.create_task(privacy.keep_erasing(), name="deletions")
+        sweeper = asyncio.create_task(
+            files.keep_sweeping(settings.orphan_file_grace), name="orphan-files"
+        )
         source = choose_source(
             await db.client.admin.command("hello"),
             settings.events_poll_seconds,
@@ -84,7 +87,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         try:
             yield
         finally:
-            for task in (sender, eraser, listener):
+            for task in (sender, eraser, sweeper, listener):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -112,6 +112,12 @@ class Settings(BaseSettings):
         5.0, description="First retry delay, doubled each time."
     )
 
+    orphan_file_grace_minutes: int = Field(
+        60,
+        description="Uploaded files that no request or comment refers to this long after "
+        "the upload (the server stopped mid-upload) are deleted; the sweep runs this often.",
+    )
+
     @field_validator("allowed_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
@@ -132,6 +138,10 @@ class Settings(BaseSettings):
     @property
     def session_ttl(self) -> timedelta:
         return timedelta(days=self.session_ttl_days)
+
+    @property
+    def orphan_file_grace(self) -> timedelta:
+        return timedelta(minutes=self.orphan_file_grace_minutes)
 
     @property
     def production(self) -> bool:

@@ -21,6 +21,7 @@ from pymongo.monitoring import CommandListener
 
 from kabinet.config import Settings
 from kabinet.documents import ALL_DOCUMENTS
+from kabinet.documents.files import ensure_file_indexes
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ class Database:
             event_listeners=self._event_listeners,
         )
         await init_beanie(database=self.db, document_models=ALL_DOCUMENTS)
+        await ensure_file_indexes(self.db)
 
     async def _start_embedded(self) -> str:
         if self._in_memory:

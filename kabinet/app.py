@@ -51,9 +51,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     settings = settings or Settings()
     rate_limit.configure(settings.rate_limits)
     outbox = Outbox(settings)
-    services = Services(settings=settings, outbox=outbox, events=Broker())
     owns_database = database is None
     db = database or Database(settings)
+    services = Services(settings=settings, outbox=outbox, events=Broker(), database=db)
     graphql = KabinetGraphQL(services)
 
     @contextlib.asynccontextmanager
@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         if owns_database:
             await db.connect()
         sender = asyncio.create_task(outbox.run(), name="outbox-sender")
-        eraser = asyncio.create_task(privacy.keep_erasing(), name="deletions")
+        eraser = asyncio.create_task(privacy.keep_erasing(db), name="deletions")
         sweeper = asyncio.create_task(
             files.keep_sweeping(settings.orphan_file_grace), name="orphan-files"
         )

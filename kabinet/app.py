@@ -23,7 +23,11 @@ from kabinet.config import Settings
 from kabinet.db import Database
 from kabinet.events import Broker, choose_source
 from kabinet.logs import configure_logging
-from kabinet.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from kabinet.middleware import (
+    BodySizeLimitMiddleware,
+    BodyTimeoutMiddleware,
+    SecurityHeadersMiddleware,
+)
 from kabinet.notify.outbox import Outbox
 from kabinet.observe import ObserveMiddleware
 from kabinet.resolvers import files, privacy
@@ -153,9 +157,15 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         ],
         lifespan=lifespan,
     )
-    # Innermost first: the body limit sees the request before any route reads it; the
-    # request id, access log, HTTP metrics and last-resort 500 cover everything inside;
-    # the security headers (outermost) reach every response, refusals and 500s too.
+    # Innermost first: the body limits (time, size) see the request before any route
+    # reads it; the request id, access log, HTTP metrics and last-resort 500 cover
+    # everything inside; the security headers (outermost) reach every response, refusals
+    # and 500s too.
+    app.add_middleware(
+        BodyTimeoutMiddleware,
+        timeout=settings.body_timeout_seconds,
+        min_rate=settings.body_min_bytes_per_second,
+    )
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,

@@ -54,6 +54,21 @@ class Settings(BaseSettings):
         description="Largest request body other than an upload (a GraphQL JSON POST); "
         "larger ones get 413. Uploads have their own limit: 10 files of 10 MB plus this.",
     )
+    body_timeout_seconds: float = Field(
+        30.0,
+        description="A request body must arrive within this many seconds, plus one second for "
+        "every KABINET_BODY_MIN_BYTES_PER_SECOND bytes received; a slower one gets 408.",
+    )
+    body_min_bytes_per_second: int = Field(
+        16 * 1024,
+        description="The slowest upload speed allowed past KABINET_BODY_TIMEOUT_SECONDS "
+        "(16 KiB/s, about 128 kbit/s).",
+    )
+    keepalive_timeout_seconds: int = Field(
+        5,
+        description="`kabinet serve` closes a connection idle this long between requests. "
+        "Behind a proxy, keep the proxy's idle upstream timeout shorter.",
+    )
     forwarded_allow_ips: str | None = Field(
         None,
         description="Comma-separated addresses (or networks, or *) of the load balancers whose "

@@ -201,7 +201,7 @@ async def sweep(grace: timedelta) -> int:
         async for request in requests
         for attachment in [
             *request.get("attachments", []),
-            *(a for comment in request.get("comments", []) for a in comment["attachments"]),
+            *(a for comment in request.get("comments", []) for a in comment.get("attachments", [])),
         ]
     }
     kept = [file["_id"] for file in pending if file["_id"] in referenced]

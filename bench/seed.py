@@ -194,8 +194,10 @@ async def seed_reader(services: Services, operator: UserDocument) -> None:
 async def seed() -> None:
     settings = Settings()
     rate_limit.configure(settings.rate_limits)
-    services = Services(settings=settings, outbox=Outbox(settings), events=Broker())
-    async with Database(settings):
+    async with Database(settings) as database:
+        services = Services(
+            settings=settings, outbox=Outbox(settings), events=Broker(), database=database
+        )
         report = await import_rows(caller=cli_caller(), rows=registry())
         if report.rejected:
             raise RuntimeError(f"bench registry rejected: {report.rejected}")

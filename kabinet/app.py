@@ -23,7 +23,11 @@ from kabinet.config import Settings
 from kabinet.db import Database
 from kabinet.events import Broker, choose_source
 from kabinet.logs import configure_logging
-from kabinet.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from kabinet.middleware import (
+    BodySizeLimitMiddleware,
+    BodyTimeoutMiddleware,
+    SecurityHeadersMiddleware,
+)
 from kabinet.notify.outbox import Outbox
 from kabinet.observe import ObserveMiddleware
 from kabinet.pages import account_page
@@ -52,9 +56,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     settings = settings or Settings()
     rate_limit.configure(settings.rate_limits)
     outbox = Outbox(settings)
-    services = Services(settings=settings, outbox=outbox, events=Broker())
     owns_database = database is None
     db = database or Database(settings)
+    services = Services(settings=settings, outbox=outbox, events=Broker(), database=db)
     graphql = KabinetGraphQL(services)
 
     @contextlib.asynccontextmanager
@@ -62,9 +66,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         if owns_database:
             await db.connect()
         sender = asyncio.create_task(outbox.run(), name="outbox-sender")
-        eraser = asyncio.create_task(privacy.keep_erasing(), name="deletions")
+        eraser = asyncio.create_task(privacy.keep_erasing(db), name="deletions")
         announcer = asyncio.create_task(
             notifications.keep_announcing(services), name="announcements"
+        )
+        sweeper = asyncio.create_task(
+            files.keep_sweeping(settings.orphan_file_grace), name="orphan-files"
         )
         source = choose_source(
             await db.client.admin.command("hello"),
@@ -88,7 +95,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         try:
             yield
         finally:
-            for task in (sender, eraser, announcer, listener):
+            for task in (sender, eraser, announcer, sweeper, listener):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -150,9 +157,15 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         ],
         lifespan=lifespan,
     )
-    # Innermost first: the body limit sees the request before any route reads it; the
-    # request id, access log, HTTP metrics and last-resort 500 cover everything inside;
-    # the security headers (outermost) reach every response, refusals and 500s too.
+    # Innermost first: the body limits (time, size) see the request before any route
+    # reads it; the request id, access log, HTTP metrics and last-resort 500 cover
+    # everything inside; the security headers (outermost) reach every response, refusals
+    # and 500s too.
+    app.add_middleware(
+        BodyTimeoutMiddleware,
+        timeout=settings.body_timeout_seconds,
+        min_rate=settings.body_min_bytes_per_second,
+    )
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,

@@ -48,6 +48,7 @@ def serve(reload: bool) -> None:
         proxy_headers=bool(settings.forwarded_allow_ips),
         forwarded_allow_ips=settings.forwarded_allow_ips or None,
         ws_max_size=settings.max_body_bytes,  # a WebSocket message is a body too
+        timeout_keep_alive=settings.keepalive_timeout_seconds,
         log_config=None,  # kabinet.logs configures every logger, uvicorn's too
         access_log=False,  # kabinet.observe writes it, without query strings
     )

@@ -63,6 +63,21 @@ class Settings(BaseSettings):
         description="Largest request body other than an upload (a GraphQL JSON POST); "
         "larger ones get 413. Uploads have their own limit: 10 files of 10 MB plus this.",
     )
+    body_timeout_seconds: float = Field(
+        30.0,
+        description="A request body must arrive within this many seconds, plus one second for "
+        "every KABINET_BODY_MIN_BYTES_PER_SECOND bytes received; a slower one gets 408.",
+    )
+    body_min_bytes_per_second: int = Field(
+        16 * 1024,
+        description="The slowest upload speed allowed past KABINET_BODY_TIMEOUT_SECONDS "
+        "(16 KiB/s, about 128 kbit/s).",
+    )
+    keepalive_timeout_seconds: int = Field(
+        5,
+        description="`kabinet serve` closes a connection idle this long between requests. "
+        "Behind a proxy, keep the proxy's idle upstream timeout shorter.",
+    )
     forwarded_allow_ips: str | None = Field(
         None,
         description="Comma-separated addresses (or networks, or *) of the load balancers whose "
@@ -149,6 +164,12 @@ class Settings(BaseSettings):
             host = f"[{host}]"
         return {**values, "public_url": f"http://{host}:{port}"}
 
+    orphan_file_grace_minutes: int = Field(
+        60,
+        description="Uploaded files that no request or comment refers to this long after "
+        "the upload (the server stopped mid-upload) are deleted; the sweep runs this often.",
+    )
+
     @field_validator("allowed_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
@@ -169,6 +190,10 @@ class Settings(BaseSettings):
     @property
     def session_ttl(self) -> timedelta:
         return timedelta(days=self.session_ttl_days)
+
+    @property
+    def orphan_file_grace(self) -> timedelta:
+        return timedelta(minutes=self.orphan_file_grace_minutes)
 
     @property
     def production(self) -> bool:

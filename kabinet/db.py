@@ -5,9 +5,12 @@ the code that runs against the embedded database in development and tests is the
 code that runs against a replica set in production.
 """
 
+import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
@@ -18,14 +21,39 @@ from pymongo.monitoring import CommandListener
 
 from kabinet.config import Settings
 from kabinet.documents import ALL_DOCUMENTS
+from kabinet.documents.files import ensure_file_indexes
 
 if TYPE_CHECKING:  # the engine costs seconds of CPU to import: only when it is started
     from mongoeco import AsyncMongoClient as EmbeddedClient
+    from mongoeco.engines import SQLiteEngine
     from mongoeco.wire import AsyncMongoEcoProxyServer
 
 logger = logging.getLogger(__name__)
 
 EMBEDDED_FILE = "kabinet.sqlite3"
+CHECKPOINT_BUSY_SECONDS = 5.0
+
+
+def writing_connections(engine: "SQLiteEngine") -> list[sqlite3.Connection]:
+    """The SQLite connections through which mongoeco's engine writes: documents, and the
+    change-stream outbox that holds whole documents. mongoeco has no public hook on them,
+    so this is the one place that reads its private attributes; tests/test_disk_erasure.py
+    fails if they move."""
+    return [
+        connection
+        for connection in (engine._connection, engine._change_delivery_connection)
+        if connection is not None
+    ]
+
+
+def checkpoint_truncate(path: Path) -> bool:
+    """Copy the write-ahead log into the database file and empty it (any connection may);
+    False when a reader kept it from finishing within CHECKPOINT_BUSY_SECONDS."""
+    with contextlib.closing(
+        sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=CHECKPOINT_BUSY_SECONDS)
+    ) as connection:
+        busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return not busy
 
 
 class Database:
@@ -45,6 +73,7 @@ class Database:
         self._embedded_client: EmbeddedClient | None = None
         self._embedded_stack = contextlib.AsyncExitStack()
         self._client: AsyncMongoClient[dict[str, Any]] | None = None
+        self._sqlite_file: Path | None = None
         self.uri: str | None = settings.mongodb_uri
 
     @property
@@ -74,6 +103,7 @@ class Database:
             event_listeners=self._event_listeners,
         )
         await init_beanie(database=self.db, document_models=ALL_DOCUMENTS)
+        await ensure_file_indexes(self.db)
 
     async def _start_embedded(self) -> str:
         from mongoeco import AsyncMongoClient as EmbeddedClient
@@ -93,6 +123,11 @@ class Database:
         self._embedded_client = await self._embedded_stack.enter_async_context(
             EmbeddedClient(engine)
         )
+        if isinstance(engine, SQLiteEngine):
+            # Deleted and overwritten content is zeroed, not left in free space.
+            for connection in writing_connections(engine):
+                connection.execute("PRAGMA secure_delete=ON")
+            self._sqlite_file = path
         self._embedded = AsyncMongoEcoProxyServer(
             client=self._embedded_client,
             host=self._settings.embedded_host,
@@ -101,6 +136,18 @@ class Database:
         address = await self._embedded.start()
         logger.info("embedded database listening on %s (data: %s)", address.uri, where)
         return address.uri
+
+    async def wipe_journal(self) -> None:
+        """After an erasure: with secure_delete the erased content is zeroes in the newest
+        pages, but the write-ahead log still holds their earlier versions until it is
+        checkpointed and emptied. Nothing to do for a MongoDB server or in memory."""
+        if self._sqlite_file is None:
+            return
+        if not await asyncio.to_thread(checkpoint_truncate, self._sqlite_file):
+            logger.warning(
+                "the database journal was busy: erased data stays in it until a later "
+                "erasure or a restart empties it"
+            )
 
     async def ping(self) -> bool:
         try:
@@ -121,6 +168,7 @@ class Database:
         if self._embedded_client is not None:
             await self._embedded_stack.aclose()
             self._embedded_client = None
+            self._sqlite_file = None
 
     async def __aenter__(self) -> Self:
         await self.connect()

@@ -66,6 +66,10 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         Locale.UK: "Тіло запиту завелике: щонайбільше {limit} байтів.",
         Locale.EN: "The request body is too large: at most {limit} bytes.",
     },
+    "http.body_timeout": {
+        Locale.UK: "Тіло запиту надходило надто повільно. Спробуйте ще раз.",
+        Locale.EN: "The request body arrived too slowly. Please try again.",
+    },
     "http.upload_too_large": {
         Locale.UK: "Завантаження завелике: щонайбільше {files} файлів по {megabytes} МБ "
         "({limit} байтів разом з операцією).",

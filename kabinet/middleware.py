@@ -1,4 +1,7 @@
-"""Pure ASGI middleware of the HTTP layer: security headers and the request body limit."""
+"""Pure ASGI middleware of the HTTP layer: security headers, the request body's size and
+time limits."""
+
+import asyncio
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -59,6 +62,19 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
+class WatchedSend:
+    """`send` that remembers whether the response started: after that, a refusal of the
+    body can only break the connection."""
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        self.started = self.started or message["type"] == "http.response.start"
+        await self.send(message)
+
+
 class BodyTooLarge(Exception):
     """Raised from `receive` once a streamed body passes its limit."""
 
@@ -88,7 +104,6 @@ class BodySizeLimitMiddleware:
             return
 
         received = 0
-        response_started = False
 
         async def counting_receive() -> Message:
             nonlocal received
@@ -98,31 +113,95 @@ class BodySizeLimitMiddleware:
                 raise BodyTooLarge
             return message
 
-        async def watching_send(message: Message) -> None:
-            nonlocal response_started
-            response_started = response_started or message["type"] == "http.response.start"
-            await send(message)
-
+        watched = WatchedSend(send)
         try:
-            await self.app(scope, counting_receive, watching_send)
+            await self.app(scope, counting_receive, watched)
         except BodyTooLarge:
-            if response_started:
+            if watched.started:
                 raise
             await self.refuse(headers, upload, scope, receive, send)
 
     async def refuse(
         self, headers: Headers, upload: bool, scope: Scope, receive: Receive, send: Send
     ) -> None:
-        locale = negotiate_locale(headers.get("accept-language"))
         if upload:
-            message = translate(
+            key, params = (
                 "http.upload_too_large",
-                locale,
-                files=MAX_FILES,
-                megabytes=MAX_FILE_BYTES // (1024 * 1024),
-                limit=self.max_upload_bytes,
+                {
+                    "files": MAX_FILES,
+                    "megabytes": MAX_FILE_BYTES // (1024 * 1024),
+                    "limit": self.max_upload_bytes,
+                },
             )
         else:
-            message = translate("http.body_too_large", locale, limit=self.max_body_bytes)
-        response = error_response(message, 413, response_media_type(headers.get("accept")))
-        await response(scope, receive, send)
+            key, params = "http.body_too_large", {"limit": self.max_body_bytes}
+        await refuse(headers, 413, key, params, scope, receive, send)
+
+
+class BodyTimedOut(Exception):
+    """Raised from `receive` when the rest of a body did not arrive in time."""
+
+
+class BodyTimeoutMiddleware:
+    """Refuses (408, and closes the connection) a body that arrives too slowly: it gets
+    ``timeout`` seconds, plus one second for every ``min_rate`` bytes that came, so a
+    client trickling a byte now and then cannot hold a connection and a task for ever,
+    while a large upload on a slow line still goes through."""
+
+    def __init__(self, app: ASGIApp, *, timeout: float, min_rate: int) -> None:
+        self.app = app
+        self.timeout = timeout
+        self.min_rate = min_rate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = asyncio.get_running_loop().time()
+        received = 0
+        complete = False
+
+        async def timed_receive() -> Message:
+            nonlocal received, complete
+            if complete:  # waiting for a disconnect is no body
+                return await receive()
+            deadline = started + self.timeout + received / self.min_rate
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyTimedOut from None
+            received += len(message.get("body", b""))
+            complete = not message.get("more_body", False)
+            return message
+
+        watched = WatchedSend(send)
+        try:
+            await self.app(scope, timed_receive, watched)
+        except BodyTimedOut:
+            if watched.started:
+                raise
+            # The rest of the body may still trickle in: the connection cannot be reused.
+            await refuse(
+                Headers(scope=scope), 408, "http.body_timeout", {}, scope, receive, send, close=True
+            )
+
+
+async def refuse(
+    headers: Headers,
+    status: int,
+    key: str,
+    params: dict[str, object],
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    *,
+    close: bool = False,
+) -> None:
+    """Answer a request refused before any route ran, in the client's language and
+    media type."""
+    message = translate(key, negotiate_locale(headers.get("accept-language")), **params)
+    response = error_response(message, status, response_media_type(headers.get("accept")))
+    if close:
+        response.headers["Connection"] = "close"
+    await response(scope, receive, send)

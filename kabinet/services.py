@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from kabinet.config import Settings
+from kabinet.db import Database
 from kabinet.events import Broker
 from kabinet.notify.outbox import Outbox
 
@@ -12,3 +13,4 @@ class Services:
     settings: Settings
     outbox: Outbox
     events: Broker
+    database: Database

@@ -10,6 +10,7 @@ from pymongo import AsyncMongoClient
 
 from kabinet.clock import now
 from kabinet.config import Settings
+from kabinet.db import Database
 from kabinet.documents import OutboxMessageDocument, RequestDocument
 from kabinet.events import Broker
 from kabinet.notify.outbox import Outbox
@@ -89,14 +90,16 @@ async def test_filing_cannot_be_announced(api: Api, mailbox: Mailbox):
 
 
 async def test_each_change_is_announced_once_however_often_it_is_processed(
-    api: Api, mailbox: Mailbox, settings: Settings
+    api: Api, mailbox: Mailbox, settings: Settings, database: Database
 ):
     token = await customer(api, mailbox)
     operator = await staff_token(api, "operator@example.com", "operator")
     request = await callback(api, token)
     await change(api, operator, request["id"], "REJECTED", comment="Не покривається програмою")
     stored = await RequestDocument.find_one({})
-    services = Services(settings=settings, outbox=Outbox(settings), events=Broker())
+    services = Services(
+        settings=settings, outbox=Outbox(settings), events=Broker(), database=database
+    )
 
     for _ in range(3):
         await announce(services, stored, stored.history[-1])

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from kabinet.clock import clock, now
+from kabinet.db import Database
 from kabinet.documents import (
     AuditEventDocument,
     ContactDocument,
@@ -465,7 +466,7 @@ async def test_deleting_twice_at_once_erases_once(api: Api, olena: Person):
 
 
 async def test_an_interrupted_deletion_leaves_no_usable_account_and_is_finished_later(
-    api: Api, mailbox: Mailbox, olena: Person
+    api: Api, mailbox: Mailbox, olena: Person, database: Database
 ):
     user = await UserDocument.find_one({"email": olena.email})
     # The first step of deleteAccount, after which the process died.
@@ -480,13 +481,13 @@ async def test_an_interrupted_deletion_leaves_no_usable_account_and_is_finished_
     assert (await register(api, olena.email))["__typename"] == "RegisterSuccess"
     assert await OutboxMessageDocument.count() == messages  # no link, no notice
 
-    assert await privacy.finish_deletions() == 1
+    assert await privacy.finish_deletions(database) == 1
 
     assert await UserDocument.get(user.id) is None
     assert await ContactDocument.find({"user_id": user.id}).count() == 0
     assert await RequestDocument.find({"user_id": user.id, "anonymised_at": None}).count() == 0
     assert await fs_count() == (0, 0)
-    assert await privacy.finish_deletions() == 0
+    assert await privacy.finish_deletions(database) == 0
     mailbox.messages.clear()
     token = await signed_up(api, mailbox, olena.email)
     assert (await api.data(ME, token=token))["me"]["email"] == olena.email

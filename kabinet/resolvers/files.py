@@ -1,18 +1,34 @@
 """Documents people send (receipts, prescriptions, reports): checked by content, kept in GridFS."""
 
+import asyncio
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
 from beanie import PydanticObjectId
+from bson import ObjectId
 from gridfs import AsyncGridFSBucket, NoFile
+from pymongo.asynchronous.database import AsyncDatabase
 
 from kabinet.clock import now
 from kabinet.documents import Attachment, RequestDocument, UserDocument
+from kabinet.documents.files import CHUNK_SIZE, CHUNKS, FILES
 from kabinet.resolvers.errors import FieldProblem
+
+logger = logging.getLogger(__name__)
 
 MAX_FILES = 10
 MAX_FILE_BYTES = 10 * 1024 * 1024
+# The extensions a download's name may end with, per detected type; the first is added.
+EXTENSIONS = {
+    "application/pdf": (".pdf",),
+    "image/jpeg": (".jpg", ".jpeg"),
+    "image/png": (".png",),
+    "image/heic": (".heic", ".heif"),
+}
 _HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1"}
 
 
@@ -65,59 +81,149 @@ def download_url(public_url: str, file_id: PydanticObjectId) -> str:
 
 
 def _bucket() -> AsyncGridFSBucket:
-    return AsyncGridFSBucket(RequestDocument.get_pymongo_collection().database)
+    return AsyncGridFSBucket(_database())
+
+
+def _database() -> AsyncDatabase[dict[str, Any]]:
+    return RequestDocument.get_pymongo_collection().database
+
+
+def download_name(filename: str, content_type: str) -> str:
+    """``filename`` ending with an extension of the detected type, appended when it has
+    another one (``poly.html`` is ``poly.html.pdf``): a browser opens a download by its
+    name, so a PDF must not be named as a page."""
+    extensions = EXTENSIONS.get(content_type)
+    if not extensions or filename.lower().endswith(extensions):
+        return filename
+    return filename + extensions[0]
 
 
 async def store(
     files: list[IncomingFile], *, owner_id: PydanticObjectId, request_id: PydanticObjectId
 ) -> list[Attachment]:
-    """Write checked files to GridFS; on any failure, remove what was written and re-raise."""
+    """Write checked files to GridFS; on any failure, remove what was written and re-raise.
+
+    Each file's entry (with its owner, and ``pending`` until the sweep sees its request
+    refer to it) is written before its chunks, so bytes a crash leaves behind are always
+    found by owner and by the sweep."""
     stored: list[Attachment] = []
     try:
         for file in files:
             content_type = sniff_content_type(file.content) or "application/octet-stream"
-            filename = safe_filename(file.filename)
-            file_id = await _bucket().upload_from_stream(
-                filename,
-                file.content,
-                metadata={
-                    "contentType": content_type,
-                    "owner_id": owner_id,
-                    "request_id": request_id,
-                },
+            attachment = Attachment(
+                id=PydanticObjectId(),
+                filename=download_name(safe_filename(file.filename), content_type),
+                content_type=content_type,
+                size=len(file.content),
+                uploaded_at=now(),
             )
-            stored.append(
-                Attachment(
-                    id=PydanticObjectId(file_id),
-                    filename=filename,
-                    content_type=content_type,
-                    size=len(file.content),
-                    uploaded_at=now(),
-                )
-            )
+            stored.append(attachment)
+            await _write(attachment, file.content, owner_id=owner_id, request_id=request_id)
     except BaseException:
         await delete(stored)
         raise
     return stored
 
 
+async def _write(
+    attachment: Attachment,
+    content: bytes,
+    *,
+    owner_id: PydanticObjectId,
+    request_id: PydanticObjectId,
+) -> None:
+    """The GridFS layout the driver reads, entry first (the driver's upload writes it last)."""
+    database = _database()
+    await database[FILES].insert_one(
+        {
+            "_id": attachment.id,
+            "length": attachment.size,
+            "chunkSize": CHUNK_SIZE,
+            "uploadDate": attachment.uploaded_at,
+            "filename": attachment.filename,
+            "metadata": {
+                "contentType": attachment.content_type,
+                "owner_id": owner_id,
+                "request_id": request_id,
+                "pending": True,
+            },
+        }
+    )
+    chunks = [
+        {"files_id": attachment.id, "n": n, "data": content[start : start + CHUNK_SIZE]}
+        for n, start in enumerate(range(0, len(content), CHUNK_SIZE))
+    ]
+    if chunks:
+        await database[CHUNKS].insert_many(chunks)
+
+
 async def delete(attachments: list[Attachment]) -> None:
-    for attachment in attachments:
-        try:
-            await _bucket().delete(attachment.id)
-        except NoFile:
-            continue
+    await _delete_files([attachment.id for attachment in attachments])
+
+
+async def _delete_files(file_ids: list[ObjectId]) -> None:
+    """Chunks first: an entry outlives its bytes, so a crash midway leaves it findable."""
+    if not file_ids:
+        return
+    database = _database()
+    await database[CHUNKS].delete_many({"files_id": {"$in": file_ids}})
+    await database[FILES].delete_many({"_id": {"$in": file_ids}})
 
 
 async def delete_owned_by(owner_id: PydanticObjectId) -> None:
-    """Every file of an owner's requests (and of comments on them), whoever uploaded it."""
-    stored = RequestDocument.get_pymongo_collection().database["fs.files"]
-    found = stored.find({"metadata.owner_id": owner_id}, {"_id": True})
-    for file_id in [file["_id"] async for file in found]:
+    """Every file of an owner's requests (and of comments on them), whoever uploaded it,
+    and those a crash left without a request."""
+    found = _database()[FILES].find({"metadata.owner_id": owner_id}, {"_id": True})
+    await _delete_files([file["_id"] async for file in found])
+
+
+async def sweep(grace: timedelta) -> int:
+    """Delete files stored over ``grace`` ago that their request does not refer to (the
+    upload's request or comment was never written: a crash, a lost race); the files it
+    does refer to are no longer pending. Returns how many were deleted."""
+    database = _database()
+    pending = (
+        await database[FILES]
+        .find(
+            {"metadata.pending": True, "uploadDate": {"$lt": now() - grace}},
+            {"metadata.request_id": True},
+        )
+        .to_list()
+    )
+    if not pending:
+        return 0
+    request_ids = list({file["metadata"].get("request_id") for file in pending})
+    requests = RequestDocument.get_pymongo_collection().find(
+        {"_id": {"$in": request_ids}}, {"attachments.id": True, "comments.attachments.id": True}
+    )
+    referenced = {
+        attachment["id"]
+        async for request in requests
+        for attachment in [
+            *request.get("attachments", []),
+            *(a for comment in request.get("comments", []) for a in comment.get("attachments", [])),
+        ]
+    }
+    kept = [file["_id"] for file in pending if file["_id"] in referenced]
+    orphans = [file["_id"] for file in pending if file["_id"] not in referenced]
+    if kept:
+        await database[FILES].update_many(
+            {"_id": {"$in": kept}}, {"$unset": {"metadata.pending": ""}}
+        )
+    await _delete_files(orphans)
+    if orphans:
+        logger.info("deleted %d uploaded files no request refers to", len(orphans))
+    return len(orphans)
+
+
+async def keep_sweeping(grace: timedelta) -> None:
+    """The background task that deletes orphaned uploads: at start, then every ``grace``."""
+    while True:
         try:
-            await _bucket().delete(file_id)
-        except NoFile:  # deleted meanwhile
-            continue
+            await sweep(grace)
+        except Exception:  # a database hiccup must not end the task
+            logger.exception("sweeping orphaned uploads failed")
+        await asyncio.sleep(grace.total_seconds())
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +242,10 @@ async def download(*, user: UserDocument, file_id: PydanticObjectId) -> Download
     metadata = stream.metadata or {}
     if not user.is_staff and metadata.get("owner_id") != user.id:
         return None
+    content_type = metadata.get("contentType", "application/octet-stream")
     return Download(
-        filename=stream.filename or "document",
-        content_type=metadata.get("contentType", "application/octet-stream"),
+        # Files stored before names were given their type's extension get it here.
+        filename=download_name(stream.filename or "document", content_type),
+        content_type=content_type,
         content=await stream.read(),
     )

@@ -31,6 +31,7 @@ from kabinet.auth.context import Caller
 from kabinet.auth.passwords import verify_password
 from kabinet.auth.sessions import end_sessions, list_sessions
 from kabinet.clock import now
+from kabinet.db import Database
 from kabinet.documents import (
     STAFF_ROLES,
     AddressKind,
@@ -276,7 +277,7 @@ def _camel(name: str) -> str:
 
 
 async def delete_account(
-    *, caller: Caller, user: UserDocument, password: str
+    *, services: Services, caller: Caller, user: UserDocument, password: str
 ) -> Done | InvalidCredentials | RateLimited:
     """Erase the account after the password is typed again; see the module's docstring."""
     # The same budget as changePassword: both re-check the password of a signed-in account.
@@ -290,14 +291,15 @@ async def delete_account(
     if marked.modified_count:  # not twice for aliases or parallel calls
         await audit.record(caller, AuditAction.ACCOUNT_DELETED, subject_id=user.id)
     try:
-        await erase(user.id)  # type: ignore[arg-type]
+        await erase(user.id, services.database)  # type: ignore[arg-type]
     except Exception:  # the account is closed already; `keep_erasing` finishes the rest
         logger.exception("erasing account %s failed; it will be retried", user.id)
     return Done("account.deleted", {})
 
 
-async def erase(user_id: PydanticObjectId) -> None:
-    """Erase a marked account's data; every step may run again after a crash."""
+async def erase(user_id: PydanticObjectId, database: Database) -> None:
+    """Erase a marked account's data; every step may run again after a crash. Last, what
+    was erased is made unreadable on the embedded database's disk too."""
     user = await UserDocument.get(user_id)
     if user is None or user.deleting_since is None:
         return
@@ -318,6 +320,7 @@ async def erase(user_id: PydanticObjectId) -> None:
     await files.delete_owned_by(user_id)
     await ContactDocument.find({"user_id": user_id}).delete()
     await UserDocument.find_one({"_id": user_id, "deleting_since": {"$ne": None}}).delete()
+    await database.wipe_journal()
 
 
 async def _anonymise(request: dict[str, Any]) -> None:
@@ -338,7 +341,7 @@ async def _anonymise(request: dict[str, Any]) -> None:
     )
 
 
-async def finish_deletions() -> int:
+async def finish_deletions(database: Database) -> int:
     """Finish deletions a crash or an error interrupted; the number of accounts erased.
     One account that fails is logged and left for the next round, not the others."""
     pending = (
@@ -349,7 +352,7 @@ async def finish_deletions() -> int:
     erased = 0
     for user in pending:
         try:
-            await erase(user["_id"])
+            await erase(user["_id"], database)
         except Exception:
             logger.exception("erasing account %s failed; it will be retried", user["_id"])
         else:
@@ -357,11 +360,11 @@ async def finish_deletions() -> int:
     return erased
 
 
-async def keep_erasing(interval: timedelta = timedelta(hours=1)) -> None:
+async def keep_erasing(database: Database, interval: timedelta = timedelta(hours=1)) -> None:
     """The background task that finishes interrupted deletions: at start, then hourly."""
     while True:
         try:
-            await finish_deletions()
+            await finish_deletions(database)
         except Exception:  # a database hiccup must not end the task
             logger.exception("looking for interrupted deletions failed")
         await asyncio.sleep(interval.total_seconds())

@@ -62,6 +62,9 @@ class PrivacyMutation:
     )
     async def delete_account(self, info: Info, input: DeleteAccountInput) -> DeleteAccountResult:
         outcome = await privacy.delete_account(
-            caller=info.context.caller, user=require_user(info), password=input.password
+            services=info.context.services,
+            caller=info.context.caller,
+            user=require_user(info),
+            password=input.password,
         )
         return answer(info, outcome)

@@ -125,7 +125,7 @@ async def test_an_announcement_carries_the_id_of_the_request_that_changed_the_st
 
 
 async def test_each_change_is_pulled_from_the_pending_list_once_announced(
-    api: Api, mailbox: Mailbox, settings: Settings, sms_gateway: SmsGateway
+    api: Api, mailbox: Mailbox, settings: Settings, database: Database, sms_gateway: SmsGateway
 ):
     token = await customer(api, mailbox)
     operator = await staff_token(api, "operator@example.com", "operator")
@@ -140,7 +140,9 @@ async def test_each_change_is_pulled_from_the_pending_list_once_announced(
     await RequestDocument.find_one({}).update(
         {"$push": {"unannounced": stored.history[-1].id}, "$set": {"unannounced_since": now()}}
     )
-    services = Services(settings=settings, outbox=Outbox(settings), events=Broker())
+    services = Services(
+        settings=settings, outbox=Outbox(settings), events=Broker(), database=database
+    )
     assert await announce_all_pending(services) == 1
     assert await announce_all_pending(services) == 0
 

@@ -21,10 +21,9 @@ from kabinet.auth import rate_limit
 from kabinet.auth.sessions import bearer_token, resolve_session
 from kabinet.config import Settings
 from kabinet.db import Database
-from kabinet.events import Broker, choose_source
+from kabinet.events import choose_source
 from kabinet.logs import configure_logging
 from kabinet.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
-from kabinet.notify.outbox import Outbox
 from kabinet.observe import ObserveMiddleware
 from kabinet.resolvers import files, privacy
 from kabinet.schema.ids import object_id
@@ -50,8 +49,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     """Build the application; ``database`` lets tests share one already connected."""
     settings = settings or Settings()
     rate_limit.configure(settings.rate_limits)
-    outbox = Outbox(settings)
-    services = Services(settings=settings, outbox=outbox, events=Broker())
+    services = Services.of(settings)
+    outbox = services.outbox
     owns_database = database is None
     db = database or Database(settings)
     graphql = KabinetGraphQL(services)
@@ -69,6 +68,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         )
         logger.info("request status events come from: %s", source.name)
         listener = asyncio.create_task(source.run(services.events), name="request-events")
+        sessions = asyncio.create_task(services.sockets.keep_checking(), name="socket-sessions")
         for variable, value in (
             ("KABINET_SMTP_HOST", settings.smtp_host),
             ("KABINET_SMS_GATEWAY_URL", settings.sms_gateway_url),
@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         try:
             yield
         finally:
-            for task in (sender, eraser, listener):
+            for task in (sender, eraser, listener, sessions):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -36,6 +36,19 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         Locale.EN: "This request has a content type a browser may send cross-site (or none, "
         "as a GET); add a non-empty GraphQL-Require-Preflight header.",
     },
+    # WebSockets: close reasons (at most 123 bytes of UTF-8) and subscription refusals
+    "ws.too_many_sockets": {
+        Locale.UK: "Забагато відкритих з’єднань ({limit}); закрийте зайві.",
+        Locale.EN: "Too many open connections ({limit}); close some first.",
+    },
+    "ws.session_ended": {
+        Locale.UK: "Сеанс завершено; увійдіть знову.",
+        Locale.EN: "The session has ended; sign in again.",
+    },
+    "ws.too_many_subscriptions": {
+        Locale.UK: "Забагато підписок ({limit}); завершіть зайві, перш ніж відкривати нові.",
+        Locale.EN: "Too many subscriptions ({limit}); end some before starting new ones.",
+    },
     "http.batch": {
         Locale.UK: "Пакетні запити (масив JSON) не приймаються: надсилайте одну операцію в запиті.",
         Locale.EN: "Batched requests (a JSON array) are not accepted: send one operation "

@@ -1,9 +1,11 @@
 """What the use cases need from the running application, passed explicitly."""
 
 from dataclasses import dataclass
+from typing import Self
 
 from kabinet.config import Settings
 from kabinet.events import Broker
+from kabinet.events.sockets import Sockets
 from kabinet.notify.outbox import Outbox
 
 
@@ -12,3 +14,11 @@ class Services:
     settings: Settings
     outbox: Outbox
     events: Broker
+    sockets: Sockets
+
+    @classmethod
+    def of(cls, settings: Settings) -> Self:
+        """Fresh services for one process (or one command) run with ``settings``."""
+        return cls(
+            settings=settings, outbox=Outbox(settings), events=Broker(), sockets=Sockets(settings)
+        )

@@ -5,8 +5,6 @@ from datetime import timedelta
 from kabinet.clock import now
 from kabinet.config import Settings
 from kabinet.documents import OutboxMessageDocument, RequestDocument
-from kabinet.events import Broker
-from kabinet.notify.outbox import Outbox
 from kabinet.resolvers.notifications import announce
 from kabinet.services import Services
 from tests.operations import CHANGE_STATUS
@@ -87,7 +85,7 @@ async def test_each_change_is_announced_once_however_often_it_is_processed(
     request = await callback(api, token)
     await change(api, operator, request["id"], "REJECTED", comment="Не покривається програмою")
     stored = await RequestDocument.find_one({})
-    services = Services(settings=settings, outbox=Outbox(settings), events=Broker())
+    services = Services.of(settings)
 
     for _ in range(3):
         await announce(services, stored, stored.history[-1])

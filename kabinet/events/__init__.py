@@ -115,21 +115,17 @@ class Broker:
 
     @contextlib.asynccontextmanager
     async def subscribe(
-        self, wanted: Callable[[StatusEvent], bool], *, heartbeat: float | None = None
-    ) -> AsyncIterator[AsyncIterator[StatusEvent | None]]:
-        """Events for ``wanted``; with ``heartbeat``, also ``None`` after that many quiet
-        seconds, so a subscriber can look around (e.g. whether its session still lives)."""
+        self, wanted: Callable[[StatusEvent], bool]
+    ) -> AsyncIterator[AsyncIterator[StatusEvent]]:
+        """Events for ``wanted``; a quiet subscriber waits on its queue and costs nothing."""
         subscription = _Subscription(wanted, self._capacity)
         self._subscriptions.add(subscription)
 
-        async def events() -> AsyncIterator[StatusEvent | None]:
+        async def events() -> AsyncIterator[StatusEvent]:
             while True:
                 if subscription.overflowed and subscription.queue.empty():
                     raise SubscriberTooSlow
-                try:
-                    yield await asyncio.wait_for(subscription.queue.get(), heartbeat)
-                except TimeoutError:
-                    yield None
+                yield await subscription.queue.get()
 
         try:
             with metrics.SUBSCRIPTIONS.track_inprogress():

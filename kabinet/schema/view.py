@@ -13,10 +13,19 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, GraphQLRequestProtocol
 from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import (
+    ConnectionInitMessage as LegacyConnectionInitMessage,
+)
 from strawberry.types.unset import UNSET, UnsetType
 
 from kabinet.auth.context import Caller
 from kabinet.auth.sessions import bearer_token, resolve_session
+from kabinet.events.sockets import TOO_MANY_SOCKETS, Socket, TooMany
 from kabinet.i18n import negotiate_locale, translate
 from kabinet.schema import build_schema
 from kabinet.schema.context import Context
@@ -92,7 +101,70 @@ def error_response(message: str, status_code: int, media_type: str) -> Response:
     )
 
 
+class SocketRefused(Exception):
+    """A signed-in WebSocket over a limit: closed with `TOO_MANY_SOCKETS` and this reason."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws, with a refusal over the limits and a close from elsewhere."""
+
+    async def handle(self) -> None:
+        self.context.close_socket = self.close
+        try:
+            await super().handle()
+        finally:
+            forget(self.context)
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except SocketRefused as refused:
+            await self.websocket.close(code=TOO_MANY_SOCKETS, reason=refused.reason)
+
+    async def close(self, code: int, reason: str) -> None:
+        """Cancel every operation (nothing more is sent), then close with ``code``."""
+        for operation_id in list(self.operations):
+            await self.cleanup_operation(operation_id)
+        await self.websocket.close(code=code, reason=reason)
+
+
+class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
+    """The older graphql-ws protocol, likewise; a refusal is its `connection_error`."""
+
+    async def handle(self) -> None:
+        self.context.close_socket = self.close
+        try:
+            await super().handle()
+        finally:
+            forget(self.context)
+
+    async def handle_connection_init(self, message: LegacyConnectionInitMessage) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except SocketRefused as refused:
+            payload = {"code": "TOO_MANY_CONNECTIONS", "message": refused.reason}
+            await self.send_message({"type": "connection_error", "payload": payload})
+            await self.websocket.close(code=TOO_MANY_SOCKETS, reason=refused.reason)
+
+    async def close(self, code: int, reason: str) -> None:
+        await self.cleanup()
+        await self.websocket.close(code=code, reason=reason)
+
+
+def forget(context: Context) -> None:
+    """The socket is gone: it no longer counts against its account's and address's limits."""
+    if context.socket is not None:
+        context.services.sockets.forget(context.socket)
+
+
 class KabinetGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+
     def __init__(self, services: Services) -> None:
         settings = services.settings
         super().__init__(
@@ -191,7 +263,8 @@ class KabinetGraphQL(GraphQL[Context, None]):
 
     async def on_ws_connect(self, context: Context) -> UnsetType:
         """WebSocket sign-in: `{"token": ...}` or `{"Authorization": "Bearer ..."}` at init;
-        a missing, unknown or ended session closes the connection with 4403."""
+        a missing, unknown or ended session closes the connection with 4403, a socket over
+        its account's or address's limit with 4429."""
         params = context.connection_params or {}
         token = params.get("token")
         if not isinstance(token, str):
@@ -203,6 +276,20 @@ class KabinetGraphQL(GraphQL[Context, None]):
         caller = context.caller
         caller.session, caller.user = resolved
         caller.locale = caller.user.locale
+        if context.close_socket is None:  # pragma: no cover - our handlers always set it
+            raise RuntimeError("a WebSocket handler without close_socket")
+        socket = Socket(
+            user_id=caller.user.id,  # type: ignore[arg-type]
+            session_id=caller.session.id,  # type: ignore[arg-type]
+            ip=caller.ip,
+            locale=caller.locale,
+            close=context.close_socket,
+        )
+        try:
+            self.services.sockets.admit(socket)
+        except TooMany as refused:
+            raise SocketRefused(refused.message(caller.locale)) from refused
+        context.socket = socket
         return UNSET  # an acknowledgement without a payload, as graphql-ws clients expect
 
     async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:

@@ -729,7 +729,7 @@ async def _live(
     (4403, see kabinet.events.sockets) and takes the subscription with it.
     """
     context = info.context
-    if context.socket is None:  # pragma: no cover - subscriptions run on signed-in sockets
+    if context.socket is None:  # pragma: no cover - Strawberry runs them on WebSockets only
         raise RuntimeError("a subscription without a signed-in WebSocket")
     try:
         counted = context.services.sockets.subscription(context.socket)

@@ -5,6 +5,7 @@ import contextlib
 import hmac
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -21,7 +22,7 @@ from kabinet.auth import rate_limit
 from kabinet.auth.sessions import bearer_token, resolve_session
 from kabinet.config import Settings
 from kabinet.db import Database
-from kabinet.events import choose_source
+from kabinet.events import EventSource, choose_source
 from kabinet.logs import configure_logging
 from kabinet.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from kabinet.observe import ObserveMiddleware
@@ -45,6 +46,18 @@ CORS_REQUEST_HEADERS = [
 ]
 
 
+@dataclass(frozen=True, slots=True)
+class Events:
+    """The running source of request events."""
+
+    source: EventSource
+    task: asyncio.Task[None]
+
+    @property
+    def flowing(self) -> bool:
+        return not self.task.done() and self.source.health.flowing
+
+
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Starlette:
     """Build the application; ``database`` lets tests share one already connected."""
     settings = settings or Settings()
@@ -56,7 +69,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     graphql = KabinetGraphQL(services)
 
     @contextlib.asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+    async def lifespan(application: Starlette) -> AsyncIterator[None]:
         if owns_database:
             await db.connect()
         sender = asyncio.create_task(outbox.run(), name="outbox-sender")
@@ -68,6 +81,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         )
         logger.info("request status events come from: %s", source.name)
         listener = asyncio.create_task(source.run(services.events), name="request-events")
+        application.state.events = Events(source, listener)
         sessions = asyncio.create_task(services.sockets.keep_checking(), name="socket-sessions")
         for variable, value in (
             ("KABINET_SMTP_HOST", settings.smtp_host),
@@ -132,9 +146,19 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    async def readyz(_: Request) -> Response:
-        ready = await db.ping()
-        return JSONResponse({"status": "ok" if ready else "unavailable"}, 200 if ready else 503)
+    async def readyz(request: Request) -> Response:
+        """Ready when the database answers and request events flow (see SourceHealth)."""
+        database = await db.ping()
+        events: Events = request.app.state.events
+        flowing = events.flowing  # the source's task ended only if something is badly wrong
+        ready = database and flowing
+        health = events.source.health.as_json()
+        body = {
+            "status": "ok" if ready else "unavailable",
+            "database": database,
+            "events": {"source": events.source.name, **health, "flowing": flowing},
+        }
+        return JSONResponse(body, 200 if ready else 503)
 
     app = Starlette(
         routes=[

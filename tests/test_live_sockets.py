@@ -4,6 +4,7 @@ session ends, pushed in this process and found by one query from another."""
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
@@ -121,18 +122,23 @@ async def test_the_sockets_of_sessions_that_live_on_stay_open(
         assert await answers_ping(kept)
 
 
-async def test_a_logout_over_the_socket_itself_closes_it(api: Api, mailbox: Mailbox, server: str):
+async def test_a_logout_everywhere_over_a_socket_closes_it_and_the_others(
+    api: Api, mailbox: Mailbox, server: str, caplog: pytest.LogCaptureFixture
+):
     token = await signed_up(api, mailbox, "self@example.com")
-    async with subscribed(server, token, UPDATED) as ws:
-        logout_message = {
-            "id": "out",
-            "type": "subscribe",
-            "payload": {"query": "mutation { logout }"},
-        }
-        await ws.send(json.dumps(logout_message))
-        code, _ = await close_of(ws)
-    assert code == 4403
+    other = (await login(api, "self@example.com"))["token"]
+    async with (
+        subscribed(server, token, UPDATED) as asking,
+        subscribed(server, other, UPDATED) as ws,
+    ):
+        mutation = {"query": "mutation { logoutEverywhere }"}
+        await asking.send(json.dumps({"id": "out", "type": "subscribe", "payload": mutation}))
+        codes = [(await close_of(asking))[0], (await close_of(ws))[0]]
+
+    assert codes == [4403, 4403]
     assert (await api.data("{ me { email } }", token=token))["me"] is None
+    # The logout's own answer is dropped quietly, not sent on the closed socket.
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
 
 
 # ---- a second application on the same database stands for another API process

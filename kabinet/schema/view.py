@@ -1,5 +1,7 @@
 """The `/graphql` endpoint: Strawberry's ASGI view with our context and offline GraphiQL."""
 
+import asyncio
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -8,8 +10,8 @@ from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import ExecutionResult
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketState
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, GraphQLRequestProtocol
 from strawberry.schema.exceptions import InvalidOperationTypeError
@@ -109,6 +111,15 @@ class SocketRefused(Exception):
         self.reason = reason
 
 
+class SocketAdapter(ASGIWebSocketAdapter):
+    """Sends nothing once the socket is closed: a session that ends closes it from another
+    task, while an operation on it may still be finishing."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        if self.ws.application_state is not WebSocketState.DISCONNECTED:
+            await super().send_json(message)
+
+
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """graphql-transport-ws, with a refusal over the limits and a close from elsewhere."""
 
@@ -126,9 +137,13 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await self.websocket.close(code=TOO_MANY_SOCKETS, reason=refused.reason)
 
     async def close(self, code: int, reason: str) -> None:
-        """Cancel every operation (nothing more is sent), then close with ``code``."""
-        for operation_id in list(self.operations):
-            await self.cleanup_operation(operation_id)
+        """Cancel the socket's operations, then close it with ``code``. The operation that
+        asks (a logout sent over this very socket) finishes; `SocketAdapter` drops its
+        answer."""
+        current = asyncio.current_task()
+        for operation_id, operation in list(self.operations.items()):
+            if operation.task is not current:
+                await self.cleanup_operation(operation_id)
         await self.websocket.close(code=code, reason=reason)
 
 
@@ -151,7 +166,10 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
             await self.websocket.close(code=TOO_MANY_SOCKETS, reason=refused.reason)
 
     async def close(self, code: int, reason: str) -> None:
-        await self.cleanup()
+        current = asyncio.current_task()
+        for operation_id, task in list(self.tasks.items()):
+            if task is not current:
+                await self.cleanup_operation(operation_id)
         await self.websocket.close(code=code, reason=reason)
 
 
@@ -162,6 +180,7 @@ def forget(context: Context) -> None:
 
 
 class KabinetGraphQL(GraphQL[Context, None]):
+    websocket_adapter_class = SocketAdapter  # type: ignore[assignment]
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
 

@@ -4,7 +4,7 @@ closing the sockets whose session ended.
 Counts are per API process (each process holds its own sockets). A session that ends
 through this process (logout, logoutEverywhere, changePassword, resetPassword,
 deleteAccount) closes its sockets at once; one that ends through another process is
-found by `check_sessions`, one query for all of this process's sockets every
+found by `check_sessions`: two queries for all of this process's sockets every
 `KABINET_WS_SESSION_CHECK_SECONDS`. Idle subscriptions cost nothing in between.
 """
 
@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from beanie import PydanticObjectId
 
@@ -50,10 +50,12 @@ class Socket:
     ip: str
     locale: Locale
     close: Callable[[int, str], Awaitable[None]]
-    subscriptions: int = field(default=0)
 
 
 class Sockets:
+    """This process's signed-in sockets and running subscriptions, counted per account and
+    per client address."""
+
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._open: set[Socket] = set()
@@ -61,9 +63,6 @@ class Sockets:
         self._per_ip: Counter[str] = Counter()
         self._subscriptions_per_account: Counter[PydanticObjectId] = Counter()
         self._subscriptions_per_ip: Counter[str] = Counter()
-
-    def __len__(self) -> int:
-        return len(self._open)
 
     def admit(self, socket: Socket) -> None:
         """Count ``socket`` in, or raise `TooMany` when its account or address is at a limit."""
@@ -101,7 +100,6 @@ class Sockets:
         return counted
 
     def _count_subscription(self, socket: Socket, change: int) -> None:
-        socket.subscriptions += change
         _count(self._subscriptions_per_account, socket.user_id, change)
         _count(self._subscriptions_per_ip, socket.ip, change)
 

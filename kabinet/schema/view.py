@@ -1,7 +1,7 @@
 """The `/graphql` endpoint: Strawberry's ASGI view with our context and offline GraphiQL."""
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, GraphQLRequestProtocol
+from strawberry.http.async_base_view import AsyncWebSocketAdapter
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -120,15 +121,42 @@ class SocketAdapter(ASGIWebSocketAdapter):
             await super().send_json(message)
 
 
-class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
-    """graphql-transport-ws, with a refusal over the limits and a close from elsewhere."""
+class SocketHandling:
+    """What both protocols' handlers add: the socket can be closed from elsewhere (its
+    session ended), and it stops counting against the limits when it is gone."""
+
+    # Strawberry's handler (after this class in the MRO) has these.
+    context: Context
+    websocket: AsyncWebSocketAdapter
+    cleanup_operation: Callable[[str], Awaitable[None]]
 
     async def handle(self) -> None:
         self.context.close_socket = self.close
         try:
-            await super().handle()
+            await super().handle()  # type: ignore[misc]
         finally:
-            forget(self.context)
+            if self.context.socket is not None:
+                self.context.services.sockets.forget(self.context.socket)
+
+    def operation_tasks(self) -> dict[str, asyncio.Task[Any] | None]:
+        raise NotImplementedError  # each protocol's handler keeps its tasks its own way
+
+    async def close(self, code: int, reason: str) -> None:
+        """Cancel the socket's operations, then close it with ``code``. The operation that
+        asks (a logout sent over this very socket) finishes; `SocketAdapter` drops its
+        answer."""
+        current = asyncio.current_task()
+        for operation_id, task in self.operation_tasks().items():
+            if task is not current:
+                await self.cleanup_operation(operation_id)
+        await self.websocket.close(code=code, reason=reason)
+
+
+class TransportWSHandler(SocketHandling, BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws; a socket over the limits is closed with `TOO_MANY_SOCKETS`."""
+
+    def operation_tasks(self) -> dict[str, asyncio.Task[Any] | None]:
+        return {operation_id: op.task for operation_id, op in self.operations.items()}
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         try:
@@ -136,26 +164,12 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         except SocketRefused as refused:
             await self.websocket.close(code=TOO_MANY_SOCKETS, reason=refused.reason)
 
-    async def close(self, code: int, reason: str) -> None:
-        """Cancel the socket's operations, then close it with ``code``. The operation that
-        asks (a logout sent over this very socket) finishes; `SocketAdapter` drops its
-        answer."""
-        current = asyncio.current_task()
-        for operation_id, operation in list(self.operations.items()):
-            if operation.task is not current:
-                await self.cleanup_operation(operation_id)
-        await self.websocket.close(code=code, reason=reason)
 
+class LegacyWSHandler(SocketHandling, BaseGraphQLWSHandler[Context, None]):
+    """The older graphql-ws protocol; a refusal is its `connection_error`, then the close."""
 
-class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
-    """The older graphql-ws protocol, likewise; a refusal is its `connection_error`."""
-
-    async def handle(self) -> None:
-        self.context.close_socket = self.close
-        try:
-            await super().handle()
-        finally:
-            forget(self.context)
+    def operation_tasks(self) -> dict[str, asyncio.Task[Any] | None]:
+        return dict(self.tasks)
 
     async def handle_connection_init(self, message: LegacyConnectionInitMessage) -> None:
         try:
@@ -164,19 +178,6 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
             payload = {"code": "TOO_MANY_CONNECTIONS", "message": refused.reason}
             await self.send_message({"type": "connection_error", "payload": payload})
             await self.websocket.close(code=TOO_MANY_SOCKETS, reason=refused.reason)
-
-    async def close(self, code: int, reason: str) -> None:
-        current = asyncio.current_task()
-        for operation_id, task in list(self.tasks.items()):
-            if task is not current:
-                await self.cleanup_operation(operation_id)
-        await self.websocket.close(code=code, reason=reason)
-
-
-def forget(context: Context) -> None:
-    """The socket is gone: it no longer counts against its account's and address's limits."""
-    if context.socket is not None:
-        context.services.sockets.forget(context.socket)
 
 
 class KabinetGraphQL(GraphQL[Context, None]):

@@ -51,7 +51,7 @@ WORKDIR /app
 USER 10001:10001
 EXPOSE 8000
 VOLUME ["/data"]
-# Liveness: the process answers. Readiness (database reachable) is /readyz, which
+# Liveness: the process answers. Readiness (database reachable, events flowing) is /readyz, which
 # the proxy checks before it sends a replica traffic.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
   CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ['KABINET_PORT'] + '/healthz', timeout=4)"]

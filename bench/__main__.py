@@ -6,6 +6,7 @@ One `kabinet` server process (bench.app: the application plus the read path's fl
 embedded database, bench.seed's data) under load from this process on loopback:
 memory idle, subscriptions (with memory), the read path, the write path, sign-in.
 `--quick` runs every part with small counts, to try the suite out, not to measure.
+`--only subscriptions` runs that part alone and replaces its figures in bench/results.json.
 """
 
 import argparse
@@ -17,12 +18,13 @@ import platform
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from bench import report
 from bench.read_path import read_path
-from bench.server import bench_server
+from bench.server import Server, bench_server
 from bench.sign_in import sign_in
-from bench.subscriptions import subscriptions
+from bench.subscriptions import Delivery, subscriptions
 from bench.write_path import write_path
 
 RESULTS = Path(__file__).parent / "results.json"
@@ -41,6 +43,7 @@ class Sizes:
     probe_interval: float
     subscribers: tuple[int, ...]
     changes: int  # status changes per number of subscribers
+    idle_seconds: float  # server CPU measured over this long, idle and with subscribers
 
 
 FULL = Sizes(
@@ -55,6 +58,7 @@ FULL = Sizes(
     probe_interval=0.1,
     subscribers=(1, 100, 1000),
     changes=5,
+    idle_seconds=10.0,
 )
 QUICK = Sizes(
     read_total=400,
@@ -68,13 +72,44 @@ QUICK = Sizes(
     probe_interval=0.1,
     subscribers=(1, 10, 100),
     changes=3,
+    idle_seconds=2.0,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Idle:
+    """The server started and seeded, nothing asked yet."""
+
+    rss_mib: float
+    cpu_ms_per_s: float
+
+    def as_json(self) -> dict[str, float]:
+        return {
+            "server_rss_idle_mib": round(self.rss_mib, 1),
+            "server_cpu_ms_per_s_idle": round(self.cpu_ms_per_s, 1),
+        }
+
+
+async def _idle(server: Server, sizes: Sizes) -> Idle:
+    return Idle(server.rss_mib(), await server.cpu_per_second(sizes.idle_seconds))
+
+
+async def _subscriptions(
+    server: Server, sizes: Sizes, idle: Idle
+) -> tuple[list[report.Row], list[Delivery]]:
+    deliveries = await subscriptions(
+        server, sizes=sizes.subscribers, changes=sizes.changes, idle_seconds=sizes.idle_seconds
+    )
+    rows = report.subscription_rows(
+        deliveries, idle_rss_mib=idle.rss_mib, idle_cpu_ms_per_s=idle.cpu_ms_per_s
+    )
+    return rows, deliveries
 
 
 async def run(sizes: Sizes) -> tuple[list[report.Row], dict[str, object]]:
     async with bench_server() as server:
-        idle_rss = server.rss_mib()
-        deliveries = await subscriptions(server, sizes=sizes.subscribers, changes=sizes.changes)
+        idle = await _idle(server, sizes)
+        live_rows, deliveries = await _subscriptions(server, sizes, idle)
         read = await read_path(
             server,
             total=sizes.read_total,
@@ -89,11 +124,9 @@ async def run(sizes: Sizes) -> tuple[list[report.Row], dict[str, object]]:
             probes=sizes.probes,
             interval=sizes.probe_interval,
         )
-    rows = report.rows(
-        idle_rss_mib=idle_rss, deliveries=deliveries, read=read, write=write, signin=signin
-    )
+    rows = report.rows(live=live_rows, read=read, write=write, signin=signin)
     details: dict[str, object] = {
-        "server_rss_idle_mib": round(idle_rss, 1),
+        **idle.as_json(),
         "subscriptions": [delivery.as_json() for delivery in deliveries],
         "read": {"kabinet": read.kabinet.as_json(), "floor": read.floor.as_json()},
         "write": {
@@ -112,14 +145,43 @@ async def run(sizes: Sizes) -> tuple[list[report.Row], dict[str, object]]:
     return rows, details
 
 
+async def run_subscriptions(sizes: Sizes) -> tuple[list[report.Row], dict[str, object]]:
+    """The subscriptions part alone, with the idle figures it is measured against."""
+    async with bench_server() as server:
+        idle = await _idle(server, sizes)
+        rows, deliveries = await _subscriptions(server, sizes, idle)
+    return rows, {
+        **idle.as_json(),
+        "subscriptions": [delivery.as_json() for delivery in deliveries],
+    }
+
+
+def merged(
+    previous: dict[str, Any], rows: list[report.Row], details: dict[str, object]
+) -> dict[str, Any]:
+    """``previous`` results with the subscriptions part's rows (where its old rows stood)
+    and figures replaced by a new run's."""
+    old_table: list[dict[str, Any]] = previous["table"]
+    ours = [i for i, row in enumerate(old_table) if row.get("part") == report.SUBSCRIPTIONS]
+    table = [row for row in old_table if row.get("part") != report.SUBSCRIPTIONS]
+    at = ours[0] if ours else len(table)
+    table[at:at] = [row.as_json() for row in rows]
+    return {**previous, **details, "table": table}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small counts: a try-out, no figures")
-    quick = parser.parse_args().quick
-    sizes = QUICK if quick else FULL
+    parser.add_argument(
+        "--only",
+        choices=[report.SUBSCRIPTIONS],
+        help="run this part alone and replace its figures in bench/results.json",
+    )
+    arguments = parser.parse_args()
+    sizes = QUICK if arguments.quick else FULL
     load_before = os.getloadavg()
     started = datetime.datetime.now(datetime.UTC)
-    rows, details = asyncio.run(run(sizes))
+    rows, details = asyncio.run(run_subscriptions(sizes) if arguments.only else run(sizes))
     seconds = (datetime.datetime.now(datetime.UTC) - started).total_seconds()
     load_after = os.getloadavg()
     machine = {
@@ -128,18 +190,24 @@ def main() -> None:
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in load_after],
     }
-    results = {
+    this_run = {
         "started": started.isoformat(timespec="seconds"),
         "seconds": round(seconds),
-        "quick": quick,
+        "quick": arguments.quick,
         "machine": machine,
         "sizes": asdict(sizes),
-        "table": [row.as_json() for row in rows],
-        **details,
     }
+    if arguments.only:
+        previous = json.loads(RESULTS.read_text())
+        results = merged(previous, rows, details)
+        results["parts"] = {**previous.get("parts", {}), arguments.only: this_run}
+    else:
+        results = {**this_run, "table": [row.as_json() for row in rows], **details}
     RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    only = f" --only {arguments.only}" if arguments.only else ""
     print(
-        f"kabinet bench{' --quick' if quick else ''}, {started:%Y-%m-%d %H:%M} UTC, {seconds:.0f} s;"
+        f"kabinet bench{' --quick' if arguments.quick else ''}{only}, "
+        f"{started:%Y-%m-%d %H:%M} UTC, {seconds:.0f} s;"
         f" {machine['cpus']} CPUs, load average {load_before[0]:.2f} before,"
         f" {load_after[0]:.2f} after"
     )

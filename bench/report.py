@@ -1,7 +1,7 @@
 """The one table: each figure, its baseline from the same run, the ratio, and the target."""
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bench.read_path import ReadResult
 from bench.sign_in import SignInResult
@@ -29,6 +29,7 @@ class Row:
     baseline: float | None = None
     baseline_name: str = ""
     target: Target | None = None
+    part: str = ""  # the part of the suite that measures it (`python -m bench --only`)
 
     @property
     def ratio(self) -> float | None:
@@ -50,6 +51,7 @@ class Row:
             "ratio": round(ratio, 3) if ratio is not None and math.isfinite(ratio) else None,
             "target": str(self.target) if self.target else None,
             "verdict": self.verdict or None,
+            "part": self.part or None,
         }
 
 
@@ -82,9 +84,15 @@ def _during_logins(name: str, idle: Run, during: Run, target: Target | None) -> 
     ]
 
 
-def _deliveries(deliveries: list[Delivery]) -> list[Row]:
-    """Delivery latencies; more subscribers against the fewest."""
-    first = deliveries[0]
+SUBSCRIPTIONS = "subscriptions"
+
+
+def subscription_rows(
+    deliveries: list[Delivery], *, idle_rss_mib: float, idle_cpu_ms_per_s: float
+) -> list[Row]:
+    """Delivery latencies, more subscribers against the fewest; the memory and the CPU per
+    second the most subscribers hold while quiet, against the idle server's."""
+    first, most = deliveries[0], deliveries[-1]
     table = []
     for delivery in deliveries:
         label = f"event to {delivery.subscribers} subscribers"
@@ -105,19 +113,28 @@ def _deliveries(deliveries: list[Delivery]) -> list[Row]:
                 f"{name} p99" if against else "",
             ),
         ]
-    return table
+    table += [
+        Row(
+            f"server RSS MiB, {most.subscribers} subscriptions open",
+            most.server_rss_mib,
+            idle_rss_mib,
+            "RSS idle",
+        ),
+        Row(
+            f"server CPU ms/s, {most.subscribers} idle subscriptions",
+            most.idle_cpu_ms_per_s,
+            idle_cpu_ms_per_s,
+            "CPU idle",
+        ),
+    ]
+    return [replace(row, part=SUBSCRIPTIONS) for row in table]
 
 
 def rows(
-    *,
-    idle_rss_mib: float,
-    deliveries: list[Delivery],
-    read: ReadResult,
-    write: WriteResult,
-    signin: SignInResult,
+    *, live: list[Row], read: ReadResult, write: WriteResult, signin: SignInResult
 ) -> list[Row]:
+    """The whole table; ``live`` are the subscription rows (`subscription_rows`)."""
     floor = read.floor
-    most = deliveries[-1]
     return [
         *_against_floor("read me /graphql", read.kabinet, floor, AT_LEAST_0_7, AT_MOST_1_5),
         Row("read me floor: req/s", floor.throughput),
@@ -126,13 +143,7 @@ def rows(
         *_against_floor("login", signin.logins, floor),
         *_during_logins("me /graphql", signin.idle.me, signin.during_logins.me, AT_MOST_2),
         *_during_logins("floor (control)", signin.idle.floor, signin.during_logins.floor, None),
-        *_deliveries(deliveries),
-        Row(
-            f"server RSS MiB, {most.subscribers} subscriptions open",
-            most.server_rss_mib,
-            idle_rss_mib,
-            "RSS idle",
-        ),
+        *live,
     ]
 
 

@@ -31,8 +31,6 @@ from kabinet.documents import (
     UserDocument,
 )
 from kabinet.documents.request import MedicationItem, TimeWindow
-from kabinet.events import Broker
-from kabinet.notify.outbox import Outbox
 from kabinet.resolvers import account, addresses, policies, profile, requests
 from kabinet.resolvers.errors import InvalidInput
 from kabinet.resolvers.policy_import import import_rows
@@ -195,9 +193,7 @@ async def seed() -> None:
     settings = Settings()
     rate_limit.configure(settings.rate_limits)
     async with Database(settings) as database:
-        services = Services(
-            settings=settings, outbox=Outbox(settings), events=Broker(), database=database
-        )
+        services = Services.of(settings, database)
         report = await import_rows(caller=cli_caller(), rows=registry())
         if report.rejected:
             raise RuntimeError(f"bench registry rejected: {report.rejected}")

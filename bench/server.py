@@ -8,6 +8,7 @@ import signal
 import socket
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,12 @@ RATE_LIMITS = (
     "requests:account=1000000/1h,login:account=1000000/15m,login:account-ip=1000000/15m,"
     "login:ip=1000000/15m"
 )
+# Every subscriber is the operator on loopback: one account and one address.
+SOCKET_LIMITS = {
+    f"KABINET_WS_MAX_{what}_PER_{who}": "100000"
+    for what in ("SOCKETS", "SUBSCRIPTIONS")
+    for who in ("ACCOUNT", "IP")
+}
 
 
 def free_port() -> int:
@@ -50,6 +57,13 @@ class Server:
         before = self.cpu_seconds()
         result = await run
         return dataclasses.replace(result, server_cpu_seconds=self.cpu_seconds() - before)
+
+    async def cpu_per_second(self, seconds: float) -> float:
+        """Milliseconds of CPU the server spends per second of wall time over ``seconds``
+        of waiting (1000 = one core busy)."""
+        before, started = self.cpu_seconds(), time.perf_counter()
+        await asyncio.sleep(seconds)
+        return (self.cpu_seconds() - before) / (time.perf_counter() - started) * 1000
 
     def rss_mib(self) -> float:
         """Resident memory of the server process, from /proc."""
@@ -95,6 +109,7 @@ async def bench_server() -> AsyncIterator[Server]:
             "KABINET_DATA_DIR": data,
             "KABINET_EMBEDDED_PORT": str(db_port),
             "KABINET_RATE_LIMITS": RATE_LIMITS,
+            **SOCKET_LIMITS,
         }
         # The server answers before it is seeded: nothing reaches it until bench_server yields.
         process = await asyncio.create_subprocess_exec(

@@ -3,7 +3,7 @@
 Opens N WebSocket subscriptions to `requestQueueUpdated` (graphql-transport-ws) as
 the operator, makes status changes over HTTP and measures, for every subscriber, the
 time from sending the change to receiving its event; reads the server's resident
-memory with the N subscriptions open. With the embedded database the server's events
+memory and its CPU time per second while the N subscriptions are open and idle. With the embedded database the server's events
 come from the engine's in-process change stream (`embedded-watch`).
 """
 
@@ -33,6 +33,7 @@ class Delivery(Latencies):
     expected: int
     latencies: list[float]
     server_rss_mib: float
+    idle_cpu_ms_per_s: float  # server CPU while the subscriptions are open and quiet
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -42,6 +43,7 @@ class Delivery(Latencies):
             "p50_ms": round(self.p50_ms, 1),
             "p99_ms": round(self.p99_ms, 1),
             "server_rss_mib": round(self.server_rss_mib, 1),
+            "server_cpu_ms_per_s_idle": round(self.idle_cpu_ms_per_s, 1),
         }
 
 
@@ -61,10 +63,16 @@ async def subscriber(
 
 
 async def _delivery(
-    client: Client, server: Server, customer: str, operator: str, size: int, changes: int
+    client: Client,
+    server: Server,
+    customer: str,
+    operator: str,
+    size: int,
+    changes: int,
+    idle_seconds: float,
 ) -> Delivery:
-    """A new request (SUBMITTED, so the status cycle is valid), ``size`` subscribers,
-    ``changes`` status changes."""
+    """A new request (SUBMITTED, so the status cycle is valid), ``size`` subscribers idle
+    for ``idle_seconds``, then ``changes`` status changes."""
     filed = expect(await client.graphql(CREATE, customer), "createRequest", "Request")
     await asyncio.sleep(1.5)  # the filing's event has gone out before anyone listens
     arrivals: list[list[tuple[str, float]]] = [[] for _ in range(size)]
@@ -76,6 +84,7 @@ async def _delivery(
     await asyncio.gather(*(ready.wait() for ready in readies))
     await asyncio.sleep(1.0)  # let the server register every subscription
     memory = server.rss_mib()
+    idle_cpu = await server.cpu_per_second(idle_seconds)
     latencies: list[float] = []
     for n in range(changes):
         status = CYCLE[n % 2]
@@ -92,14 +101,18 @@ async def _delivery(
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    return Delivery(size, size * changes, latencies, memory)
+    return Delivery(size, size * changes, latencies, memory, idle_cpu)
 
 
-async def subscriptions(server: Server, *, sizes: tuple[int, ...], changes: int) -> list[Delivery]:
-    """For each size, a fresh set of subscribers and ``changes`` status changes."""
+async def subscriptions(
+    server: Server, *, sizes: tuple[int, ...], changes: int, idle_seconds: float
+) -> list[Delivery]:
+    """For each size, a fresh set of subscribers, ``idle_seconds`` of quiet, and ``changes``
+    status changes."""
     async with Client(server.base_url) as client:
         customer = await client.login(WRITER)
         operator = await client.login(OPERATOR)
         return [
-            await _delivery(client, server, customer, operator, size, changes) for size in sizes
+            await _delivery(client, server, customer, operator, size, changes, idle_seconds)
+            for size in sizes
         ]

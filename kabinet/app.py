@@ -5,6 +5,7 @@ import contextlib
 import hmac
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -21,14 +22,13 @@ from kabinet.auth import rate_limit
 from kabinet.auth.sessions import bearer_token, resolve_session
 from kabinet.config import Settings
 from kabinet.db import Database
-from kabinet.events import Broker, choose_source
+from kabinet.events import EventSource, choose_source
 from kabinet.logs import configure_logging
 from kabinet.middleware import (
     BodySizeLimitMiddleware,
     BodyTimeoutMiddleware,
     SecurityHeadersMiddleware,
 )
-from kabinet.notify.outbox import Outbox
 from kabinet.observe import ObserveMiddleware
 from kabinet.pages import account_page
 from kabinet.resolvers import files, notifications, privacy
@@ -51,18 +51,30 @@ CORS_REQUEST_HEADERS = [
 ]
 
 
+@dataclass(frozen=True, slots=True)
+class Events:
+    """The running source of request events."""
+
+    source: EventSource
+    task: asyncio.Task[None]
+
+    @property
+    def flowing(self) -> bool:
+        return not self.task.done() and self.source.health.flowing
+
+
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Starlette:
     """Build the application; ``database`` lets tests share one already connected."""
     settings = settings or Settings()
     rate_limit.configure(settings.rate_limits)
-    outbox = Outbox(settings)
     owns_database = database is None
     db = database or Database(settings)
-    services = Services(settings=settings, outbox=outbox, events=Broker(), database=db)
+    services = Services.of(settings, db)
+    outbox = services.outbox
     graphql = KabinetGraphQL(services)
 
     @contextlib.asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+    async def lifespan(application: Starlette) -> AsyncIterator[None]:
         if owns_database:
             await db.connect()
         sender = asyncio.create_task(outbox.run(), name="outbox-sender")
@@ -80,6 +92,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         )
         logger.info("request status events come from: %s", source.name)
         listener = asyncio.create_task(source.run(services.events), name="request-events")
+        application.state.events = Events(source, listener)
+        sessions = asyncio.create_task(services.sockets.keep_checking(), name="socket-sessions")
         for variable, value in (
             ("KABINET_SMTP_HOST", settings.smtp_host),
             ("KABINET_SMS_GATEWAY_URL", settings.sms_gateway_url),
@@ -95,7 +109,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         try:
             yield
         finally:
-            for task in (sender, eraser, announcer, sweeper, listener):
+            for task in (sender, eraser, announcer, sweeper, listener, sessions):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -139,9 +153,19 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    async def readyz(_: Request) -> Response:
-        ready = await db.ping()
-        return JSONResponse({"status": "ok" if ready else "unavailable"}, 200 if ready else 503)
+    async def readyz(request: Request) -> Response:
+        """Ready when the database answers and request events flow (see SourceHealth)."""
+        database = await db.ping()
+        events: Events = request.app.state.events
+        flowing = events.flowing  # the source's task ended only if something is badly wrong
+        ready = database and flowing
+        health = events.source.health.as_json()
+        body = {
+            "status": "ok" if ready else "unavailable",
+            "database": database,
+            "events": {"source": events.source.name, **health, "flowing": flowing},
+        }
+        return JSONResponse(body, 200 if ready else 503)
 
     app = Starlette(
         routes=[

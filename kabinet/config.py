@@ -120,6 +120,23 @@ class Settings(BaseSettings):
     events_poll_seconds: float = Field(
         1.0, description="How often request events are polled where change streams are missing."
     )
+    ws_max_sockets_per_account: int = Field(
+        10, description="Open WebSockets one account may hold in one API process (4429 beyond)."
+    )
+    ws_max_sockets_per_ip: int = Field(
+        50, description="Open WebSockets one client address may hold in one API process."
+    )
+    ws_max_subscriptions_per_account: int = Field(
+        50, description="Live subscriptions one account may hold in one API process."
+    )
+    ws_max_subscriptions_per_ip: int = Field(
+        200, description="Live subscriptions one client address may hold in one API process."
+    )
+    ws_session_check_seconds: float = Field(
+        5.0,
+        description="How often each process checks, in one query for all its WebSockets, that "
+        "their sessions still live (ended in another process: the socket closes with 4403).",
+    )
     rate_limits: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict,
         description="Overrides of the rate limits, e.g. `login:account=10/15m,register:ip=20/1h` "

@@ -42,6 +42,19 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         "Apollo Server) or send Content-Type: application/json as the GraphQL over HTTP "
         "specification describes.",
     },
+    # WebSockets: close reasons (at most 123 bytes of UTF-8) and subscription refusals
+    "ws.too_many_sockets": {
+        Locale.UK: "Забагато відкритих з’єднань ({limit}); закрийте зайві.",
+        Locale.EN: "Too many open connections ({limit}); close some first.",
+    },
+    "ws.session_ended": {
+        Locale.UK: "Сеанс завершено; увійдіть знову.",
+        Locale.EN: "The session has ended; sign in again.",
+    },
+    "ws.too_many_subscriptions": {
+        Locale.UK: "Забагато підписок ({limit}); завершіть зайві, перш ніж відкривати нові.",
+        Locale.EN: "Too many subscriptions ({limit}); end some before starting new ones.",
+    },
     "http.batch": {
         Locale.UK: "Пакетні запити (масив JSON) не приймаються: надсилайте одну операцію в "
         "запиті, як описує специфікація GraphQL over HTTP (об'єкт JSON із полем query).",

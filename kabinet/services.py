@@ -1,10 +1,12 @@
 """What the use cases need from the running application, passed explicitly."""
 
 from dataclasses import dataclass
+from typing import Self
 
 from kabinet.config import Settings
 from kabinet.db import Database
 from kabinet.events import Broker
+from kabinet.events.sockets import Sockets
 from kabinet.notify.outbox import Outbox
 
 
@@ -13,4 +15,16 @@ class Services:
     settings: Settings
     outbox: Outbox
     events: Broker
+    sockets: Sockets
     database: Database
+
+    @classmethod
+    def of(cls, settings: Settings, database: Database) -> Self:
+        """Fresh services for one process (or one command) run with ``settings``."""
+        return cls(
+            settings=settings,
+            outbox=Outbox(settings),
+            events=Broker(),
+            sockets=Sockets(settings),
+            database=database,
+        )

@@ -191,7 +191,14 @@ class CommandLog(CommandListener):
 
     # The app's background tasks (see kabinet.app) query on their own schedule.
     BACKGROUND = frozenset(
-        {"outbox-sender", "deletions", "announcements", "orphan-files", "request-events"}
+        {
+            "outbox-sender",
+            "deletions",
+            "announcements",
+            "orphan-files",
+            "request-events",
+            "socket-sessions",
+        }
     )
 
     def __init__(self) -> None:

@@ -44,16 +44,16 @@ async def run_cli(*args: str, stdin: bytes = b"", **settings: str) -> tuple[int,
 
 
 @asynccontextmanager
-async def serving(data_dir: Path, **settings: str) -> AsyncIterator[httpx.AsyncClient]:
+async def serving(directory: Path, /, **settings: str) -> AsyncIterator[httpx.AsyncClient]:
     """`kabinet serve` in a subprocess on a free port, ready for requests; its output goes
-    to `server.log` in ``data_dir``."""
+    to `server.log` in ``directory``, also its data directory unless ``settings`` name one."""
     port = free_port()
-    data_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - before the server exists
-    log = (data_dir / "server.log").open("ab")
+    directory.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - before the server exists
+    log = (directory / "server.log").open("ab")
     process = await asyncio.create_subprocess_exec(
         *KABINET,
         "serve",
-        env=cli_env(data_dir=str(data_dir), port=str(port), **settings),
+        env=cli_env(**{"data_dir": str(directory), "port": str(port), **settings}),
         stdout=log,
         stderr=log,
     )

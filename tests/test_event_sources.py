@@ -2,16 +2,27 @@
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import os
+import shutil
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
+import httpx
 import pytest
+from mongoeco import AsyncMongoClient as EmbeddedClient
+from mongoeco.engines import MemoryEngine
+from pymongo import AsyncMongoClient
 
 from kabinet.clock import now
 from kabinet.db import Database
 from kabinet.documents import RequestDocument
 from kabinet.events import Broker, PollingSource, WatchSource, choose_source
 from tests.requests_support import callback, customer
-from tests.support import Api, Mailbox
+from tests.subscriptions import next_message, subscribed
+from tests.support import Api, Mailbox, eventually, free_port
+from tests.test_cli import run_cli, serving
+from tests.test_processes import FILE, LOGIN, WATCH, gql
 
 
 def test_sources_are_chosen_by_what_the_database_offers(database: Database):
@@ -83,3 +94,162 @@ async def test_an_unreadable_request_is_skipped_and_later_changes_still_arrive(
         event = await asyncio.wait_for(anext(stream), 5)
 
     assert event.request.number == request["number"]
+
+
+@contextlib.asynccontextmanager
+async def broken_stream() -> AsyncIterator[object]:
+    """A collection of a closed embedded client: its change stream fails at once."""
+    async with EmbeddedClient(MemoryEngine()) as client:
+        collection = client["kabinet"]["requests"]
+    yield collection
+
+
+async def test_a_broken_stream_is_replaced_by_polling(
+    api: Api, mailbox: Mailbox, database: Database
+):
+    token = await customer(api, mailbox)
+    async with broken_stream() as requests:
+        source = WatchSource("embedded-watch", requests, retry=0.05)
+        broker = Broker()
+        runner = asyncio.create_task(source.run(broker))
+        try:
+            async with broker.subscribe(lambda _: True) as stream:
+                await eventually(lambda: asyncio.sleep(0, source.health.polling))
+                request = await callback(api, token)
+                event = await asyncio.wait_for(anext(stream), 5)
+        finally:
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
+
+    assert event.request.number == request["number"]
+    assert source.health.polling
+    assert source.health.flowing
+
+
+async def test_events_are_not_flowing_while_neither_the_stream_nor_polling_works():
+    unreachable = AsyncMongoClient(
+        f"mongodb://127.0.0.1:{free_port()}", serverSelectionTimeoutMS=50
+    )
+    async with broken_stream() as requests:
+        source = WatchSource("embedded-watch", requests, unreachable.kabinet.requests, retry=0.05)
+        runner = asyncio.create_task(source.run(Broker()))
+        try:
+            await eventually(lambda: asyncio.sleep(0, source.health.failing_since))
+            await asyncio.sleep(0.3)  # several more attempts: still failing
+            health = source.health.as_json()
+        finally:
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
+            await unreachable.close()
+
+    assert health["flowing"] is False
+    assert health["polling"] is True
+    assert health["failingSince"] is not None
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 32 MB tmpfs, mounted for the test and unmounted after it."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small filesystem needs root")
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    mount_command = [shutil.which("mount") or "mount", "-t", "tmpfs", "-o", "size=32m"]
+    subprocess.run([*mount_command, "tmpfs", str(mount)], check=True)  # noqa: S603 - our paths
+    try:
+        yield mount
+    finally:
+        umount = shutil.which("umount") or "umount"
+        subprocess.run([umount, "--lazy", str(mount)], check=True)  # noqa: S603 - our path
+
+
+def fill(disk: Path) -> Path:
+    """A file taking every free byte of ``disk``."""
+    filler = disk / "filler"
+    with filler.open("wb") as file, contextlib.suppress(OSError):
+        while True:
+            file.write(b"\0" * 4096)
+            file.flush()
+    return filler
+
+
+CHANGE_WITH_COMMENT = """mutation($input: ChangeRequestStatusInput!) {
+  changeRequestStatus(input: $input) { __typename ... on Request { status } }
+}"""
+
+
+async def change(http: httpx.AsyncClient, token: str, request_id: str, status: str) -> dict:
+    """The whole answer (errors included) of a status change with a long comment."""
+    variables = {"input": {"requestId": request_id, "status": status, "comment": "Ж" * 2000}}
+    response = await http.post(
+        "/graphql",
+        json={"query": CHANGE_WITH_COMMENT, "variables": variables},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    return response.json()
+
+
+async def test_events_flow_again_after_the_disk_was_full(tmp_path: Path, small_disk: Path):
+    """Issue 12 item 12: a write that commits while the engine has no room to record its
+    change breaks the embedded change stream for good; the source polls instead."""
+    db_port = free_port()
+    async with serving(tmp_path, data_dir=str(small_disk), embedded_port=str(db_port)) as http:
+        code, output = await run_cli(
+            "seed-demo", mongodb_uri=f"mongodb://127.0.0.1:{db_port}/?directConnection=true"
+        )
+        assert code == 0, output
+        customer = (await gql(http, LOGIN, email="demo@example.com"))["login"]["token"]
+        operator = (await gql(http, LOGIN, email="operator@example.com"))["login"]["token"]
+        request = (await gql(http, FILE, customer))["createRequest"]
+        server = str(http.base_url).rstrip("/")
+        async with subscribed(server, customer, WATCH, {"id": request["id"]}) as ws:
+            filler = fill(small_disk)
+            full, freed = filler.stat().st_size, 0
+            answers: list[dict] = []
+
+            async def toggle() -> None:
+                """A status change with a long comment, to IN_PROGRESS and NEEDS_INFO in turn
+                (after a failure that wrote the change anyway, one is refused: NotAllowed)."""
+                wanted = ("IN_PROGRESS", "NEEDS_INFO")[len(answers) % 2]
+                answers.append(await change(http, operator, request["id"], wanted))
+
+            # Changes until one no longer fits in the journal; then space back a page at a
+            # time with a change after each, until a write that fits leaves the engine no
+            # room to record it for its change stream (which /readyz then reports).
+            while "errors" not in (answers or [{}])[-1] and len(answers) < 300:
+                await toggle()
+            polling = False
+            while not polling and freed < 400:
+                freed += 1
+                os.truncate(filler, full - freed * 4096)
+                await toggle()
+                polling = (await http.get("/readyz")).json()["events"]["polling"]
+            filler.unlink()
+            # Whatever the failures left written (a masked failure may come after the change).
+            status_query = "query($id: ID!) { node(id: $id) { ... on Request { status } } }"
+            written = (await gql(http, status_query, customer, id=request["id"]))["node"]
+            rejected = await change(http, operator, request["id"], "REJECTED")
+            received = [""]
+            while received[-1] != "REJECTED":
+                event = (await next_message(ws, seconds=10))["payload"]["data"]
+                received.append(event["requestUpdated"]["request"]["status"])
+        ready = await http.get("/readyz")
+
+    masked = [answer for answer in answers if "errors" in answer]
+    assert masked[0]["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert polling
+    assert rejected["data"]["changeRequestStatus"]["status"] == "REJECTED"
+    # The change written as the stream broke arrived (polled), and the next one too.
+    assert received[-2:] == [written["status"], "REJECTED"]
+    assert ready.status_code == 200
+    assert ready.json()["events"] | {"lastOpened": None} == {
+        "source": "embedded-watch",
+        "flowing": True,
+        "failingSince": None,
+        "lastOpened": None,
+        "polling": True,
+    }
+    log = (tmp_path / "server.log").read_text()
+    assert log.count("request events: embedded-watch failed; polling until it opens again") == 1

@@ -18,7 +18,15 @@ async def test_health_and_readiness(api: Api):
     assert (await api.http.get("/healthz")).json() == {"status": "ok"}
     ready = await api.http.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ok"}
+    body = ready.json()
+    assert (body["status"], body["database"]) == ("ok", True)
+    assert body["events"] | {"lastOpened": None} == {
+        "source": "embedded-watch",
+        "flowing": True,
+        "failingSince": None,
+        "lastOpened": None,
+        "polling": False,
+    }
 
 
 async def test_password_policy_matches_the_guide(api: Api):

@@ -12,8 +12,6 @@ from kabinet.clock import now
 from kabinet.config import Settings
 from kabinet.db import Database
 from kabinet.documents import OutboxMessageDocument, RequestDocument
-from kabinet.events import Broker
-from kabinet.notify.outbox import Outbox
 from kabinet.resolvers.demo import DEMO_PHONE
 from kabinet.resolvers.notifications import announce, announce_all_pending
 from kabinet.services import Services
@@ -97,9 +95,7 @@ async def test_each_change_is_announced_once_however_often_it_is_processed(
     request = await callback(api, token)
     await change(api, operator, request["id"], "REJECTED", comment="Не покривається програмою")
     stored = await RequestDocument.find_one({})
-    services = Services(
-        settings=settings, outbox=Outbox(settings), events=Broker(), database=database
-    )
+    services = Services.of(settings, database)
 
     for _ in range(3):
         await announce(services, stored, stored.history[-1])
@@ -140,9 +136,7 @@ async def test_each_change_is_pulled_from_the_pending_list_once_announced(
     await RequestDocument.find_one({}).update(
         {"$push": {"unannounced": stored.history[-1].id}, "$set": {"unannounced_since": now()}}
     )
-    services = Services(
-        settings=settings, outbox=Outbox(settings), events=Broker(), database=database
-    )
+    services = Services.of(settings, database)
     assert await announce_all_pending(services) == 1
     assert await announce_all_pending(services) == 0
 

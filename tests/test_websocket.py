@@ -15,15 +15,24 @@ def ws_url(server: str) -> str:
     return server.replace("http://", "ws://") + "/graphql"
 
 
+async def transport_ws_operation(
+    ws: websockets.ClientConnection, operation_id: str, query: str
+) -> dict:
+    """One query or mutation over an acknowledged socket; its payload."""
+    await ws.send(
+        json.dumps({"id": operation_id, "type": "subscribe", "payload": {"query": query}})
+    )
+    message = json.loads(await ws.recv())
+    assert message["type"] == "next", message
+    assert json.loads(await ws.recv()) == {"id": operation_id, "type": "complete"}
+    return message["payload"]
+
+
 async def transport_ws_query(server: str, payload: dict, query: str) -> dict:
     async with websockets.connect(ws_url(server), subprotocols=["graphql-transport-ws"]) as ws:
         await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
         assert json.loads(await ws.recv())["type"] == "connection_ack"
-        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
-        message = json.loads(await ws.recv())
-        assert message["type"] == "next", message
-        assert json.loads(await ws.recv()) == {"id": "1", "type": "complete"}
-        return message["payload"]
+        return await transport_ws_operation(ws, "1", query)
 
 
 async def test_a_connection_without_a_session_is_refused(server: str):
@@ -65,27 +74,22 @@ async def test_legacy_graphql_ws_protocol_is_spoken(server: str, api: Api, mailb
         assert refused["type"] == "connection_error"
 
 
-async def test_a_session_ended_elsewhere_signs_nothing_in_on_an_open_socket(
+async def test_a_session_ended_elsewhere_closes_the_open_socket(
     server: str, api: Api, mailbox: Mailbox
 ):
     token = await signed_up(api, mailbox, "socket@example.com")
     async with websockets.connect(ws_url(server), subprotocols=["graphql-transport-ws"]) as ws:
         await ws.send(json.dumps({"type": "connection_init", "payload": {"token": token}}))
         assert json.loads(await ws.recv())["type"] == "connection_ack"
+        assert (await transport_ws_operation(ws, "1", ME_QUERY))["data"]["me"] == {
+            "email": "socket@example.com"
+        }
 
-        async def me(operation_id: str) -> dict:
-            await ws.send(
-                json.dumps(
-                    {"id": operation_id, "type": "subscribe", "payload": {"query": ME_QUERY}}
-                )
-            )
-            answer = json.loads(await ws.recv())
-            assert json.loads(await ws.recv())["type"] == "complete"
-            return answer["payload"]["data"]["me"]
-
-        assert await me("1") == {"email": "socket@example.com"}
         await api.data("mutation { logout }", token=token)
-        assert await me("2") is None
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await transport_ws_operation(ws, "2", ME_QUERY)
+
+    assert closed.value.rcvd.code == 4403
 
 
 @pytest.mark.parametrize(

@@ -115,21 +115,17 @@ class Broker:
 
     @contextlib.asynccontextmanager
     async def subscribe(
-        self, wanted: Callable[[StatusEvent], bool], *, heartbeat: float | None = None
-    ) -> AsyncIterator[AsyncIterator[StatusEvent | None]]:
-        """Events for ``wanted``; with ``heartbeat``, also ``None`` after that many quiet
-        seconds, so a subscriber can look around (e.g. whether its session still lives)."""
+        self, wanted: Callable[[StatusEvent], bool]
+    ) -> AsyncIterator[AsyncIterator[StatusEvent]]:
+        """Events for ``wanted``; a quiet subscriber waits on its queue and costs nothing."""
         subscription = _Subscription(wanted, self._capacity)
         self._subscriptions.add(subscription)
 
-        async def events() -> AsyncIterator[StatusEvent | None]:
+        async def events() -> AsyncIterator[StatusEvent]:
             while True:
                 if subscription.overflowed and subscription.queue.empty():
                     raise SubscriberTooSlow
-                try:
-                    yield await asyncio.wait_for(subscription.queue.get(), heartbeat)
-                except TimeoutError:
-                    yield None
+                yield await subscription.queue.get()
 
         try:
             with metrics.SUBSCRIPTIONS.track_inprogress():
@@ -140,6 +136,7 @@ class Broker:
 
 class EventSource(Protocol):
     name: str
+    health: "SourceHealth"
 
     async def run(self, broker: Broker) -> None: ...
 
@@ -154,6 +151,65 @@ def readable(document: dict[str, Any]) -> RequestDocument | None:
         return None
 
 
+@dataclass(slots=True)
+class SourceHealth:
+    """Whether events flow; `/readyz` is not ready while they do not."""
+
+    # Since when the source has neither watched nor polled successfully.
+    failing_since: datetime | None = None
+    # When the change stream was last opened (None for the polling source).
+    last_opened: datetime | None = None
+    # A watch source serving events by polling while its watch cannot open.
+    polling: bool = False
+
+    @property
+    def flowing(self) -> bool:
+        return self.failing_since is None
+
+    def failed(self) -> None:
+        if self.failing_since is None:
+            self.failing_since = now()
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "flowing": self.flowing,
+            "failingSince": self.failing_since.isoformat() if self.failing_since else None,
+            "lastOpened": self.last_opened.isoformat() if self.last_opened else None,
+            "polling": self.polling,
+        }
+
+
+class Tail:
+    """Reads the requests changed since the last read (by `updated_at`, through any
+    MongoDB connection) and publishes each of their new history entries once."""
+
+    # Writes from other processes may land with a slightly earlier `updated_at` than a
+    # read already saw; looking back this far and skipping seen changes covers that.
+    OVERLAP = timedelta(seconds=5)
+
+    def __init__(self, collection: Any, since: datetime) -> None:
+        self._collection = collection
+        self._cursor = since
+        self._seen: dict[PydanticObjectId, datetime] = {}
+
+    async def read(self, publish: Callable[[StatusEvent], None]) -> None:
+        since = self._cursor - self.OVERLAP
+        changed = (
+            await self._collection.find({"updated_at": {"$gt": since}}).sort("updated_at").to_list()
+        )
+        newest = self._cursor
+        for document in changed:
+            newest = max(newest, document["updated_at"])
+            request = readable(document)
+            for event in events_of(request, after=since) if request else ():
+                if event.change_id not in self._seen:
+                    self._seen[event.change_id] = event.at
+                    publish(event)
+        self._cursor = min(newest, now())
+        horizon = self._cursor - self.OVERLAP
+        self._seen = {change: at for change, at in self._seen.items() if at > horizon}
+
+
 class PollingSource:
     """Tails the requests collection by `updated_at`: one query per interval per process.
 
@@ -161,89 +217,131 @@ class PollingSource:
     """
 
     name = "polling"
-    # Writes from other processes may land with a slightly earlier `updated_at` than a
-    # poll already saw; looking back this far and skipping seen changes covers that.
-    OVERLAP = timedelta(seconds=5)
 
     def __init__(self, interval: float) -> None:
         self._interval = interval
+        self.health = SourceHealth()
 
     async def run(self, broker: Broker) -> None:
-        cursor = now()
-        seen: dict[PydanticObjectId, datetime] = {}
+        tail = Tail(RequestDocument.get_pymongo_collection(), now())
         while True:
             try:
-                cursor, seen = await self._poll(broker, cursor, seen)
+                await tail.read(broker.publish)
             except Exception:  # a database hiccup must not end live updates
-                logger.exception("request events: polling failed; retrying")
+                if self.health.flowing:
+                    logger.exception("request events: polling failed; retrying")
+                self.health.failed()
+            else:
+                self.health.failing_since = None
             await asyncio.sleep(self._interval)
-
-    async def _poll(
-        self, broker: Broker, cursor: datetime, seen: dict[PydanticObjectId, datetime]
-    ) -> tuple[datetime, dict[PydanticObjectId, datetime]]:
-        since = cursor - self.OVERLAP
-        collection = RequestDocument.get_pymongo_collection()
-        changed = await collection.find({"updated_at": {"$gt": since}}).sort("updated_at").to_list()
-        newest = cursor
-        for document in changed:
-            newest = max(newest, document["updated_at"])
-            request = readable(document)
-            for event in events_of(request, after=since) if request else ():
-                if event.change_id not in seen:
-                    seen[event.change_id] = event.at
-                    broker.publish(event)
-        newest = min(newest, now())
-        horizon = newest - self.OVERLAP
-        return newest, {change: at for change, at in seen.items() if at > horizon}
 
 
 class WatchSource:
     """A change stream on the requests collection: MongoDB's on a replica set or sharded
-    cluster, or the embedded engine's own in-process one."""
+    cluster, or the embedded engine's own in-process one.
+
+    While the stream cannot be opened, events are polled (as `PollingSource` does, through
+    the application's connection) and the stream is tried again every ``retry`` seconds.
+    The embedded engine needs this: once it fails to publish a committed change (its
+    change delivery writes too, so a full disk does it), its stream stays failed until
+    the process restarts.
+    """
 
     # Remembered change ids, so an update that adds no history entry (a comment)
     # does not announce the last status again.
     REMEMBER = 10_000
 
-    def __init__(self, name: str, collection: Any) -> None:
+    def __init__(
+        self, name: str, collection: Any, fallback: Any | None = None, retry: float = 1.0
+    ) -> None:
         self.name = name
         self._collection = collection
+        self._fallback = (
+            fallback if fallback is not None else RequestDocument.get_pymongo_collection()
+        )
+        self._retry = retry
+        self._seen: OrderedDict[PydanticObjectId, None] = OrderedDict()
+        self.health = SourceHealth()
 
     async def run(self, broker: Broker) -> None:
-        pipeline = [{"$match": {"operationType": {"$in": ["insert", "update", "replace"]}}}]
-        seen: OrderedDict[PydanticObjectId, None] = OrderedDict()
+        def publish(event: StatusEvent) -> None:
+            if event.change_id not in self._seen:
+                self._seen[event.change_id] = None
+                if len(self._seen) > self.REMEMBER:
+                    self._seen.popitem(last=False)
+                broker.publish(event)
+
+        # Made at the first failure: it looks back past the write that broke the stream.
+        tail: Tail | None = None
         while True:
-            stream = None
             try:
-                stream = self._collection.watch(pipeline, full_document="updateLookup")
-                if inspect.isawaitable(stream):  # PyMongo's is a coroutine, mongoeco's is not
-                    stream = await stream
-                async for change in stream:
-                    document = change.get("fullDocument")
-                    if document is None:
-                        continue
-                    request = readable(document)
-                    if request is None:
-                        continue
-                    # The newest entry is the one this insert or update added, if any.
-                    for event in events_of(request, after=None)[-1:]:
-                        if event.change_id not in seen:
-                            seen[event.change_id] = None
-                            if len(seen) > self.REMEMBER:
-                                seen.popitem(last=False)
-                            broker.publish(event)
+                await self._watch(publish, tail)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                logger.exception("request events: %s failed; reopening", self.name)
-                await asyncio.sleep(1)
+                if not self.health.polling:  # once, not every retry
+                    logger.exception(
+                        "request events: %s failed; polling until it opens again", self.name
+                    )
+                self.health.polling = True
+                self.health.failed()
+                tail = tail or Tail(self._fallback, now())
+                await self._poll(tail, publish)
+                await asyncio.sleep(self._retry)
+
+    async def _watch(self, publish: Callable[[StatusEvent], None], tail: Tail | None) -> None:
+        """Opens the stream and publishes from it; raises when it fails. The stream counts as
+        open once it has delivered a change or stayed quiet ``retry`` seconds without failing
+        (the embedded one opens without complaint and fails at the first wait)."""
+        pipeline = [{"$match": {"operationType": {"$in": ["insert", "update", "replace"]}}}]
+        stream = self._collection.watch(pipeline, full_document="updateLookup")
+        if inspect.isawaitable(stream):  # PyMongo's is a coroutine, mongoeco's is not
+            stream = await stream
+        try:
+            changes = aiter(stream)
+            first = asyncio.ensure_future(anext(changes))
+            try:
+                await asyncio.wait({first}, timeout=self._retry)
+                if first.done():
+                    first.result()  # raises the stream's failure, if that is what came
+                await self._opened(tail, publish)
+                _publish_newest(await first, publish)
             finally:
-                close = getattr(stream, "close", None)
-                if close is not None:
-                    with contextlib.suppress(Exception):
-                        result = close()
-                        if inspect.isawaitable(result):
-                            await result
+                first.cancel()
+            async for change in changes:
+                _publish_newest(change, publish)
+        finally:
+            with contextlib.suppress(Exception):
+                result = stream.close()
+                if inspect.isawaitable(result):
+                    await result
+
+    async def _opened(self, tail: Tail | None, publish: Callable[[StatusEvent], None]) -> None:
+        self.health.last_opened = now()
+        if tail is not None:  # what changed since the last poll, while the stream was down
+            await tail.read(publish)
+        if self.health.polling:
+            logger.info("request events: %s is open again", self.name)
+        self.health.polling = False
+        self.health.failing_since = None
+
+    async def _poll(self, tail: Tail, publish: Callable[[StatusEvent], None]) -> None:
+        """One read while the stream is down: events flow if it succeeds."""
+        try:
+            await tail.read(publish)
+        except Exception:
+            logger.debug("request events: polling while %s is down failed", self.name)
+        else:
+            self.health.failing_since = None
+
+
+def _publish_newest(change: dict[str, Any], publish: Callable[[StatusEvent], None]) -> None:
+    """The newest history entry of the changed request: the one this insert or update
+    added, if any (a comment adds none, and `publish` skips the entry it saw before)."""
+    document = change.get("fullDocument")
+    request = readable(document) if document is not None else None
+    for event in events_of(request, after=None)[-1:] if request else ():
+        publish(event)
 
 
 def choose_source(
@@ -252,7 +350,9 @@ def choose_source(
     """The embedded engine's watch, MongoDB change streams on a replica set or mongos,
     and polling everywhere else (a standalone server, another process's embedded one)."""
     if embedded_requests is not None:
-        return WatchSource("embedded-watch", embedded_requests)
+        return WatchSource("embedded-watch", embedded_requests, retry=poll_interval)
     if hello.get("setName") or hello.get("msg") == "isdbgrid":
-        return WatchSource("change-stream", RequestDocument.get_pymongo_collection())
+        return WatchSource(
+            "change-stream", RequestDocument.get_pymongo_collection(), retry=poll_interval
+        )
     return PollingSource(poll_interval)

@@ -234,12 +234,14 @@ class AccountMutation:
     async def logout(self, info: Info) -> bool:
         user, session = require_session(info)
         await account.logout(caller=info.context.caller, user=user, session=session)
+        await info.context.services.sockets.session_ended(session_id=session.id)
         return True
 
     @strawberry.mutation(description="End every session of the account, this one included.")
     async def logout_everywhere(self, info: Info) -> bool:
         user = require_user(info)
         await account.logout_everywhere(caller=info.context.caller, user=user)
+        await info.context.services.sockets.session_ended(user_id=user.id)
         return True
 
     @strawberry.mutation(description="Email a password reset link, if the account exists.")
@@ -263,6 +265,9 @@ class AccountMutation:
             password=input.password,
             password_confirmation=input.password_confirmation,
         )
+        if isinstance(outcome, account.SignedIn):  # every earlier session of the account ended
+            sockets = info.context.services.sockets
+            await sockets.session_ended(user_id=outcome.user.id, keep=outcome.session.id)
         return answer(info, outcome)
 
     @strawberry.mutation(
@@ -279,4 +284,6 @@ class AccountMutation:
             password=input.password,
             password_confirmation=input.password_confirmation,
         )
+        if isinstance(outcome, account.Done):  # the other sessions ended
+            await info.context.services.sockets.session_ended(user_id=user.id, keep=session.id)
         return answer(info, outcome)

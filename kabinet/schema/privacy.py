@@ -6,6 +6,7 @@ from typing import Annotated
 import strawberry
 
 from kabinet.resolvers import privacy
+from kabinet.resolvers.account import Done
 from kabinet.schema.account import Accepted, answer
 from kabinet.schema.context import Info
 from kabinet.schema.errors import InvalidCredentials, RateLimited, require_user
@@ -61,10 +62,13 @@ class PrivacyMutation:
         "are kept without personal data for the insurer (docs/architecture.md, Privacy)."
     )
     async def delete_account(self, info: Info, input: DeleteAccountInput) -> DeleteAccountResult:
+        user = require_user(info)
         outcome = await privacy.delete_account(
             services=info.context.services,
             caller=info.context.caller,
-            user=require_user(info),
+            user=user,
             password=input.password,
         )
+        if isinstance(outcome, Done):  # every session of the account ended
+            await info.context.services.sockets.session_ended(user_id=user.id)
         return answer(info, outcome)

@@ -1,18 +1,18 @@
 """Requests in the API (guide section 4): filing, following, and processing them."""
 
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import Enum
 from typing import Annotated, Self
 
 import strawberry
 from beanie import PydanticObjectId
+from graphql import GraphQLError
 from strawberry import relay
 from strawberry.file_uploads import Upload
 
 from kabinet import events
-from kabinet.auth.sessions import reload_session
-from kabinet.clock import aware, now
+from kabinet.clock import aware
 from kabinet.documents import STAFF_ROLES, RequestDocument, UserDocument
 from kabinet.documents import Attachment as AttachmentValue
 from kabinet.documents import RequestKind as RequestKindValue
@@ -36,6 +36,7 @@ from kabinet.documents.request import (
 )
 from kabinet.documents.request import StatusChange as StatusChangeValue
 from kabinet.documents.request import TimeWindow as TimeWindowValue
+from kabinet.events.sockets import TooMany
 from kabinet.resolvers import errors as domain
 from kabinet.resolvers import notifications, requests
 from kabinet.resolvers.files import MAX_FILE_BYTES, MAX_FILES, IncomingFile, download_url
@@ -724,10 +725,6 @@ class RequestEvent:
     at: datetime = strawberry.field(description="When the status changed.")
 
 
-SESSION_RECHECK = timedelta(seconds=5)
-HEARTBEAT_SECONDS = 1.0
-
-
 async def _live(
     info: Info,
     wanted: Callable[[events.StatusEvent], bool],
@@ -736,33 +733,40 @@ async def _live(
 ) -> AsyncGenerator[RequestEvent]:
     """Events for one subscriber: first those missed since ``since``, then live ones.
 
-    The subscriber's session is looked up again every few seconds, quiet or busy, so
-    a logout (in any process) ends the subscription within seconds.
+    Counted against its account's and address's subscription limits while it runs. A
+    quiet subscriber only waits on its queue: when its session ends, the socket closes
+    (4403, see kabinet.events.sockets) and takes the subscription with it.
     """
-    caller = info.context.caller
-    broker = info.context.services.events
-    async with broker.subscribe(wanted, heartbeat=HEARTBEAT_SECONDS) as stream:
-        # Listening starts before the replay is read, so nothing falls between the two.
-        missed = (
-            await events.missed_since(aware(since), owner_id=owner_id) if since is not None else []
-        )
-        delivered: set[PydanticObjectId] = set()
-        session_checked = now()
-        async for event in _chain([e for e in missed if wanted(e)], stream):
-            if now() - session_checked >= SESSION_RECHECK:
-                if caller.session is None or await reload_session(caller.session) is None:
-                    return
-                session_checked = now()
-            if event is None or event.change_id in delivered:
-                continue
-            delivered.add(event.change_id)
-            yield RequestEvent(
-                request=Request.from_document(event.request, info),
-                previous_status=RequestStatus(event.previous_status.value)
-                if event.previous_status
-                else None,
-                at=event.at,
+    context = info.context
+    if context.socket is None:  # pragma: no cover - Strawberry runs them on WebSockets only
+        raise RuntimeError("a subscription without a signed-in WebSocket")
+    try:
+        counted = context.services.sockets.subscription(context.socket)
+    except TooMany as refused:
+        raise GraphQLError(
+            refused.message(context.caller.locale),
+            extensions={"code": "TOO_MANY_SUBSCRIPTIONS", "limit": refused.limit},
+        ) from refused
+    with counted:
+        async with context.services.events.subscribe(wanted) as stream:
+            # Listening starts before the replay is read, so nothing falls between the two.
+            missed = (
+                await events.missed_since(aware(since), owner_id=owner_id)
+                if since is not None
+                else []
             )
+            delivered: set[PydanticObjectId] = set()
+            async for event in _chain([e for e in missed if wanted(e)], stream):
+                if event.change_id in delivered:
+                    continue
+                delivered.add(event.change_id)
+                yield RequestEvent(
+                    request=Request.from_document(event.request, info),
+                    previous_status=RequestStatus(event.previous_status.value)
+                    if event.previous_status
+                    else None,
+                    at=event.at,
+                )
 
 
 async def _chain[T](first: list[T], then: AsyncIterator[T]) -> AsyncIterator[T]:

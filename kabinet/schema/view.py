@@ -1,5 +1,7 @@
 """The `/graphql` endpoint: Strawberry's ASGI view with our context and offline GraphiQL."""
 
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -8,16 +10,26 @@ from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import ExecutionResult
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketState
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, GraphQLRequestProtocol
+from strawberry.http.async_base_view import AsyncWebSocketAdapter
 from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import (
+    ConnectionInitMessage as LegacyConnectionInitMessage,
+)
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from kabinet.auth.context import Caller
 from kabinet.auth.sessions import bearer_token, resolve_session
+from kabinet.events.sockets import TOO_MANY_SOCKETS, Socket, TooMany
 from kabinet.i18n import negotiate_locale, translate
 from kabinet.schema import build_schema
 from kabinet.schema.context import Context
@@ -93,7 +105,87 @@ def error_response(message: str, status_code: int, media_type: str) -> Response:
     )
 
 
+class SocketRefused(Exception):
+    """A signed-in WebSocket over a limit: closed with `TOO_MANY_SOCKETS` and this reason."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class SocketAdapter(ASGIWebSocketAdapter):
+    """Sends nothing once the socket is closed: a session that ends closes it from another
+    task, while an operation on it may still be finishing."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        if self.ws.application_state is not WebSocketState.DISCONNECTED:
+            await super().send_json(message)
+
+
+class SocketHandling:
+    """What both protocols' handlers add: the socket can be closed from elsewhere (its
+    session ended), and it stops counting against the limits when it is gone."""
+
+    # Strawberry's handler (after this class in the MRO) has these.
+    context: Context
+    websocket: AsyncWebSocketAdapter
+    cleanup_operation: Callable[[str], Awaitable[None]]
+
+    async def handle(self) -> None:
+        self.context.close_socket = self.close
+        try:
+            await super().handle()  # type: ignore[misc]
+        finally:
+            if self.context.socket is not None:
+                self.context.services.sockets.forget(self.context.socket)
+
+    def operation_tasks(self) -> dict[str, asyncio.Task[Any] | None]:
+        raise NotImplementedError  # each protocol's handler keeps its tasks its own way
+
+    async def close(self, code: int, reason: str) -> None:
+        """Cancel the socket's operations, then close it with ``code``. The operation that
+        asks (a logout sent over this very socket) finishes; `SocketAdapter` drops its
+        answer."""
+        current = asyncio.current_task()
+        for operation_id, task in self.operation_tasks().items():
+            if task is not current:
+                await self.cleanup_operation(operation_id)
+        await self.websocket.close(code=code, reason=reason)
+
+
+class TransportWSHandler(SocketHandling, BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws; a socket over the limits is closed with `TOO_MANY_SOCKETS`."""
+
+    def operation_tasks(self) -> dict[str, asyncio.Task[Any] | None]:
+        return {operation_id: op.task for operation_id, op in self.operations.items()}
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except SocketRefused as refused:
+            await self.websocket.close(code=TOO_MANY_SOCKETS, reason=refused.reason)
+
+
+class LegacyWSHandler(SocketHandling, BaseGraphQLWSHandler[Context, None]):
+    """The older graphql-ws protocol; a refusal is its `connection_error`, then the close."""
+
+    def operation_tasks(self) -> dict[str, asyncio.Task[Any] | None]:
+        return dict(self.tasks)
+
+    async def handle_connection_init(self, message: LegacyConnectionInitMessage) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except SocketRefused as refused:
+            payload = {"code": "TOO_MANY_CONNECTIONS", "message": refused.reason}
+            await self.send_message({"type": "connection_error", "payload": payload})
+            await self.websocket.close(code=TOO_MANY_SOCKETS, reason=refused.reason)
+
+
 class KabinetGraphQL(GraphQL[Context, None]):
+    websocket_adapter_class = SocketAdapter  # type: ignore[assignment]
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+
     def __init__(self, services: Services) -> None:
         settings = services.settings
         super().__init__(
@@ -192,7 +284,8 @@ class KabinetGraphQL(GraphQL[Context, None]):
 
     async def on_ws_connect(self, context: Context) -> UnsetType:
         """WebSocket sign-in: `{"token": ...}` or `{"Authorization": "Bearer ..."}` at init;
-        a missing, unknown or ended session closes the connection with 4403."""
+        a missing, unknown or ended session closes the connection with 4403, a socket over
+        its account's or address's limit with 4429."""
         params = context.connection_params or {}
         token = params.get("token")
         if not isinstance(token, str):
@@ -204,6 +297,20 @@ class KabinetGraphQL(GraphQL[Context, None]):
         caller = context.caller
         caller.session, caller.user = resolved
         caller.locale = caller.user.locale
+        if context.close_socket is None:  # pragma: no cover - our handlers always set it
+            raise RuntimeError("a WebSocket handler without close_socket")
+        socket = Socket(
+            user_id=caller.user.id,  # type: ignore[arg-type]
+            session_id=caller.session.id,  # type: ignore[arg-type]
+            ip=caller.ip,
+            locale=caller.locale,
+            close=context.close_socket,
+        )
+        try:
+            self.services.sockets.admit(socket)
+        except TooMany as refused:
+            raise SocketRefused(refused.message(caller.locale)) from refused
+        context.socket = socket
         return UNSET  # an acknowledgement without a payload, as graphql-ws clients expect
 
     async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:

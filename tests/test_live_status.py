@@ -10,8 +10,9 @@ from beanie import PydanticObjectId
 
 from kabinet.clock import now
 from kabinet.documents import RequestStatus
+from kabinet.documents.request import StatusChange
 from kabinet.events import Broker, StatusEvent, SubscriberTooSlow
-from tests.operations import CHANGE_STATUS
+from tests.operations import ADD_COMMENT, CHANGE_STATUS
 from tests.policies import staff_token
 from tests.requests_support import callback, customer
 from tests.subscriptions import QUEUE, UPDATED, next_message, nothing_within, subscribed
@@ -94,13 +95,11 @@ async def test_logout_ends_the_subscription_and_closes_the_socket(
 
 def event(user: PydanticObjectId) -> StatusEvent:
     return StatusEvent(
-        change_id=PydanticObjectId(),
+        change=StatusChange(status=RequestStatus.IN_PROGRESS, at=now(), by_operator=True),
         request_id=PydanticObjectId(),
         user_id=user,
         request=None,  # type: ignore[arg-type] - the broker does not look inside
-        status=RequestStatus.IN_PROGRESS,
         previous_status=RequestStatus.SUBMITTED,
-        at=now(),
     )
 
 
@@ -152,6 +151,47 @@ async def test_reconnecting_with_the_last_event_time_loses_nothing(
     ]
     assert [prev for prev, _ in statuses] == ["SUBMITTED", "IN_PROGRESS"]
     assert live["payload"]["data"]["requestUpdated"]["previousStatus"] == "NEEDS_INFO"
+
+
+STORY = """subscription($since: DateTime) {
+  requestUpdated(since: $since) {
+    status previousStatus at byOperator comment
+    request { number status history { status at } comments { text } }
+  }
+}"""
+
+
+async def test_a_replay_tells_each_change_as_a_live_subscriber_heard_it(
+    api: Api, mailbox: Mailbox, server: str
+):
+    token = await customer(api, mailbox)
+    operator = await staff_token(api, "operator@example.com", "operator")
+    request = await callback(api, token)
+    await change(api, operator, request["id"], "IN_PROGRESS")
+    before = now().isoformat()
+
+    async with subscribed(server, token, STORY, {"since": before}) as ws:
+        variables = {"input": {"requestId": request["id"], "status": "NEEDS_INFO"}}
+        variables["input"]["comment"] = "Додайте фото поліса"
+        assert "errors" not in await api.post(CHANGE_STATUS, variables, token=operator)
+        answer = {"input": {"requestId": request["id"], "text": "Ось фото"}}
+        assert "errors" not in await api.post(ADD_COMMENT, answer, token=token)
+        await change(api, operator, request["id"], "APPROVED")
+        heard_live = [await next_message(ws) for _ in range(3)]
+    async with subscribed(server, token, STORY, {"since": before}) as ws:
+        replayed = [await next_message(ws) for _ in range(3)]
+
+    assert replayed == heard_live
+    story = [m["payload"]["data"]["requestUpdated"] for m in replayed]
+    assert [(e["previousStatus"], e["status"], e["byOperator"]) for e in story] == [
+        ("IN_PROGRESS", "NEEDS_INFO", True),
+        ("NEEDS_INFO", "IN_PROGRESS", False),  # the person's answer resumed the work
+        ("IN_PROGRESS", "APPROVED", True),
+    ]
+    assert [e["request"]["status"] for e in story] == ["NEEDS_INFO", "IN_PROGRESS", "APPROVED"]
+    assert [len(e["request"]["history"]) for e in story] == [3, 4, 5]
+    assert story[0]["comment"] == "Додайте фото поліса"
+    assert [len(e["request"]["comments"]) for e in story] == [0, 1, 1]
 
 
 async def test_the_npm_graphql_ws_client_receives_status_changes(

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from kabinet import metrics
 from kabinet.clock import now
 from kabinet.documents import RequestDocument, RequestStatus
+from kabinet.documents.request import StatusChange
 
 logger = logging.getLogger(__name__)
 
@@ -30,14 +31,39 @@ logger = logging.getLogger(__name__)
 class StatusEvent:
     """One history entry of one request."""
 
-    change_id: PydanticObjectId
+    change: StatusChange
     request_id: PydanticObjectId
     user_id: PydanticObjectId
-    status: RequestStatus
     previous_status: RequestStatus | None
-    at: datetime
-    # The request as the source read it, so subscribers need not read it again each.
+    # The request as it was right after this change, so that an event says the same
+    # whether it is delivered live or replayed later, and subscribers need not read it.
     request: RequestDocument
+
+    @property
+    def change_id(self) -> PydanticObjectId:
+        return self.change.id
+
+    @property
+    def status(self) -> RequestStatus:
+        return self.change.status
+
+    @property
+    def at(self) -> datetime:
+        return self.change.at
+
+
+def as_of(request: RequestDocument, change: StatusChange) -> RequestDocument:
+    """``request`` as it stood right after ``change``: its status, the history up to it and
+    the comments written by then (a later change or comment is another event's story)."""
+    position = next(i for i, entry in enumerate(request.history) if entry.id == change.id)
+    return request.model_copy(
+        update={
+            "status": change.status,
+            "history": request.history[: position + 1],
+            "comments": [comment for comment in request.comments if comment.at <= change.at],
+            "updated_at": change.at,
+        }
+    )
 
 
 def events_of(request: RequestDocument, *, after: datetime | None) -> list[StatusEvent]:
@@ -48,13 +74,11 @@ def events_of(request: RequestDocument, *, after: datetime | None) -> list[Statu
         if after is None or change.at > after:
             found.append(
                 StatusEvent(
-                    change_id=change.id,
+                    change=change,
                     request_id=request.id,  # type: ignore[arg-type]
                     user_id=request.user_id,
-                    status=change.status,
                     previous_status=previous,
-                    at=change.at,
-                    request=request,
+                    request=as_of(request, change),
                 )
             )
         previous = change.status

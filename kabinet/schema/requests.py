@@ -718,11 +718,25 @@ class RequestsMutation:
 
 @strawberry.type(description="A status change of a request, delivered live.")
 class RequestEvent:
-    request: Request = strawberry.field(description="The request as it is after the change.")
+    status: RequestStatus = strawberry.field(
+        description="The status this change entered (the same whether the event arrives live "
+        "or is replayed with `since`)."
+    )
     previous_status: RequestStatus | None = strawberry.field(
         description="The status before; null when the request was just filed."
     )
     at: datetime = strawberry.field(description="When the status changed.")
+    by_operator: bool = strawberry.field(
+        description="Whether the contact centre made the change (else the person: filing, "
+        "cancelling, or answering a question)."
+    )
+    comment: str | None = strawberry.field(
+        description="Why, as written by whoever changed the status."
+    )
+    request: Request = strawberry.field(
+        description="The request as it stood right after this change: its status, the history "
+        "up to it and the comments written by then."
+    )
 
 
 async def _live(
@@ -761,11 +775,14 @@ async def _live(
                     continue
                 delivered.add(event.change_id)
                 yield RequestEvent(
-                    request=Request.from_document(event.request, info),
+                    status=RequestStatus(event.status.value),
                     previous_status=RequestStatus(event.previous_status.value)
                     if event.previous_status
                     else None,
                     at=event.at,
+                    by_operator=event.change.by_operator,
+                    comment=event.change.comment,
+                    request=Request.from_document(event.request, info),
                 )
 
 

@@ -411,12 +411,20 @@ async def test_an_upload_over_the_limit_is_refused(api: Api, settings: Settings)
 # ---- a subscription over HTTP
 
 
-@pytest.mark.parametrize("method", ["POST", "GET"])
+@pytest.mark.parametrize(
+    ("method", "accept"),
+    [
+        ("POST", GRAPHQL_RESPONSE_JSON),
+        ("GET", GRAPHQL_RESPONSE_JSON),
+        # Multipart subscriptions over HTTP are not served either.
+        ("POST", f"multipart/mixed;subscriptionSpec=1.0, {GRAPHQL_RESPONSE_JSON}"),
+    ],
+)
 async def test_a_subscription_over_http_is_told_to_use_the_websocket(
-    api: Api, method: str, caplog: pytest.LogCaptureFixture
+    api: Api, method: str, accept: str, caplog: pytest.LogCaptureFixture
 ):
     subscription = "subscription { requestUpdated { at } }"
-    headers = {**PREFLIGHT, "Accept-Language": "en", "Accept": GRAPHQL_RESPONSE_JSON}
+    headers = {**PREFLIGHT, "Accept-Language": "en", "Accept": accept}
     with caplog.at_level(logging.ERROR):
         if method == "POST":
             response = await api.http.post(

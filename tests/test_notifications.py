@@ -20,7 +20,7 @@ from tests.policies import PHONE, staff_token
 from tests.requests_support import callback, customer
 from tests.support import Api, Mailbox, SmsGateway, body_of, eventually, free_port
 from tests.test_cli import run_cli, serving
-from tests.test_processes import gql
+from tests.test_processes import FILE, LOGIN, gql
 
 SETTINGS = """mutation($input: NotificationSettingsInput!) {
   updateNotificationSettings(input: $input) {
@@ -147,14 +147,6 @@ async def test_each_change_is_pulled_from_the_pending_list_once_announced(
     assert "Потрібне фото поліса" in sms.body
 
 
-CRASH_LOGIN = """mutation($email: String!) {
-  login(input: {email: $email, password: "Demo-pass-1"}) { ... on AuthSuccess { token } }
-}"""
-CRASH_FILE = """mutation {
-  createRequest(input: {callback: {topic: "Перевірка збою"}}) { ... on Request { id number } }
-}"""
-
-
 async def test_a_status_sms_is_sent_once_although_the_server_died_right_after_the_update(
     tmp_path: Path, sms_gateway: SmsGateway
 ):
@@ -166,9 +158,9 @@ async def test_a_status_sms_is_sent_once_although_the_server_died_right_after_th
     ) as doomed:
         code, output = await run_cli("seed-demo", mongodb_uri=uri)
         assert code == 0, output
-        customer_token = (await gql(doomed, CRASH_LOGIN, email="demo@example.com"))["login"]
-        operator_token = (await gql(doomed, CRASH_LOGIN, email="operator@example.com"))["login"]
-        request = (await gql(doomed, CRASH_FILE, customer_token["token"]))["createRequest"]
+        customer_token = (await gql(doomed, LOGIN, email="demo@example.com"))["login"]
+        operator_token = (await gql(doomed, LOGIN, email="operator@example.com"))["login"]
+        request = (await gql(doomed, FILE, customer_token["token"]))["createRequest"]
         variables = {"input": {"requestId": request["id"], "status": "REJECTED"}}
         with pytest.raises(httpx.TransportError):  # the process exits inside the request
             await doomed.post(

@@ -8,12 +8,12 @@ found by `check_sessions`: two queries for all of this process's sockets every
 `KABINET_WS_SESSION_CHECK_SECONDS`. Idle subscriptions cost nothing in between.
 """
 
-import asyncio
 import contextlib
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from beanie import PydanticObjectId
 
@@ -21,6 +21,7 @@ from kabinet.clock import now
 from kabinet.config import Settings
 from kabinet.documents import SessionDocument, UserDocument
 from kabinet.i18n import Locale, translate
+from kabinet.periodic import repeat
 
 logger = logging.getLogger(__name__)
 
@@ -148,12 +149,12 @@ class Sockets:
         await self._close(socket for socket in checked if socket.session_id not in live_sessions)
 
     async def keep_checking(self) -> None:
-        while True:
-            await asyncio.sleep(self._settings.ws_session_check_seconds)
-            try:
-                await self.check_sessions()
-            except Exception:  # a database hiccup must not stop the checks
-                logger.exception("checking the sessions of open WebSockets failed; retrying")
+        await repeat(
+            self.check_sessions,
+            timedelta(seconds=self._settings.ws_session_check_seconds),
+            what="checking the sessions of open WebSockets",
+            first_now=False,
+        )
 
     async def _close(self, sockets: Iterable[Socket]) -> None:
         ending = [socket for socket in sockets if socket in self._open]

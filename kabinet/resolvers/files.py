@@ -1,6 +1,5 @@
 """Documents people send (receipts, prescriptions, reports): checked by content, kept in GridFS."""
 
-import asyncio
 import logging
 import re
 import unicodedata
@@ -16,6 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from kabinet.clock import now
 from kabinet.documents import Attachment, RequestDocument, UserDocument
 from kabinet.documents.files import CHUNK_SIZE, CHUNKS, FILES
+from kabinet.periodic import repeat
 from kabinet.resolvers.errors import FieldProblem
 
 logger = logging.getLogger(__name__)
@@ -218,12 +218,7 @@ async def sweep(grace: timedelta) -> int:
 
 async def keep_sweeping(grace: timedelta) -> None:
     """The background task that deletes orphaned uploads: at start, then every ``grace``."""
-    while True:
-        try:
-            await sweep(grace)
-        except Exception:  # a database hiccup must not end the task
-            logger.exception("sweeping orphaned uploads failed")
-        await asyncio.sleep(grace.total_seconds())
+    await repeat(lambda: sweep(grace), grace, what="sweeping orphaned uploads")
 
 
 @dataclass(frozen=True, slots=True)

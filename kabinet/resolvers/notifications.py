@@ -8,7 +8,6 @@ its outbox dedupe key, so however often this runs for one change, each channel
 sends it once.
 """
 
-import asyncio
 import logging
 from datetime import timedelta
 
@@ -16,6 +15,7 @@ from kabinet.auth.sessions import live_account
 from kabinet.documents import ContactKind, RequestDocument, UserDocument
 from kabinet.documents.request import RequestStatus, StatusChange
 from kabinet.notify import templates
+from kabinet.periodic import repeat
 from kabinet.resolvers import contacts
 from kabinet.resolvers.errors import FieldProblem, InvalidInput
 from kabinet.services import Services
@@ -59,12 +59,9 @@ async def announce_all_pending(services: Services) -> int:
 async def keep_announcing(services: Services, interval: timedelta = SWEEP_INTERVAL) -> None:
     """The background task that finishes interrupted announcements: at start, then
     every ``interval`` (another process may have died with some pending)."""
-    while True:
-        try:
-            await announce_all_pending(services)
-        except Exception:  # a database hiccup must not end the task
-            logger.exception("looking for pending announcements failed")
-        await asyncio.sleep(interval.total_seconds())
+    await repeat(
+        lambda: announce_all_pending(services), interval, what="looking for pending announcements"
+    )
 
 
 async def announce(services: Services, request: RequestDocument, change: StatusChange) -> None:

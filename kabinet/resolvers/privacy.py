@@ -14,7 +14,6 @@ A crash after step 1 leaves an unusable account whose data is partly erased; eve
 finishes such deletions when it starts (`finish_deletions`).
 """
 
-import asyncio
 import json
 import logging
 from dataclasses import dataclass
@@ -47,6 +46,7 @@ from kabinet.documents import (
     RequestStatus,
     UserDocument,
 )
+from kabinet.periodic import repeat
 from kabinet.resolvers import audit, contacts, files, policies
 from kabinet.resolvers.account import Done
 from kabinet.resolvers.errors import InvalidCredentials, RateLimited
@@ -362,9 +362,6 @@ async def finish_deletions(database: Database) -> int:
 
 async def keep_erasing(database: Database, interval: timedelta = timedelta(hours=1)) -> None:
     """The background task that finishes interrupted deletions: at start, then hourly."""
-    while True:
-        try:
-            await finish_deletions(database)
-        except Exception:  # a database hiccup must not end the task
-            logger.exception("looking for interrupted deletions failed")
-        await asyncio.sleep(interval.total_seconds())
+    await repeat(
+        lambda: finish_deletions(database), interval, what="looking for interrupted deletions"
+    )

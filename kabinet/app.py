@@ -27,7 +27,7 @@ from kabinet.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddlewar
 from kabinet.notify.outbox import Outbox
 from kabinet.observe import ObserveMiddleware
 from kabinet.pages import account_page
-from kabinet.resolvers import files, privacy
+from kabinet.resolvers import files, policies, privacy
 from kabinet.schema.ids import object_id
 from kabinet.schema.view import KabinetGraphQL
 from kabinet.services import Services
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             await db.connect()
         sender = asyncio.create_task(outbox.run(), name="outbox-sender")
         eraser = asyncio.create_task(privacy.keep_erasing(), name="deletions")
+        keys = asyncio.create_task(_fill_search_keys(), name="search-keys")
         source = choose_source(
             await db.client.admin.command("hello"),
             settings.events_poll_seconds,
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         try:
             yield
         finally:
-            for task in (sender, eraser, listener):
+            for task in (sender, eraser, keys, listener):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -164,6 +165,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.services = services
     app.state.database = db
     return app
+
+
+async def _fill_search_keys() -> None:
+    if filled := await policies.fill_missing_search_keys():
+        logger.info("search keys written for %d cards stored before they existed", filled)
 
 
 def serve_app() -> Starlette:

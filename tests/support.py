@@ -177,7 +177,7 @@ class CommandLog(CommandListener):
     """Counts the MongoDB commands the application sends (PyMongo command monitoring)."""
 
     # The app's background tasks (see kabinet.app) query on their own schedule.
-    BACKGROUND = frozenset({"outbox-sender", "deletions", "request-events"})
+    BACKGROUND = frozenset({"outbox-sender", "deletions", "search-keys", "request-events"})
 
     def __init__(self) -> None:
         self.commands: list[tuple[str, object, str]] = []

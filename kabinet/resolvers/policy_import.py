@@ -189,6 +189,7 @@ async def import_rows(*, caller: Caller, rows: list[dict[str, object]]) -> Impor
         fields["insured_person"]["birth_date"] = (
             datetime.combine(birth, datetime.min.time()) if birth else None
         )
+        fields["search_keys"] = policy.derived_search_keys()
         moment = now()
         result = await collection.update_one(
             {"number": policy.number},

@@ -6,6 +6,7 @@ engine cost seconds of CPU to import, which `kabinet --help` should not pay.
 
 import asyncio
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -111,13 +112,26 @@ def import_policies(file: Path) -> None:
 
     async def run() -> "ImportReport":
         async with Database(Settings()):
-            return await import_rows(caller=cli_caller(), rows=rows)
+            return await import_rows(caller=cli_caller(), rows=rows, progress=ImportProgress())
 
     report = asyncio.run(run())
     click.echo(f"created {report.created}, updated {report.updated}")
     if report.rejected:
         click.echo(f"rejected: {_reasons(report.rejected)}")
         raise SystemExit(1)
+
+
+class ImportProgress:
+    """Prints rows done / total, the rate and the time left to stderr after each batch."""
+
+    def __init__(self) -> None:
+        self._started = time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        elapsed = max(time.monotonic() - self._started, 1e-6)
+        rate = done / elapsed
+        left = (total - done) / rate if rate else 0.0
+        click.echo(f"{done}/{total} rows, {rate:.0f} rows/s, about {left:.0f} s left", err=True)
 
 
 @main.command("seed-demo")

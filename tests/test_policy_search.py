@@ -119,9 +119,9 @@ async def test_pages_follow_the_number_across_number_name_and_phone_matches(api:
 async def test_an_operators_phone_change_rewrites_the_keys(api: Api):
     policy = await card("UA-1", "+380501112233")
     operator = await staff_token(api, "operator@example.com", "operator")
-    policy_id = (await api.data(FIND_POLICIES, {"search": "UA-1"}, token=operator))[
-        "findPolicies"
-    ]["edges"][0]["node"]["id"]
+    policy_id = (await api.data(FIND_POLICIES, {"search": "UA-1"}, token=operator))["findPolicies"][
+        "edges"
+    ][0]["node"]["id"]
 
     await api.data(
         UPDATE_POLICY_PHONES, {"input": {"policyId": policy_id, "phones": [PHONE]}}, token=operator
@@ -224,4 +224,3 @@ async def test_search_queries_run_on_the_index_not_in_python(
     plan = explained.get("queryPlanner", explained)
     assert plan["strategy"] == "sql", plan.get("details", {}).get("fallback_reason")
     assert [doc["number"] for doc in found] == expected
-

@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         if owns_database:
             await db.connect()
+            await db.warn_if_outgrown()
         sender = asyncio.create_task(outbox.run(), name="outbox-sender")
         eraser = asyncio.create_task(privacy.keep_erasing(), name="deletions")
         keys = asyncio.create_task(_fill_search_keys(), name="search-keys")

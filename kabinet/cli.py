@@ -134,6 +134,43 @@ class ImportProgress:
         click.echo(f"{done}/{total} rows, {rate:.0f} rows/s, about {left:.0f} s left", err=True)
 
 
+@main.command("move-data")
+@click.option(
+    "--to",
+    "uri",
+    required=True,
+    help="The MongoDB to move into, e.g. mongodb://db1,db2,db3/?replicaSet=rs0.",
+)
+@click.option(
+    "--database",
+    "database_name",
+    help="The database there (default KABINET_DATABASE).",
+)
+def move_data(uri: str, database_name: str | None) -> None:
+    """Copy the embedded database (in KABINET_DATA_DIR) into another, empty, MongoDB:
+    every collection and file, checked by count and checksum, with our indexes. Stop
+    `kabinet serve` first; then point KABINET_MONGODB_URI at the target."""
+    from pymongo.errors import PyMongoError
+
+    from kabinet.config import Settings
+    from kabinet.move import ChecksumMismatch, TargetNotEmpty, move_embedded
+
+    settings = Settings()
+    try:
+        moved = asyncio.run(
+            move_embedded(settings, uri, database_name or settings.database, report=click.echo)
+        )
+    except (TargetNotEmpty, ChecksumMismatch) as refused:
+        raise click.ClickException(str(refused)) from refused
+    except PyMongoError as error:
+        raise click.ClickException(f"the move failed: {error}") from error
+    click.echo(
+        f"moved {len(moved)} collections, {sum(c.count for c in moved)} documents; "
+        f"now set KABINET_MONGODB_URI to the target and KABINET_DATABASE="
+        f"{database_name or settings.database}"
+    )
+
+
 @main.command("seed-demo")
 def seed_demo() -> None:
     """Load a small demo registry and demo accounts (password Demo-pass-1)."""

@@ -26,6 +26,10 @@ if TYPE_CHECKING:  # the engine costs seconds of CPU to import: only when it is 
 logger = logging.getLogger(__name__)
 
 EMBEDDED_FILE = "kabinet.sqlite3"
+# The most members (accounts) the benchmark verified the embedded database with: the
+# large size of `make bench`'s scale section (docs/performance.md). Beyond it nothing
+# measured says it stays fast, so `kabinet serve` says how to move to MongoDB.
+EMBEDDED_VERIFIED_MEMBERS = 10_000
 
 
 class Database:
@@ -101,6 +105,23 @@ class Database:
         address = await self._embedded.start()
         logger.info("embedded database listening on %s (data: %s)", address.uri, where)
         return address.uri
+
+    async def warn_if_outgrown(self, ceiling: int = EMBEDDED_VERIFIED_MEMBERS) -> bool:
+        """Log a warning when the embedded database holds more accounts than ``ceiling``."""
+        if self._embedded is None:
+            return False
+        members = await self.db["users"].estimated_document_count()
+        if members <= ceiling:
+            return False
+        logger.warning(
+            "the embedded database holds %d accounts, more than the %d the benchmark "
+            "verified it with; move to MongoDB: stop the server, run "
+            "`kabinet move-data --to mongodb://...` and set KABINET_MONGODB_URI "
+            "(docs/deployment.md, Moving to MongoDB)",
+            members,
+            ceiling,
+        )
+        return True
 
     async def ping(self) -> bool:
         try:

@@ -169,7 +169,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
 
 async def _fill_search_keys() -> None:
-    if filled := await policies.fill_missing_search_keys():
+    """Once at start; the next start finishes what a failure here left."""
+    try:
+        filled = await policies.fill_missing_search_keys()
+    except Exception:  # the server serves on; those cards are not found by search yet
+        logger.exception("writing the search keys of older cards failed")
+        return
+    if filled:
         logger.info("search keys written for %d cards stored before they existed", filled)
 
 

@@ -1,5 +1,6 @@
 """findPolicies at scale: exact keys on an index instead of regular expressions."""
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,11 @@ from kabinet.db import Database
 from kabinet.documents import PolicyDocument
 from kabinet.documents.search_keys import search_keys, transliterate, words
 from kabinet.resolvers.policies import fill_missing_search_keys, search_query
+from tests.accounts import login
 from tests.operations import FIND_POLICIES, UPDATE_POLICY_PHONES
 from tests.policies import PHONE, card, staff_token
-from tests.support import Api, CommandLog
+from tests.support import PASSWORD, Api, CommandLog, eventually, free_port
+from tests.test_cli import run_cli, serving
 
 PAGE_WITHOUT_TOTAL = """
 query Find($search: String!) {
@@ -224,3 +227,46 @@ async def test_search_queries_run_on_the_index_not_in_python(
     plan = explained.get("queryPlanner", explained)
     assert plan["strategy"] == "sql", plan.get("details", {}).get("fallback_reason")
     assert [doc["number"] for doc in found] == expected
+
+
+async def test_kabinet_serve_keys_the_cards_an_older_version_stored(tmp_path: Path):
+    code, output = await run_cli(
+        "create-user",
+        "--email",
+        "operator@example.com",
+        "--role",
+        "operator",
+        "--password-stdin",
+        stdin=f"{PASSWORD}\n".encode(),
+        data_dir=str(tmp_path),
+    )
+    assert code == 0, output
+    port = free_port()
+    async with serving(tmp_path, embedded_port=str(port)):
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(f"mongodb://127.0.0.1:{port}")
+        moment = datetime(2026, 1, 1, tzinfo=UTC)
+        stored = {  # as the import wrote a row before the search keys
+            "number": "UA-OLD-1",
+            "insurer": "Демо",
+            "program": "Оптимальний",
+            "status": "active",
+            "valid_from": moment,
+            "valid_to": moment.replace(month=12, day=31),
+            "insured_person": {"full_name": "Коваленко Олена", "birth_date": None},
+            "phones": [PHONE],
+            "relationship": "self",
+            "coverage_notes": None,
+            "created_at": moment,
+            "updated_at": moment,
+        }
+        await client["kabinet"]["policies"].insert_one(stored)
+        await client.close()
+
+    async with serving(tmp_path) as http:
+        api = Api(http)
+        token = (await login(api, "operator@example.com"))["token"]
+
+        async def found() -> list[str] | None:
+            return await numbers(api, token, "kovalenko") or None
+
+        assert await eventually(found) == ["UA-OLD-1"]

@@ -73,7 +73,9 @@ async def move(
     names = sorted(
         name for name in await source.list_collection_names() if not name.startswith("system.")
     )
-    occupied = [name for name in names if await target[name].find_one({}, {"_id": 1})]
+    # GridFS too when the source has no files yet: the target's would be mixed with later ones.
+    ours = sorted({*names, *GRIDFS_COLLECTIONS})
+    occupied = [name for name in ours if await target[name].find_one({}, {"_id": 1})]
     if occupied:
         raise TargetNotEmpty(
             f"the target database {target.name!r} already holds data "

@@ -31,7 +31,7 @@ from kabinet.middleware import (
 )
 from kabinet.observe import ObserveMiddleware
 from kabinet.pages import account_page
-from kabinet.resolvers import files, notifications, privacy
+from kabinet.resolvers import files, notifications, policies, privacy
 from kabinet.schema.ids import object_id
 from kabinet.schema.view import KabinetGraphQL
 from kabinet.services import Services
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     async def lifespan(application: Starlette) -> AsyncIterator[None]:
         if owns_database:
             await db.connect()
+            await db.warn_if_outgrown()
         sender = asyncio.create_task(outbox.run(), name="outbox-sender")
         eraser = asyncio.create_task(privacy.keep_erasing(db), name="deletions")
         announcer = asyncio.create_task(
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         sweeper = asyncio.create_task(
             files.keep_sweeping(settings.orphan_file_grace), name="orphan-files"
         )
+        keys = asyncio.create_task(_fill_search_keys(), name="search-keys")
         source = choose_source(
             await db.client.admin.command("hello"),
             settings.events_poll_seconds,
@@ -109,7 +111,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         try:
             yield
         finally:
-            for task in (sender, eraser, announcer, sweeper, listener, sessions):
+            for task in (sender, eraser, announcer, sweeper, keys, listener, sessions):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -204,6 +206,17 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.services = services
     app.state.database = db
     return app
+
+
+async def _fill_search_keys() -> None:
+    """Once at start; the next start finishes what a failure here left."""
+    try:
+        filled = await policies.fill_missing_search_keys()
+    except Exception:  # the server serves on; those cards are not found by search yet
+        logger.exception("writing the search keys of older cards failed")
+        return
+    if filled:
+        logger.info("search keys written for %d cards stored before they existed", filled)
 
 
 def serve_app() -> Starlette:

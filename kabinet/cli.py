@@ -6,6 +6,7 @@ engine cost seconds of CPU to import, which `kabinet --help` should not pay.
 
 import asyncio
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -112,13 +113,63 @@ def import_policies(file: Path) -> None:
 
     async def run() -> "ImportReport":
         async with Database(Settings()):
-            return await import_rows(caller=cli_caller(), rows=rows)
+            return await import_rows(caller=cli_caller(), rows=rows, progress=ImportProgress())
 
     report = asyncio.run(run())
     click.echo(f"created {report.created}, updated {report.updated}")
     if report.rejected:
         click.echo(f"rejected: {_reasons(report.rejected)}")
         raise SystemExit(1)
+
+
+class ImportProgress:
+    """Prints rows done / total, the rate and the time left to stderr after each batch."""
+
+    def __init__(self) -> None:
+        self._started = time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        elapsed = max(time.monotonic() - self._started, 1e-6)
+        rate = done / elapsed
+        left = (total - done) / rate if rate else 0.0
+        click.echo(f"{done}/{total} rows, {rate:.0f} rows/s, about {left:.0f} s left", err=True)
+
+
+@main.command("move-data")
+@click.option(
+    "--to",
+    "uri",
+    required=True,
+    help="The MongoDB to move into, e.g. mongodb://db1,db2,db3/?replicaSet=rs0.",
+)
+@click.option(
+    "--database",
+    "database_name",
+    help="The database there (default KABINET_DATABASE).",
+)
+def move_data(uri: str, database_name: str | None) -> None:
+    """Copy the embedded database (in KABINET_DATA_DIR) into another, empty, MongoDB:
+    every collection and file, checked by count and checksum, with our indexes. Stop
+    `kabinet serve` first; then point KABINET_MONGODB_URI at the target."""
+    from pymongo.errors import PyMongoError
+
+    from kabinet.config import Settings
+    from kabinet.move import ChecksumMismatch, TargetNotEmpty, move_embedded
+
+    settings = Settings()
+    try:
+        moved = asyncio.run(
+            move_embedded(settings, uri, database_name or settings.database, report=click.echo)
+        )
+    except (TargetNotEmpty, ChecksumMismatch) as refused:
+        raise click.ClickException(str(refused)) from refused
+    except PyMongoError as error:
+        raise click.ClickException(f"the move failed: {error}") from error
+    click.echo(
+        f"moved {len(moved)} collections, {sum(c.count for c in moved)} documents; "
+        f"now set KABINET_MONGODB_URI to the target and KABINET_DATABASE="
+        f"{database_name or settings.database}"
+    )
 
 
 @main.command("seed-demo")

@@ -196,6 +196,7 @@ class CommandLog(CommandListener):
             "deletions",
             "announcements",
             "orphan-files",
+            "search-keys",
             "request-events",
             "socket-sessions",
         }

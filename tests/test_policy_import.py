@@ -11,11 +11,12 @@ from kabinet.clock import clock
 from kabinet.db import Database
 from kabinet.documents import AuditEventDocument, PolicyDocument, PolicyStatus, Relationship
 from kabinet.resolvers.demo import DEMO_PHONES, seed_demo
+from kabinet.resolvers.policy_import import import_rows
 from tests.accounts import login, signed_up
 from tests.operations import IMPORT_POLICIES, MY_POLICIES
 from tests.policies import confirmed_phone, staff_token
 from tests.requests_support import callback
-from tests.support import Api, Mailbox
+from tests.support import Api, CommandLog, Mailbox
 from tests.test_cli import run_cli
 
 HEADER = (
@@ -223,3 +224,71 @@ async def test_the_demo_cards_are_valid_whenever_the_demo_is_loaded():
         assert active.status is PolicyStatus.ACTIVE
         assert active.valid_from <= today <= active.valid_to
     assert by_number["UA-2025-000077"].valid_to < today
+
+
+def registry_rows(count: int) -> list[dict[str, object]]:
+    return [
+        {
+            "number": f"UA-{n:05d}",
+            "insurer": "Демо",
+            "program": "Оптимальний",
+            "status": "active",
+            "valid_from": "2026-01-01",
+            "valid_to": "2026-12-31",
+            "insured_full_name": f"Шевчук Андрій {n}",
+            "phones": [f"+38050{n:07d}"],
+        }
+        for n in range(1, count + 1)
+    ]
+
+
+async def test_a_large_import_is_written_in_batches_with_the_same_report(
+    database: Database, command_log: CommandLog
+):
+    rows = registry_rows(2500)
+    rows[6]["number"] = ""  # row 7
+    rows[1233]["phones"] = ["12345"]  # row 1234
+    rows[2499]["status"] = "frozen"  # row 2500
+    rows[9]["number"] = rows[8]["number"]  # row 10 overwrites row 9
+    await PolicyDocument.get_pymongo_collection().insert_one(
+        {"number": "UA-00100", "insurer": "Старий", "phones": []}
+    )
+    done: list[tuple[int, int]] = []
+
+    start = len(command_log.commands)
+    report = await import_rows(
+        caller=cli_caller(), rows=rows, progress=lambda *seen: done.append(seen)
+    )
+    commands = [name for name, _ in command_log.during_request(start)]
+
+    assert (report.created, report.updated) == (2500 - 3 - 1 - 1, 2)
+    assert [(p.field, p.key) for p in report.rejected] == [
+        ("rows[7].number", "field.required"),
+        ("rows[1234].phones", "field.contact_invalid"),
+        ("rows[2500].status", "field.choice_invalid"),
+    ]
+    # one bulk write per 500 rows and the audit event, whatever the number of rows
+    assert commands == ["update"] * 5 + ["insert"], commands
+    assert done == [(500, 2500), (1000, 2500), (1500, 2500), (2000, 2500), (2500, 2500)]
+    assert await PolicyDocument.count() == 2500 - 3 - 1
+    overwritten = await PolicyDocument.find_one({"number": "UA-00100"})
+    assert overwritten.insurer == "Демо"
+    assert overwritten.search_keys == overwritten.derived_search_keys()
+    assert (await PolicyDocument.find_one({"number": "UA-00009"})).insured_person.full_name == (
+        "Шевчук Андрій 10"
+    )
+    audit = await AuditEventDocument.find_one({"action": "policies.imported"})
+    assert audit.after == {"created": 2495, "updated": 2, "rejected_rows": 3}
+
+
+async def test_the_cli_prints_its_progress(database: Database, tmp_path: Path):
+    registry = tmp_path / "registry.json"
+    registry.write_text(json.dumps(registry_rows(1200)), encoding="utf-8")
+
+    code, output = await run_cli("import-policies", str(registry), **where(database))
+
+    assert code == 0, output
+    progress = [line for line in output.splitlines() if " rows, " in line]
+    assert [line.split(" rows, ")[0] for line in progress] == ["500/1200", "1000/1200", "1200/1200"]
+    assert all(line.endswith(" s left") and " rows/s, about " in line for line in progress)
+    assert "created 1200, updated 0" in output

@@ -3,11 +3,12 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from beanie import Document
+from beanie import Document, Insert, Replace, Save, before_event
 from pydantic import BaseModel, Field
 from pymongo import ASCENDING, IndexModel
 
 from kabinet.clock import now
+from kabinet.documents.search_keys import search_keys
 from kabinet.documents.settings import WholeDocuments
 
 
@@ -44,6 +45,9 @@ class PolicyDocument(Document):
     phones: list[str] = Field(default_factory=list)
     relationship: Relationship = Relationship.SELF
     coverage_notes: str | None = None
+    # What staff search by (kabinet.documents.search_keys); derived from the number,
+    # the insured person's name and the phones, rewritten with any of them.
+    search_keys: list[str] = Field(default_factory=list)
     created_at: datetime = Field(default_factory=now)
     updated_at: datetime = Field(default_factory=now)
 
@@ -52,9 +56,21 @@ class PolicyDocument(Document):
         validity (a registry row can say active after its last day)."""
         return self.status is PolicyStatus.ACTIVE and self.valid_from <= day <= self.valid_to
 
+    def derived_search_keys(self, phones: list[str] | None = None) -> list[str]:
+        """The search keys of this card, or of it with ``phones`` instead of its own."""
+        return search_keys(
+            self.number, self.insured_person.full_name, self.phones if phones is None else phones
+        )
+
+    @before_event(Insert, Replace, Save)
+    def _fill_search_keys(self) -> None:
+        self.search_keys = self.derived_search_keys()
+
     class Settings(WholeDocuments):
         name = "policies"
         indexes = (
             IndexModel([("number", ASCENDING)], unique=True, name="number_unique"),
             IndexModel([("phones", ASCENDING)], name="phones"),
+            # An exact key, then the number: a search's page comes in order from the index.
+            IndexModel([("search_keys", ASCENDING), ("number", ASCENDING)], name="search_keys"),
         )

@@ -7,11 +7,12 @@ next read without any user action, and a card whose phone goes away disappears.
 The only stored choice is the active card, reconciled here in one place.
 """
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
 from beanie import PydanticObjectId
+from pymongo import UpdateOne
 
 from kabinet.auth import rate_limit
 from kabinet.auth.context import Caller
@@ -24,6 +25,7 @@ from kabinet.documents import (
     Relationship,
     UserDocument,
 )
+from kabinet.documents.search_keys import search_keys, words
 from kabinet.resolvers import audit
 from kabinet.resolvers.errors import FieldProblem, InvalidInput, NotAllowed, NotFound, RateLimited
 from kabinet.resolvers.validation import parse_phone
@@ -135,29 +137,68 @@ async def select_policy(
 @dataclass(frozen=True, slots=True)
 class PolicyPage:
     policies: list[PolicyDocument]
-    total: int
     has_next: bool
+    count: Callable[[], Awaitable[int]]  # run only when the total is asked for
+
+
+def search_query(search: str) -> dict[str, object]:
+    """Cards whose search keys (kabinet.documents.search_keys) hold a prefix of every word
+    of ``search`` (the name), or ``search`` itself (a number prefix), or its phone."""
+    text = " ".join(search.split())
+    if not text:
+        return {}
+    exact = [] if " " in text else [text.casefold()]
+    phone = parse_phone(text, "search")
+    if isinstance(phone, str):
+        exact.append(phone)
+    conditions: list[dict[str, object]] = [{"search_keys": {"$in": exact}}] if exact else []
+    if name_words := words(text):
+        conditions.append({"search_keys": {"$all": name_words}})
+    return {"$or": conditions} if conditions else {"_id": None}
 
 
 async def find_policies(*, search: str, first: int, after: str | None) -> PolicyPage:
     """Staff search by policy number, phone or insured person's name; ordered by number."""
-    text = " ".join(search.split())
-    conditions: list[dict[str, object]] = []
-    if text:
-        conditions.append({"number": {"$regex": f"^{_escape(text)}", "$options": "i"}})
-        conditions.append({"insured_person.full_name": {"$regex": _escape(text), "$options": "i"}})
-        phone = parse_phone(text, "search")
-        if isinstance(phone, str):
-            conditions.append({"phones": phone})
-    query: dict[str, object] = {"$or": conditions} if conditions else {}
-    total = await PolicyDocument.find(query).count()
+    query = search_query(search)
     page_query = {"$and": [query, {"number": {"$gt": after}}]} if after else query
     found = await PolicyDocument.find(page_query).sort("number").limit(first + 1).to_list()
-    return PolicyPage(policies=found[:first], total=total, has_next=len(found) > first)
+    return PolicyPage(
+        policies=found[:first],
+        has_next=len(found) > first,
+        count=PolicyDocument.find(query).count,
+    )
 
 
-def _escape(text: str) -> str:
-    return "".join(f"\\{char}" if not char.isalnum() and char != " " else char for char in text)
+async def fill_missing_search_keys(batch_size: int = 500) -> int:
+    """Give the cards written before search keys existed their keys, ``batch_size`` at a
+    time; how many were filled. Idempotent: a card already keyed (here, by an import or
+    an operator's change meanwhile) is left as it is, so processes may run it at once."""
+    collection = PolicyDocument.get_pymongo_collection()
+    missing = {"search_keys": {"$exists": False}}
+    filled = 0
+    while cards := await collection.find(
+        missing, {"number": 1, "insured_person.full_name": 1, "phones": 1}
+    ).to_list(batch_size):
+        await collection.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": card["_id"], **missing},
+                    {
+                        "$set": {
+                            "search_keys": search_keys(
+                                card["number"],
+                                card["insured_person"]["full_name"],
+                                card.get("phones", []),
+                            )
+                        }
+                    },
+                )
+                for card in cards
+            ],
+            ordered=False,
+        )
+        filled += len(cards)
+    return filled
 
 
 async def update_policy_phones(
@@ -178,7 +219,13 @@ async def update_policy_phones(
     if policy is None:
         return NotFound()
     before = list(policy.phones)
-    await policy.set({"phones": normalized, "updated_at": now()})
+    await policy.set(
+        {
+            "phones": normalized,
+            "search_keys": policy.derived_search_keys(normalized),
+            "updated_at": now(),
+        }
+    )
     await audit.record(
         caller,
         AuditAction.POLICY_PHONES_UPDATED,

@@ -1,6 +1,6 @@
 """Insurance cards in the API (guide section 3): `me.policies`, switching, staff tools."""
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import date
 from enum import Enum
 from typing import Annotated, Self
@@ -166,7 +166,12 @@ class PolicyEdge:
 class PolicyConnection:
     edges: list[PolicyEdge] = strawberry.field(description="The cards of this page.")
     page_info: PageInfo = strawberry.field(description="Where the page sits.")
-    total_count: int = strawberry.field(description="How many cards match in all.")
+    count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="How many cards match in all.")
+    async def total_count(self) -> int:
+        """Counted only when asked for: a page shown without it costs no count."""
+        return await self.count()
 
 
 @strawberry.type(description="What an import did.")
@@ -238,7 +243,7 @@ class PoliciesQuery:
             page_info=PageInfo.of(
                 [edge.cursor for edge in edges], has_next=page.has_next, after=after
             ),
-            total_count=page.total,
+            count=page.count,
         )
 
 

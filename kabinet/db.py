@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from beanie import init_beanie
-from pymongo import AsyncMongoClient
+from pymongo import ASCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.monitoring import CommandListener
 
@@ -26,6 +26,9 @@ if TYPE_CHECKING:  # the engine costs seconds of CPU to import: only when it is 
 logger = logging.getLogger(__name__)
 
 EMBEDDED_FILE = "kabinet.sqlite3"
+
+# GridFS's files are no Beanie document: the index to find an owner's files is made here.
+FILES_INDEXES = [IndexModel([("metadata.owner_id", ASCENDING)], name="owner")]
 
 
 class Database:
@@ -74,11 +77,16 @@ class Database:
             event_listeners=self._event_listeners,
         )
         await init_beanie(database=self.db, document_models=ALL_DOCUMENTS)
+        await self.db["fs.files"].create_indexes(FILES_INDEXES)
 
     async def _start_embedded(self) -> str:
         from mongoeco import AsyncMongoClient as EmbeddedClient
         from mongoeco.engines import MemoryEngine, SQLiteEngine
         from mongoeco.wire import AsyncMongoEcoProxyServer
+
+        from kabinet import engine_compat
+
+        engine_compat.apply()
 
         if self._in_memory:
             engine: MemoryEngine | SQLiteEngine = MemoryEngine()

@@ -89,7 +89,13 @@ async def find_contact(user: UserDocument, contact_id: PydanticObjectId) -> Cont
 async def _verified_elsewhere(user: UserDocument, value: str) -> bool:
     return (
         await ContactDocument.find_one(
-            {"value": value, "verified": True, "user_id": {"$ne": user.id}}
+            # `kind` makes the query match the partial unique index on verified phones.
+            {
+                "value": value,
+                "kind": ContactKind.PHONE.value,
+                "verified": True,
+                "user_id": {"$ne": user.id},
+            }
         )
         is not None
     )

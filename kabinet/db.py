@@ -31,6 +31,15 @@ EMBEDDED_FILE = "kabinet.sqlite3"
 FILES_INDEXES = [IndexModel([("metadata.owner_id", ASCENDING)], name="owner")]
 
 
+def all_indexes() -> dict[str, list[IndexModel]]:
+    """Every collection's indexes, by collection name (Beanie creates the documents' own)."""
+    indexes = {
+        document.Settings.name: list(getattr(document.Settings, "indexes", ()))
+        for document in ALL_DOCUMENTS
+    }
+    return {**indexes, "fs.files": FILES_INDEXES}
+
+
 class Database:
     """Connects (starting the embedded server when no URI is set) and initialises Beanie."""
 
@@ -40,9 +49,13 @@ class Database:
         *,
         in_memory: bool = False,
         event_listeners: Sequence[CommandListener] = (),
+        bind_documents: bool = True,
     ) -> None:
+        """``bind_documents=False`` leaves Beanie's documents bound to another database of the
+        process (a second one is for raw PyMongo use, e.g. tests/test_query_plans.py)."""
         self._settings = settings
         self._in_memory = in_memory
+        self._bind_documents = bind_documents
         self._event_listeners = list(event_listeners)
         self._embedded: AsyncMongoEcoProxyServer | None = None
         self._embedded_client: EmbeddedClient | None = None
@@ -76,8 +89,9 @@ class Database:
             uuidRepresentation="standard",
             event_listeners=self._event_listeners,
         )
-        await init_beanie(database=self.db, document_models=ALL_DOCUMENTS)
-        await self.db["fs.files"].create_indexes(FILES_INDEXES)
+        if self._bind_documents:
+            await init_beanie(database=self.db, document_models=ALL_DOCUMENTS)
+            await self.db["fs.files"].create_indexes(FILES_INDEXES)
 
     async def _start_embedded(self) -> str:
         from mongoeco import AsyncMongoClient as EmbeddedClient

@@ -44,7 +44,7 @@ def _exact_storage_key_type(value: object) -> bool:
 
 def apply() -> None:
     """Patch the engine's classes once; raises if the installed version is not the pinned one."""
-    global _applied  # noqa: PLW0603 - a process-wide, idempotent patch
+    global _applied
     if _applied:
         return
     installed = importlib.metadata.version("mongoeco")
@@ -53,7 +53,7 @@ def apply() -> None:
             f"kabinet/engine_compat.py was written for mongoeco {PATCHED_VERSION}, "
             f"found {installed}: re-examine the patch"
         )
-    from mongoeco.core.query_plan import EqualsCondition, InCondition
+    from mongoeco.core.query_plan import AndCondition, EqualsCondition, InCondition
     from mongoeco.engines.memory import MemoryEngine
     from mongoeco.engines.sqlite import SQLiteEngine
 
@@ -81,25 +81,24 @@ def apply() -> None:
         self: SQLiteEngine, db_name: str, coll_name: str, plan: Any
     ) -> tuple[str, list[object]]:
         sql, params = translate(self, db_name, coll_name, plan)
-        if not isinstance(plan, EqualsCondition | InCondition):
-            return sql, params
-        values = [plan.value] if isinstance(plan, EqualsCondition) else list(plan.values)
-        if not values:
-            return sql, params
-        if plan.field == "_id":
-            if not all(_exact_storage_key_type(value) for value in values):
-                return sql, params
-            keys = [self._storage_key(value) for value in values]
-            marks = ", ".join("?" * len(keys))
-            return f"(documents.storage_key IN ({marks}) AND ({sql}))", [*keys, *params]
-        narrowed = _index_entries_sql(self, db_name, coll_name, plan.field, values)
-        if narrowed is None:
-            return sql, params
-        entries_sql, entries_params = narrowed
-        return f"(documents.storage_key IN ({entries_sql}) AND ({sql}))", [
-            *entries_params,
-            *params,
-        ]
+        clauses = plan.clauses if isinstance(plan, AndCondition) else (plan,)
+        for clause in clauses:
+            if not isinstance(clause, EqualsCondition | InCondition) or clause.field != "_id":
+                continue
+            values = [clause.value] if isinstance(clause, EqualsCondition) else clause.values
+            if values and all(_exact_storage_key_type(value) for value in values):
+                keys = [self._storage_key(value) for value in values]
+                marks = ", ".join("?" * len(keys))
+                return f"(documents.storage_key IN ({marks}) AND ({sql}))", [*keys, *params]
+        for clause in clauses:
+            narrowed = _index_entries_sql(self, db_name, coll_name, clause, plan)
+            if narrowed is not None:
+                entries_sql, entries_params = narrowed
+                return f"(documents.storage_key IN ({entries_sql}) AND ({sql}))", [
+                    *entries_params,
+                    *params,
+                ]
+        return sql, params
 
     SQLiteEngine._validate_document_against_unique_indexes = validate_without_payload_scan  # type: ignore[method-assign]
     MemoryEngine._ensure_unique_indexes = ensure_without_payload_scan  # type: ignore[method-assign]
@@ -108,29 +107,49 @@ def apply() -> None:
 
 
 def _index_entries_sql(
-    engine: Any, db_name: str, coll_name: str, field: str, values: list[object]
+    engine: Any, db_name: str, coll_name: str, clause: Any, plan: Any
 ) -> tuple[str, list[object]] | None:
-    """The storage keys a single-field index holds for string ``values``, as a subquery."""
-    if not all(type(value) is str for value in values):
+    """The storage keys a single-field index holds for the values of an equality or `$in`
+    ``clause`` of ``plan``, as a subquery; ``None`` when no index can say it exactly."""
+    from mongoeco.core.query_plan import EqualsCondition, InCondition
+    from mongoeco.engines.virtual_indexes import query_can_use_index
+
+    if not isinstance(clause, EqualsCondition | InCondition) or clause.null_matches_undefined:
         return None
-    index = engine._find_multikey_index(db_name, coll_name, field)
-    if index is None or not index.get("scalar_physical_name"):
+    values = [clause.value] if isinstance(clause, EqualsCondition) else list(clause.values)
+    if not values or not all(_exact_storage_key_type(value) for value in values):
+        return None
+    index = next(
+        (
+            index
+            for index in engine._load_indexes(db_name, coll_name)
+            if index["fields"] == [clause.field]
+            and index.get("scalar_physical_name")
+            and engine._supports_scalar_index(index)
+            and index.get("collation") is None
+            and query_can_use_index(index, plan)  # partial and sparse: only if plan implies
+        ),
+        None,
+    )
+    if index is None:
         return None
     collection_id = engine._lookup_collection_id(engine._require_connection(), db_name, coll_name)
     if collection_id is None:
         return None
-    type_score = engine._multikey_type_score("string")
-    marks = ", ".join("?" * len(values))
+    tables = [("scalar_index_entries", index["scalar_physical_name"])]
+    if index.get("multikey") and index.get("multikey_physical_name"):
+        tables.append(("multikey_entries", index["multikey_physical_name"]))
     selects = []
     params: list[object] = []
-    for table, physical in (
-        ("multikey_entries", index["multikey_physical_name"]),
-        ("scalar_index_entries", index["scalar_physical_name"]),
-    ):
-        selects.append(
-            f"SELECT storage_key FROM {table} INDEXED BY {engine._quote_identifier(str(physical))} "
-            "WHERE collection_id = ? AND index_name = ? AND type_score = ? "
-            f"AND element_type = 'string' AND element_key IN ({marks})"
-        )
-        params.extend([collection_id, index["name"], type_score, *values])
+    for value in values:
+        element_type, element_key = engine._multikey_value_signature(value)
+        type_score = engine._multikey_type_score(element_type)
+        for table, physical in tables:
+            selects.append(
+                f"SELECT storage_key FROM {table} "  # noqa: S608 - names from the engine; values bound
+                f"INDEXED BY {engine._quote_identifier(str(physical))} "
+                "WHERE collection_id = ? AND index_name = ? AND type_score = ? "
+                "AND element_type = ? AND element_key = ?"
+            )
+            params.extend([collection_id, index["name"], type_score, element_type, element_key])
     return " UNION ALL ".join(selects), params

@@ -1,10 +1,12 @@
 """A start-up patch of the embedded engine (mongoeco) for the costs that grow with the data.
 
-mongoeco 4.11 (the newest release) keeps every index we need, but three of its code paths
+mongoeco 4.11 (the newest release) keeps every index we need, but four of its code paths
 do not use them, so each costs O(collection) (issue 14, measured in docs/performance.md):
 
 - every insert decodes the whole collection to look for an ``_id`` equal to the new one
   (``scan_payload_id``), although it has just looked the ``_id`` up by its storage key;
+- every write to a collection with a compound unique index decodes the whole collection
+  to check that index (only single-field ones are checked through index entries);
 - a filter on ``_id`` (equality or ``$in``) is matched with ``json_extract`` on every row,
   although each row's storage key is derived from its ``_id``;
 - an equality or ``$in`` on a field with a single-field index (``policies.phones``) runs,
@@ -17,6 +19,9 @@ predicate as it was, so the result is the same set (the key narrows, never widen
   (``repr((type, value))``), so the storage-key probe the engine already makes is exact and
   the payload scan is skipped; numeric and compound ids (1 == 1.0) keep the scan. A
   duplicate ``_id`` or unique key still raises 11000 (tests/test_query_plans.py);
+- a compound unique index whose values in the written document are all top-level
+  ObjectIds or strings is checked against the documents holding those values only (the
+  engine's own query and conflict check), then hidden from the engine's full check;
 - ``_id`` filters also require ``documents.storage_key`` to be one of those keys;
 - equality or ``$in`` with string values on a field with a single-field index also require
   the row's key to be among the index entries for those values: array elements are in
@@ -28,11 +33,15 @@ version changes, so the patch is re-examined (and dropped if the engine fixed th
 """
 
 import importlib.metadata
+from contextvars import ContextVar
 from typing import Any
 
 PATCHED_VERSION = "4.11.0"
 
 _applied = False
+# The compound unique indexes a write was already checked against (hidden from the engine's
+# own check, which would decode the whole collection for each).
+_checked_indexes: ContextVar[frozenset[str]] = ContextVar("checked", default=frozenset())
 
 
 def _exact_storage_key_type(value: object) -> bool:
@@ -58,13 +67,26 @@ def apply() -> None:
     from mongoeco.engines.sqlite import SQLiteEngine
 
     validate_unique = SQLiteEngine._validate_document_against_unique_indexes
+    load_indexes = SQLiteEngine._load_indexes
 
-    def validate_without_payload_scan(
+    def validate_by_key(
         self: SQLiteEngine, db_name: str, coll_name: str, document: Any, **options: Any
     ) -> None:
         if _exact_storage_key_type(document.get("_id")):
             options["scan_payload_id"] = False
-        validate_unique(self, db_name, coll_name, document, **options)
+        checked = _check_compound_unique(
+            self, db_name, coll_name, document, options.get("exclude_storage_key")
+        )
+        token = _checked_indexes.set(checked)
+        try:
+            validate_unique(self, db_name, coll_name, document, **options)
+        finally:
+            _checked_indexes.reset(token)
+
+    def load_unchecked_indexes(self: SQLiteEngine, db_name: str, coll_name: str) -> Any:
+        indexes = load_indexes(self, db_name, coll_name)
+        checked = _checked_indexes.get()
+        return [index for index in indexes if index["name"] not in checked] if checked else indexes
 
     ensure_unique = MemoryEngine._ensure_unique_indexes
 
@@ -100,7 +122,8 @@ def apply() -> None:
                 ]
         return sql, params
 
-    SQLiteEngine._validate_document_against_unique_indexes = validate_without_payload_scan  # type: ignore[method-assign]
+    SQLiteEngine._validate_document_against_unique_indexes = validate_by_key  # type: ignore[method-assign]
+    SQLiteEngine._load_indexes = load_unchecked_indexes  # type: ignore[method-assign]
     MemoryEngine._ensure_unique_indexes = ensure_without_payload_scan  # type: ignore[method-assign]
     SQLiteEngine._translate_query_plan_with_multikey = translate_by_key  # type: ignore[method-assign]
     _applied = True
@@ -153,3 +176,50 @@ def _index_entries_sql(
             )
             params.extend([collection_id, index["name"], type_score, element_type, element_key])
     return " UNION ALL ".join(selects), params
+
+
+def _check_compound_unique(
+    engine: Any, db_name: str, coll_name: str, document: Any, exclude_storage_key: str | None
+) -> frozenset[str]:
+    """Check ``document`` against each compound unique index whose values in it are all
+    ObjectIds or strings, among the documents with those values (found by the engine's own
+    query, which its indexes serve); raise 11000 on a conflict, as the engine would. The
+    names checked; the engine checks the others (its check decodes the whole collection)."""
+    from mongoeco.core.query_plan import compile_filter
+    from mongoeco.engines.virtual_indexes import document_in_virtual_index
+
+    checked = set()
+    for index in engine._load_indexes(db_name, coll_name):
+        fields = index["fields"]
+        if not index["unique"] or len(fields) < 2 or index.get("collation") is not None:
+            continue
+        if not document_in_virtual_index(document, index):
+            continue
+        values = {field: document.get(field) for field in fields}
+        if "." in "".join(fields) or not all(map(_exact_storage_key_type, values.values())):
+            continue
+        where, params = engine._translate_query_plan_with_multikey(
+            db_name, coll_name, compile_filter(values)
+        )
+        rows = engine._require_connection().execute(
+            "SELECT storage_key, document FROM documents "  # noqa: S608 - the engine's SQL
+            f"WHERE db_name = ? AND coll_name = ? AND ({where})",
+            (db_name, coll_name, *params),
+        )
+        for storage_key, payload in rows:
+            if storage_key == exclude_storage_key:
+                continue
+            existing = engine._deserialize_document(payload)
+            if not document_in_virtual_index(existing, index):
+                continue
+            conflict = engine._unique_index_conflict(document, existing, index)
+            if conflict is not None:
+                raise engine._unique_key_error(
+                    f"Duplicate key for unique index '{index['name']}': {fields}={conflict!r}",
+                    f"{db_name}.{coll_name}",
+                    document,
+                    index=index,
+                    conflict=conflict,
+                )
+        checked.add(index["name"])
+    return frozenset(checked)

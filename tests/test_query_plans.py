@@ -339,6 +339,19 @@ async def test_the_patched_engine_still_refuses_duplicate_ids_and_unique_keys(
             "a@example.com",
             "b@example.com",
         ]
+        contacts = database.db["contacts"]
+        await contacts.create_index([("user_id", 1), ("value", 1)], unique=True)
+        await contacts.insert_one({"user_id": known, "value": "+1"})
+        await contacts.insert_one({"user_id": named, "value": "+1"})  # another owner's
+        second = (await contacts.insert_one({"user_id": known, "value": "+2"})).inserted_id
+        with pytest.raises(DuplicateKeyError) as refused:
+            await contacts.insert_one({"user_id": known, "value": "+1"})
+        assert refused.value.code == 11000
+        with pytest.raises(DuplicateKeyError):
+            await contacts.update_one({"_id": second}, {"$set": {"value": "+1"}})
+        await contacts.update_one({"_id": second}, {"$set": {"value": "+2", "verified": True}})
+        assert await contacts.count_documents({"value": "+1"}) == 2
+
         await users.update_one({"_id": known}, {"$set": {"phones": ["+3"]}})
         assert [d["email"] for d in await users.find({"phones": "+3"}).to_list()] == [
             "a@example.com"

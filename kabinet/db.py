@@ -15,12 +15,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from beanie import init_beanie
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.monitoring import CommandListener
 
 from kabinet.config import Settings
 from kabinet.documents import ALL_DOCUMENTS
+from kabinet.documents.files import INDEXES as FILE_INDEXES
 from kabinet.documents.files import ensure_file_indexes
 
 if TYPE_CHECKING:  # the engine costs seconds of CPU to import: only when it is started
@@ -63,6 +64,15 @@ def checkpoint_truncate(path: Path) -> bool:
 EMBEDDED_VERIFIED_MEMBERS = 10_000
 
 
+def all_indexes() -> dict[str, list[IndexModel]]:
+    """Every collection's indexes, by collection name (Beanie creates the documents' own)."""
+    indexes = {
+        document.Settings.name: list(getattr(document.Settings, "indexes", ()))
+        for document in ALL_DOCUMENTS
+    }
+    return {**indexes, **FILE_INDEXES}
+
+
 class Database:
     """Connects (starting the embedded server when no URI is set) and initialises Beanie."""
 
@@ -72,9 +82,13 @@ class Database:
         *,
         in_memory: bool = False,
         event_listeners: Sequence[CommandListener] = (),
+        bind_documents: bool = True,
     ) -> None:
+        """``bind_documents=False`` leaves Beanie's documents bound to another database of the
+        process (a second one is for raw PyMongo use, e.g. tests/test_query_plans.py)."""
         self._settings = settings
         self._in_memory = in_memory
+        self._bind_documents = bind_documents
         self._event_listeners = list(event_listeners)
         self._embedded: AsyncMongoEcoProxyServer | None = None
         self._embedded_client: EmbeddedClient | None = None
@@ -109,13 +123,18 @@ class Database:
             uuidRepresentation="standard",
             event_listeners=self._event_listeners,
         )
-        await init_beanie(database=self.db, document_models=ALL_DOCUMENTS)
-        await ensure_file_indexes(self.db)
+        if self._bind_documents:
+            await init_beanie(database=self.db, document_models=ALL_DOCUMENTS)
+            await ensure_file_indexes(self.db)
 
     async def _start_embedded(self) -> str:
         from mongoeco import AsyncMongoClient as EmbeddedClient
         from mongoeco.engines import MemoryEngine, SQLiteEngine
         from mongoeco.wire import AsyncMongoEcoProxyServer
+
+        from kabinet import engine_compat
+
+        engine_compat.apply()
 
         if self._in_memory:
             engine: MemoryEngine | SQLiteEngine = MemoryEngine()

@@ -201,11 +201,14 @@ class CommandLog(CommandListener):
             "socket-sessions",
         }
     )
+    SELECTING = frozenset({"find", "findAndModify", "update", "delete", "aggregate", "count"})
 
     def __init__(self) -> None:
         self.commands: list[tuple[str, object, str]] = []
         # (collection, projection) of every find that asked for some fields only
         self.projections: list[tuple[object, object]] = []
+        # Every command that selects documents, whole (tests/test_query_plans.py explains them)
+        self.selecting: list[dict[str, Any]] = []
 
     def started(self, event: CommandStartedEvent) -> None:
         task = asyncio.current_task()
@@ -218,6 +221,8 @@ class CommandLog(CommandListener):
         )
         if event.command_name == "find" and event.command.get("projection"):
             self.projections.append((event.command["find"], event.command["projection"]))
+        if event.command_name in self.SELECTING:
+            self.selecting.append(dict(event.command))
 
     def during_request(self, start: int) -> list[tuple[str, object]]:
         """Commands since ``start`` (a length of ``commands``) but for background tasks'."""

@@ -55,10 +55,10 @@ async def resolve_session(
     if not token:
         return None
     moment = now()
-    session = await SessionDocument.find_one(
-        {"token_hash": token_hash(token), "expires_at": {"$gt": moment}}
-    )
-    if session is None:
+    # By the unique token hash alone, so every engine searches that index; expiry is checked
+    # here (with a range added, the embedded engine scans the collection).
+    session = await SessionDocument.find_one({"token_hash": token_hash(token)})
+    if session is None or session.expires_at <= moment:
         return None
     user = await UserDocument.get(session.user_id)
     if not live_account(user):

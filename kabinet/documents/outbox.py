@@ -44,6 +44,8 @@ class OutboxMessageDocument(Document):
         name = "outbox"
         indexes = (
             IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="due"),
+            # Deleting an account removes the messages still addressed to it.
+            IndexModel([("recipient", ASCENDING)], name="recipient"),
             IndexModel(
                 [("dedupe_key", ASCENDING)],
                 unique=True,

@@ -158,6 +158,15 @@ class RequestDocument(Document):
                 name="user_newest",
             ),
             IndexModel([("created_at", DESCENDING), ("_id", DESCENDING)], name="newest"),
+            # The operators' queue filtered by status or by kind.
+            IndexModel(
+                [("status", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
+                name="status_newest",
+            ),
+            IndexModel(
+                [("kind", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
+                name="kind_newest",
+            ),
             # The polling event source and `since` replays read what changed after a time.
             IndexModel([("updated_at", ASCENDING)], name="changed"),
             # Only requests with announcements pending: the sweeper's query is this filter.

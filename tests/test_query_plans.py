@@ -62,7 +62,6 @@ COMPOUND_ONLY = (
     "the fields are indexed only as a compound index's prefix, which the engine narrows by "
     "for an equality on an ObjectId only"
 )
-POLICY_SEARCH = "findPolicies' search by name, number or phone: issue 14 item 4 (another branch)"
 PYTHON_FILTER = "addComment's guard on the number of comments (`comments.99`): filtered in Python"
 SQLITE_ENGINE_GAPS: dict[str, str] = {
     'audit_events {"$and": [{"action": "?"}, {"$or": [{"at": {"$lt": "?"}}, {"_id": {"$lt": "?"}, "at": "?"}]}]} sort {"at": -1, "_id": -1}': TIME_ORDER,
@@ -72,10 +71,10 @@ SQLITE_ENGINE_GAPS: dict[str, str] = {
     'audit_events {"action": "?"}': COMPOUND_ONLY,
     'audit_events {"action": "?"} sort {"at": -1, "_id": -1}': TIME_ORDER,
     "audit_events {}": TIME_ORDER,
+    'fs.chunks {"files_id": {"$in": "[?]"}}': COMPOUND_ONLY,
     'audit_events {} sort {"at": -1, "_id": -1}': TIME_ORDER,
     'outbox {"$or": [{"locked_until": "?"}, {"locked_until": {"$lte": "?"}}], "next_attempt_at": {"$lte": "?"}, "status": "?"} sort {"next_attempt_at": 1}': COMPOUND_ONLY,
-    'policies {"$or": [{"number": {"$options": "?", "$regex": "?"}}, {"insured_person.full_name": {"$options": "?", "$regex": "?"}}, {"phones": "?"}]}': POLICY_SEARCH,
-    'policies {"$or": [{"number": {"$options": "?", "$regex": "?"}}, {"insured_person.full_name": {"$options": "?", "$regex": "?"}}, {"phones": "?"}]} sort {"number": 1}': POLICY_SEARCH,
+    'policies {"$or": [{"search_keys": {"$in": "[?]"}}, {"search_keys": {"$all": "[?]"}}]}': COMPOUND_ONLY,
     'requests {"$and": [{"kind": {"$in": "[?]"}}, {"$or": [{"created_at": {"$lt": "?"}}, {"_id": {"$lt": "?"}, "created_at": "?"}]}]} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
     'requests {"$and": [{"status": {"$in": "[?]"}}, {"$or": [{"created_at": {"$lt": "?"}}, {"_id": {"$lt": "?"}, "created_at": "?"}]}]} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
     'requests {"$and": [{}, {"$or": [{"created_at": {"$lt": "?"}}, {"_id": {"$lt": "?"}, "created_at": "?"}]}]} sort {"created_at": -1, "_id": -1}': TIME_ORDER,

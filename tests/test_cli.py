@@ -19,7 +19,7 @@ from kabinet.config import Settings
 from kabinet.db import Database
 from kabinet.documents import UserDocument
 from tests.accounts import login
-from tests.support import Api, free_port, until_ready
+from tests.support import PASSWORD, Api, free_port, until_ready
 
 KABINET = [sys.executable, "-m", "kabinet.cli"]
 
@@ -41,6 +41,22 @@ async def run_cli(*args: str, stdin: bytes = b"", **settings: str) -> tuple[int,
     )
     output, _ = await process.communicate(stdin)
     return process.returncode or 0, output.decode()
+
+
+async def create_operator(data_dir: Path, email: str = "operator@example.com") -> None:
+    """An operator account (password `tests.support.PASSWORD`) in the embedded database of
+    ``data_dir``, made as an administrator would: with the command line."""
+    code, output = await run_cli(
+        "create-user",
+        "--email",
+        email,
+        "--role",
+        "operator",
+        "--password-stdin",
+        stdin=f"{PASSWORD}\n".encode(),
+        data_dir=str(data_dir),
+    )
+    assert code == 0, output
 
 
 @asynccontextmanager

@@ -19,7 +19,7 @@ from kabinet.documents import Role
 from kabinet.resolvers.account import create_confirmed_user
 from tests.accounts import login
 from tests.support import PASSWORD, Api, free_port
-from tests.test_cli import run_cli, serving
+from tests.test_cli import create_operator, run_cli, serving
 
 RECEIPT = b"%PDF-1.4\n" + bytes(range(256)) * 1200  # several GridFS chunks
 
@@ -50,17 +50,7 @@ async def counts(uri: str) -> dict[str, int]:
 
 async def test_move_into_another_server_then_sign_in_and_download_there(tmp_path: Path):
     source = tmp_path / "source"
-    code, output = await run_cli(
-        "create-user",
-        "--email",
-        "operator@example.com",
-        "--role",
-        "operator",
-        "--password-stdin",
-        stdin=f"{PASSWORD}\n".encode(),
-        data_dir=str(source),
-    )
-    assert code == 0, output
+    await create_operator(source)
     port = free_port()
     async with serving(source, embedded_port=str(port)):
         client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(f"mongodb://127.0.0.1:{port}")

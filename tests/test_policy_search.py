@@ -17,8 +17,8 @@ from kabinet.resolvers.policies import fill_missing_search_keys, search_query
 from tests.accounts import login
 from tests.operations import FIND_POLICIES, UPDATE_POLICY_PHONES
 from tests.policies import PHONE, card, staff_token
-from tests.support import PASSWORD, Api, CommandLog, eventually, free_port
-from tests.test_cli import run_cli, serving
+from tests.support import Api, CommandLog, eventually, free_port
+from tests.test_cli import create_operator, serving
 
 PAGE_WITHOUT_TOTAL = """
 query Find($search: String!) {
@@ -230,17 +230,7 @@ async def test_search_queries_run_on_the_index_not_in_python(
 
 
 async def test_kabinet_serve_keys_the_cards_an_older_version_stored(tmp_path: Path):
-    code, output = await run_cli(
-        "create-user",
-        "--email",
-        "operator@example.com",
-        "--role",
-        "operator",
-        "--password-stdin",
-        stdin=f"{PASSWORD}\n".encode(),
-        data_dir=str(tmp_path),
-    )
-    assert code == 0, output
+    await create_operator(tmp_path)
     port = free_port()
     async with serving(tmp_path, embedded_port=str(port)):
         client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(f"mongodb://127.0.0.1:{port}")

@@ -52,10 +52,11 @@ class StatusEvent:
         return self.change.at
 
 
-def as_of(request: RequestDocument, change: StatusChange) -> RequestDocument:
-    """``request`` as it stood right after ``change``: its status, the history up to it and
-    the comments written by then (a later change or comment is another event's story)."""
-    position = next(i for i, entry in enumerate(request.history) if entry.id == change.id)
+def as_of(request: RequestDocument, position: int) -> RequestDocument:
+    """``request`` as it stood right after its history entry at ``position``: that status,
+    the history up to it and the comments written by then (a later change or comment is
+    another event's story)."""
+    change = request.history[position]
     return request.model_copy(
         update={
             "status": change.status,
@@ -66,23 +67,25 @@ def as_of(request: RequestDocument, change: StatusChange) -> RequestDocument:
     )
 
 
+def event_at(request: RequestDocument, position: int) -> StatusEvent:
+    """The request's history entry at ``position`` as an event."""
+    history = request.history
+    return StatusEvent(
+        change=history[position],
+        request_id=request.id,  # type: ignore[arg-type]
+        user_id=request.user_id,
+        previous_status=history[position - 1].status if position else None,
+        request=as_of(request, position),
+    )
+
+
 def events_of(request: RequestDocument, *, after: datetime | None) -> list[StatusEvent]:
     """The request's history entries newer than ``after``, as events."""
-    found = []
-    previous: RequestStatus | None = None
-    for change in request.history:
-        if after is None or change.at > after:
-            found.append(
-                StatusEvent(
-                    change=change,
-                    request_id=request.id,  # type: ignore[arg-type]
-                    user_id=request.user_id,
-                    previous_status=previous,
-                    request=as_of(request, change),
-                )
-            )
-        previous = change.status
-    return found
+    return [
+        event_at(request, position)
+        for position, change in enumerate(request.history)
+        if after is None or change.at > after
+    ]
 
 
 # How far back a reconnecting subscriber may ask to replay.
@@ -364,8 +367,8 @@ def _publish_newest(change: dict[str, Any], publish: Callable[[StatusEvent], Non
     added, if any (a comment adds none, and `publish` skips the entry it saw before)."""
     document = change.get("fullDocument")
     request = readable(document) if document is not None else None
-    for event in events_of(request, after=None)[-1:] if request else ():
-        publish(event)
+    if request is not None and request.history:
+        publish(event_at(request, len(request.history) - 1))
 
 
 def choose_source(

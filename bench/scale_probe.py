@@ -91,22 +91,8 @@ async def _member(user: UserDocument, phone: str, n: int, extra: bool) -> list[l
     """A member's contacts, two cards and ten requests (the user is inserted already)."""
     moment = now()
     contacts = [
-        ContactDocument(
-            user_id=user.id,
-            kind=ContactKind.PHONE,
-            value=phone,
-            verified=True,
-            verified_at=moment,
-            created_at=moment,
-        ),
-        ContactDocument(
-            user_id=user.id,
-            kind=ContactKind.EMAIL,
-            value=user.email,
-            verified=True,
-            verified_at=moment,
-            created_at=moment,
-        ),
+        ContactDocument.confirmed(user.id, ContactKind.PHONE, phone),  # type: ignore[arg-type]
+        ContactDocument.confirmed(user.id, ContactKind.EMAIL, user.email),  # type: ignore[arg-type]
     ]
     if extra:
         contacts.append(

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Self
 
 from beanie import Document, PydanticObjectId
 from pydantic import Field
@@ -31,6 +32,20 @@ class ContactDocument(Document):
     code_attempts_left: int = 0
     code_sent_at: datetime | None = None
     code_sends: list[datetime] = Field(default_factory=list)
+
+    @classmethod
+    def confirmed(cls, user_id: PydanticObjectId, kind: ContactKind, value: str) -> Self:
+        """A contact added and confirmed now, as seeding and data loads write one (the code
+        round trip is the API's; nothing here sends one)."""
+        moment = now()
+        return cls(
+            user_id=user_id,
+            kind=kind,
+            value=value,
+            verified=True,
+            verified_at=moment,
+            created_at=moment,
+        )
 
     class Settings(WholeDocuments):
         name = "contacts"

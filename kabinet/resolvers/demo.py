@@ -76,13 +76,5 @@ async def seed_demo(*, caller: Caller) -> ImportReport:
                 raise ValueError(f"demo account {demo.email}: {created.problems}")
             continue
         if demo.role is Role.CUSTOMER:
-            moment = now()
-            await ContactDocument(
-                user_id=created.id,
-                kind=ContactKind.PHONE,
-                value=DEMO_PHONE,
-                verified=True,
-                verified_at=moment,
-                created_at=moment,
-            ).insert()
+            await ContactDocument.confirmed(created.id, ContactKind.PHONE, DEMO_PHONE).insert()
     return report

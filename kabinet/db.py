@@ -153,6 +153,7 @@ class Database:
             # Deleted and overwritten content is zeroed, not left in free space.
             for connection in writing_connections(engine):
                 connection.execute("PRAGMA secure_delete=ON")
+                engine_compat.note_writes(engine, connection)
             self._sqlite_file = path
         self._embedded = AsyncMongoEcoProxyServer(
             client=self._embedded_client,

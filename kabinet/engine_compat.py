@@ -28,11 +28,27 @@ predicate as it was, so the result is the same set (the key narrows, never widen
   ``multikey_entries``, plain values in ``scalar_index_entries``, both kept by the engine
   on every write.
 
+A fifth cost is in how the engine plans a read. Before it translates a query into SQL it
+asks of the collection, per field the query names or sorts by, whether any document holds
+a value SQL cannot compare there (an array, bytes, `undefined`, a decimal...); the answers
+are cached, but the engine drops a collection's answers on every write to it, so after each
+write the next read scans the whole collection once per question (nine scans of `requests`
+for one `me` after a createRequest). And for a sort it asks once more, uncached, of the
+documents the query matches. The patch keeps the answers across writes: a SQLite trigger
+notes the rows each write inserts or updates, and an answer "no document has it" is asked
+again of those rows alone (the engine's own check, run on a scratch copy of them); "some
+document has it" stays, which is always safe (it only sends queries to the engine's general
+path), and deletions cannot make a "no" wrong. The sort's last question is asked of the
+whole collection once, kept the same way, and only when some document has such a value is
+it asked of the query's documents, as the engine does.
+
 It is written for one version: `apply` refuses any other, and a test fails when the pinned
 version changes, so the patch is re-examined (and dropped if the engine fixed these).
 """
 
 import importlib.metadata
+import sqlite3
+import threading
 from contextvars import ContextVar
 from typing import Any
 
@@ -42,6 +58,40 @@ _applied = False
 # The compound unique indexes a write was already checked against (hidden from the engine's
 # own check, which would decode the whole collection for each).
 _checked_indexes: ContextVar[frozenset[str]] = ContextVar("checked", default=frozenset())
+
+# The collection features kept across writes, by the prefix of their cache key: the engine
+# method that answers each, how many arguments follow the field in the key, and the answer
+# that is always safe (it only sends queries to the engine's general path). Any other
+# feature is dropped on a write, as the engine does.
+_KEPT_FEATURES: dict[str, tuple[str, int, bool]] = {
+    "traverses_array": ("_field_traverses_array_in_collection", 0, True),
+    "traverses_dbref": ("_field_traverses_dbref_in_collection", 0, True),
+    "top_level_array": ("_field_is_top_level_array_in_collection", 0, True),
+    "contains_real_numeric": ("_field_contains_real_numeric_in_collection", 0, True),
+    "contains_non_ascii_text": ("_field_contains_non_ascii_text_in_collection", 0, True),
+    "tagged_type": ("_field_contains_tagged_value_type_in_collection", 1, True),
+    "comparison_mismatch": ("_field_has_comparison_type_mismatch_in_collection", 1, True),
+    "scalar_or_array_comparison_mismatch": (
+        "_field_has_scalar_or_array_element_type_mismatch_in_collection",
+        1,
+        True,
+    ),
+    "unsortable_in_sql": ("_field_unsortable_in_sql_in_collection", 0, True),
+    # "number", "string" or "bool" when every document holds that type there
+    "uniform_scalar_sort_type": ("_field_has_uniform_scalar_sort_type_in_collection", 0, False),
+}
+_WRITE_TRIGGERS = ("kabinet_noted_insert", "kabinet_noted_update")
+
+
+class _Scratch(threading.local):
+    """While a feature is asked again of written rows: the connection holding a copy of
+    them, and a cache of its own (this thread only)."""
+
+    connection: sqlite3.Connection | None = None
+    features: dict[tuple[str, str, str], Any] | None = None
+
+
+_scratch = _Scratch()
 
 
 def _exact_storage_key_type(value: object) -> bool:
@@ -62,7 +112,8 @@ def apply() -> None:
             f"kabinet/engine_compat.py was written for mongoeco {PATCHED_VERSION}, "
             f"found {installed}: re-examine the patch"
         )
-    from mongoeco.core.query_plan import AndCondition, EqualsCondition, InCondition
+    from mongoeco.core.query_plan import AndCondition, EqualsCondition, InCondition, MatchAll
+    from mongoeco.engines import sqlite as engine_module
     from mongoeco.engines.memory import MemoryEngine
     from mongoeco.engines.sqlite import SQLiteEngine
 
@@ -122,6 +173,83 @@ def apply() -> None:
                 ]
         return sql, params
 
+    require_connection = SQLiteEngine._require_connection
+    features_cache = SQLiteEngine._collection_features_cache
+    invalidate_features = SQLiteEngine._invalidate_collection_features_cache
+
+    def scratch_or_connection(self: SQLiteEngine, context: Any = None) -> sqlite3.Connection:
+        return _scratch.connection or require_connection(self, context)
+
+    def scratch_or_features(self: SQLiteEngine) -> dict[tuple[str, str, str], Any]:
+        return _scratch.features if _scratch.features is not None else features_cache.fget(self)  # type: ignore[attr-defined]
+
+    def keep_features(
+        self: SQLiteEngine, db_name: str | None = None, coll_name: str | None = None
+    ) -> None:
+        if db_name is None or coll_name is None or _scratch.connection is not None:
+            invalidate_features(self, db_name, coll_name)
+            return
+        written = _written_rows(self, db_name, coll_name)
+        if written is None:
+            invalidate_features(self, db_name, coll_name)
+            return
+        _recheck_features(self, db_name, coll_name, written)
+
+    def unsortable_in_sql(self: SQLiteEngine, db_name: str, coll_name: str, field: str) -> bool:
+        """Whether any document of the collection holds, at ``field``, a value the engine
+        does not order in SQL (the engine's last sort check, asked of every document)."""
+        key = (db_name, coll_name, f"unsortable_in_sql:{field}")
+        cache = self._collection_features_cache
+        if key not in cache:
+            cache[key] = engine_module._sqlite_sort_requires_python(
+                db_name=db_name,
+                coll_name=coll_name,
+                plan=MatchAll(),
+                sort=[(field, 1)],
+                plan_has_array_traversing_paths=lambda *_: False,
+                translate_query_plan=engine_module.translate_query_plan,
+                field_traverses_array_in_collection=lambda *_: False,
+                field_contains_tagged_bytes_in_collection=lambda *_: False,
+                field_contains_tagged_undefined_in_collection=lambda *_: False,
+                fetchone=lambda sql, params: (
+                    self._require_connection().execute(sql, params).fetchone()
+                ),
+                type_expression_sql=engine_module.type_expression_sql,
+                json_path_for_field=engine_module.json_path_for_field,
+            )
+        return bool(cache[key])
+
+    def sort_requires_python(
+        self: SQLiteEngine, db_name: str, coll_name: str, plan: Any, sort: Any
+    ) -> bool:
+        unsortable_somewhere = bool(sort) and any(
+            self._field_unsortable_in_sql_in_collection(db_name, coll_name, field)  # type: ignore[attr-defined]
+            for field, _direction in sort
+        )
+        return engine_module._sqlite_sort_requires_python(
+            db_name=db_name,
+            coll_name=coll_name,
+            plan=plan,
+            sort=sort,
+            plan_has_array_traversing_paths=self._plan_has_array_traversing_paths,
+            translate_query_plan=engine_module.translate_query_plan,
+            field_traverses_array_in_collection=self._field_traverses_array_in_collection,
+            field_contains_tagged_bytes_in_collection=self._field_contains_tagged_bytes_in_collection,
+            field_contains_tagged_undefined_in_collection=self._field_contains_tagged_undefined_in_collection,
+            fetchone=lambda sql, params: (
+                self._require_connection().execute(sql, params).fetchone()
+                if unsortable_somewhere
+                else None
+            ),
+            type_expression_sql=engine_module.type_expression_sql,
+            json_path_for_field=engine_module.json_path_for_field,
+        )
+
+    SQLiteEngine._require_connection = scratch_or_connection  # type: ignore[method-assign]
+    SQLiteEngine._collection_features_cache = property(scratch_or_features)  # type: ignore[method-assign,assignment]
+    SQLiteEngine._invalidate_collection_features_cache = keep_features  # type: ignore[method-assign]
+    SQLiteEngine._field_unsortable_in_sql_in_collection = unsortable_in_sql  # type: ignore[attr-defined]
+    SQLiteEngine._sort_requires_python = sort_requires_python  # type: ignore[method-assign]
     SQLiteEngine._validate_document_against_unique_indexes = validate_by_key  # type: ignore[method-assign]
     SQLiteEngine._load_indexes = load_unchecked_indexes  # type: ignore[method-assign]
     MemoryEngine._ensure_unique_indexes = ensure_without_payload_scan  # type: ignore[method-assign]
@@ -223,3 +351,88 @@ def _check_compound_unique(
                 )
         checked.add(index["name"])
     return frozenset(checked)
+
+
+def _written_rows(engine: Any, db_name: str, coll_name: str) -> set[str] | None:
+    """The storage keys of the collection written since its features were last kept, as
+    the write triggers noted them; ``None`` when the connection has no triggers yet (they
+    are created then, so the next write is noted)."""
+    connection = engine._require_connection()
+    installed = connection.execute(
+        "SELECT count(*) FROM sqlite_temp_master WHERE type = 'trigger' AND name IN (?, ?)",
+        _WRITE_TRIGGERS,
+    ).fetchone()[0]
+    if installed != len(_WRITE_TRIGGERS):
+        note_writes(engine, connection)
+        return None
+    with engine._kabinet_noted_lock:
+        return engine._kabinet_noted.pop((db_name, coll_name), set())
+
+
+def note_writes(engine: Any, connection: sqlite3.Connection) -> None:
+    """Have ``connection`` note the storage key of every document row it inserts or updates."""
+    if not hasattr(engine, "_kabinet_noted"):
+        engine._kabinet_noted = {}
+        engine._kabinet_noted_lock = threading.Lock()
+    noted: dict[tuple[str, str], set[str]] = engine._kabinet_noted
+    lock: threading.Lock = engine._kabinet_noted_lock
+
+    def note(db_name: str, coll_name: str, storage_key: str) -> None:
+        with lock:
+            noted.setdefault((db_name, coll_name), set()).add(storage_key)
+
+    connection.create_function("kabinet_noted", 3, note)
+    for name, event in zip(_WRITE_TRIGGERS, ("INSERT", "UPDATE"), strict=True):
+        connection.execute(
+            f"CREATE TEMP TRIGGER IF NOT EXISTS {name} AFTER {event} ON main.documents "
+            "BEGIN SELECT kabinet_noted(new.db_name, new.coll_name, new.storage_key); END"
+        )
+
+
+def _recheck_features(engine: Any, db_name: str, coll_name: str, written: set[str]) -> None:
+    """Keep the collection's cached features across a write: each kept feature whose answer
+    is not the safe one is asked again of the ``written`` rows alone, and turns safe unless
+    they answer the same; the other features are dropped (asked again when next needed)."""
+    cache = engine._collection_features_cache
+    unsafe = []
+    for key in [key for key in cache if key[:2] == (db_name, coll_name)]:
+        kind, _, argument = key[2].partition(":")
+        if kind not in _KEPT_FEATURES:
+            cache.pop(key)
+        elif cache[key] != _KEPT_FEATURES[kind][2]:
+            unsafe.append((key, kind, argument))
+    if not unsafe or not written:
+        return
+    scratch = _scratch_copy(engine, db_name, coll_name, written)
+    _scratch.connection, _scratch.features = scratch, {}
+    try:
+        for key, kind, argument in unsafe:
+            method, extra, safe = _KEPT_FEATURES[kind]
+            arguments = argument.rsplit(":", extra) if extra else [argument]
+            if (getattr(engine, method)(db_name, coll_name, *arguments) or False) != cache[key]:
+                cache[key] = safe
+    finally:
+        _scratch.connection, _scratch.features = None, None
+        scratch.close()
+
+
+def _scratch_copy(
+    engine: Any, db_name: str, coll_name: str, written: set[str]
+) -> sqlite3.Connection:
+    """An in-memory database whose ``documents`` table holds the ``written`` rows only."""
+    scratch = sqlite3.connect(":memory:")
+    scratch.execute(
+        "CREATE TABLE documents (db_name TEXT, coll_name TEXT, storage_key TEXT, document TEXT)"
+    )
+    keys = sorted(written)
+    connection = engine._require_connection()
+    for start in range(0, len(keys), 500):
+        batch = keys[start : start + 500]
+        marks = ", ".join("?" * len(batch))
+        rows = connection.execute(
+            "SELECT db_name, coll_name, storage_key, document FROM documents "  # noqa: S608 - marks only
+            f"WHERE db_name = ? AND coll_name = ? AND storage_key IN ({marks})",
+            (db_name, coll_name, *batch),
+        )
+        scratch.executemany("INSERT INTO documents VALUES (?, ?, ?, ?)", rows)
+    return scratch

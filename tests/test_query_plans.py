@@ -356,3 +356,45 @@ async def test_the_patched_engine_still_refuses_duplicate_ids_and_unique_keys(
             "a@example.com"
         ]
         assert await users.find_one({"phones": "+1"}) is None
+
+
+@pytest.mark.skipif(ON_MONGODB, reason="the patch is of the embedded engine")
+async def test_the_patched_engine_keeps_what_it_knows_of_a_collection_across_writes(
+    tmp_path: Path,
+):
+    """A write no longer makes the next read scan the collection for values SQL cannot
+    compare or order, and a written value SQL cannot order still sends the sort to Python."""
+    from mongoeco import AsyncMongoClient as EmbeddedClient
+    from mongoeco.engines import SQLiteEngine
+
+    engine_compat.apply()
+    engine = SQLiteEngine(str(tmp_path / "features.sqlite3"))
+    async with EmbeddedClient(engine) as client:
+        items = client["kabinet"]["items"]
+        await items.insert_many([{"n": n} for n in range(4)])
+
+        async def by_n(direction: int) -> list[Any]:
+            return [item["n"] for item in await items.find({}).sort("n", direction).to_list()]
+
+        def known() -> set[tuple[str, str, str]]:
+            return {key for key in engine._collection_features_cache if key[1] == "items"}
+
+        assert await by_n(-1) == [3, 2, 1, 0]
+        asked = known()
+        assert ("kabinet", "items", "unsortable_in_sql:n") in asked  # the sort's last question
+        assert (
+            engine._collection_features_cache[("kabinet", "items", "uniform_scalar_sort_type:n")]
+            == "number"
+        )
+        await items.insert_one({"n": 7})
+        assert known() == asked  # kept across the write: no scan for the next read
+        assert await by_n(-1) == [7, 3, 2, 1, 0]
+
+        await items.update_one({"n": 7}, {"$set": {"n": [-1, 9]}})
+        features = engine._collection_features_cache
+        assert features[("kabinet", "items", "unsortable_in_sql:n")] is True
+        assert features[("kabinet", "items", "uniform_scalar_sort_type:n")] is False
+        assert await by_n(-1) == [[-1, 9], 3, 2, 1, 0]  # MongoDB orders an array by its largest
+        assert await by_n(1) == [[-1, 9], 0, 1, 2, 3]  # ... or smallest element
+        await items.insert_one({"n": [10]})
+        assert await by_n(-1) == [[10], [-1, 9], 3, 2, 1, 0]

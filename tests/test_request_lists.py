@@ -147,7 +147,7 @@ async def test_queue_costs_the_same_number_of_commands_for_5_and_50_requests(
     assert sum(len(e["node"]["attachments"]) for e in queue["edges"]) == 1
     # session, user, page, count, the cards in one query, the applicants in one query
     assert sorted(commands) == [
-        ("aggregate", "requests"),
+        ("count", "requests"),
         ("find", "policies"),
         ("find", "requests"),
         ("find", "sessions"),

@@ -42,4 +42,17 @@ async def newest_first[D: Document](
         .limit(first + 1)
         .to_list()
     )
-    return Page(items=found[:first], has_next=len(found) > first, count=document.find(query).count)
+    return Page(items=found[:first], has_next=len(found) > first, count=counter(document, query))
+
+
+def counter(document: type[Document], query: dict[str, Any]) -> Callable[[], Awaitable[int]]:
+    """How many documents match ``query``, by the `count` command: an index count (the
+    collection's own count for ``{}``) on MongoDB and on the embedded engine, where
+    `count_documents`, an aggregation, makes the engine decode every document."""
+
+    async def count() -> int:
+        collection = document.get_pymongo_collection()
+        answer = await collection.database.command({"count": collection.name, "query": query})
+        return int(answer["n"])
+
+    return count

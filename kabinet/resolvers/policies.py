@@ -28,6 +28,7 @@ from kabinet.documents import (
 from kabinet.documents.search_keys import search_keys, words
 from kabinet.resolvers import audit
 from kabinet.resolvers.errors import FieldProblem, InvalidInput, NotAllowed, NotFound, RateLimited
+from kabinet.resolvers.pages import counter
 from kabinet.resolvers.validation import parse_phone
 
 _RELATIONSHIP_ORDER = list(Relationship)
@@ -165,7 +166,7 @@ async def find_policies(*, search: str, first: int, after: str | None) -> Policy
     return PolicyPage(
         policies=found[:first],
         has_next=len(found) > first,
-        count=PolicyDocument.find(query).count,
+        count=counter(PolicyDocument, query),
     )
 
 

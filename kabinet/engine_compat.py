@@ -49,6 +49,7 @@ version changes, so the patch is re-examined (and dropped if the engine fixed th
 import importlib.metadata
 import sqlite3
 import threading
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
@@ -60,26 +61,50 @@ _applied = False
 _checked_indexes: ContextVar[frozenset[str]] = ContextVar("checked", default=frozenset())
 
 # The collection features kept across writes, by the prefix of their cache key: the engine
-# method that answers each, how many arguments follow the field in the key, and the answer
-# that is always safe (it only sends queries to the engine's general path). Any other
-# feature is dropped on a write, as the engine does.
-_KEPT_FEATURES: dict[str, tuple[str, int, bool]] = {
-    "traverses_array": ("_field_traverses_array_in_collection", 0, True),
-    "traverses_dbref": ("_field_traverses_dbref_in_collection", 0, True),
-    "top_level_array": ("_field_is_top_level_array_in_collection", 0, True),
-    "contains_real_numeric": ("_field_contains_real_numeric_in_collection", 0, True),
-    "contains_non_ascii_text": ("_field_contains_non_ascii_text_in_collection", 0, True),
-    "tagged_type": ("_field_contains_tagged_value_type_in_collection", 1, True),
-    "comparison_mismatch": ("_field_has_comparison_type_mismatch_in_collection", 1, True),
+# method that answers one, how many arguments follow the field in the key, and how an
+# answer of the collection and one of its written rows make the collection's new answer.
+# Any other feature is dropped on a write, as the engine does.
+type Merge = Callable[[Any, Any], Any]
+
+
+def _any_has(collection: Any, written: Any) -> bool:
+    """A presence ("some document holds..."): a "yes" only sends queries to the engine's
+    general path, so it is kept; deletions cannot make a "no" wrong."""
+    return bool(collection) or bool(written)
+
+
+def _all_share(collection: Any, written: Any) -> Any:
+    """A type every document holds ("number", "datetime"...; ``EVERY`` when there is no
+    document yet); ``False``, the safe answer, as soon as one does not."""
+    if collection == EVERY:
+        return written or False
+    return collection if written in (collection, EVERY) else False
+
+
+EVERY = "*"
+_KEPT_FEATURES: dict[str, tuple[str, int, Merge]] = {
+    "traverses_array": ("_field_traverses_array_in_collection", 0, _any_has),
+    "traverses_dbref": ("_field_traverses_dbref_in_collection", 0, _any_has),
+    "top_level_array": ("_field_is_top_level_array_in_collection", 0, _any_has),
+    "contains_real_numeric": ("_field_contains_real_numeric_in_collection", 0, _any_has),
+    "contains_non_ascii_text": ("_field_contains_non_ascii_text_in_collection", 0, _any_has),
+    "tagged_type": ("_field_contains_tagged_value_type_in_collection", 1, _any_has),
+    "comparison_mismatch": ("_field_has_comparison_type_mismatch_in_collection", 1, _any_has),
     "scalar_or_array_comparison_mismatch": (
         "_field_has_scalar_or_array_element_type_mismatch_in_collection",
         1,
-        True,
+        _any_has,
     ),
-    "unsortable_in_sql": ("_field_unsortable_in_sql_in_collection", 0, True),
-    # "number", "string" or "bool" when every document holds that type there
-    "uniform_scalar_sort_type": ("_field_has_uniform_scalar_sort_type_in_collection", 0, False),
+    "unsortable_in_sql": ("_field_unsortable_in_sql_in_collection", 0, _any_has),
+    "uniform_scalar_sort_type": (
+        "_field_has_uniform_scalar_sort_type_in_collection",
+        0,
+        _all_share,
+    ),
+    "uniform_tagged_type": ("_field_uniform_tagged_type_in_collection", 0, _all_share),
 }
+# The answer no write changes any more.
+_FINAL: dict[Merge, bool] = {_any_has: True, _all_share: False}
 _WRITE_TRIGGERS = ("kabinet_noted_insert", "kabinet_noted_update")
 
 
@@ -114,8 +139,10 @@ def apply() -> None:
         )
     from mongoeco.core.query_plan import AndCondition, EqualsCondition, InCondition, MatchAll
     from mongoeco.engines import sqlite as engine_module
+    from mongoeco.engines._sqlite_fast_paths import build_select_statement_with_custom_order
     from mongoeco.engines.memory import MemoryEngine
     from mongoeco.engines.sqlite import SQLiteEngine
+    from mongoeco.engines.sqlite_query import index_expressions_sql
 
     validate_unique = SQLiteEngine._validate_document_against_unique_indexes
     load_indexes = SQLiteEngine._load_indexes
@@ -245,6 +272,39 @@ def apply() -> None:
             json_path_for_field=engine_module.json_path_for_field,
         )
 
+    build_select = SQLiteEngine._build_select_sql
+
+    def build_select_in_index_order(
+        self: SQLiteEngine, db_name: str, coll_name: str, plan: Any, **options: Any
+    ) -> tuple[str, list[object]]:
+        sort = options.get("sort")
+        if (
+            not sort
+            or options.get("hint") is not None
+            or not all(
+                self._field_uniform_tagged_type_in_collection(db_name, coll_name, field)  # type: ignore[attr-defined]
+                for field, _direction in sort
+            )
+        ):
+            return build_select(self, db_name, coll_name, plan, **options)
+        order = ", ".join(
+            f"{expression} {'ASC' if direction == 1 else 'DESC'}"
+            for field, direction in sort
+            for expression in index_expressions_sql(field)
+        )
+        return build_select_statement_with_custom_order(
+            select_clause=options["select_clause"],
+            from_clause="documents",
+            namespace_sql="db_name = ? AND coll_name = ?",
+            namespace_params=(db_name, coll_name),
+            where_fragment=self._translate_query_plan_with_multikey(db_name, coll_name, plan),
+            order_sql=f" ORDER BY {order}",
+            skip=options.get("skip", 0),
+            limit=options.get("limit"),
+        )
+
+    SQLiteEngine._build_select_sql = build_select_in_index_order  # type: ignore[method-assign]
+    SQLiteEngine._field_uniform_tagged_type_in_collection = _uniform_tagged_type  # type: ignore[attr-defined]
     SQLiteEngine._require_connection = scratch_or_connection  # type: ignore[method-assign]
     SQLiteEngine._collection_features_cache = property(scratch_or_features)  # type: ignore[method-assign,assignment]
     SQLiteEngine._invalidate_collection_features_cache = keep_features  # type: ignore[method-assign]
@@ -353,6 +413,37 @@ def _check_compound_unique(
     return frozenset(checked)
 
 
+def _uniform_tagged_type(engine: Any, db_name: str, coll_name: str, field: str) -> str | bool:
+    """The tagged type (``datetime``, ``objectid``...) every document of the collection
+    holds at ``field``; ``EVERY`` when it has no document, ``False`` when they differ.
+
+    When one type is every document's, the engine's ordering by type bucket is the same for
+    all of them, so ordering by the index's own type expression instead gives the same
+    order, and lets SQLite walk an index over ``field`` rather than sort the collection."""
+    from mongoeco.engines.sqlite import json_path_for_field, type_expression_sql
+
+    key = (db_name, coll_name, f"uniform_tagged_type:{field}")
+    cache = engine._collection_features_cache
+    if key not in cache:
+        path = "'" + json_path_for_field(field).replace("'", "''") + "'"
+        documents, tagged, types, first = (
+            engine._require_connection()
+            .execute(
+                f"SELECT count(*), count(CASE WHEN json_type(document, {path}) = 'object' "  # noqa: S608 - the engine's own expressions
+                f"THEN nullif({type_expression_sql(field)}, '') END), "
+                f"count(DISTINCT {type_expression_sql(field)}), min({type_expression_sql(field)}) "
+                "FROM documents WHERE db_name = ? AND coll_name = ?",
+                (db_name, coll_name),
+            )
+            .fetchone()
+        )
+        if not documents:
+            cache[key] = EVERY
+        else:
+            cache[key] = first if tagged == documents and types == 1 else False
+    return cache[key]
+
+
 def _written_rows(engine: Any, db_name: str, coll_name: str) -> set[str] | None:
     """The storage keys of the collection written since its features were last kept, as
     the write triggers noted them; ``None`` when the connection has no triggers yet (they
@@ -390,27 +481,26 @@ def note_writes(engine: Any, connection: sqlite3.Connection) -> None:
 
 
 def _recheck_features(engine: Any, db_name: str, coll_name: str, written: set[str]) -> None:
-    """Keep the collection's cached features across a write: each kept feature whose answer
-    is not the safe one is asked again of the ``written`` rows alone, and turns safe unless
-    they answer the same; the other features are dropped (asked again when next needed)."""
+    """Keep the collection's cached features across a write: each kept feature a write can
+    change is asked again of the ``written`` rows alone and merged with the collection's
+    answer; the other features are dropped (asked again when next needed)."""
     cache = engine._collection_features_cache
-    unsafe = []
+    changeable = []
     for key in [key for key in cache if key[:2] == (db_name, coll_name)]:
         kind, _, argument = key[2].partition(":")
         if kind not in _KEPT_FEATURES:
             cache.pop(key)
-        elif cache[key] != _KEPT_FEATURES[kind][2]:
-            unsafe.append((key, kind, argument))
-    if not unsafe or not written:
+        elif cache[key] is not _FINAL[_KEPT_FEATURES[kind][2]]:
+            changeable.append((key, kind, argument))
+    if not changeable or not written:
         return
     scratch = _scratch_copy(engine, db_name, coll_name, written)
     _scratch.connection, _scratch.features = scratch, {}
     try:
-        for key, kind, argument in unsafe:
-            method, extra, safe = _KEPT_FEATURES[kind]
+        for key, kind, argument in changeable:
+            method, extra, merge = _KEPT_FEATURES[kind]
             arguments = argument.rsplit(":", extra) if extra else [argument]
-            if (getattr(engine, method)(db_name, coll_name, *arguments) or False) != cache[key]:
-                cache[key] = safe
+            cache[key] = merge(cache[key], getattr(engine, method)(db_name, coll_name, *arguments))
     finally:
         _scratch.connection, _scratch.features = None, None
         scratch.close()

@@ -19,6 +19,7 @@ import os
 import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +55,10 @@ ON_MONGODB = bool(os.environ.get("KABINET_TEST_MONGODB_URI"))
 # listed one no longer scans or is no longer sent (take it off then). On MongoDB none of
 # these is allowed but the counts of a whole collection.
 TIME_ORDER = (
-    "the engine serves no sort or range on a date from an index (it translates them into "
-    "JSON expressions no index matches): a newest-first list, or its count, with no equality "
-    "on a single-field index reads the whole collection"
+    "the engine serves no range on a date from an index (it translates it into JSON "
+    "expressions no index matches), and the patch serves a sort from one only when nothing "
+    "else filters: a later page of a newest-first list, or a filtered one, reads the "
+    "collection in index order up to its page"
 )
 COMPOUND_ONLY = (
     "the fields are indexed only as a compound index's prefix, which the engine narrows by "
@@ -72,7 +74,6 @@ SQLITE_ENGINE_GAPS: dict[str, str] = {
     'audit_events {"action": "?"} sort {"at": -1, "_id": -1}': TIME_ORDER,
     "audit_events {}": TIME_ORDER,
     'fs.chunks {"files_id": {"$in": "[?]"}}': COMPOUND_ONLY,
-    'audit_events {} sort {"at": -1, "_id": -1}': TIME_ORDER,
     'outbox {"$or": [{"locked_until": "?"}, {"locked_until": {"$lte": "?"}}], "next_attempt_at": {"$lte": "?"}, "status": "?"} sort {"next_attempt_at": 1}': COMPOUND_ONLY,
     'policies {"$or": [{"search_keys": {"$in": "[?]"}}, {"search_keys": {"$all": "[?]"}}]}': COMPOUND_ONLY,
     'requests {"$and": [{"kind": {"$in": "[?]"}}, {"$or": [{"created_at": {"$lt": "?"}}, {"_id": {"$lt": "?"}, "created_at": "?"}]}]} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
@@ -84,7 +85,6 @@ SQLITE_ENGINE_GAPS: dict[str, str] = {
     'requests {"status": {"$in": "[?]"}}': COMPOUND_ONLY,
     'requests {"status": {"$in": "[?]"}} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
     "requests {}": TIME_ORDER,
-    'requests {} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
 }
 WHOLE_COLLECTION_COUNTS = {"requests {}", "audit_events {}"}  # totalCount, when asked
 MONGODB_GAPS = dict.fromkeys(WHOLE_COLLECTION_COUNTS, "a count of a whole collection")
@@ -157,15 +157,20 @@ _WHOLE_COLLECTION = re.compile(
 )
 
 
-def sqlite_scans(explained: dict[str, Any]) -> list[str]:
-    """The steps of the embedded SQLite engine's plan that read the whole collection."""
+def sqlite_scans(explained: dict[str, Any], selection: Selection) -> list[str]:
+    """The steps of the embedded SQLite engine's plan that read the whole collection. A
+    first page of a whole collection in index order (no filter, a sort, a limit, and no
+    sort step) reads `limit` entries of that index, not the collection."""
     if explained.get("strategy") != "sql":
         return [f"strategy {explained.get('strategy')}"]
     steps = explained["details"]["engine_details"]
+    in_index_order = not any("TEMP B-TREE" in step for step in steps)
+    if not selection.filter and selection.sort and selection.limit and in_index_order:
+        return []
     return [step for step in steps if _WHOLE_COLLECTION.search(step)]
 
 
-def mongodb_scans(explained: dict[str, Any]) -> list[str]:
+def mongodb_scans(explained: dict[str, Any], _selection: Selection) -> list[str]:
     """COLLSCAN stages of MongoDB's winning plan."""
     winning = json.dumps(explained["queryPlanner"]["winningPlan"])
     return ["COLLSCAN"] if "COLLSCAN" in winning else []
@@ -177,6 +182,8 @@ async def explain(database: AsyncDatabase[dict[str, Any]], selection: Selection)
         cursor = cursor.sort(list(selection.sort.items()))
     if selection.hint:
         cursor = cursor.hint(selection.hint)
+    if selection.limit:
+        cursor = cursor.limit(selection.limit)
     return await cursor.explain()
 
 
@@ -287,7 +294,7 @@ async def test_every_query_the_request_paths_send_is_served_by_an_index(
     for key, selection in sorted(by_shape.items()):
         if key.endswith(" limit"):
             continue
-        scans = scans_of(await explain(target, selection))
+        scans = scans_of(await explain(target, selection), selection)
         if scans:
             scanning[key] = scans
     assert len(by_shape) > 40, sorted(by_shape)  # the scenario reached every path
@@ -398,3 +405,42 @@ async def test_the_patched_engine_keeps_what_it_knows_of_a_collection_across_wri
         assert await by_n(1) == [[-1, 9], 0, 1, 2, 3]  # ... or smallest element
         await items.insert_one({"n": [10]})
         assert await by_n(-1) == [[10], [-1, 9], 3, 2, 1, 0]
+
+
+@pytest.mark.skipif(ON_MONGODB, reason="the patch is of the embedded engine")
+async def test_a_sort_served_in_index_order_keeps_the_order_of_mixed_types(tmp_path: Path):
+    """While every document holds a date, the patched engine sorts in the index's order; one
+    value of another type sends the sort back to the engine's order of types."""
+    from mongoeco import AsyncMongoClient as EmbeddedClient
+    from mongoeco.engines import SQLiteEngine
+
+    engine_compat.apply()
+    engine = SQLiteEngine(str(tmp_path / "order.sqlite3"))
+    async with EmbeddedClient(engine) as client:
+        items = client["kabinet"]["items"]
+        await items.create_index([("at", -1)])
+        await items.insert_many([{"at": datetime(2026, 1, day, tzinfo=UTC)} for day in (3, 1, 2)])
+
+        async def newest_first() -> list[Any]:
+            found = await items.find({}).sort("at", -1).limit(10).to_list()
+            return [
+                item["at"] if isinstance(item["at"], ObjectId) else item["at"].day for item in found
+            ]
+
+        assert await newest_first() == [3, 2, 1]
+        uniform = ("kabinet", "items", "uniform_tagged_type:at")
+        assert engine._collection_features_cache[uniform] == "datetime"
+        explained = await items.find({}).sort("at", -1).limit(10).explain()
+        assert "TEMP B-TREE" not in json.dumps(explained["details"]["engine_details"])
+
+        other = ObjectId()  # BSON orders an ObjectId before any date, its type name after
+        await items.insert_one({"at": other})
+        assert engine._collection_features_cache[uniform] is False
+        assert await newest_first() == [3, 2, 1, other]
+
+        mixed = client["kabinet"]["mixed"]  # the types mixed before the first sort
+        await mixed.insert_many([{"at": other}, {"at": datetime(2026, 1, 1, tzinfo=UTC)}])
+        assert [item["at"] for item in await mixed.find({}).sort("at", -1).to_list()] == [
+            datetime(2026, 1, 1),
+            other,
+        ]

@@ -99,6 +99,13 @@ class Settings(BaseSettings):
     embedded_port: int = Field(
         0, description="Port of the embedded database server; 0 picks a free one."
     )
+    write_concern_timeout_ms: int = Field(
+        10_000,
+        gt=0,
+        description="Every write waits until a majority of the replica set has it "
+        "(write concern `majority`), at most this long; past it the write is reported "
+        "failed, though it may have been applied.",
+    )
 
     smtp_host: str | None = Field(
         None,

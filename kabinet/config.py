@@ -159,6 +159,12 @@ class Settings(BaseSettings):
     outbox_retry_base_seconds: float = Field(
         5.0, description="First retry delay, doubled each time."
     )
+    outbox_sent_retention_days: int = Field(
+        30,
+        gt=0,
+        description="A sent email or SMS (its text removed once sent) is deleted this many "
+        "days after it was sent; messages waiting or given up on (dead) are kept.",
+    )
     test_fault: Fault | None = Field(
         None,
         description="Tests only: the process exits at once at this point "
@@ -214,6 +220,10 @@ class Settings(BaseSettings):
     @property
     def session_ttl(self) -> timedelta:
         return timedelta(days=self.session_ttl_days)
+
+    @property
+    def outbox_sent_retention(self) -> timedelta:
+        return timedelta(days=self.outbox_sent_retention_days)
 
     @property
     def orphan_file_grace(self) -> timedelta:

@@ -99,6 +99,13 @@ class Settings(BaseSettings):
     embedded_port: int = Field(
         0, description="Port of the embedded database server; 0 picks a free one."
     )
+    write_concern_timeout_ms: int = Field(
+        10_000,
+        gt=0,
+        description="Every write waits until a majority of the replica set has it "
+        "(write concern `majority`), at most this long; past it the write is reported "
+        "failed, though it may have been applied.",
+    )
 
     smtp_host: str | None = Field(
         None,
@@ -151,6 +158,12 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(12, description="Delivery attempts before a message is dead.")
     outbox_retry_base_seconds: float = Field(
         5.0, description="First retry delay, doubled each time."
+    )
+    outbox_sent_retention_days: int = Field(
+        30,
+        gt=0,
+        description="A sent email or SMS (its text removed once sent) is deleted this many "
+        "days after it was sent; messages waiting or given up on (dead) are kept.",
     )
     test_fault: Fault | None = Field(
         None,
@@ -207,6 +220,10 @@ class Settings(BaseSettings):
     @property
     def session_ttl(self) -> timedelta:
         return timedelta(days=self.session_ttl_days)
+
+    @property
+    def outbox_sent_retention(self) -> timedelta:
+        return timedelta(days=self.outbox_sent_retention_days)
 
     @property
     def orphan_file_grace(self) -> timedelta:

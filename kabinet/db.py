@@ -64,6 +64,22 @@ def checkpoint_truncate(path: Path) -> bool:
 EMBEDDED_VERIFIED_MEMBERS = 10_000
 
 
+def mongo_client(
+    uri: str, settings: Settings, event_listeners: Sequence[CommandListener] = ()
+) -> AsyncMongoClient[dict[str, Any]]:
+    """A client whose writes are acknowledged once a majority of the replica set holds them,
+    whatever the set's shape (a write acknowledged by the primary alone can roll back on
+    failover); the embedded server accepts the same write concern."""
+    return AsyncMongoClient(
+        uri,
+        tz_aware=True,
+        uuidRepresentation="standard",
+        w="majority",
+        wTimeoutMS=settings.write_concern_timeout_ms,
+        event_listeners=list(event_listeners),
+    )
+
+
 def all_indexes() -> dict[str, list[IndexModel]]:
     """Every collection's indexes, by collection name (Beanie creates the documents' own)."""
     indexes = {
@@ -117,12 +133,7 @@ class Database:
     async def connect(self) -> None:
         if self.uri is None:
             self.uri = await self._start_embedded()
-        self._client = AsyncMongoClient(
-            self.uri,
-            tz_aware=True,
-            uuidRepresentation="standard",
-            event_listeners=self._event_listeners,
-        )
+        self._client = mongo_client(self.uri, self._settings, self._event_listeners)
         if self._bind_documents:
             await init_beanie(database=self.db, document_models=ALL_DOCUMENTS)
             await ensure_file_indexes(self.db)

@@ -17,12 +17,12 @@ from typing import Any
 from beanie import init_beanie
 from bson import CodecOptions
 from bson.raw_bson import RawBSONDocument
-from pymongo import AsyncMongoClient, IndexModel
+from pymongo import IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from kabinet.config import Settings
-from kabinet.db import Database
+from kabinet.db import Database, mongo_client
 from kabinet.documents import ALL_DOCUMENTS
 
 logger = logging.getLogger(__name__)
@@ -52,9 +52,7 @@ async def move_embedded(
 ) -> list[Moved]:
     """Move the embedded database of ``settings.data_dir`` into ``database`` at ``uri``."""
     async with Database(settings.model_copy(update={"mongodb_uri": None})) as source:
-        target_client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-            uri, tz_aware=True, uuidRepresentation="standard"
-        )
+        target_client = mongo_client(uri, settings)
         try:
             return await move(source.db, target_client[database], report=report)
         finally:

@@ -110,9 +110,7 @@ async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
         for gridfs_collection in ("fs.files", "fs.chunks"):
             await request.getfixturevalue("database").db[gridfs_collection].delete_many({})
         request.getfixturevalue("mailbox").messages.clear()
-        gateway = request.getfixturevalue("sms_gateway")
-        gateway.messages.clear()
-        gateway.down = False
+        request.getfixturevalue("sms_gateway").reset()
     yield
     clock.reset()
 

@@ -145,7 +145,7 @@ class SmsGateway:
 
     def __init__(self) -> None:
         self.messages: list[dict[str, Any]] = []
-        self.authorizations: list[str | None] = []
+        self.headers: list[dict[str, str]] = []  # of each message, names in lower case
         self.down = False
         self.url = ""
 
@@ -165,9 +165,19 @@ class SmsGateway:
         status = 503 if self.down else 200
         if not self.down:
             self.messages.append(json.loads(body))
-            self.authorizations.append(dict(scope["headers"]).get(b"authorization", b"").decode())
+            self.headers.append({name.decode(): value.decode() for name, value in scope["headers"]})
         await send({"type": "http.response.start", "status": status, "headers": []})
         await send({"type": "http.response.body", "body": b"{}"})
+
+    def reset(self) -> None:
+        """Nothing received, and up."""
+        self.messages.clear()
+        self.headers.clear()
+        self.down = False
+
+    @property
+    def authorizations(self) -> list[str]:
+        return [headers.get("authorization", "") for headers in self.headers]
 
     async def wait_for(self, phone: str, count: int = 1) -> list[dict[str, Any]]:
         """The first ``count`` SMS sent to ``phone``, in the order they arrived."""

@@ -79,7 +79,7 @@ SQLITE_ENGINE_GAPS: dict[str, str] = {
     'requests {"$and": [{"kind": {"$in": "[?]"}}, {"$or": [{"created_at": {"$lt": "?"}}, {"_id": {"$lt": "?"}, "created_at": "?"}]}]} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
     'requests {"$and": [{"status": {"$in": "[?]"}}, {"$or": [{"created_at": {"$lt": "?"}}, {"_id": {"$lt": "?"}, "created_at": "?"}]}]} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
     'requests {"$and": [{}, {"$or": [{"created_at": {"$lt": "?"}}, {"_id": {"$lt": "?"}, "created_at": "?"}]}]} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
-    'requests {"_id": "?", "comments.99": {"$exists": "?"}, "status": {"$nin": "[?]"}}': PYTHON_FILTER,
+    'requests {"_id": "?", "comments.99": {"$exists": "?"}, "status": {"$nin": "[?]"}, "user_id": "?"}': PYTHON_FILTER,
     'requests {"kind": {"$in": "[?]"}}': COMPOUND_ONLY,
     'requests {"kind": {"$in": "[?]"}} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
     'requests {"status": {"$in": "[?]"}}': COMPOUND_ONLY,

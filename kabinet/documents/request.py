@@ -124,6 +124,13 @@ class Comment(BaseModel):
     attachments: list[Attachment] = Field(default_factory=list)
 
 
+def one_request(request_id: object, user_id: object) -> dict[str, object]:
+    """The filter of a write to one request. With `user_id`, the shard key of a sharded
+    `requests` (`{user_id: "hashed"}`), every MongoDB version routes the write to one shard;
+    a findAndModify or single update by `_id` alone needs 7.1 or later there."""
+    return {"_id": request_id, "user_id": user_id}
+
+
 class RequestDocument(Document):
     """A request; every status change is one atomic update guarded by ``version``."""
 

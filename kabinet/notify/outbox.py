@@ -1,10 +1,13 @@
 """The durable outbox and its sender.
 
 A use case writes the message to the ``outbox`` collection; the sender (one
-background task per API process) claims due messages with an atomic update, so
-several processes never send the same message twice at once, delivers them and
-retries with exponential backoff. A message that keeps failing is marked dead,
-never deleted, so nothing is lost silently.
+background task per API process) claims due messages with an atomic update that
+leases them and gives the claim a token, delivers them and retries with exponential
+backoff. Only the holder of the current claim records a result, but a sender whose
+lease ran out mid-send has still sent: delivery is at least once, and the message's
+idempotency id lets the receiver drop a repeat. A message that keeps failing is
+marked dead, never deleted, so nothing is lost silently; a sent one expires after
+the configured retention.
 """
 
 import asyncio
@@ -12,6 +15,7 @@ import contextlib
 import logging
 from datetime import timedelta
 
+from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
@@ -41,6 +45,17 @@ def mask_recipient(recipient: str) -> str:
     if at:
         return f"{name[:2]}***@{domain}"
     return f"{recipient[:4]}***{recipient[-2:]}"
+
+
+def while_claimed(message: OutboxMessageDocument) -> dict[str, object]:
+    """The message, only while the claim this sender made holds: a sender whose lease ran
+    out mid-send must not overwrite the result of the one that claimed the message next
+    (set a sent message back to pending, or record it sent a second time)."""
+    return {
+        "_id": message.id,
+        "claim_token": message.claim_token,
+        "status": OutboxStatus.PENDING.value,
+    }
 
 
 class Outbox:
@@ -122,7 +137,7 @@ class Outbox:
         attempted = 0
         while (message := await self._claim()) is not None:
             attempted += 1
-            await self._deliver(message)
+            await self.deliver(message)
         return attempted
 
     async def run(self) -> None:
@@ -144,13 +159,17 @@ class Outbox:
                 "next_attempt_at": {"$lte": moment},
                 "$or": [{"locked_until": None}, {"locked_until": {"$lte": moment}}],
             },
-            {"$set": {"locked_until": moment + CLAIM_LEASE}, "$inc": {"attempts": 1}},
+            {
+                "$set": {"locked_until": moment + CLAIM_LEASE, "claim_token": ObjectId()},
+                "$inc": {"attempts": 1},
+            },
             sort=[("next_attempt_at", 1)],
             return_document=ReturnDocument.AFTER,
         )
         return None if raw is None else OutboxMessageDocument.model_validate(raw)
 
-    async def _deliver(self, message: OutboxMessageDocument) -> None:
+    async def deliver(self, message: OutboxMessageDocument) -> None:
+        """Send a message this sender claimed and record the outcome if the claim holds."""
         # The sender's log lines about a message carry the id of the request that wrote it.
         token = logs.request_id.set(message.request_id)
         try:
@@ -159,8 +178,6 @@ class Outbox:
             logs.request_id.reset(token)
 
     async def _send(self, message: OutboxMessageDocument) -> None:
-        collection = OutboxMessageDocument.get_pymongo_collection()
-        where = {"_id": message.id}
         try:
             await self._transports[message.channel].deliver(message)
         except DeliveryError as error:
@@ -170,12 +187,14 @@ class Outbox:
             logger.exception("outbox transport crashed on message %s", message.id)
             await self._failed(message, f"{type(error).__name__}: {error}")
             return
-        await collection.update_one(
-            where,
+        moment = now()
+        marked = await OutboxMessageDocument.get_pymongo_collection().update_one(
+            while_claimed(message),
             {
                 "$set": {
                     "status": OutboxStatus.SENT.value,
-                    "sent_at": now(),
+                    "sent_at": moment,
+                    "expires_at": moment + self._settings.outbox_sent_retention,
                     "locked_until": None,
                     "last_error": None,
                     "body": DELIVERED_BODY,
@@ -183,6 +202,15 @@ class Outbox:
             },
         )
         metrics.OUTBOX_DELIVERED.labels(message.channel.value).inc()
+        if not marked.matched_count:
+            logger.warning(
+                "outbox %s message %s to %s was sent after its claim passed to another "
+                "sender: it may arrive twice (the receiver can drop the repeat by its id)",
+                message.channel,
+                message.id,
+                mask_recipient(message.recipient),
+            )
+            return
         logger.info(
             "outbox delivered %s message %s to %s",
             message.channel,
@@ -197,8 +225,8 @@ class Outbox:
             timedelta(seconds=settings.outbox_retry_base_seconds * 2 ** (message.attempts - 1)),
             MAX_BACKOFF,
         )
-        await OutboxMessageDocument.get_pymongo_collection().update_one(
-            {"_id": message.id},
+        recorded = await OutboxMessageDocument.get_pymongo_collection().update_one(
+            while_claimed(message),
             {
                 "$set": {
                     "status": (OutboxStatus.DEAD if dead else OutboxStatus.PENDING).value,
@@ -208,6 +236,16 @@ class Outbox:
                 }
             },
         )
+        if not recorded.matched_count:
+            logger.warning(
+                "outbox %s message %s to %s failed after its claim passed to another sender, "
+                "whose result stands: %s",
+                message.channel,
+                message.id,
+                mask_recipient(message.recipient),
+                error,
+            )
+            return
         metrics.OUTBOX_FAILURES.labels(message.channel.value, str(dead).lower()).inc()
         log = logger.error if dead else logger.warning
         log(

@@ -2,6 +2,7 @@
 
 import logging
 from email.message import EmailMessage
+from email.utils import parseaddr
 from typing import Protocol
 
 import aiosmtplib
@@ -24,6 +25,8 @@ class Transport(Protocol):
 class SmtpTransport:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        # The sender's domain makes the Message-ID ours; the message's id makes it unique.
+        self._domain = parseaddr(settings.smtp_from)[1].rpartition("@")[2] or "kabinet"
 
     async def deliver(self, message: OutboxMessageDocument) -> None:
         settings = self._settings
@@ -31,7 +34,7 @@ class SmtpTransport:
         email["From"] = settings.smtp_from
         email["To"] = message.recipient
         email["Subject"] = message.subject or ""
-        email["Message-ID"] = f"<{message.id}@kabinet>"
+        email["Message-ID"] = f"<{message.idempotency_id}@{self._domain}>"
         email.set_content(message.body)
         try:
             await aiosmtplib.send(
@@ -49,7 +52,9 @@ class SmtpTransport:
 
 
 class HttpSmsTransport:
-    """POSTs `{"to": "+380...", "text": "..."}` with a bearer token to the SMS gateway.
+    """POSTs `{"to": "+380...", "text": "...", "id": "..."}` with a bearer token to the SMS
+    gateway; `id` and the `Idempotency-Key` header are the message's idempotency id, the
+    same on every attempt, so the gateway can drop a repeat.
 
     Any 2xx answer is delivery; anything else, or no answer, is retried by the outbox.
     """
@@ -63,12 +68,13 @@ class HttpSmsTransport:
         self._timeout = settings.sms_gateway_timeout_seconds
 
     async def deliver(self, message: OutboxMessageDocument) -> None:
+        key = message.idempotency_id
         try:
             async with httpx.AsyncClient(timeout=self._timeout) as client:
                 response = await client.post(
                     self._url,
-                    json={"to": message.recipient, "text": message.body, "id": str(message.id)},
-                    headers=self._headers,
+                    json={"to": message.recipient, "text": message.body, "id": key},
+                    headers={**self._headers, "Idempotency-Key": key},
                 )
         except httpx.HTTPError as error:
             raise DeliveryError(f"SMS gateway: {_described(error)}") from error

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from kabinet.auth.sessions import live_account
 from kabinet.documents import ContactKind, RequestDocument, UserDocument
-from kabinet.documents.request import RequestStatus, StatusChange
+from kabinet.documents.request import RequestStatus, StatusChange, one_request
 from kabinet.notify import templates
 from kabinet.periodic import repeat
 from kabinet.resolvers import contacts
@@ -32,13 +32,14 @@ async def announce_pending(services: Services, request: RequestDocument) -> None
     in the outbox; then, unless another change came meanwhile, take the request off the
     sweeper's index."""
     collection = RequestDocument.get_pymongo_collection()
+    this_request = one_request(request.id, request.user_id)
     changes = {change.id: change for change in request.history}
     for change_id in request.unannounced:
         if change := changes.get(change_id):
             await announce(services, request, change)
-        await collection.update_one({"_id": request.id}, {"$pull": {"unannounced": change_id}})
+        await collection.update_one(this_request, {"$pull": {"unannounced": change_id}})
     await collection.update_one(
-        {"_id": request.id, "unannounced": {"$size": 0}}, {"$set": {"unannounced_since": None}}
+        {**this_request, "unannounced": {"$size": 0}}, {"$set": {"unannounced_since": None}}
     )
 
 

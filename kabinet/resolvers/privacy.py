@@ -46,6 +46,7 @@ from kabinet.documents import (
     RequestStatus,
     UserDocument,
 )
+from kabinet.documents.request import one_request
 from kabinet.periodic import repeat
 from kabinet.resolvers import audit, contacts, files, policies
 from kabinet.resolvers.account import Done
@@ -313,7 +314,7 @@ async def erase(user_id: PydanticObjectId, database: Database) -> None:
     # Raw documents: a request this version cannot read must not stop the erasure.
     for request in (
         await RequestDocument.get_pymongo_collection()
-        .find({"user_id": user_id, "anonymised_at": None}, {"kind": 1, "history": 1})
+        .find({"user_id": user_id, "anonymised_at": None}, {"user_id": 1, "kind": 1, "history": 1})
         .to_list()
     ):
         await _anonymise(request)
@@ -337,7 +338,7 @@ async def _anonymise(request: dict[str, Any]) -> None:
     for index in range(len(history) if isinstance(history, list) else 0):
         changes[f"history.{index}.comment"] = None
     await RequestDocument.get_pymongo_collection().update_one(
-        {"_id": request["_id"]}, {"$set": changes, "$unset": unset}
+        one_request(request["_id"], request["user_id"]), {"$set": changes, "$unset": unset}
     )
 
 

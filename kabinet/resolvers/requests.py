@@ -40,6 +40,7 @@ from kabinet.documents.request import (
     ReimbursementDetails,
     StatusChange,
     TimeWindow,
+    one_request,
 )
 from kabinet.i18n import Term
 from kabinet.resolvers import audit, contacts, files, notifications, pages, policies
@@ -578,7 +579,7 @@ async def _try_transition(
         changes["unannounced_since"] = moment
     # None when someone changed it since we read it.
     return await RequestDocument.find_one(  # type: ignore[return-value]
-        {"_id": request.id, "version": request.version}
+        {**one_request(request.id, request.user_id), "version": request.version}
     ).update(
         Set(changes),
         Push(pushes),
@@ -632,7 +633,7 @@ async def add_comment(
         for answers in attempts:
             # Room for one more comment, checked in the same atomic update.
             where: dict[str, object] = {
-                "_id": request.id,
+                **one_request(request.id, request.user_id),
                 f"comments.{MAX_COMMENTS - 1}": {"$exists": False},
             }
             changes: dict[str, object] = {"updated_at": moment}

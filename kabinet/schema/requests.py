@@ -37,6 +37,7 @@ from kabinet.documents.request import (
 from kabinet.documents.request import StatusChange as StatusChangeValue
 from kabinet.documents.request import TimeWindow as TimeWindowValue
 from kabinet.events.sockets import TooMany
+from kabinet.i18n import translate
 from kabinet.resolvers import errors as domain
 from kabinet.resolvers import notifications, requests
 from kabinet.resolvers.files import MAX_FILE_BYTES, MAX_FILES, IncomingFile, download_url
@@ -770,20 +771,26 @@ async def _live(
                 else []
             )
             delivered: set[PydanticObjectId] = set()
-            async for event in _chain([e for e in missed if wanted(e)], stream):
-                if event.change_id in delivered:
-                    continue
-                delivered.add(event.change_id)
-                yield RequestEvent(
-                    status=RequestStatus(event.status.value),
-                    previous_status=RequestStatus(event.previous_status.value)
-                    if event.previous_status
-                    else None,
-                    at=event.at,
-                    by_operator=event.change.by_operator,
-                    comment=event.change.comment,
-                    request=Request.from_document(event.request, info),
-                )
+            try:
+                async for event in _chain([e for e in missed if wanted(e)], stream):
+                    if event.change_id in delivered:
+                        continue
+                    delivered.add(event.change_id)
+                    yield RequestEvent(
+                        status=RequestStatus(event.status.value),
+                        previous_status=RequestStatus(event.previous_status.value)
+                        if event.previous_status
+                        else None,
+                        at=event.at,
+                        by_operator=event.change.by_operator,
+                        comment=event.change.comment,
+                        request=Request.from_document(event.request, info),
+                    )
+            except events.HistoryLost as lost:
+                raise GraphQLError(
+                    translate("events.history_lost", context.caller.locale),
+                    extensions={"code": "EVENTS_INTERRUPTED"},
+                ) from lost
 
 
 async def _chain[T](first: list[T], then: AsyncIterator[T]) -> AsyncIterator[T]:

@@ -236,7 +236,9 @@ def mongodb_update(
     }
 
 
-def test_each_change_publishes_the_entries_it_added_as_the_request_stood_then():
+async def test_each_change_publishes_the_entries_it_added_as_the_request_stood_then(
+    database: Database,  # RequestDocument reads the documents once Beanie knows it
+):
     """Item 2, MongoDB's event shapes: `updateLookup` returns the request as it is when the
     event is read, with later entries; the entries come from `updatedFields`."""
     at = now() - timedelta(minutes=5)
@@ -265,6 +267,8 @@ def test_each_change_publishes_the_entries_it_added_as_the_request_stood_then():
         mongodb_update(document, {"history": history}, final),
         # The request deleted before the event was read.
         mongodb_update(document, {"history.5": entry("completed")}, None),
+        # Something else wrote what is no history entry.
+        mongodb_update(document, {"history.5": "?", "history": {"id": 1}}, final),
     ]
     announced = Announced(now())
 
@@ -278,6 +282,7 @@ def test_each_change_publishes_the_entries_it_added_as_the_request_stood_then():
         [],
         [("needs_info", "scheduled", "scheduled", 4), ("scheduled", "approved", "approved", 5)],
         [],  # all published already
+        [],
         [],
     ]
 

@@ -369,7 +369,7 @@ def _added_ids(change: dict[str, Any]) -> set[Any] | None:
     """The ids of the history entries the change event says it added; None when it does not
     say (a replace, or an update event without `updateDescription`)."""
     if change.get("operationType") == "insert":
-        return {entry["id"] for entry in change["fullDocument"].get("history", [])}
+        return _entry_ids(change["fullDocument"].get("history"))
     description = change.get("updateDescription")
     if change.get("operationType") != "update" or description is None:
         return None
@@ -377,10 +377,18 @@ def _added_ids(change: dict[str, Any]) -> set[Any] | None:
     for field, value in description.get("updatedFields", {}).items():
         name, _, position = field.partition(".")
         if field == "history":
-            added.update(entry["id"] for entry in value)
+            added |= _entry_ids(value)
         elif name == "history" and position.isdigit():  # not `history.N.comment`
-            added.add(value["id"])
+            added |= _entry_ids([value])
     return added
+
+
+def _entry_ids(entries: Any) -> set[Any]:
+    """The ids of raw history entries; whatever is not one (written by something else) has
+    none, and `readable` reports the document."""
+    if not isinstance(entries, list):
+        return set()
+    return {entry.get("id") for entry in entries if isinstance(entry, dict)} - {None}
 
 
 class WatchSource:

@@ -18,6 +18,8 @@ import pytest
 from bson import ObjectId
 from mongoeco import AsyncMongoClient as EmbeddedClient
 from mongoeco.engines import MemoryEngine
+from mongoeco.errors import OperationFailure as EmbeddedFailure
+from pymongo.errors import AutoReconnect, OperationFailure
 
 from kabinet import events
 from kabinet.app import create_app
@@ -219,6 +221,26 @@ async def test_when_the_history_is_gone_every_subscription_ends_and_events_go_on
     assert [type(result[0]) for result in ended] == [HistoryLost, HistoryLost]
     assert broker.subscribers == 0
     assert told(later) == [("needs_info", "completed", "completed", 2 + 2 * HISTORY)]
+
+
+def test_a_lost_history_is_told_from_other_failures():
+    """MongoDB's ChangeStreamHistoryLost (code 286) and the embedded engine's messages (it
+    gives no code) end the subscriptions; an unavailable server or the embedded engine's
+    failed publication (its stream then stays down) are failures to poll through."""
+    lost = [
+        OperationFailure("the resume point may no longer be in the oplog", code=286),
+        EmbeddedFailure("resume token is no longer available in retained change stream history"),
+        EmbeddedFailure("change stream history is no longer available"),
+    ]
+    other = [
+        OperationFailure("not primary", code=10107),
+        EmbeddedFailure("change stream history is unavailable after an event publication failure"),
+        EmbeddedFailure("change stream hub is closed"),
+        AutoReconnect("connection reset"),
+    ]
+
+    assert [events.history_lost(error) for error in lost] == [True] * len(lost)
+    assert [events.history_lost(error) for error in other] == [False] * len(other)
 
 
 def mongodb_update(

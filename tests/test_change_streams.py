@@ -35,14 +35,15 @@ from tests.subscriptions import next_message, subscribed
 from tests.support import Api, Mailbox
 from tests.test_live_status import RESUME, change
 
-# The embedded engine's history in these tests: a few changes, so that it can be outrun.
+# The embedded engine's history where a test outruns it: a few changes.
 HISTORY = 5
 
 
 @pytest.fixture(params=["embedded", "replica-set"])
 async def requests(request: pytest.FixtureRequest, database: Database) -> AsyncIterator[Any]:
-    """A requests collection with a change stream: an embedded engine of its own (which keeps
-    its last HISTORY changes), or MongoDB's when the test database is a replica set."""
+    """A requests collection with a change stream: an embedded engine of its own, recording
+    changes as the application's does, or MongoDB's when the test database is a replica
+    set."""
     if request.param == "replica-set":
         if not os.environ.get("KABINET_TEST_MONGODB_URI"):
             pytest.skip("MongoDB change streams need KABINET_TEST_MONGODB_URI")
@@ -51,7 +52,7 @@ async def requests(request: pytest.FixtureRequest, database: Database) -> AsyncI
             pytest.skip("KABINET_TEST_MONGODB_URI is not a replica set or mongos")
         yield RequestDocument.get_pymongo_collection()
         return
-    async with EmbeddedClient(MemoryEngine(), change_stream_history_size=HISTORY) as client:
+    async with EmbeddedClient(MemoryEngine()) as client:
         history = keep_change_history(client)
         try:
             yield client["kabinet"]["requests"]
@@ -292,7 +293,7 @@ async def test_each_change_publishes_the_entries_it_added_as_the_request_stood_t
         # Something else wrote what is no history entry.
         mongodb_update(document, {"history.5": "?", "history": {"id": 1}}, final),
     ]
-    announced = Announced(now())
+    announced = Announced()
 
     published = [events.status_events(change, announced) for change in [inserted, *updates]]
 
@@ -361,7 +362,9 @@ async def test_a_change_right_after_start_up_reaches_a_subscriber(
     has had its first turn: on the embedded engine the write does not wait, so before the
     stream was opened at start-up it opened after this change and missed it."""
     app = create_app(settings, database=database)
-    requests = database.embedded_requests or RequestDocument.get_pymongo_collection()
+    requests = database.embedded_requests
+    if requests is None:  # KABINET_TEST_MONGODB_URI
+        requests = RequestDocument.get_pymongo_collection()
     async with app.router.lifespan_context(app):
         broker: Broker = app.state.services.events
         async with broker.subscribe(lambda _: True) as stream:

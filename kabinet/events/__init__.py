@@ -13,7 +13,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from beanie import PydanticObjectId
@@ -319,9 +319,10 @@ class Announced:
 
     REMEMBER = 10_000
 
-    def __init__(self, floor: datetime) -> None:
-        self.floor = floor
+    def __init__(self) -> None:
+        self.floor = datetime.min.replace(tzinfo=UTC)
         self._ids: OrderedDict[PydanticObjectId, datetime] = OrderedDict()
+        self.from_now()
 
     def from_now(self) -> None:
         """Entries written from now on are new; earlier ones were announced, or are replayed
@@ -416,7 +417,7 @@ class WatchSource:
             fallback if fallback is not None else RequestDocument.get_pymongo_collection()
         )
         self._retry = retry
-        self._announced = Announced(now())
+        self._announced = Announced()
         # Where to resume: the last change seen, or (PyMongo) the stream's own resume token,
         # which also moves past the changes of other collections.
         self._resume_token: dict[str, Any] | None = None

@@ -750,7 +750,9 @@ async def _live(
 
     Counted against its account's and address's subscription limits while it runs. A
     quiet subscriber only waits on its queue: when its session ends, the socket closes
-    (4403, see kabinet.events.sockets) and takes the subscription with it.
+    (4403, see kabinet.events.sockets) and takes the subscription with it. When the event
+    source lost changes (`events.HistoryLost`), it ends with `EVENTS_INTERRUPTED`: the
+    client subscribes again with `since`.
     """
     context = info.context
     if context.socket is None:  # pragma: no cover - Strawberry runs them on WebSockets only

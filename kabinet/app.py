@@ -93,6 +93,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             db.embedded_requests,
         )
         logger.info("request status events come from: %s", source.name)
+        # Opened before serving: a subscriber's replay cannot end before the stream begins.
+        await source.start()
         listener = asyncio.create_task(source.run(services.events), name="request-events")
         application.state.events = Events(source, listener)
         sessions = asyncio.create_task(services.sockets.keep_checking(), name="socket-sessions")

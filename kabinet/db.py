@@ -47,6 +47,16 @@ def writing_connections(engine: "SQLiteEngine") -> list[sqlite3.Connection]:
     ]
 
 
+def keep_change_history(client: Any) -> Any:
+    """A change stream on the embedded ``client``, opened and never read, to be closed with it.
+
+    The engine records changes only while one of its streams is open; this one keeps it
+    recording from the start (its last 10,000 changes, as MongoDB's oplog keeps its own),
+    so a stream reopened after the last change it delivered resumes without a gap.
+    """
+    return client.watch()
+
+
 def checkpoint_truncate(path: Path) -> bool:
     """Copy the write-ahead log into the database file and empty it (any connection may);
     False when a reader kept it from finishing within CHECKPOINT_BUSY_SECONDS."""
@@ -160,6 +170,7 @@ class Database:
         self._embedded_client = await self._embedded_stack.enter_async_context(
             EmbeddedClient(engine)
         )
+        self._embedded_stack.callback(keep_change_history(self._embedded_client).close)
         if isinstance(engine, SQLiteEngine):
             # Deleted and overwritten content is zeroed, not left in free space.
             for connection in writing_connections(engine):

@@ -55,6 +55,13 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         Locale.UK: "Забагато підписок ({limit}); завершіть зайві, перш ніж відкривати нові.",
         Locale.EN: "Too many subscriptions ({limit}); end some before starting new ones.",
     },
+    "events.history_lost": {
+        Locale.UK: "Живі оновлення перервано, і частину змін не вдалося надіслати. Підпишіться "
+        "знову, вказавши в since час (at) останньої отриманої події: пропущене надійде першим.",
+        Locale.EN: "Live updates were interrupted and some changes could not be sent. Subscribe "
+        "again with `since` set to the `at` of the last event received: what was missed "
+        "comes first.",
+    },
     "http.batch": {
         Locale.UK: "Пакетні запити (масив JSON) не приймаються: надсилайте одну операцію в "
         "запиті, як описує специфікація GraphQL over HTTP (об'єкт JSON із полем query).",

@@ -13,14 +13,15 @@ import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from beanie import PydanticObjectId
 from pydantic import ValidationError
+from pymongo.errors import OperationFailure
 
 from kabinet import metrics
-from kabinet.clock import now
+from kabinet.clock import aware, now
 from kabinet.documents import RequestDocument, RequestStatus
 from kabinet.documents.request import StatusChange
 
@@ -112,11 +113,18 @@ class SubscriberTooSlow(Exception):
     """The subscriber's queue overflowed; it was disconnected rather than hold others up."""
 
 
+class HistoryLost(Exception):
+    """The change stream could not resume where it stopped (its history no longer reaches
+    back that far): changes in between were never published live, so every subscription
+    ends and its client subscribes again with `since`, which replays them."""
+
+
 class _Subscription:
     def __init__(self, wanted: Callable[[StatusEvent], bool], capacity: int) -> None:
         self.wanted = wanted
         self.queue: asyncio.Queue[StatusEvent] = asyncio.Queue(capacity)
-        self.overflowed = False
+        # Why the subscription ends once its queue is drained.
+        self.ended: type[Exception] = SubscriberTooSlow
 
 
 class Broker:
@@ -132,13 +140,22 @@ class Broker:
 
     def publish(self, event: StatusEvent) -> None:
         for subscription in list(self._subscriptions):
-            if subscription.overflowed or not subscription.wanted(event):
+            if not subscription.wanted(event):
                 continue
             try:
                 subscription.queue.put_nowait(event)
             except asyncio.QueueFull:
-                subscription.overflowed = True
-                self._subscriptions.discard(subscription)
+                self._end(subscription, SubscriberTooSlow)
+
+    def end_all(self, reason: type[Exception]) -> None:
+        """End every subscription with ``reason``, after the events already queued for it."""
+        for subscription in list(self._subscriptions):
+            self._end(subscription, reason)
+
+    def _end(self, subscription: _Subscription, reason: type[Exception]) -> None:
+        subscription.ended = reason
+        subscription.queue.shutdown()
+        self._subscriptions.discard(subscription)
 
     @contextlib.asynccontextmanager
     async def subscribe(
@@ -150,9 +167,11 @@ class Broker:
 
         async def events() -> AsyncIterator[StatusEvent]:
             while True:
-                if subscription.overflowed and subscription.queue.empty():
-                    raise SubscriberTooSlow
-                yield await subscription.queue.get()
+                try:
+                    event = await subscription.queue.get()
+                except asyncio.QueueShutDown:
+                    raise subscription.ended from None
+                yield event
 
         try:
             with metrics.SUBSCRIPTIONS.track_inprogress():
@@ -164,6 +183,10 @@ class Broker:
 class EventSource(Protocol):
     name: str
     health: "SourceHealth"
+
+    async def start(self) -> None:
+        """Where the events begin: called before the app serves, so that nothing written
+        after a subscriber's replay falls before the source's starting point."""
 
     async def run(self, broker: Broker) -> None: ...
 
@@ -247,10 +270,14 @@ class PollingSource:
 
     def __init__(self, interval: float) -> None:
         self._interval = interval
+        self._tail: Tail | None = None
         self.health = SourceHealth()
 
+    async def start(self) -> None:
+        self._tail = self._new_tail()
+
     async def run(self, broker: Broker) -> None:
-        tail = Tail(RequestDocument.get_pymongo_collection(), now())
+        tail = self._tail or self._new_tail()
         while True:
             try:
                 await tail.read(broker.publish)
@@ -262,21 +289,124 @@ class PollingSource:
                 self.health.failing_since = None
             await asyncio.sleep(self._interval)
 
+    @staticmethod
+    def _new_tail() -> Tail:
+        return Tail(RequestDocument.get_pymongo_collection(), now())
+
+
+# MongoDB's ChangeStreamHistoryLost; the embedded engine raises its failures without a code.
+HISTORY_LOST_CODE = 286
+EMBEDDED_HISTORY_LOST = "no longer available"
+
+
+def history_lost(error: BaseException) -> bool:
+    """Whether a stream failed because its history no longer reaches its resume point."""
+    if not isinstance(error, OperationFailure):
+        return False
+    if error.code is None:
+        return EMBEDDED_HISTORY_LOST in str(error)
+    return error.code == HISTORY_LOST_CODE
+
+
+class Announced:
+    """The history entries this source published (by id), so none is published twice.
+
+    A change that does not say which entries it added (the embedded engine's, which carry
+    the document as the change left it but no `updateDescription`) adds those of its
+    entries written after `floor` that were not published: the entries from before the
+    source started, or forgotten since (`floor` rises past each), were announced then.
+    """
+
+    REMEMBER = 10_000
+
+    def __init__(self) -> None:
+        self.floor = datetime.min.replace(tzinfo=UTC)
+        self._ids: OrderedDict[PydanticObjectId, datetime] = OrderedDict()
+        self.from_now()
+
+    def from_now(self) -> None:
+        """Entries written from now on are new; earlier ones were announced, or are replayed
+        with `since`. Times have millisecond resolution, so this very millisecond counts."""
+        self.floor = max(self.floor, now() - timedelta(milliseconds=1))
+
+    def first_time(self, change: StatusChange) -> bool:
+        """Whether ``change`` is new, noting it as published."""
+        if change.id in self._ids:
+            return False
+        self._ids[change.id] = aware(change.at)  # the embedded stream's times have no zone
+        if len(self._ids) > self.REMEMBER:
+            self.floor = max(self.floor, self._ids.popitem(last=False)[1])
+        return True
+
+
+def status_events(change: dict[str, Any], announced: Announced) -> list[StatusEvent]:
+    """The events of one change to a request (insert, update or replace), oldest first:
+    the history entries it added, each as the request stood right after it, none twice.
+
+    Which entries it added comes from the change event itself, never from the document
+    (`updateLookup` returns it as it is now, with later entries): all of an insert's, and
+    on an update those in `updateDescription.updatedFields` (`history.N`, or `history`
+    when the whole array was written). The document only supplies the rest of the request
+    (`as_of` cuts it back to each entry). A comment or an anonymisation adds none.
+    """
+    document = change.get("fullDocument")
+    request = readable(document) if document is not None else None
+    if request is None:  # deleted since, or unreadable (logged)
+        return []
+    added = _added_ids(change)
+    positions = [
+        position
+        for position, entry in enumerate(request.history)
+        if (entry.id in added if added is not None else aware(entry.at) > announced.floor)
+    ]
+    return [
+        event_at(request, position)
+        for position in positions
+        if announced.first_time(request.history[position])
+    ]
+
+
+def _added_ids(change: dict[str, Any]) -> set[Any] | None:
+    """The ids of the history entries the change event says it added; None when it does not
+    say (a replace, or an update event without `updateDescription`)."""
+    if change.get("operationType") == "insert":
+        return _entry_ids(change["fullDocument"].get("history"))
+    description = change.get("updateDescription")
+    if change.get("operationType") != "update" or description is None:
+        return None
+    added: set[Any] = set()
+    for field, value in description.get("updatedFields", {}).items():
+        name, _, position = field.partition(".")
+        if field == "history":
+            added |= _entry_ids(value)
+        elif name == "history" and position.isdigit():  # not `history.N.comment`
+            added |= _entry_ids([value])
+    return added
+
+
+def _entry_ids(entries: Any) -> set[Any]:
+    """The ids of raw history entries; whatever is not one (written by something else) has
+    none, and `readable` reports the document."""
+    if not isinstance(entries, list):
+        return set()
+    return {entry.get("id") for entry in entries if isinstance(entry, dict)} - {None}
+
 
 class WatchSource:
     """A change stream on the requests collection: MongoDB's on a replica set or sharded
     cluster, or the embedded engine's own in-process one.
 
-    While the stream cannot be opened, events are polled (as `PollingSource` does, through
-    the application's connection) and the stream is tried again every ``retry`` seconds.
-    The embedded engine needs this: once it fails to publish a committed change (its
-    change delivery writes too, so a full disk does it), its stream stays failed until
+    It resumes after the last change it saw (`start_after`, which also gets past an
+    `invalidate`), so a stream that broke loses nothing; when the history no longer reaches
+    back that far, every subscription ends with `HistoryLost` and the stream starts again
+    from now. While the stream cannot be opened, events are polled (as `PollingSource` does,
+    through the application's connection) and the stream is tried again every ``retry``
+    seconds. The embedded engine needs this: once it fails to publish a committed change
+    (its change delivery writes too, so a full disk does it), its stream stays failed until
     the process restarts.
     """
 
-    # Remembered change ids, so an update that adds no history entry (a comment)
-    # does not announce the last status again.
-    REMEMBER = 10_000
+    PIPELINE = ({"$match": {"operationType": {"$in": ["insert", "update", "replace"]}}},)
 
     def __init__(
         self, name: str, collection: Any, fallback: Any | None = None, retry: float = 1.0
@@ -287,25 +417,41 @@ class WatchSource:
             fallback if fallback is not None else RequestDocument.get_pymongo_collection()
         )
         self._retry = retry
-        self._seen: OrderedDict[PydanticObjectId, None] = OrderedDict()
+        self._announced = Announced()
+        # Where to resume: the last change seen, or (PyMongo) the stream's own resume token,
+        # which also moves past the changes of other collections.
+        self._resume_token: dict[str, Any] | None = None
+        # The stream `start` opened, for `run` to read first.
+        self._opened: Any | None = None
         self.health = SourceHealth()
 
-    async def run(self, broker: Broker) -> None:
-        def publish(event: StatusEvent) -> None:
-            if event.change_id not in self._seen:
-                self._seen[event.change_id] = None
-                if len(self._seen) > self.REMEMBER:
-                    self._seen.popitem(last=False)
-                broker.publish(event)
+    async def start(self) -> None:
+        self._announced.from_now()
+        try:
+            self._opened = await self._open()
+        except Exception:  # `run` opens it again, and falls back to polling if it must
+            logger.debug("request events: %s did not open at start", self.name, exc_info=True)
 
+    async def run(self, broker: Broker) -> None:
+        publish = self._publisher(broker)
         # Made at the first failure: it looks back past the write that broke the stream.
         tail: Tail | None = None
         while True:
             try:
-                await self._watch(publish, tail)
+                await self._watch(broker, tail)
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as error:
+                if history_lost(error):
+                    logger.warning(
+                        "request events: %s cannot resume (its history is gone); ending "
+                        "every subscription so clients replay with `since`",
+                        self.name,
+                    )
+                    self._resume_token = None
+                    self._announced.from_now()
+                    broker.end_all(HistoryLost)
+                    continue
                 if not self.health.polling:  # once, not every retry
                     logger.exception(
                         "request events: %s failed; polling until it opens again", self.name
@@ -316,14 +462,20 @@ class WatchSource:
                 await self._poll(tail, publish)
                 await asyncio.sleep(self._retry)
 
-    async def _watch(self, publish: Callable[[StatusEvent], None], tail: Tail | None) -> None:
-        """Opens the stream and publishes from it; raises when it fails. The stream counts as
-        open once it has delivered a change or stayed quiet ``retry`` seconds without failing
-        (the embedded one opens without complaint and fails at the first wait)."""
-        pipeline = [{"$match": {"operationType": {"$in": ["insert", "update", "replace"]}}}]
-        stream = self._collection.watch(pipeline, full_document="updateLookup")
+    async def _open(self) -> Any:
+        stream = self._collection.watch(
+            list(self.PIPELINE), full_document="updateLookup", start_after=self._resume_token
+        )
         if inspect.isawaitable(stream):  # PyMongo's is a coroutine, mongoeco's is not
             stream = await stream
+        return stream
+
+    async def _watch(self, broker: Broker, tail: Tail | None) -> None:
+        """Opens the stream (or takes the one `start` opened) and publishes from it; raises
+        when it fails. The stream counts as open once it has delivered a change or stayed
+        quiet ``retry`` seconds without failing (the embedded one opens without complaint
+        and fails at the first wait)."""
+        stream, self._opened = self._opened or await self._open(), None
         try:
             changes = aiter(stream)
             first = asyncio.ensure_future(anext(changes))
@@ -331,22 +483,38 @@ class WatchSource:
                 await asyncio.wait({first}, timeout=self._retry)
                 if first.done():
                     first.result()  # raises the stream's failure, if that is what came
-                await self._opened(tail, publish)
-                _publish_newest(await first, publish)
+                await self._now_open(tail, broker)
+                self._publish(await first, broker)
             finally:
                 first.cancel()
             async for change in changes:
-                _publish_newest(change, publish)
+                self._publish(change, broker)
         finally:
+            self._resume_token = getattr(stream, "resume_token", None) or self._resume_token
             with contextlib.suppress(Exception):
                 result = stream.close()
                 if inspect.isawaitable(result):
                     await result
 
-    async def _opened(self, tail: Tail | None, publish: Callable[[StatusEvent], None]) -> None:
+    def _publisher(self, broker: Broker) -> Callable[[StatusEvent], None]:
+        """Publishes an event not published before (the tail may read what the stream
+        delivered, and the stream may resume over what the tail read)."""
+
+        def publish(event: StatusEvent) -> None:
+            if self._announced.first_time(event.change):
+                broker.publish(event)
+
+        return publish
+
+    def _publish(self, change: dict[str, Any], broker: Broker) -> None:
+        for event in status_events(change, self._announced):
+            broker.publish(event)
+        self._resume_token = change["_id"]
+
+    async def _now_open(self, tail: Tail | None, broker: Broker) -> None:
         self.health.last_opened = now()
         if tail is not None:  # what changed since the last poll, while the stream was down
-            await tail.read(publish)
+            await tail.read(self._publisher(broker))
         if self.health.polling:
             logger.info("request events: %s is open again", self.name)
         self.health.polling = False
@@ -360,15 +528,6 @@ class WatchSource:
             logger.debug("request events: polling while %s is down failed", self.name)
         else:
             self.health.failing_since = None
-
-
-def _publish_newest(change: dict[str, Any], publish: Callable[[StatusEvent], None]) -> None:
-    """The newest history entry of the changed request: the one this insert or update
-    added, if any (a comment adds none, and `publish` skips the entry it saw before)."""
-    document = change.get("fullDocument")
-    request = readable(document) if document is not None else None
-    if request is not None and request.history:
-        publish(event_at(request, len(request.history) - 1))
 
 
 def choose_source(

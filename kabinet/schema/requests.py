@@ -37,6 +37,7 @@ from kabinet.documents.request import (
 from kabinet.documents.request import StatusChange as StatusChangeValue
 from kabinet.documents.request import TimeWindow as TimeWindowValue
 from kabinet.events.sockets import TooMany
+from kabinet.i18n import translate
 from kabinet.resolvers import errors as domain
 from kabinet.resolvers import notifications, requests
 from kabinet.resolvers.files import MAX_FILE_BYTES, MAX_FILES, IncomingFile, download_url
@@ -749,7 +750,9 @@ async def _live(
 
     Counted against its account's and address's subscription limits while it runs. A
     quiet subscriber only waits on its queue: when its session ends, the socket closes
-    (4403, see kabinet.events.sockets) and takes the subscription with it.
+    (4403, see kabinet.events.sockets) and takes the subscription with it. When the event
+    source lost changes (`events.HistoryLost`), it ends with `EVENTS_INTERRUPTED`: the
+    client subscribes again with `since`.
     """
     context = info.context
     if context.socket is None:  # pragma: no cover - Strawberry runs them on WebSockets only
@@ -770,20 +773,26 @@ async def _live(
                 else []
             )
             delivered: set[PydanticObjectId] = set()
-            async for event in _chain([e for e in missed if wanted(e)], stream):
-                if event.change_id in delivered:
-                    continue
-                delivered.add(event.change_id)
-                yield RequestEvent(
-                    status=RequestStatus(event.status.value),
-                    previous_status=RequestStatus(event.previous_status.value)
-                    if event.previous_status
-                    else None,
-                    at=event.at,
-                    by_operator=event.change.by_operator,
-                    comment=event.change.comment,
-                    request=Request.from_document(event.request, info),
-                )
+            try:
+                async for event in _chain([e for e in missed if wanted(e)], stream):
+                    if event.change_id in delivered:
+                        continue
+                    delivered.add(event.change_id)
+                    yield RequestEvent(
+                        status=RequestStatus(event.status.value),
+                        previous_status=RequestStatus(event.previous_status.value)
+                        if event.previous_status
+                        else None,
+                        at=event.at,
+                        by_operator=event.change.by_operator,
+                        comment=event.change.comment,
+                        request=Request.from_document(event.request, info),
+                    )
+            except events.HistoryLost as lost:
+                raise GraphQLError(
+                    translate("events.history_lost", context.caller.locale),
+                    extensions={"code": "EVENTS_INTERRUPTED"},
+                ) from lost
 
 
 async def _chain[T](first: list[T], then: AsyncIterator[T]) -> AsyncIterator[T]:

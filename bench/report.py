@@ -181,6 +181,9 @@ def scale_table(result: ScaleResult) -> str:
     ]
     for name, small_ms, large_ms in rows:
         ratio = large_ms / small_ms
+        if math.isnan(ratio):
+            lines.append(f"{name:<{width}} {small_ms:14.1f} {large_ms:14.1f} {'':6}  FAILED")
+            continue
         targets = [f"ratio <= {RATIO_TARGET:g} {_verdict(ratio <= RATIO_TARGET)}"]
         if (ceiling := CEILINGS_MS.get(name)) is not None:
             targets.append(f"<= {ceiling:g} ms {_verdict(large_ms <= ceiling)}")
@@ -193,4 +196,8 @@ def scale_table(result: ScaleResult) -> str:
         f"{wall:.1f} s at {large} (target <= {IMPORT_WALL_TARGET_S:g} s "
         f"{_verdict(wall <= IMPORT_WALL_TARGET_S)})"
     )
+    for members, measured in ((small, result.small), (large, result.large)):
+        lines += [
+            f"FAILED at {members}: {name}: {error}" for name, error in measured.failures.items()
+        ]
     return "\n".join(lines)

@@ -89,25 +89,28 @@ async def _run(*command: str, env: dict[str, str]) -> None:
         raise RuntimeError(f"{' '.join(command)} exited with {process.returncode}")
 
 
-async def _wait_until_ready(base_url: str, process: asyncio.subprocess.Process) -> None:
+async def _wait_until_ready(
+    base_url: str, process: asyncio.subprocess.Process, seconds: float
+) -> None:
+    deadline = time.perf_counter() + seconds
     async with httpx.AsyncClient(base_url=base_url) as http:
-        for _ in range(600):
+        while time.perf_counter() < deadline:
             if process.returncode is not None:
                 raise RuntimeError(f"the server exited with {process.returncode}; see {LOG}")
             with contextlib.suppress(httpx.TransportError):
                 if (await http.get("/readyz")).status_code == 200:
                     return
             await asyncio.sleep(0.1)
-    raise RuntimeError("the server did not become ready in 60 s")
+    raise RuntimeError(f"the server did not become ready in {seconds:.0f} s")
 
 
 @contextlib.asynccontextmanager
 async def bench_server(
-    data: Path | None = None, settings: dict[str, str] | None = None
+    data: Path | None = None, settings: dict[str, str] | None = None, ready_seconds: float = 60
 ) -> AsyncIterator[Server]:
     """One server process (embedded database in a temporary directory) with the bench data;
-    or, given ``data``, serving that data directory as it is. ``settings`` are more
-    KABINET_* variables.
+    or, given ``data``, serving that data directory as it is (ready within
+    ``ready_seconds``). ``settings`` are more KABINET_* variables.
 
     uvicorn runs with uvloop and httptools, as `kabinet serve` does with a real MongoDB,
     but without an access log,
@@ -148,7 +151,7 @@ async def bench_server(
         )
         base_url = f"http://127.0.0.1:{port}"
         try:
-            await _wait_until_ready(base_url, process)
+            await _wait_until_ready(base_url, process, ready_seconds)
             uri = f"mongodb://127.0.0.1:{db_port}/?directConnection=true"
             if data is None:
                 await _run("-m", "bench.seed", env={**env, "KABINET_MONGODB_URI": uri})

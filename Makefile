@@ -29,8 +29,10 @@ format: $(VENV)/.synced
 	$(VENV)/bin/ruff check --fix kabinet tests bench
 
 # Not part of `make test`: the benchmark suite (docs/performance.md), about 5 minutes on
-# 2 cores; prints a table and writes bench/results.json. `make bench BENCH=--quick` tries
-# it out in about a minute.
+# 2 cores plus the scale section (its databases are built into var/ the first time, which
+# takes a while longer); prints its tables and writes bench/results.json.
+# `make bench BENCH=--quick` tries it out in a few minutes; `BENCH="--only scale"` runs
+# the scale section alone.
 bench: $(VENV)/.synced
 	$(VENV)/bin/python -m bench $(BENCH)
 

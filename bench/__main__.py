@@ -5,8 +5,11 @@
 One `kabinet` server process (bench.app: the application plus the read path's floor,
 embedded database, bench.seed's data) under load from this process on loopback:
 memory idle, subscriptions (with memory), the read path, the write path, sign-in.
+Then the scale section (bench.scale): server CPU per operation on a small and a large
+database, each in a server process of its own.
 `--quick` runs every part with small counts, to try the suite out, not to measure.
-`--only subscriptions` runs that part alone and replaces its figures in bench/results.json.
+`--only subscriptions` (or `--only scale`) runs that part alone and replaces its figures
+in bench/results.json.
 """
 
 import argparse
@@ -22,6 +25,7 @@ from typing import Any
 
 from bench import report
 from bench.read_path import read_path
+from bench.scale import ScaleResult, ScaleSizes, scale
 from bench.server import Server, bench_server
 from bench.sign_in import sign_in
 from bench.subscriptions import Delivery, subscriptions
@@ -44,6 +48,7 @@ class Sizes:
     subscribers: tuple[int, ...]
     changes: int  # status changes per number of subscribers
     idle_seconds: float  # server CPU measured over this long, idle and with subscribers
+    scale: ScaleSizes
 
 
 FULL = Sizes(
@@ -59,6 +64,7 @@ FULL = Sizes(
     subscribers=(1, 100, 1000),
     changes=5,
     idle_seconds=10.0,
+    scale=ScaleSizes(small=1000, large=10000, unlinked=20000, import_rows=10000, repeats=10),
 )
 QUICK = Sizes(
     read_total=400,
@@ -73,6 +79,7 @@ QUICK = Sizes(
     subscribers=(1, 10, 100),
     changes=3,
     idle_seconds=2.0,
+    scale=ScaleSizes(small=100, large=300, unlinked=1000, import_rows=1000, repeats=5),
 )
 
 
@@ -106,7 +113,17 @@ async def _subscriptions(
     return rows, deliveries
 
 
-async def run(sizes: Sizes) -> tuple[list[report.Row], dict[str, object]]:
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a run prints and records: rows of the one table, figures for results.json, and
+    the scale section's own table when it ran."""
+
+    rows: list[report.Row]
+    details: dict[str, object]
+    scale: ScaleResult | None = None
+
+
+async def run(sizes: Sizes) -> Outcome:
     async with bench_server() as server:
         idle = await _idle(server, sizes)
         live_rows, deliveries = await _subscriptions(server, sizes, idle)
@@ -124,6 +141,7 @@ async def run(sizes: Sizes) -> tuple[list[report.Row], dict[str, object]]:
             probes=sizes.probes,
             interval=sizes.probe_interval,
         )
+    scaled = await scale(sizes.scale)
     rows = report.rows(live=live_rows, read=read, write=write, signin=signin)
     details: dict[str, object] = {
         **idle.as_json(),
@@ -141,29 +159,38 @@ async def run(sizes: Sizes) -> tuple[list[report.Row], dict[str, object]]:
                 "floor": signin.during_logins.floor.as_json(),
             },
         },
+        "scale": scaled.as_json(),
     }
-    return rows, details
+    return Outcome(rows, details, scaled)
 
 
-async def run_subscriptions(sizes: Sizes) -> tuple[list[report.Row], dict[str, object]]:
+async def run_subscriptions(sizes: Sizes) -> Outcome:
     """The subscriptions part alone, with the idle figures it is measured against."""
     async with bench_server() as server:
         idle = await _idle(server, sizes)
         rows, deliveries = await _subscriptions(server, sizes, idle)
-    return rows, {
-        **idle.as_json(),
-        "subscriptions": [delivery.as_json() for delivery in deliveries],
-    }
+    return Outcome(
+        rows, {**idle.as_json(), "subscriptions": [delivery.as_json() for delivery in deliveries]}
+    )
+
+
+async def run_scale(sizes: Sizes) -> Outcome:
+    """The scale section alone: no rows in the one table, a table of its own."""
+    scaled = await scale(sizes.scale)
+    return Outcome([], {"scale": scaled.as_json()}, scaled)
+
+
+PARTS = {report.SUBSCRIPTIONS: run_subscriptions, report.SCALE: run_scale}
 
 
 def merged(
-    previous: dict[str, Any], rows: list[report.Row], details: dict[str, object]
+    previous: dict[str, Any], part: str, rows: list[report.Row], details: dict[str, object]
 ) -> dict[str, Any]:
-    """``previous`` results with the subscriptions part's rows (where its old rows stood)
-    and figures replaced by a new run's."""
+    """``previous`` results with ``part``'s rows (where its old rows stood) and figures
+    replaced by a new run's."""
     old_table: list[dict[str, Any]] = previous["table"]
-    ours = [i for i, row in enumerate(old_table) if row.get("part") == report.SUBSCRIPTIONS]
-    table = [row for row in old_table if row.get("part") != report.SUBSCRIPTIONS]
+    ours = [i for i, row in enumerate(old_table) if row.get("part") == part]
+    table = [row for row in old_table if row.get("part") != part]
     at = ours[0] if ours else len(table)
     table[at:at] = [row.as_json() for row in rows]
     return {**previous, **details, "table": table}
@@ -174,14 +201,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small counts: a try-out, no figures")
     parser.add_argument(
         "--only",
-        choices=[report.SUBSCRIPTIONS],
+        choices=list(PARTS),
         help="run this part alone and replace its figures in bench/results.json",
     )
     arguments = parser.parse_args()
     sizes = QUICK if arguments.quick else FULL
     load_before = os.getloadavg()
     started = datetime.datetime.now(datetime.UTC)
-    rows, details = asyncio.run(run_subscriptions(sizes) if arguments.only else run(sizes))
+    outcome = asyncio.run(PARTS[arguments.only](sizes) if arguments.only else run(sizes))
     seconds = (datetime.datetime.now(datetime.UTC) - started).total_seconds()
     load_after = os.getloadavg()
     machine = {
@@ -199,10 +226,10 @@ def main() -> None:
     }
     if arguments.only:
         previous = json.loads(RESULTS.read_text())
-        results = merged(previous, rows, details)
+        results = merged(previous, arguments.only, outcome.rows, outcome.details)
         results["parts"] = {**previous.get("parts", {}), arguments.only: this_run}
     else:
-        results = {**this_run, "table": [row.as_json() for row in rows], **details}
+        results = {**this_run, "table": [row.as_json() for row in outcome.rows], **outcome.details}
     RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     only = f" --only {arguments.only}" if arguments.only else ""
     print(
@@ -211,7 +238,10 @@ def main() -> None:
         f" {machine['cpus']} CPUs, load average {load_before[0]:.2f} before,"
         f" {load_after[0]:.2f} after"
     )
-    print(report.table(rows))
+    if outcome.rows:
+        print(report.table(outcome.rows))
+    if outcome.scale:
+        print(report.scale_table(outcome.scale))
     print(
         f"written: {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}"
     )

@@ -4,6 +4,7 @@ import math
 from dataclasses import dataclass, replace
 
 from bench.read_path import ReadResult
+from bench.scale import CEILINGS_MS, IMPORT_WALL_TARGET_S, RATIO_TARGET, ScaleResult
 from bench.sign_in import SignInResult
 from bench.stats import Run
 from bench.subscriptions import Delivery
@@ -157,4 +158,46 @@ def table(rows_: list[Row]) -> str:
         target = f"{row.target} {row.verdict}" if row.target else ""
         line = f"{row.figure:<{width}} {row.value:9.1f} {baseline} {ratio}  {target:<12} "
         lines.append((line + row.baseline_name).rstrip())
+    return "\n".join(lines)
+
+
+SCALE = "scale"
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
+
+
+def scale_table(result: ScaleResult) -> str:
+    """Server CPU per operation at both sizes, the ratio and issue 14's targets: the ratio
+    for every operation, the large size's CPU for some, the large size's wall time for the
+    import."""
+    sizes = result.sizes
+    small, large = f"{sizes.small} members", f"{sizes.large} members"
+    rows = result.operations()
+    width = max(len(name) for name, _, _ in rows)
+    lines = [
+        f"{'server CPU ms per operation':<{width}} {small:>14} {large:>14} {'ratio':>6}  target",
+    ]
+    for name, small_ms, large_ms in rows:
+        ratio = large_ms / small_ms
+        if math.isnan(ratio):
+            lines.append(f"{name:<{width}} {small_ms:14.1f} {large_ms:14.1f} {'':6}  FAILED")
+            continue
+        targets = [f"ratio <= {RATIO_TARGET:g} {_verdict(ratio <= RATIO_TARGET)}"]
+        if (ceiling := CEILINGS_MS.get(name)) is not None:
+            targets.append(f"<= {ceiling:g} ms {_verdict(large_ms <= ceiling)}")
+        lines.append(
+            f"{name:<{width}} {small_ms:14.1f} {large_ms:14.1f} {ratio:6.2f}  {'; '.join(targets)}"
+        )
+    wall = result.large.imported.wall_seconds
+    lines.append(
+        f"import wall time: {result.small.imported.wall_seconds:.1f} s at {small}, "
+        f"{wall:.1f} s at {large} (target <= {IMPORT_WALL_TARGET_S:g} s "
+        f"{_verdict(wall <= IMPORT_WALL_TARGET_S)})"
+    )
+    for members, measured in ((small, result.small), (large, result.large)):
+        lines += [
+            f"FAILED at {members}: {name}: {error}" for name, error in measured.failures.items()
+        ]
     return "\n".join(lines)

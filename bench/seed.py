@@ -47,7 +47,7 @@ READER_REQUESTS = 24
 OTHER_CARDS = 20
 
 
-def _card(number: str, phone: str, relationship: str, name: str) -> dict[str, object]:
+def registry_row(number: str, phone: str, relationship: str, name: str) -> dict[str, object]:
     today = now().date()
     return {
         "number": number,
@@ -66,13 +66,13 @@ def _card(number: str, phone: str, relationship: str, name: str) -> dict[str, ob
 
 def registry() -> list[dict[str, object]]:
     own = [
-        _card("UA-B-000001", READER_PHONES[0], "self", "Коваленко Олена Петрівна"),
-        _card("UA-B-000002", READER_PHONES[0], "child", "Коваленко Марко Андрійович"),
-        _card("UA-B-000003", READER_PHONES[1], "spouse", "Коваленко Андрій Іванович"),
-        _card("UA-B-000004", WRITER_PHONE, "self", "Шевчук Ірина Олегівна"),
+        registry_row("UA-B-000001", READER_PHONES[0], "self", "Коваленко Олена Петрівна"),
+        registry_row("UA-B-000002", READER_PHONES[0], "child", "Коваленко Марко Андрійович"),
+        registry_row("UA-B-000003", READER_PHONES[1], "spouse", "Коваленко Андрій Іванович"),
+        registry_row("UA-B-000004", WRITER_PHONE, "self", "Шевчук Ірина Олегівна"),
     ]
     others = [
-        _card(f"UA-O-{n:06d}", f"+38050{n:07d}", "self", f"Інша Особа {n}")
+        registry_row(f"UA-O-{n:06d}", f"+38050{n:07d}", "self", f"Інша Особа {n}")
         for n in range(OTHER_CARDS)
     ]
     return own + others

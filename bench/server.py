@@ -1,4 +1,5 @@
-"""The server under test: bench.app under uvicorn in its own process, seeded by bench.seed."""
+"""The server under test: bench.app under uvicorn in its own process, seeded by bench.seed
+(or serving a data directory the caller prepared)."""
 
 import asyncio
 import contextlib
@@ -22,7 +23,7 @@ LOG = ROOT / "var" / "bench-server.log"
 # The limits a benchmark would hit at once; everything else keeps its production value.
 RATE_LIMITS = (
     "requests:account=1000000/1h,login:account=1000000/15m,login:account-ip=1000000/15m,"
-    "login:ip=1000000/15m"
+    "login:ip=1000000/15m,contact-codes:account=1000000/1h,comments:account=1000000/1h"
 )
 # Every subscriber is the operator on loopback: one account and one address.
 SOCKET_LIMITS = {
@@ -42,15 +43,18 @@ def free_port() -> int:
 class Server:
     base_url: str
     pid: int
+    database_uri: str  # its embedded database, for what the bench reads there itself
 
     @property
     def ws_url(self) -> str:
         return self.base_url.replace("http://", "ws://") + "/graphql"
 
     def cpu_seconds(self) -> float:
-        """User and system CPU time of the server process so far, all its threads."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """CPU time of the server process so far, all its threads (ended ones too), to the
+        nanosecond: its process CPU clock, which Linux lets any process read
+        (clock_getcpuclockid(): the clock id of process ``pid`` is ``~pid << 3 | 2``).
+        /proc/<pid>/stat counts the same time in ticks of 10 ms, too coarse for one call."""
+        return time.clock_gettime(~self.pid << 3 | 2)
 
     async def measure(self, run: Awaitable[Run]) -> Run:
         """``run``, with the CPU time the server spent meanwhile."""
@@ -73,27 +77,40 @@ class Server:
         raise RuntimeError(f"no VmRSS for process {self.pid}")
 
 
+def kabinet_free_environment() -> dict[str, str]:
+    """This process's environment without any KABINET_* variable: a child's settings are
+    the bench's alone."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("KABINET_")}
+
+
 async def _run(*command: str, env: dict[str, str]) -> None:
     process = await asyncio.create_subprocess_exec(sys.executable, *command, cwd=ROOT, env=env)
     if await process.wait():
         raise RuntimeError(f"{' '.join(command)} exited with {process.returncode}")
 
 
-async def _wait_until_ready(base_url: str, process: asyncio.subprocess.Process) -> None:
+async def _wait_until_ready(
+    base_url: str, process: asyncio.subprocess.Process, seconds: float
+) -> None:
+    deadline = time.perf_counter() + seconds
     async with httpx.AsyncClient(base_url=base_url) as http:
-        for _ in range(600):
+        while time.perf_counter() < deadline:
             if process.returncode is not None:
                 raise RuntimeError(f"the server exited with {process.returncode}; see {LOG}")
             with contextlib.suppress(httpx.TransportError):
                 if (await http.get("/readyz")).status_code == 200:
                     return
             await asyncio.sleep(0.1)
-    raise RuntimeError("the server did not become ready in 60 s")
+    raise RuntimeError(f"the server did not become ready in {seconds:.0f} s")
 
 
 @contextlib.asynccontextmanager
-async def bench_server() -> AsyncIterator[Server]:
-    """One server process (embedded database in a temporary directory) with the bench data.
+async def bench_server(
+    data: Path | None = None, settings: dict[str, str] | None = None, ready_seconds: float = 60
+) -> AsyncIterator[Server]:
+    """One server process (embedded database in a temporary directory) with the bench data;
+    or, given ``data``, serving that data directory as it is (ready within
+    ``ready_seconds``). ``settings`` are more KABINET_* variables.
 
     uvicorn runs with uvloop and httptools, as `kabinet serve` does with a real MongoDB,
     but without an access log,
@@ -102,14 +119,19 @@ async def bench_server() -> AsyncIterator[Server]:
     """
     port, db_port = free_port(), free_port()
     LOG.parent.mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="kabinet-bench-") as data, LOG.open("wb") as log:
+    with contextlib.ExitStack() as stack:
+        log = stack.enter_context(LOG.open("wb"))
+        directory = data or Path(
+            stack.enter_context(tempfile.TemporaryDirectory(prefix="kabinet-bench-"))
+        )
         env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("KABINET_")},
+            **kabinet_free_environment(),
             "KABINET_PORT": str(port),
-            "KABINET_DATA_DIR": data,
+            "KABINET_DATA_DIR": str(directory),
             "KABINET_EMBEDDED_PORT": str(db_port),
             "KABINET_RATE_LIMITS": RATE_LIMITS,
             **SOCKET_LIMITS,
+            **(settings or {}),
         }
         # The server answers before it is seeded: nothing reaches it until bench_server yields.
         process = await asyncio.create_subprocess_exec(
@@ -129,10 +151,11 @@ async def bench_server() -> AsyncIterator[Server]:
         )
         base_url = f"http://127.0.0.1:{port}"
         try:
-            await _wait_until_ready(base_url, process)
+            await _wait_until_ready(base_url, process, ready_seconds)
             uri = f"mongodb://127.0.0.1:{db_port}/?directConnection=true"
-            await _run("-m", "bench.seed", env={**env, "KABINET_MONGODB_URI": uri})
-            yield Server(base_url=base_url, pid=process.pid)
+            if data is None:
+                await _run("-m", "bench.seed", env={**env, "KABINET_MONGODB_URI": uri})
+            yield Server(base_url=base_url, pid=process.pid, database_uri=uri)
         finally:
             if process.returncode is None:
                 process.send_signal(signal.SIGINT)

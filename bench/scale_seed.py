@@ -11,14 +11,15 @@ UNLINKED cards on phones nobody holds; and the accounts the section signs in as
 links. Written as the project's Beanie documents with insert_many in batches,
 progress on stdout.
 
-`seeded()` builds one once per size and reuses it until kabinet/documents or this
-module change (their hash is written beside the database).
+`seeded()` builds one once per size and reuses it until the models it holds (their fields
+and indexes) or this module change (their hash is written beside the database).
 """
 
 import argparse
 import asyncio
 import hashlib
 import itertools
+import json
 import shutil
 import sys
 import time
@@ -50,7 +51,6 @@ from kabinet.documents.request import CallbackDetails, StatusChange
 from kabinet.resolvers.account import create_confirmed_user
 
 ROOT = Path(__file__).parent.parent
-DOCUMENTS = ROOT / "kabinet" / "documents"
 KEY_FILE = "seed.key"
 BATCH = 1000
 CUSTOMER = "customer@scale.example.com"
@@ -363,12 +363,25 @@ async def seed(members: int, unlinked: int) -> None:
         await _insert(label, documents)
 
 
+SEEDED: tuple[type[Document], ...] = (
+    UserDocument,
+    ContactDocument,
+    PolicyDocument,
+    RequestDocument,
+    AuditEventDocument,
+)
+
+
 def _key(members: int, unlinked: int) -> str:
-    """What the database is made of: the sizes and the source of the documents and of this
-    module (a change to either builds it again)."""
+    """What the database is made of: the sizes, the models it holds (their fields and
+    indexes, not their module's other code) and this module's source; a change to any of
+    them builds it again."""
     digest = hashlib.sha256(f"{members} members, {unlinked} unlinked cards".encode())
-    for source in (*sorted(DOCUMENTS.glob("*.py")), Path(__file__)):
-        digest.update(source.name.encode() + source.read_bytes())
+    for model in SEEDED:
+        indexes = [index.document for index in model.Settings.indexes]
+        shape = {"schema": model.model_json_schema(), "indexes": indexes}
+        digest.update(json.dumps(shape, sort_keys=True, default=str).encode())
+    digest.update(Path(__file__).read_bytes())
     return digest.hexdigest()
 
 

@@ -16,6 +16,7 @@ from kabinet.schema.enums import Role as RoleEnum
 from kabinet.schema.errors import require_user
 from kabinet.schema.ids import filter_id, object_id
 from kabinet.schema.pagination import (
+    Counted,
     PageInfo,
     decode_time_cursor,
     encode_time_cursor,
@@ -153,10 +154,9 @@ class SecurityEventEdge:
 
 
 @strawberry.type(description="A page of security events, newest first.")
-class SecurityEventConnection:
+class SecurityEventConnection(Counted):
     edges: list[SecurityEventEdge] = strawberry.field(description="The events of this page.")
     page_info: PageInfo = strawberry.field(description="Where the page sits.")
-    total_count: int = strawberry.field(description="How many match in all.")
 
 
 @strawberry.input(description="Narrow the security log; all given conditions apply.")
@@ -207,5 +207,5 @@ class AuditQuery:
             page_info=PageInfo.of(
                 [edge.cursor for edge in edges], has_next=page.has_next, after=after
             ),
-            total_count=await page.count(),
+            count=page.count,
         )

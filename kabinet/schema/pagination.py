@@ -1,6 +1,7 @@
 """Relay cursor connections: shared page info and cursor encoding."""
 
 import base64
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Self
 
@@ -11,6 +12,17 @@ from kabinet.schema.ids import object_id
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
+
+
+@strawberry.type
+class Counted:
+    """A page whose list's total is a separate command: run only when a client asks."""
+
+    count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="How many match in all (counted only when asked for).")
+    async def total_count(self) -> int:
+        return await self.count()
 
 
 @strawberry.type(description="Where a page sits in its list.")

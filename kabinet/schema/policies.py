@@ -1,6 +1,6 @@
 """Insurance cards in the API (guide section 3): `me.policies`, switching, staff tools."""
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from datetime import date
 from enum import Enum
 from typing import Annotated, Self
@@ -26,7 +26,13 @@ from kabinet.schema.errors import (
     to_graphql,
 )
 from kabinet.schema.ids import by_id, object_id
-from kabinet.schema.pagination import PageInfo, decode_cursor, encode_cursor, page_size
+from kabinet.schema.pagination import (
+    Counted,
+    PageInfo,
+    decode_cursor,
+    encode_cursor,
+    page_size,
+)
 from kabinet.schema.user import User
 
 
@@ -163,15 +169,9 @@ class PolicyEdge:
 
 
 @strawberry.type(description="A page of cards.")
-class PolicyConnection:
+class PolicyConnection(Counted):
     edges: list[PolicyEdge] = strawberry.field(description="The cards of this page.")
     page_info: PageInfo = strawberry.field(description="Where the page sits.")
-    count: strawberry.Private[Callable[[], Awaitable[int]]]
-
-    @strawberry.field(description="How many cards match in all.")
-    async def total_count(self) -> int:
-        """Counted only when asked for: a page shown without it costs no count."""
-        return await self.count()
 
 
 @strawberry.type(description="What an import did.")

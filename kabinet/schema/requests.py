@@ -1,6 +1,6 @@
 """Requests in the API (guide section 4): filing, following, and processing them."""
 
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from datetime import date, datetime
 from enum import Enum
 from typing import Annotated, Self
@@ -53,6 +53,7 @@ from kabinet.schema.errors import (
 )
 from kabinet.schema.ids import by_id, decode_id, filter_id, object_id
 from kabinet.schema.pagination import (
+    Counted,
     PageInfo,
     decode_time_cursor,
     encode_time_cursor,
@@ -348,15 +349,9 @@ class RequestEdge:
 
 
 @strawberry.type(description="A page of requests, newest first.")
-class RequestConnection:
+class RequestConnection(Counted):
     edges: list[RequestEdge] = strawberry.field(description="The requests of this page.")
     page_info: PageInfo = strawberry.field(description="Where the page sits.")
-    count: strawberry.Private[Callable[[], Awaitable[int]]]
-
-    @strawberry.field(description="How many match in all.")
-    async def total_count(self) -> int:
-        """Counted only when asked for: a page shown without it costs no count."""
-        return await self.count()
 
 
 @strawberry.input(description="Narrow a list of requests; all given conditions apply.")

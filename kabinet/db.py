@@ -176,6 +176,7 @@ class Database:
             for connection in writing_connections(engine):
                 connection.execute("PRAGMA secure_delete=ON")
                 engine_compat.note_writes(engine, connection)
+                engine_compat.index_entries_by_document(connection)
             self._sqlite_file = path
         self._embedded = AsyncMongoEcoProxyServer(
             client=self._embedded_client,

@@ -17,6 +17,7 @@ import importlib.metadata
 import json
 import os
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,7 +31,7 @@ from pymongo.errors import DuplicateKeyError
 
 from kabinet import engine_compat
 from kabinet.config import Settings
-from kabinet.db import Database
+from kabinet.db import EMBEDDED_FILE, Database
 from kabinet.documents import UserDocument
 from tests.operations import (
     ADD_CONTACT,
@@ -444,3 +445,16 @@ async def test_a_sort_served_in_index_order_keeps_the_order_of_mixed_types(tmp_p
             datetime(2026, 1, 1),
             other,
         ]
+
+
+@pytest.mark.skipif(ON_MONGODB, reason="the patch is of the embedded engine")
+async def test_a_documents_multikey_entries_are_found_by_an_index(tmp_path: Path):
+    """Each write to a card deletes its phones' and search keys' entries by storage key."""
+    settings = Settings(_env_file=None, data_dir=tmp_path, database="entries")
+    async with Database(settings, bind_documents=False):
+        with sqlite3.connect(tmp_path / EMBEDDED_FILE) as connection:
+            plan = connection.execute(
+                "EXPLAIN QUERY PLAN DELETE FROM multikey_entries "
+                "WHERE collection_id = 1 AND storage_key = 'key'"
+            ).fetchall()
+    assert "USING INDEX kabinet_multikey_entries_storage" in str(plan), plan

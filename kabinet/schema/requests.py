@@ -42,6 +42,7 @@ from kabinet.schema.addresses import Address
 from kabinet.schema.context import Info
 from kabinet.schema.enums import RequestKind, RequestStatus
 from kabinet.schema.errors import (
+    GraphQLErrorCode,
     InputError,
     NotAllowed,
     NotFound,
@@ -737,7 +738,7 @@ async def _live(
     except TooMany as refused:
         raise GraphQLError(
             refused.message(context.caller.locale),
-            extensions={"code": "TOO_MANY_SUBSCRIPTIONS", "limit": refused.limit},
+            extensions={"code": GraphQLErrorCode.TOO_MANY_SUBSCRIPTIONS, "limit": refused.limit},
         ) from refused
     with counted:
         async with context.services.events.subscribe(wanted) as stream:
@@ -764,7 +765,7 @@ async def _live(
             except events.HistoryLost as lost:
                 raise GraphQLError(
                     translate("events.history_lost", context.caller.locale),
-                    extensions={"code": "EVENTS_INTERRUPTED"},
+                    extensions={"code": GraphQLErrorCode.EVENTS_INTERRUPTED},
                 ) from lost
 
 

@@ -332,6 +332,7 @@ async def test_the_javascript_snippets_under_node(
     assert result["created"]["attachments"] == [
         {"filename": "receipt.pdf", "contentType": "application/pdf", "size": len(PDF)}
     ]
+    assert result["refused"]["fieldErrors"]["birthDate"]["code"] == "BIRTH_DATE_IN_FUTURE"
     assert result["refused"]["fieldErrors"].keys() == {"birthDate"}
     assert result["me"] == {"me": {"email": "olena@example.com"}}
     assert result["event"]["request"]["number"] == result["created"]["number"]

@@ -1,10 +1,9 @@
-"""Password rules (guide 1.3) and argon2id hashing off the event loop."""
+"""The password policy (guide 1.3) and argon2id hashing off the event loop."""
 
 import asyncio
 import contextlib
 import dataclasses
 import os
-import string
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,26 +24,6 @@ class PasswordPolicy:
 
 
 PASSWORD_POLICY = PasswordPolicy()
-
-# Printable ASCII without the space: Latin letters, digits and symbols.
-_ALLOWED = frozenset(string.ascii_letters + string.digits + string.punctuation)
-
-
-def password_problems(password: str, policy: PasswordPolicy = PASSWORD_POLICY) -> list[str]:
-    """Message keys of every rule ``password`` breaks; empty when it is acceptable."""
-    problems = []
-    if len(password) < policy.min_length:
-        problems.append("field.password_too_short")
-    if len(password) > policy.max_length:
-        problems.append("field.password_too_long")
-    if policy.latin_only and not set(password) <= _ALLOWED:
-        problems.append("field.password_not_latin")
-    if policy.requires_uppercase and not any(c in string.ascii_uppercase for c in password):
-        problems.append("field.password_needs_uppercase")
-    if policy.requires_digit and not any(c in string.digits for c in password):
-        problems.append("field.password_needs_digit")
-    return problems
-
 
 # RFC 9106's second recommended option (argon2id, t=3, m=64 MiB) in one lane instead
 # of four: above OWASP's minimum, and a hash keeps to one thread. With four lanes each

@@ -1,6 +1,7 @@
 """Registration, email confirmation, sign-in, sessions and passwords (guide section 1)."""
 
 import asyncio
+import string
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
@@ -16,10 +17,10 @@ from kabinet.auth import rate_limit
 from kabinet.auth.context import Caller
 from kabinet.auth.passwords import (
     PASSWORD_POLICY,
+    PasswordPolicy,
     burn_verification_time,
     hash_password,
     needs_rehash,
-    password_problems,
     verify_password,
 )
 from kabinet.auth.sessions import IssuedSession, end_session, end_sessions, start_session
@@ -38,6 +39,8 @@ from kabinet.notify import templates
 from kabinet.notify.templates import ResetTemplate
 from kabinet.resolvers import audit
 from kabinet.resolvers.errors import (
+    ErrorCode,
+    FieldErrorCode,
     FieldProblem,
     InvalidCredentials,
     InvalidInput,
@@ -80,14 +83,36 @@ def normalize_email(value: str) -> str | None:
 
 
 def _email_problems(email: str | None, field: str = "email") -> list[FieldProblem]:
-    return [] if email is not None else [FieldProblem(field, "field.email_invalid")]
+    return [] if email is not None else [FieldProblem(field, FieldErrorCode.EMAIL_INVALID)]
+
+
+# Printable ASCII without the space: Latin letters, digits and symbols.
+_PASSWORD_CHARACTERS = frozenset(string.ascii_letters + string.digits + string.punctuation)
+
+
+def password_problems(
+    password: str, policy: PasswordPolicy = PASSWORD_POLICY
+) -> list[FieldErrorCode]:
+    """Every rule of ``policy`` that ``password`` breaks; empty when it is acceptable."""
+    problems = []
+    if len(password) < policy.min_length:
+        problems.append(FieldErrorCode.PASSWORD_TOO_SHORT)
+    if len(password) > policy.max_length:
+        problems.append(FieldErrorCode.PASSWORD_TOO_LONG)
+    if policy.latin_only and not set(password) <= _PASSWORD_CHARACTERS:
+        problems.append(FieldErrorCode.PASSWORD_NOT_LATIN)
+    if policy.requires_uppercase and not any(c in string.ascii_uppercase for c in password):
+        problems.append(FieldErrorCode.PASSWORD_NEEDS_UPPERCASE)
+    if policy.requires_digit and not any(c in string.digits for c in password):
+        problems.append(FieldErrorCode.PASSWORD_NEEDS_DIGIT)
+    return problems
 
 
 def _new_password_problems(password: str, confirmation: str) -> list[FieldProblem]:
     limits = {"min_length": PASSWORD_POLICY.min_length, "max_length": PASSWORD_POLICY.max_length}
-    problems = [FieldProblem("password", key, limits) for key in password_problems(password)]
+    problems = [FieldProblem("password", code, limits) for code in password_problems(password)]
     if password != confirmation:
-        problems.append(FieldProblem("passwordConfirmation", "field.passwords_do_not_match"))
+        problems.append(FieldProblem("passwordConfirmation", FieldErrorCode.PASSWORDS_DO_NOT_MATCH))
     return problems
 
 
@@ -346,7 +371,7 @@ async def login(
         return InvalidCredentials()
     if not user.email_confirmed:
         await _login_failed(caller, user, "email_not_confirmed")
-        return NotAllowed("EMAIL_NOT_CONFIRMED", "error.email_not_confirmed")
+        return NotAllowed(ErrorCode.EMAIL_NOT_CONFIRMED, "error.email_not_confirmed")
     verified = user.password_hash
     if needs_rehash(verified):
         rehashed = await hash_password(password)
@@ -472,7 +497,7 @@ async def change_password(
         return InvalidCredentials("error.wrong_password")
     problems = _new_password_problems(password, password_confirmation)
     if not problems and password == current_password:
-        problems.append(FieldProblem("password", "field.password_same_as_current"))
+        problems.append(FieldProblem("password", FieldErrorCode.PASSWORD_SAME_AS_CURRENT))
     if problems:
         return InvalidInput(problems)
     user.password_hash = await hash_password(password)
@@ -502,5 +527,5 @@ async def create_confirmed_user(
     try:
         await user.insert()
     except DuplicateKeyError:
-        return InvalidInput([FieldProblem("email", "field.email_taken")])
+        return InvalidInput([FieldProblem("email", FieldErrorCode.EMAIL_TAKEN)])
     return user

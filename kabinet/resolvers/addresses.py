@@ -7,7 +7,7 @@ from beanie.operators import Unset
 
 from kabinet.clock import now
 from kabinet.documents import Address, UserDocument
-from kabinet.resolvers.errors import FieldProblem, InvalidInput, NotFound
+from kabinet.resolvers.errors import FieldErrorCode, FieldProblem, InvalidInput, NotFound
 from kabinet.resolvers.validation import Checked
 
 _POSTAL_CODE = re.compile(r"^\d{5}$")
@@ -27,7 +27,7 @@ async def set_address(*, user: UserDocument, fields: Address) -> Address | Inval
         note=checked.text(fields.note, "note", max_length=300, required=False),
     )
     if address.postal_code is not None and not _POSTAL_CODE.match(address.postal_code):
-        checked.problems.append(FieldProblem("postalCode", "field.postal_code_invalid"))
+        checked.problems.append(FieldProblem("postalCode", FieldErrorCode.POSTAL_CODE_INVALID))
     if checked.problems:
         return InvalidInput(checked.problems)
     await user.set({f"addresses.{fields.kind.value}": address, "updated_at": now()})

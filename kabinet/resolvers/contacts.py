@@ -28,6 +28,8 @@ from kabinet.notify import templates
 from kabinet.resolvers import audit, policies
 from kabinet.resolvers.account import normalize_email
 from kabinet.resolvers.errors import (
+    ErrorCode,
+    FieldErrorCode,
     FieldProblem,
     InvalidCode,
     InvalidInput,
@@ -60,7 +62,11 @@ def parse_contact(value: str) -> tuple[ContactKind, str] | FieldProblem:
     value = value.strip()
     if "@" in value:
         email = normalize_email(value)
-        return (ContactKind.EMAIL, email) if email else FieldProblem("value", "field.email_invalid")
+        return (
+            (ContactKind.EMAIL, email)
+            if email
+            else FieldProblem("value", FieldErrorCode.EMAIL_INVALID)
+        )
     phone = parse_phone(value, "value")
     return phone if isinstance(phone, FieldProblem) else (ContactKind.PHONE, phone)
 
@@ -103,12 +109,16 @@ async def add_contact(
     kind, normalized = parsed
     existing = await ContactDocument.find_one({"user_id": user.id, "value": normalized})
     if existing is not None and existing.verified:
-        return InvalidInput([FieldProblem("value", "field.contact_already_verified")])
+        return InvalidInput([FieldProblem("value", FieldErrorCode.CONTACT_ALREADY_VERIFIED)])
     if existing is not None:
         return await _send_code(services, caller, user, existing)
     if await ContactDocument.find({"user_id": user.id}).count() >= MAX_CONTACTS:
         return InvalidInput(
-            [FieldProblem("value", "field.too_many_contacts", {"max_contacts": MAX_CONTACTS})]
+            [
+                FieldProblem(
+                    "value", FieldErrorCode.TOO_MANY_CONTACTS, {"max_contacts": MAX_CONTACTS}
+                )
+            ]
         )
     contact = ContactDocument(user_id=user.id, kind=kind, value=normalized)
     try:
@@ -143,7 +153,7 @@ async def resend_contact_code(
     if contact is None:
         return NotFound()
     if contact.verified:
-        return NotAllowed("CONTACT_ALREADY_VERIFIED", "error.contact_already_verified")
+        return NotAllowed(ErrorCode.CONTACT_ALREADY_VERIFIED, "error.contact_already_verified")
     return await _send_code(services, caller, user, contact)
 
 
@@ -236,7 +246,7 @@ async def verify_contact(
             return_document=ReturnDocument.AFTER,
         )
     except DuplicateKeyError:
-        return InvalidInput([FieldProblem("contactId", "field.phone_taken")])
+        return InvalidInput([FieldProblem("contactId", FieldErrorCode.PHONE_TAKEN)])
     if confirmed is None:  # a new code was sent in between
         return TokenExpired("error.code_expired")
     verified = ContactDocument.model_validate(confirmed)
@@ -266,7 +276,7 @@ async def remove_contact(
             }
         ).count()
         if other_phones == 0 and await policies.has_linked_policies(user=user):
-            return NotAllowed("LAST_PHONE_HAS_POLICIES", "error.last_phone_has_policies")
+            return NotAllowed(ErrorCode.LAST_PHONE_HAS_POLICIES, "error.last_phone_has_policies")
     await ContactDocument.find_one({"_id": contact.id, "user_id": user.id}).delete()
     await _record(caller, AuditAction.CONTACT_REMOVED, user, contact)
     return user

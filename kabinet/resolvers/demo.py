@@ -8,7 +8,7 @@ from kabinet.auth.context import Caller
 from kabinet.clock import now
 from kabinet.documents import ContactDocument, ContactKind, Role
 from kabinet.resolvers import account
-from kabinet.resolvers.errors import InvalidInput
+from kabinet.resolvers.errors import FieldErrorCode, InvalidInput
 from kabinet.resolvers.policy_import import ImportReport, import_rows, parse_registry
 
 DEMO_REGISTRY = Path(__file__).parent.parent / "demo" / "policies.json"
@@ -72,7 +72,7 @@ async def seed_demo(*, caller: Caller) -> ImportReport:
             email=demo.email, password=DEMO_PASSWORD, role=demo.role
         )
         if isinstance(created, InvalidInput):
-            if [p.key for p in created.problems] != ["field.email_taken"]:
+            if [p.code for p in created.problems] != [FieldErrorCode.EMAIL_TAKEN]:
                 raise ValueError(f"demo account {demo.email}: {created.problems}")
             continue
         if demo.role is Role.CUSTOMER:

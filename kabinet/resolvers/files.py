@@ -16,7 +16,7 @@ from kabinet.clock import now
 from kabinet.documents import Attachment, RequestDocument, UserDocument
 from kabinet.documents.files import CHUNK_SIZE, CHUNKS, FILES
 from kabinet.periodic import repeat
-from kabinet.resolvers.errors import FieldProblem
+from kabinet.resolvers.errors import FieldErrorCode, FieldProblem
 
 logger = logging.getLogger(__name__)
 
@@ -55,17 +55,17 @@ def sniff_content_type(content: bytes) -> str | None:
 
 def file_problems(files: list[IncomingFile], path: str, *, required: bool) -> list[FieldProblem]:
     if required and not files:
-        return [FieldProblem(path, "field.files_required")]
+        return [FieldProblem(path, FieldErrorCode.FILES_REQUIRED)]
     if len(files) > MAX_FILES:
-        return [FieldProblem(path, "field.too_many_files", {"max_files": MAX_FILES})]
+        return [FieldProblem(path, FieldErrorCode.TOO_MANY_FILES, {"max_files": MAX_FILES})]
     problems = []
     for index, file in enumerate(files):
         if len(file.content) > MAX_FILE_BYTES:
             problems.append(
-                FieldProblem(f"{path}[{index}]", "field.file_too_large", {"max_mb": 10})
+                FieldProblem(f"{path}[{index}]", FieldErrorCode.FILE_TOO_LARGE, {"max_mb": 10})
             )
         elif sniff_content_type(file.content) is None:
-            problems.append(FieldProblem(f"{path}[{index}]", "field.file_type_not_allowed"))
+            problems.append(FieldProblem(f"{path}[{index}]", FieldErrorCode.FILE_TYPE_NOT_ALLOWED))
     return problems
 
 

@@ -17,7 +17,7 @@ from kabinet.documents.request import RequestStatus, StatusChange, one_request
 from kabinet.notify import templates
 from kabinet.periodic import repeat
 from kabinet.resolvers import contacts
-from kabinet.resolvers.errors import FieldProblem, InvalidInput
+from kabinet.resolvers.errors import FieldErrorCode, FieldProblem, InvalidInput
 from kabinet.services import Services
 
 logger = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ async def update_settings(
 ) -> UserDocument | InvalidInput:
     if RequestStatus.SUBMITTED in sms or RequestStatus.SUBMITTED in email:
         path = "sms" if RequestStatus.SUBMITTED in sms else "email"
-        return InvalidInput([FieldProblem(path, "field.status_not_announced")])
+        return InvalidInput([FieldProblem(path, FieldErrorCode.STATUS_NOT_ANNOUNCED)])
     settings = {"sms": sorted({s.value for s in sms}), "email": sorted({s.value for s in email})}
     await user.set({"notifications": settings})
     return user

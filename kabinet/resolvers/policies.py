@@ -27,7 +27,14 @@ from kabinet.documents import (
 )
 from kabinet.documents.search_keys import search_keys, words
 from kabinet.resolvers import audit
-from kabinet.resolvers.errors import FieldProblem, InvalidInput, NotAllowed, NotFound, RateLimited
+from kabinet.resolvers.errors import (
+    ErrorCode,
+    FieldProblem,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    RateLimited,
+)
 from kabinet.resolvers.pages import counter
 from kabinet.resolvers.validation import parse_phone
 
@@ -130,7 +137,9 @@ async def select_policy(
     if chosen is None:
         return NotFound()
     if not chosen.in_force(now().date()):
-        return NotAllowed("POLICY_NOT_ACTIVE", "error.policy_not_active", {"number": chosen.number})
+        return NotAllowed(
+            ErrorCode.POLICY_NOT_ACTIVE, "error.policy_not_active", {"number": chosen.number}
+        )
     await user.set({"active_policy_id": policy_id, "updated_at": now()})
     return user
 

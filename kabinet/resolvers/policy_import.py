@@ -26,7 +26,7 @@ from kabinet.documents import (
     Relationship,
 )
 from kabinet.resolvers import audit
-from kabinet.resolvers.errors import FieldProblem, InvalidInput
+from kabinet.resolvers.errors import FieldErrorCode, FieldProblem, InvalidInput
 from kabinet.resolvers.validation import Checked, parse_phone
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -57,27 +57,29 @@ class ImportReport:
 def parse_registry(content: bytes, filename: str) -> list[dict[str, object]] | InvalidInput:
     """Rows of a CSV (header line, comma or semicolon) or JSON (array of objects) file."""
     if len(content) > MAX_FILE_BYTES:
-        return InvalidInput([FieldProblem("file", "field.file_too_large", {"max_mb": 5})])
+        return InvalidInput([FieldProblem("file", FieldErrorCode.FILE_TOO_LARGE, {"max_mb": 5})])
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return InvalidInput([FieldProblem("file", "field.file_unreadable")])
+        return InvalidInput([FieldProblem("file", FieldErrorCode.FILE_UNREADABLE)])
     stripped = text.lstrip()
     if filename.lower().endswith(".json") or stripped.startswith("["):
         try:
             rows = json.loads(text)
         except json.JSONDecodeError:
-            return InvalidInput([FieldProblem("file", "field.file_unreadable")])
+            return InvalidInput([FieldProblem("file", FieldErrorCode.FILE_UNREADABLE)])
         if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
-            return InvalidInput([FieldProblem("file", "field.file_unreadable")])
+            return InvalidInput([FieldProblem("file", FieldErrorCode.FILE_UNREADABLE)])
     else:
         try:
             dialect = csv.Sniffer().sniff(stripped.splitlines()[0] if stripped else ",", ",;")
             rows = list(csv.DictReader(io.StringIO(text), dialect=dialect))
         except csv.Error:
-            return InvalidInput([FieldProblem("file", "field.file_unreadable")])
+            return InvalidInput([FieldProblem("file", FieldErrorCode.FILE_UNREADABLE)])
     if len(rows) > MAX_ROWS:
-        return InvalidInput([FieldProblem("file", "field.too_many_rows", {"max_rows": MAX_ROWS})])
+        return InvalidInput(
+            [FieldProblem("file", FieldErrorCode.TOO_MANY_ROWS, {"max_rows": MAX_ROWS})]
+        )
     return rows
 
 
@@ -92,7 +94,7 @@ def _date(value: object, path: str, checked: Checked, *, required: bool) -> date
             return datetime.strptime(text, pattern).date()
         except ValueError:
             continue
-    checked.problems.append(FieldProblem(path, "field.date_invalid"))
+    checked.problems.append(FieldProblem(path, FieldErrorCode.DATE_INVALID))
     return None
 
 
@@ -106,7 +108,9 @@ def _choice[E: (PolicyStatus, Relationship)](
         return kind(text)
     except ValueError:
         allowed = ", ".join(member.name for member in kind)
-        checked.problems.append(FieldProblem(path, "field.choice_invalid", {"allowed": allowed}))
+        checked.problems.append(
+            FieldProblem(path, FieldErrorCode.CHOICE_INVALID, {"allowed": allowed})
+        )
         return None
 
 
@@ -128,14 +132,16 @@ def validate_row(row: dict[str, object], line: int) -> PolicyDocument | list[Fie
 
     number = text("number", 40, required=True)
     if number is not None and not _NUMBER.match(number):
-        checked.problems.append(FieldProblem(at("number"), "field.policy_number_invalid"))
+        checked.problems.append(FieldProblem(at("number"), FieldErrorCode.POLICY_NUMBER_INVALID))
     insurer = text("insurer", 120, required=True)
     program = text("program", 120, required=True)
     status = _choice(row.get("status"), at("status"), PolicyStatus, checked, None)
     valid_from = _date(row.get("valid_from"), at("valid_from"), checked, required=True)
     valid_to = _date(row.get("valid_to"), at("valid_to"), checked, required=True)
     if valid_from and valid_to and valid_to < valid_from:
-        checked.problems.append(FieldProblem(at("valid_to"), "field.valid_to_before_valid_from"))
+        checked.problems.append(
+            FieldProblem(at("valid_to"), FieldErrorCode.VALID_TO_BEFORE_VALID_FROM)
+        )
     full_name = text("insured_full_name", 180, required=True)
     birth_date = _date(
         row.get("insured_birth_date"), at("insured_birth_date"), checked, required=False

@@ -7,7 +7,7 @@ from enum import Enum
 from kabinet.clock import now
 from kabinet.documents import Gender, UserDocument
 from kabinet.i18n import Locale
-from kabinet.resolvers.errors import FieldProblem, InvalidInput
+from kabinet.resolvers.errors import FieldErrorCode, FieldProblem, InvalidInput
 from kabinet.resolvers.validation import Checked
 
 OLDEST_BIRTH_YEAR = 1900
@@ -55,11 +55,11 @@ async def update_profile(
         )
     if changes.gender is not KEEP:
         if changes.gender is None:
-            checked.problems.append(FieldProblem("gender", "field.required"))
+            checked.problems.append(FieldProblem("gender", FieldErrorCode.REQUIRED))
         updates["profile.gender"] = changes.gender
     if changes.birth_date is not KEEP:
         if changes.birth_date is None:
-            checked.problems.append(FieldProblem("birthDate", "field.required"))
+            checked.problems.append(FieldProblem("birthDate", FieldErrorCode.REQUIRED))
         updates["profile.birth_date"] = _birth_date(changes.birth_date, checked)
     if changes.locale not in (KEEP, None):
         updates["locale"] = changes.locale
@@ -75,9 +75,11 @@ def _birth_date(value: date | None, checked: Checked) -> date | None:
     if value is None:
         return None
     if value > now().date():
-        checked.problems.append(FieldProblem("birthDate", "field.birth_date_in_future"))
+        checked.problems.append(FieldProblem("birthDate", FieldErrorCode.BIRTH_DATE_IN_FUTURE))
     elif value.year < OLDEST_BIRTH_YEAR:
         checked.problems.append(
-            FieldProblem("birthDate", "field.birth_date_too_old", {"year": OLDEST_BIRTH_YEAR})
+            FieldProblem(
+                "birthDate", FieldErrorCode.BIRTH_DATE_TOO_OLD, {"year": OLDEST_BIRTH_YEAR}
+            )
         )
     return value

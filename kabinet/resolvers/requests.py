@@ -44,7 +44,15 @@ from kabinet.documents.request import (
 )
 from kabinet.i18n import Term
 from kabinet.resolvers import audit, contacts, files, notifications, pages, policies
-from kabinet.resolvers.errors import FieldProblem, InvalidInput, NotAllowed, NotFound, RateLimited
+from kabinet.resolvers.errors import (
+    ErrorCode,
+    FieldErrorCode,
+    FieldProblem,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    RateLimited,
+)
 from kabinet.resolvers.files import IncomingFile
 from kabinet.resolvers.validation import Checked, parse_idempotency_key, parse_phone
 from kabinet.services import Services
@@ -156,8 +164,8 @@ class _Validation:
     checked: Checked = field(default_factory=Checked)
     files: list[IncomingFile] = field(default_factory=list)
 
-    def fail(self, path: str, key: str, **params: object) -> None:
-        self.checked.problems.append(FieldProblem(path, key, params))
+    def fail(self, path: str, code: FieldErrorCode, **params: object) -> None:
+        self.checked.problems.append(FieldProblem(path, code, params))
 
 
 # ---- filing
@@ -183,9 +191,9 @@ async def create_request(
     linked = await policies.linked(user=user)
     policy = linked.active
     if policy is None and linked.policies:
-        return NotAllowed("POLICY_NOT_ACTIVE", "error.no_policy_in_force")
+        return NotAllowed(ErrorCode.POLICY_NOT_ACTIVE, "error.no_policy_in_force")
     if policy is None:
-        return NotAllowed("NO_ACTIVE_POLICY", "error.no_active_policy")
+        return NotAllowed(ErrorCode.NO_ACTIVE_POLICY, "error.no_active_policy")
     validation = _Validation()
     details = await _details(form, user, validation, policy.valid_from, policy.valid_to)
     if validation.checked.problems or details is None:
@@ -274,13 +282,15 @@ async def _details(
             amount = _amount(form.amount, validation)
             currency = (form.currency or "UAH").strip().upper()
             if currency not in CURRENCIES:
-                validation.fail("currency", "field.currency_invalid", allowed=", ".join(CURRENCIES))
+                validation.fail(
+                    "currency", FieldErrorCode.CURRENCY_INVALID, allowed=", ".join(CURRENCIES)
+                )
             if form.service_date > now().date():
-                validation.fail("serviceDate", "field.service_date_in_future")
+                validation.fail("serviceDate", FieldErrorCode.SERVICE_DATE_IN_FUTURE)
             elif not valid_from <= form.service_date <= valid_to:
                 validation.fail(
                     "serviceDate",
-                    "field.service_date_outside_policy",
+                    FieldErrorCode.SERVICE_DATE_OUTSIDE_POLICY,
                     valid_from=valid_from.strftime("%d.%m.%Y"),
                     valid_to=valid_to.strftime("%d.%m.%Y"),
                 )
@@ -307,13 +317,13 @@ async def _details(
 
 def _windows(windows: list[TimeWindow], path: str, validation: _Validation) -> list[TimeWindow]:
     if not windows:
-        validation.fail(path, "field.windows_required")
+        validation.fail(path, FieldErrorCode.WINDOWS_REQUIRED)
     if len(windows) > MAX_WINDOWS:
-        validation.fail(path, "field.too_many_items", max_items=MAX_WINDOWS)
+        validation.fail(path, FieldErrorCode.TOO_MANY_ITEMS, max_items=MAX_WINDOWS)
     moment = now()
     for index, window in enumerate(windows):
         if not moment < window.start < window.end:
-            validation.fail(f"{path}[{index}]", "field.window_invalid")
+            validation.fail(f"{path}[{index}]", FieldErrorCode.WINDOW_INVALID)
     return windows
 
 
@@ -325,7 +335,7 @@ def _own_address(
     for address in user.addresses.values():
         if str(address.id) == address_id:
             return address
-    validation.fail(path, "field.address_unknown")
+    validation.fail(path, FieldErrorCode.ADDRESS_UNKNOWN)
     return None
 
 
@@ -333,16 +343,16 @@ def _visit_address(
     user: UserDocument, home_visit: bool, address_id: str | None, validation: _Validation
 ) -> Address | None:
     if home_visit and address_id is None:
-        validation.fail("addressId", "field.address_required")
+        validation.fail("addressId", FieldErrorCode.ADDRESS_REQUIRED)
         return None
     return _own_address(user, address_id, "addressId", validation)
 
 
 def _medication_items(items: list[MedicationItem], validation: _Validation) -> list[MedicationItem]:
     if not items:
-        validation.fail("items", "field.items_required")
+        validation.fail("items", FieldErrorCode.ITEMS_REQUIRED)
     if len(items) > MAX_ITEMS:
-        validation.fail("items", "field.too_many_items", max_items=MAX_ITEMS)
+        validation.fail("items", FieldErrorCode.TOO_MANY_ITEMS, max_items=MAX_ITEMS)
     cleaned = []
     for index, item in enumerate(items):
         checked = validation.checked
@@ -350,7 +360,9 @@ def _medication_items(items: list[MedicationItem], validation: _Validation) -> l
         dosage = checked.text(item.dosage, f"items[{index}].dosage", max_length=100, required=False)
         if not 1 <= item.quantity <= MAX_QUANTITY:
             validation.fail(
-                f"items[{index}].quantity", "field.quantity_invalid", max_quantity=MAX_QUANTITY
+                f"items[{index}].quantity",
+                FieldErrorCode.QUANTITY_INVALID,
+                max_quantity=MAX_QUANTITY,
             )
         cleaned.append(MedicationItem(name=name or "", dosage=dosage, quantity=item.quantity))
     return cleaned
@@ -358,9 +370,9 @@ def _medication_items(items: list[MedicationItem], validation: _Validation) -> l
 
 def _list_of_texts(values: list[str], path: str, validation: _Validation) -> list[str]:
     if not values:
-        validation.fail(path, "field.items_required")
+        validation.fail(path, FieldErrorCode.ITEMS_REQUIRED)
     if len(values) > MAX_ITEMS:
-        validation.fail(path, "field.too_many_items", max_items=MAX_ITEMS)
+        validation.fail(path, FieldErrorCode.TOO_MANY_ITEMS, max_items=MAX_ITEMS)
     texts = [
         validation.checked.text(value, f"{path}[{index}]", max_length=200, required=True)
         for index, value in enumerate(values)
@@ -378,7 +390,7 @@ def _amount(typed: str, validation: _Validation) -> str | None:
     except InvalidOperation:
         amount = None
     if amount is None or not Decimal(0) < amount <= MAX_AMOUNT:
-        validation.fail("amount", "field.amount_invalid")
+        validation.fail("amount", FieldErrorCode.AMOUNT_INVALID)
         return None
     return f"{amount:.2f}"
 
@@ -387,12 +399,12 @@ def _iban(typed: str, validation: _Validation) -> str | None:
     """A Ukrainian IBAN (UA, 29 characters) whose ISO 13616 mod-97 checksum holds."""
     iban = "".join(typed.split()).upper()
     if not re.fullmatch(r"UA[0-9]{27}", iban):
-        validation.fail("iban", "field.iban_invalid")
+        validation.fail("iban", FieldErrorCode.IBAN_INVALID)
         return None
     rearranged = iban[4:] + iban[:4]
     digits = "".join(str(int(char, 36)) for char in rearranged)
     if int(digits) % 97 != 1:
-        validation.fail("iban", "field.iban_checksum_invalid")
+        validation.fail("iban", FieldErrorCode.IBAN_CHECKSUM_INVALID)
         return None
     return iban
 
@@ -418,7 +430,7 @@ async def _callback_phone(
     for contact in own:
         if contact.id in primary and contact.kind.value == "phone":
             return contact.value
-    validation.fail("phone", "field.phone_required")
+    validation.fail("phone", FieldErrorCode.PHONE_REQUIRED)
     return None
 
 
@@ -491,7 +503,7 @@ async def change_status(
     checked = Checked()
     text = checked.text(comment, "comment", max_length=2000, required=False)
     if status is S.SCHEDULED and (scheduled_at is None or scheduled_at <= now()):
-        checked.problems.append(FieldProblem("scheduledAt", "field.scheduled_at_required"))
+        checked.problems.append(FieldProblem("scheduledAt", FieldErrorCode.SCHEDULED_AT_REQUIRED))
     if checked.problems:
         return InvalidInput(checked.problems)
     changed = await _transition(request, status, Actor.OPERATOR, user, text, scheduled_at)
@@ -526,7 +538,9 @@ async def cancel_request(
 
 def _not_allowed(request: RequestDocument) -> NotAllowed:
     return NotAllowed(
-        "TRANSITION_NOT_ALLOWED", "error.transition_not_allowed", {"status": status_label(request)}
+        ErrorCode.TRANSITION_NOT_ALLOWED,
+        "error.transition_not_allowed",
+        {"status": status_label(request)},
     )
 
 
@@ -603,7 +617,7 @@ async def add_comment(
         return NotFound()
     if request.status in CLOSED:
         return NotAllowed(
-            "REQUEST_CLOSED", "error.request_closed", {"status": status_label(request)}
+            ErrorCode.REQUEST_CLOSED, "error.request_closed", {"status": status_label(request)}
         )
     if len(request.comments) >= MAX_COMMENTS:
         return _comments_full()
@@ -668,8 +682,12 @@ async def add_comment(
     current = await RequestDocument.get(request.id) or request
     if len(current.comments) >= MAX_COMMENTS:
         return _comments_full()
-    return NotAllowed("REQUEST_CLOSED", "error.request_closed", {"status": status_label(current)})
+    return NotAllowed(
+        ErrorCode.REQUEST_CLOSED, "error.request_closed", {"status": status_label(current)}
+    )
 
 
 def _comments_full() -> NotAllowed:
-    return NotAllowed("TOO_MANY_COMMENTS", "error.too_many_comments", {"limit": MAX_COMMENTS})
+    return NotAllowed(
+        ErrorCode.TOO_MANY_COMMENTS, "error.too_many_comments", {"limit": MAX_COMMENTS}
+    )

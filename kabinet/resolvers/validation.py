@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import phonenumbers
 
-from kabinet.resolvers.errors import FieldProblem
+from kabinet.resolvers.errors import FieldErrorCode, FieldProblem
 
 # Ukrainian names are written with the modifier-letter apostrophe; people type any of these.
 _APOSTROPHES = re.compile(r"[\'’`ʻ‘]")
@@ -51,15 +51,17 @@ class Checked:
         and optional."""
         visible = _without_invisible(" ".join((value or "").split()))
         if visible is None:
-            self.problems.append(FieldProblem(path, "field.control_characters"))
+            self.problems.append(FieldProblem(path, FieldErrorCode.CONTROL_CHARACTERS))
             return None
         cleaned = " ".join(visible.split())
         if not cleaned:
             if required:
-                self.problems.append(FieldProblem(path, "field.required"))
+                self.problems.append(FieldProblem(path, FieldErrorCode.REQUIRED))
             return None
         if len(cleaned) > max_length:
-            self.problems.append(FieldProblem(path, "field.too_long", {"max_length": max_length}))
+            self.problems.append(
+                FieldProblem(path, FieldErrorCode.TOO_LONG, {"max_length": max_length})
+            )
             return None
         return cleaned
 
@@ -71,7 +73,7 @@ class Checked:
         cleaned = _APOSTROPHES.sub("ʼ", cleaned)
         letters = [char for char in cleaned if char not in " ʼ-"]
         if not _NAME.match(cleaned) or not all(map(_latin_or_cyrillic, letters)):
-            self.problems.append(FieldProblem(path, "field.name_invalid"))
+            self.problems.append(FieldProblem(path, FieldErrorCode.NAME_INVALID))
             return None
         return cleaned
 
@@ -81,7 +83,7 @@ def parse_idempotency_key(value: str | None, path: str) -> str | FieldProblem | 
     if value is None:
         return None
     if not _IDEMPOTENCY_KEY.match(value):
-        return FieldProblem(path, "field.idempotency_key_invalid")
+        return FieldProblem(path, FieldErrorCode.IDEMPOTENCY_KEY_INVALID)
     return value
 
 
@@ -90,12 +92,12 @@ def parse_phone(value: str, path: str) -> str | FieldProblem:
     try:
         number = phonenumbers.parse(value, "UA")
     except phonenumbers.NumberParseException:
-        return FieldProblem(path, "field.contact_invalid")
+        return FieldProblem(path, FieldErrorCode.CONTACT_INVALID)
     if not phonenumbers.is_valid_number(number):
-        return FieldProblem(path, "field.contact_invalid")
+        return FieldProblem(path, FieldErrorCode.CONTACT_INVALID)
     if (
         phonenumbers.region_code_for_number(number) != "UA"
         or phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE
     ):
-        return FieldProblem(path, "field.phone_not_ukrainian_mobile")
+        return FieldProblem(path, FieldErrorCode.PHONE_NOT_UKRAINIAN_MOBILE)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -11,6 +11,7 @@ from kabinet.schema.account import AccountMutation, AccountQuery
 from kabinet.schema.addresses import AddressesMutation
 from kabinet.schema.audit import AuditQuery
 from kabinet.schema.contacts import ContactsMutation
+from kabinet.schema.errors import GraphQLErrorCode
 from kabinet.schema.extensions import EXTENSIONS
 from kabinet.schema.masking import KabinetSchema
 from kabinet.schema.policies import PoliciesMutation, PoliciesQuery
@@ -63,6 +64,7 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
+        types=[GraphQLErrorCode],  # no field returns it: clients type `extensions.code` by it
         extensions=EXTENSIONS,
         config=StrawberryConfig(relay_max_results=100, scalar_map={datetime: DateTime}),
     )

@@ -6,7 +6,6 @@ from typing import Annotated
 import strawberry
 
 from kabinet.auth.passwords import PASSWORD_POLICY
-from kabinet.i18n import Locale as LocaleValue
 from kabinet.i18n import translate
 from kabinet.resolvers import account
 from kabinet.resolvers.errors import DomainError
@@ -144,10 +143,6 @@ ChangePasswordResult = Annotated[
 ]
 
 
-def _locale(value: Locale | None) -> LocaleValue | None:
-    return None if value is None else LocaleValue(value.value)
-
-
 def answer(info: Info, outcome: account.SignedIn | account.Done | DomainError) -> object:
     """The union member for a use case's outcome."""
     locale = info.context.caller.locale
@@ -191,7 +186,7 @@ class AccountMutation:
             email=input.email,
             password=input.password,
             password_confirmation=input.password_confirmation,
-            locale=_locale(input.locale),
+            locale=input.locale,
         )
         if isinstance(outcome, account.Done):
             locale = info.context.caller.locale

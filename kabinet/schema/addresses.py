@@ -1,26 +1,19 @@
 """Addresses in the API: `setAddress` and `removeAddress` (guide 2.3)."""
 
 from collections.abc import Iterable
-from enum import Enum
 from typing import Annotated, Self
 
 import strawberry
 from strawberry import relay
 
 from kabinet.documents import Address as AddressValue
-from kabinet.documents import AddressKind as AddressKindValue
 from kabinet.documents import UserDocument
 from kabinet.resolvers import addresses
 from kabinet.schema.context import Info
+from kabinet.schema.enums import AddressKind
 from kabinet.schema.errors import InputError, NotFound, require_user, to_graphql
 from kabinet.schema.ids import by_id
 from kabinet.schema.user import User
-
-
-@strawberry.enum(description="Which of the account's two addresses.")
-class AddressKind(Enum):
-    HOME = AddressKindValue.HOME.value
-    ADDITIONAL = AddressKindValue.ADDITIONAL.value
 
 
 @strawberry.type(description="An address where the person can receive services.")
@@ -39,7 +32,7 @@ class Address(relay.Node):
     def from_document(cls, address: AddressValue) -> Self:
         return cls(
             id=str(address.id),
-            kind=AddressKind(address.kind.value),
+            kind=address.kind,
             city=address.city,
             street=address.street,
             building=address.building,
@@ -96,7 +89,7 @@ class AddressesMutation:
         outcome = await addresses.set_address(
             user=user,
             fields=AddressValue(
-                kind=AddressKindValue(input.kind.value),
+                kind=input.kind,
                 city=input.city,
                 street=input.street,
                 building=input.building,

@@ -3,16 +3,15 @@
 import json
 from collections.abc import Iterable
 from datetime import datetime
-from enum import Enum
 from typing import Self
 
 import strawberry
 from strawberry import relay
 
-from kabinet.documents import AuditAction, AuditEventDocument, Role
+from kabinet.documents import AuditEventDocument
 from kabinet.resolvers import audit
 from kabinet.schema.context import Info
-from kabinet.schema.enums import Role as RoleEnum
+from kabinet.schema.enums import Role, SecurityAction
 from kabinet.schema.errors import require_user
 from kabinet.schema.ids import filter_id, object_id
 from kabinet.schema.pagination import (
@@ -26,27 +25,6 @@ from kabinet.schema.user import User
 
 # The API's type of each audited target, for its global id.
 _TARGET_TYPES = {"contact": "Contact", "request": "Request", "policy": "Policy"}
-
-
-@strawberry.enum(description="What happened.")
-class SecurityAction(Enum):
-    LOGIN = AuditAction.LOGIN.value
-    LOGIN_FAILED = AuditAction.LOGIN_FAILED.value
-    LOGOUT = AuditAction.LOGOUT.value
-    LOGOUT_EVERYWHERE = AuditAction.LOGOUT_EVERYWHERE.value
-    EMAIL_CONFIRMED = AuditAction.EMAIL_CONFIRMED.value
-    PASSWORD_CHANGED = AuditAction.PASSWORD_CHANGED.value
-    PASSWORD_RESET_REQUESTED = AuditAction.PASSWORD_RESET_REQUESTED.value
-    PASSWORD_RESET = AuditAction.PASSWORD_RESET.value
-    DATA_EXPORTED = AuditAction.DATA_EXPORTED.value
-    ACCOUNT_DELETED = AuditAction.ACCOUNT_DELETED.value
-    CONTACT_ADDED = AuditAction.CONTACT_ADDED.value
-    CONTACT_VERIFIED = AuditAction.CONTACT_VERIFIED.value
-    CONTACT_REMOVED = AuditAction.CONTACT_REMOVED.value
-    REQUEST_STATUS_CHANGED = AuditAction.REQUEST_STATUS_CHANGED.value
-    REQUEST_COMMENTED = AuditAction.REQUEST_COMMENTED.value
-    POLICY_PHONES_UPDATED = AuditAction.POLICY_PHONES_UPDATED.value
-    POLICIES_IMPORTED = AuditAction.POLICIES_IMPORTED.value
 
 
 def _global_id(type_name: str, value: object) -> strawberry.ID | None:
@@ -69,7 +47,7 @@ class SecurityEvent(relay.Node):
         description="Global id of the account that acted; null for sign-in attempts that "
         "matched no password and for the command line."
     )
-    actor_role: RoleEnum | None = strawberry.field(description="The actor's role at the time.")
+    actor_role: Role | None = strawberry.field(description="The actor's role at the time.")
     subject_id: strawberry.ID | None = strawberry.field(
         description="Global id of the account the event is about; it stays when the account "
         "is deleted (then `subject` is null)."
@@ -101,9 +79,9 @@ class SecurityEvent(relay.Node):
         return cls(
             id=str(document.id),
             at=document.at,
-            action=SecurityAction(document.action.value),
+            action=document.action,
             actor_id=_global_id("User", document.actor_id),
-            actor_role=RoleEnum(document.actor_role) if document.actor_role else None,
+            actor_role=Role(document.actor_role) if document.actor_role else None,
             subject_id=_global_id("User", document.subject_id),
             target_type=document.target_type,
             target_id=_global_id(target_type, document.target_id) if target_type else None,
@@ -174,7 +152,7 @@ def _filters(given: SecurityEventFilter | None) -> audit.EventFilter:
         return audit.EventFilter()
     return audit.EventFilter(
         user_id=filter_id(given.user_id, "User"),
-        action=AuditAction(given.action.value) if given.action else None,
+        action=given.action,
     )
 
 

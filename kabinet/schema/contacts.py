@@ -2,16 +2,15 @@
 
 from collections.abc import Iterable
 from datetime import datetime
-from enum import Enum
 from typing import Annotated, Self
 
 import strawberry
 from strawberry import relay
 
 from kabinet.documents import ContactDocument, UserDocument
-from kabinet.documents import ContactKind as ContactKindValue
 from kabinet.resolvers import contacts
 from kabinet.schema.context import Info
+from kabinet.schema.enums import ContactKind
 from kabinet.schema.errors import (
     InputError,
     InvalidCode,
@@ -25,12 +24,6 @@ from kabinet.schema.errors import (
 from kabinet.schema.ids import by_id, object_id
 from kabinet.schema.policies import Policy
 from kabinet.schema.user import User
-
-
-@strawberry.enum(description="What a contact is.")
-class ContactKind(Enum):
-    PHONE = ContactKindValue.PHONE.value
-    EMAIL = ContactKindValue.EMAIL.value
 
 
 @strawberry.type(description="A phone or email of the account, confirmed by a code.")
@@ -50,7 +43,7 @@ class Contact(relay.Node):
     def from_document(cls, document: ContactDocument, *, primary: bool) -> Self:
         return cls(
             id=str(document.id),
-            kind=ContactKind(document.kind.value),
+            kind=document.kind,
             value=document.value,
             verified=document.verified,
             verified_at=document.verified_at,

@@ -1,21 +1,163 @@
-"""Enums shared by several areas of the schema."""
+"""The domain's enums, published to GraphQL as they are.
 
+Strawberry takes the domain's own classes, so a resolver returns and receives the
+domain's members with no conversion; the GraphQL names are the members' names.
+"""
+
+import dataclasses
+from collections.abc import Mapping
 from enum import Enum
 
 import strawberry
+from strawberry.types.enum import StrawberryEnumDefinition
 
-from kabinet.documents import Role as RoleValue
+from kabinet import documents
 from kabinet.i18n import Locale as LocaleValue
+from kabinet.resolvers.policies import LookupStatus
+from kabinet.roles import Role as RoleValue
 
 
-@strawberry.enum(description="What an account may do.")
-class Role(Enum):
-    CUSTOMER = RoleValue.CUSTOMER.value
-    OPERATOR = RoleValue.OPERATOR.value
-    ADMIN = RoleValue.ADMIN.value
+def publish[E: type[Enum]](
+    enum: E, *, description: str, values: Mapping[object, str], name: str | None = None
+) -> E:
+    """``enum`` as the GraphQL enum ``name`` (its class name by default), its members
+    under their own names, each described by ``values``."""
+    if set(values) != set(enum):
+        raise ValueError(f"describe each member of {enum.__name__} once: {set(enum) ^ set(values)}")
+    strawberry.enum(enum, name=name, description=description)
+    definition: StrawberryEnumDefinition = enum.__strawberry_definition__  # type: ignore[attr-defined]
+    definition.values = [
+        dataclasses.replace(value, description=values[member])
+        for member, value in zip(enum, definition.values, strict=True)
+    ]
+    return enum
 
 
-@strawberry.enum(description="Language of messages, emails and SMS.")
-class Locale(Enum):
-    UK = LocaleValue.UK.value
-    EN = LocaleValue.EN.value
+Role = publish(
+    RoleValue,
+    description="What an account may do.",
+    values={
+        RoleValue.CUSTOMER: "An insured person: their own account, cards and requests.",
+        RoleValue.OPERATOR: "The contact centre: every person's requests and cards.",
+        RoleValue.ADMIN: "An operator who may also import the card registry and read the "
+        "security log.",
+    },
+)
+
+Locale = publish(
+    LocaleValue,
+    description="Language of messages, emails and SMS.",
+    values={LocaleValue.UK: "Ukrainian, the default.", LocaleValue.EN: "English."},
+)
+
+Gender = publish(
+    documents.Gender,
+    description="Gender as in the insurance contract.",
+    values={documents.Gender.FEMALE: "Female.", documents.Gender.MALE: "Male."},
+)
+
+AddressKind = publish(
+    documents.AddressKind,
+    description="Which of the account's two addresses.",
+    values={
+        documents.AddressKind.HOME: "Where the person lives.",
+        documents.AddressKind.ADDITIONAL: "Another address, e.g. work.",
+    },
+)
+
+ContactKind = publish(
+    documents.ContactKind,
+    description="What a contact is.",
+    values={
+        documents.ContactKind.PHONE: "A Ukrainian mobile number, E.164.",
+        documents.ContactKind.EMAIL: "An email address.",
+    },
+)
+
+PolicyStatus = publish(
+    documents.PolicyStatus,
+    description="Whether the card can be used now.",
+    values={
+        documents.PolicyStatus.ACTIVE: "In force within its validity dates.",
+        documents.PolicyStatus.SUSPENDED: "Stopped by the insurer for now.",
+        documents.PolicyStatus.EXPIRED: "Ended.",
+    },
+)
+
+Relationship = publish(
+    documents.Relationship,
+    description="Of the insured person to the owner of the phone.",
+    values={
+        documents.Relationship.SELF: "The owner of the phone is the insured person.",
+        documents.Relationship.CHILD: "The insured person is the owner's child.",
+        documents.Relationship.SPOUSE: "The insured person is the owner's spouse.",
+        documents.Relationship.OTHER: "Another relation.",
+    },
+)
+
+PolicyLookupStatus = publish(
+    LookupStatus,
+    name="PolicyLookupStatus",
+    description="Why cards are shown or not.",
+    values={
+        LookupStatus.NO_VERIFIED_PHONE: "The account has no confirmed phone to find cards by.",
+        LookupStatus.NO_CARD_FOUND: "No card in the registry lists a confirmed phone of the "
+        "account.",
+        LookupStatus.NO_CARD_IN_FORCE: "Cards are linked, but none is in force today (expired "
+        "or suspended); there is no active card until one is.",
+        LookupStatus.FOUND: "Cards are linked and one is active.",
+    },
+)
+
+RequestKind = publish(
+    documents.RequestKind,
+    description="What the person asks for.",
+    values={
+        documents.RequestKind.DOCTOR_APPOINTMENT: "A visit to a doctor, or a doctor at home.",
+        documents.RequestKind.MEDICATIONS: "Medications delivered.",
+        documents.RequestKind.LAB_TESTS: "Laboratory tests, possibly taken at home.",
+        documents.RequestKind.REIMBURSEMENT: "Money back for a service paid for.",
+        documents.RequestKind.CALLBACK: "A call from the contact centre.",
+    },
+)
+
+RequestStatus = publish(
+    documents.RequestStatus,
+    description="Where a request is in its processing.",
+    values={
+        documents.RequestStatus.SUBMITTED: "Filed, not yet taken up.",
+        documents.RequestStatus.IN_PROGRESS: "An operator is working on it.",
+        documents.RequestStatus.NEEDS_INFO: "The operator asks the person for more; answer "
+        "with a comment.",
+        documents.RequestStatus.SCHEDULED: "Planned for `scheduledAt`.",
+        documents.RequestStatus.APPROVED: "Accepted; to be carried out.",
+        documents.RequestStatus.COMPLETED: "Done (final).",
+        documents.RequestStatus.REJECTED: "Refused by the contact centre (final).",
+        documents.RequestStatus.CANCELLED: "Cancelled by the person (final).",
+    },
+)
+
+SecurityAction = publish(
+    documents.AuditAction,
+    name="SecurityAction",
+    description="What happened.",
+    values={
+        documents.AuditAction.LOGIN: "A sign-in.",
+        documents.AuditAction.LOGIN_FAILED: "A refused sign-in (`after` holds the reason).",
+        documents.AuditAction.LOGOUT: "A session ended.",
+        documents.AuditAction.LOGOUT_EVERYWHERE: "Every session of the account ended.",
+        documents.AuditAction.EMAIL_CONFIRMED: "The account's email was confirmed.",
+        documents.AuditAction.PASSWORD_CHANGED: "The password was changed.",
+        documents.AuditAction.PASSWORD_RESET_REQUESTED: "A password reset link was asked for.",
+        documents.AuditAction.PASSWORD_RESET: "The password was reset by an emailed link.",
+        documents.AuditAction.DATA_EXPORTED: "The person exported their data.",
+        documents.AuditAction.ACCOUNT_DELETED: "The account was deleted.",
+        documents.AuditAction.CONTACT_ADDED: "A phone or email was added.",
+        documents.AuditAction.CONTACT_VERIFIED: "A phone or email was confirmed by its code.",
+        documents.AuditAction.CONTACT_REMOVED: "A phone or email was removed.",
+        documents.AuditAction.REQUEST_STATUS_CHANGED: "A request's status changed.",
+        documents.AuditAction.REQUEST_COMMENTED: "A comment was added to a request.",
+        documents.AuditAction.POLICY_PHONES_UPDATED: "Staff changed a card's phones.",
+        documents.AuditAction.POLICIES_IMPORTED: "An administrator imported the card registry.",
+    },
+)

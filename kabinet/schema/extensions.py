@@ -22,6 +22,7 @@ from kabinet.auth.sessions import reload_session
 from kabinet.i18n import translate
 from kabinet.metrics import OperationMetrics
 from kabinet.observe import new_request_id
+from kabinet.schema.errors import GraphQLErrorCode
 from kabinet.schema.limits import MAX_OBJECTS, count_objects
 from kabinet.schema.loaders import Loaders
 from kabinet.schema.shape import MAX_ALIASES, MAX_DEPTH, MAX_FIELDS, Shape, measure
@@ -108,9 +109,19 @@ class ConfiguredValidation(SchemaExtension):
                 extensions={"code": code, "count": count, "limit": limit},
             )
             for code, key, count, limit in (
-                ("TOO_DEEP", "error.too_deep", shape.depth, MAX_DEPTH),
-                ("TOO_MANY_ALIASES", "error.too_many_aliases", shape.aliases, MAX_ALIASES),
-                ("TOO_MANY_FIELDS", "error.too_many_fields", shape.fields, MAX_FIELDS),
+                (GraphQLErrorCode.TOO_DEEP, "error.too_deep", shape.depth, MAX_DEPTH),
+                (
+                    GraphQLErrorCode.TOO_MANY_ALIASES,
+                    "error.too_many_aliases",
+                    shape.aliases,
+                    MAX_ALIASES,
+                ),
+                (
+                    GraphQLErrorCode.TOO_MANY_FIELDS,
+                    "error.too_many_fields",
+                    shape.fields,
+                    MAX_FIELDS,
+                ),
             )
             if count > limit
         ]
@@ -140,7 +151,11 @@ class ConfiguredValidation(SchemaExtension):
         locale = self.execution_context.context.caller.locale
         return GraphQLError(
             translate("error.too_many_objects", locale, count=objects, limit=MAX_OBJECTS),
-            extensions={"code": "TOO_MANY_OBJECTS", "objects": objects, "limit": MAX_OBJECTS},
+            extensions={
+                "code": GraphQLErrorCode.TOO_MANY_OBJECTS,
+                "objects": objects,
+                "limit": MAX_OBJECTS,
+            },
         )
 
 

@@ -20,6 +20,7 @@ from strawberry.types.graphql import OperationType
 
 from kabinet import logs
 from kabinet.i18n import DEFAULT_LOCALE, Locale, translate
+from kabinet.schema.errors import GraphQLErrorCode
 
 logger = logging.getLogger("kabinet.errors")
 
@@ -33,7 +34,7 @@ def is_unexpected(error: GraphQLError) -> bool:
 def masked(locale: Locale, request_id: str | None) -> tuple[str, dict[str, object]]:
     """What a client is told of an unexpected error: a message and the extensions."""
     message = translate("error.unexpected", locale, request_id=request_id)
-    return message, {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+    return message, {"code": GraphQLErrorCode.INTERNAL_SERVER_ERROR, "requestId": request_id}
 
 
 class KabinetSchema(strawberry.Schema):

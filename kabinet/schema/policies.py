@@ -2,7 +2,6 @@
 
 from collections.abc import Iterable
 from datetime import date
-from enum import Enum
 from typing import Annotated, Self
 
 import strawberry
@@ -10,12 +9,11 @@ from strawberry import relay
 from strawberry.file_uploads import Upload
 
 from kabinet.documents import STAFF_ROLES, PolicyDocument, Role, UserDocument
-from kabinet.documents import PolicyStatus as PolicyStatusValue
-from kabinet.documents import Relationship as RelationshipValue
 from kabinet.i18n import translate
 from kabinet.resolvers import errors as domain
 from kabinet.resolvers import policies, policy_import
 from kabinet.schema.context import Info
+from kabinet.schema.enums import PolicyLookupStatus, PolicyStatus, Relationship
 from kabinet.schema.errors import (
     FieldError,
     InputError,
@@ -34,33 +32,6 @@ from kabinet.schema.pagination import (
     page_size,
 )
 from kabinet.schema.user import User
-
-
-@strawberry.enum(description="Whether the card can be used now.")
-class PolicyStatus(Enum):
-    ACTIVE = PolicyStatusValue.ACTIVE.value
-    SUSPENDED = PolicyStatusValue.SUSPENDED.value
-    EXPIRED = PolicyStatusValue.EXPIRED.value
-
-
-@strawberry.enum(description="Of the insured person to the owner of the phone.")
-class Relationship(Enum):
-    SELF = RelationshipValue.SELF.value
-    CHILD = RelationshipValue.CHILD.value
-    SPOUSE = RelationshipValue.SPOUSE.value
-    OTHER = RelationshipValue.OTHER.value
-
-
-@strawberry.enum(description="Why cards are shown or not.")
-class PolicyLookupStatus(Enum):
-    NO_VERIFIED_PHONE = policies.LookupStatus.NO_VERIFIED_PHONE.value
-    NO_CARD_FOUND = policies.LookupStatus.NO_CARD_FOUND.value
-    NO_CARD_IN_FORCE = strawberry.enum_value(
-        policies.LookupStatus.NO_CARD_IN_FORCE.value,
-        description="Cards are linked, but none is in force today (expired or suspended); "
-        "there is no active card until one is.",
-    )
-    FOUND = policies.LookupStatus.FOUND.value
 
 
 @strawberry.type(description="The person the card insures.")
@@ -98,14 +69,14 @@ class Policy(relay.Node):
             number=document.number,
             insurer=document.insurer,
             program=document.program,
-            status=PolicyStatus(document.status.value),
+            status=document.status,
             valid_from=document.valid_from,
             valid_to=document.valid_to,
             insured_person=InsuredPerson(
                 full_name=document.insured_person.full_name,
                 birth_date=document.insured_person.birth_date,
             ),
-            relationship=Relationship(document.relationship.value),
+            relationship=document.relationship,
             coverage_notes=document.coverage_notes,
             active=active,
             phones=list(document.phones) if staff else None,
@@ -159,7 +130,7 @@ def lookup(linked: policies.Linked, info: Info) -> PolicyLookup:
         if status is policies.LookupStatus.FOUND
         else translate(f"policy.lookup.{status.value}", info.context.caller.locale)
     )
-    return PolicyLookup(status=PolicyLookupStatus(status.value), hint=hint)
+    return PolicyLookup(status=status, hint=hint)
 
 
 @strawberry.type(description="One card in a list.")

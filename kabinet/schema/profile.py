@@ -1,25 +1,16 @@
 """Personal data in the API: `me.profile` and `updateProfile` (guide 2.1)."""
 
 from datetime import date
-from enum import Enum
 from typing import Annotated, Self
 
 import strawberry
 
-from kabinet.documents import Gender as GenderValue
 from kabinet.documents import UserDocument
-from kabinet.i18n import Locale as LocaleValue
 from kabinet.resolvers import profile
 from kabinet.schema.context import Info
-from kabinet.schema.enums import Locale
+from kabinet.schema.enums import Gender, Locale
 from kabinet.schema.errors import InputError, require_user, to_graphql
 from kabinet.schema.user import User
-
-
-@strawberry.enum(description="Gender as in the insurance contract.")
-class Gender(Enum):
-    FEMALE = GenderValue.FEMALE.value
-    MALE = GenderValue.MALE.value
 
 
 @strawberry.type(description="Personal data: full name, gender, date of birth.")
@@ -42,7 +33,7 @@ class Profile:
             last_name=data.last_name,
             first_name=data.first_name,
             middle_name=data.middle_name,
-            gender=Gender(data.gender.value) if data.gender else None,
+            gender=data.gender,
             birth_date=data.birth_date,
             complete=profile.is_complete(user),
         )
@@ -81,17 +72,15 @@ class ProfileMutation:
     @strawberry.mutation(description="Change personal data and the language.")
     async def update_profile(self, info: Info, input: UpdateProfileInput) -> UpdateProfileResult:
         user = require_user(info)
-        gender = _sent(input.gender)
-        locale = _sent(input.locale)
         outcome = await profile.update_profile(
             user=user,
             changes=profile.ProfileChanges(
                 last_name=_sent(input.last_name),
                 first_name=_sent(input.first_name),
                 middle_name=_sent(input.middle_name),
-                gender=GenderValue(gender.value) if isinstance(gender, Gender) else gender,
+                gender=_sent(input.gender),
                 birth_date=_sent(input.birth_date),
-                locale=LocaleValue(locale.value) if isinstance(locale, Locale) else locale,
+                locale=_sent(input.locale),
             ),
         )
         if isinstance(outcome, UserDocument):

@@ -2,7 +2,6 @@
 
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from datetime import date, datetime
-from enum import Enum
 from typing import Annotated, Self
 
 import strawberry
@@ -15,8 +14,6 @@ from kabinet import events
 from kabinet.clock import aware
 from kabinet.documents import STAFF_ROLES, RequestDocument, UserDocument
 from kabinet.documents import Attachment as AttachmentValue
-from kabinet.documents import RequestKind as RequestKindValue
-from kabinet.documents import RequestStatus as RequestStatusValue
 from kabinet.documents.request import (
     CallbackDetails as CallbackValue,
 )
@@ -43,7 +40,9 @@ from kabinet.resolvers import notifications, requests
 from kabinet.resolvers.files import MAX_FILE_BYTES, MAX_FILES, IncomingFile, download_url
 from kabinet.schema.addresses import Address
 from kabinet.schema.context import Info
+from kabinet.schema.enums import RequestKind, RequestStatus
 from kabinet.schema.errors import (
+    GraphQLErrorCode,
     InputError,
     NotAllowed,
     NotFound,
@@ -61,27 +60,6 @@ from kabinet.schema.pagination import (
 )
 from kabinet.schema.policies import Policy
 from kabinet.schema.user import User
-
-
-@strawberry.enum(description="What the person asks for.")
-class RequestKind(Enum):
-    DOCTOR_APPOINTMENT = RequestKindValue.DOCTOR_APPOINTMENT.value
-    MEDICATIONS = RequestKindValue.MEDICATIONS.value
-    LAB_TESTS = RequestKindValue.LAB_TESTS.value
-    REIMBURSEMENT = RequestKindValue.REIMBURSEMENT.value
-    CALLBACK = RequestKindValue.CALLBACK.value
-
-
-@strawberry.enum(description="Where a request is in its processing.")
-class RequestStatus(Enum):
-    SUBMITTED = RequestStatusValue.SUBMITTED.value
-    IN_PROGRESS = RequestStatusValue.IN_PROGRESS.value
-    NEEDS_INFO = RequestStatusValue.NEEDS_INFO.value
-    SCHEDULED = RequestStatusValue.SCHEDULED.value
-    APPROVED = RequestStatusValue.APPROVED.value
-    COMPLETED = RequestStatusValue.COMPLETED.value
-    REJECTED = RequestStatusValue.REJECTED.value
-    CANCELLED = RequestStatusValue.CANCELLED.value
 
 
 @strawberry.type(description="A span of time that suits the person.")
@@ -135,7 +113,7 @@ class StatusChange:
     @classmethod
     def from_value(cls, change: StatusChangeValue) -> Self:
         return cls(
-            status=RequestStatus(change.status.value),
+            status=change.status,
             at=change.at,
             comment=change.comment,
             by_operator=change.by_operator,
@@ -299,8 +277,8 @@ class Request(relay.Node):
         return cls(
             id=str(document.id),
             number=document.number,
-            kind=RequestKind(document.kind.value),
-            status=RequestStatus(document.status.value),
+            kind=document.kind,
+            status=document.status,
             created_at=document.created_at,
             updated_at=document.updated_at,
             details=_details(document.details),  # type: ignore[arg-type]
@@ -380,10 +358,8 @@ async def request_connection(
     filters = requests.RequestFilter()
     if filter is not None:
         filters = requests.RequestFilter(
-            kinds=[RequestKindValue(k.value) for k in filter.kinds] if filter.kinds else None,
-            statuses=[RequestStatusValue(s.value) for s in filter.statuses]
-            if filter.statuses
-            else None,
+            kinds=filter.kinds or None,
+            statuses=filter.statuses or None,
             policy_id=filter_id(filter.policy_id, "Policy"),
             created_from=aware(filter.created_from) if filter.created_from else None,
             created_to=aware(filter.created_to) if filter.created_to else None,
@@ -704,7 +680,7 @@ class RequestsMutation:
                 caller=info.context.caller,
                 user=user,
                 request_id=request_id,
-                status=RequestStatusValue(input.status.value),
+                status=input.status,
                 comment=input.comment,
                 scheduled_at=aware(input.scheduled_at) if input.scheduled_at else None,
             ),
@@ -757,7 +733,7 @@ async def _live(
     except TooMany as refused:
         raise GraphQLError(
             refused.message(context.caller.locale),
-            extensions={"code": "TOO_MANY_SUBSCRIPTIONS", "limit": refused.limit},
+            extensions={"code": GraphQLErrorCode.TOO_MANY_SUBSCRIPTIONS, "limit": refused.limit},
         ) from refused
     with counted:
         async with context.services.events.subscribe(wanted) as stream:
@@ -774,10 +750,8 @@ async def _live(
                         continue
                     delivered.add(event.change_id)
                     yield RequestEvent(
-                        status=RequestStatus(event.status.value),
-                        previous_status=RequestStatus(event.previous_status.value)
-                        if event.previous_status
-                        else None,
+                        status=event.status,
+                        previous_status=event.previous_status,
                         at=event.at,
                         by_operator=event.change.by_operator,
                         comment=event.change.comment,
@@ -786,7 +760,7 @@ async def _live(
             except events.HistoryLost as lost:
                 raise GraphQLError(
                     translate("events.history_lost", context.caller.locale),
-                    extensions={"code": "EVENTS_INTERRUPTED"},
+                    extensions={"code": GraphQLErrorCode.EVENTS_INTERRUPTED},
                 ) from lost
 
 
@@ -880,8 +854,8 @@ class NotificationsMutation:
         user = require_user(info)
         outcome = await notifications.update_settings(
             user=user,
-            sms=[RequestStatusValue(s.value) for s in input.sms],
-            email=[RequestStatusValue(s.value) for s in input.email],
+            sms=input.sms,
+            email=input.email,
         )
         if isinstance(outcome, UserDocument):
             return User.from_document(outcome)

@@ -61,8 +61,8 @@ class User(relay.Node):
             id=str(document.id),
             email=document.email,
             email_confirmed=document.email_confirmed,
-            role=Role(document.role.value),
-            locale=Locale(document.locale.value),
+            role=document.role,
+            locale=document.locale,
             created_at=document.created_at,
             document=document,
         )

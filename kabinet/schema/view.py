@@ -33,6 +33,7 @@ from kabinet.events.sockets import TOO_MANY_SOCKETS, Socket, TooMany
 from kabinet.i18n import negotiate_locale, translate
 from kabinet.schema import build_schema
 from kabinet.schema.context import Context
+from kabinet.schema.errors import GraphQLErrorCode
 from kabinet.services import Services
 
 GRAPHIQL_PAGE = Path(__file__).parent.parent / "static" / "graphiql.html"
@@ -176,7 +177,7 @@ class LegacyWSHandler(SocketHandling, BaseGraphQLWSHandler[Context, None]):
         try:
             await super().handle_connection_init(message)
         except SocketRefused as refused:
-            payload = {"code": "TOO_MANY_CONNECTIONS", "message": refused.reason}
+            payload = {"code": GraphQLErrorCode.TOO_MANY_CONNECTIONS, "message": refused.reason}
             await self.send_message({"type": "connection_error", "payload": payload})
             await self.websocket.close(code=TOO_MANY_SOCKETS, reason=refused.reason)
 
@@ -293,7 +294,7 @@ class KabinetGraphQL(GraphQL[Context, None]):
         # The WebSocket carries subscriptions to a person's own data: no session, no socket.
         resolved = await resolve_session(token, ttl=self.services.settings.session_ttl)
         if resolved is None:
-            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+            raise ConnectionRejectionError({"code": GraphQLErrorCode.UNAUTHENTICATED})
         caller = context.caller
         caller.session, caller.user = resolved
         caller.locale = caller.user.locale

@@ -24,6 +24,7 @@ from beanie import PydanticObjectId
 from bench.floor import READ_QUERY
 from kabinet import engine_compat
 from kabinet.app import create_app
+from kabinet.auth.passwords import PasswordHashing
 from kabinet.clock import now
 from kabinet.config import Settings
 from kabinet.db import EMBEDDED_FILE, Database
@@ -104,7 +105,7 @@ async def _member(user: UserDocument, phone: str, n: int, extra: bool) -> list[l
     return [contacts, cards, _requests(user, cards, phone)]
 
 
-async def seed(members: int) -> None:
+async def seed(members: int, passwords: PasswordHashing) -> None:
     users = [
         UserDocument(
             id=PydanticObjectId(),
@@ -123,7 +124,9 @@ async def seed(members: int) -> None:
         contacts += own[0]
         cards += own[1]
         requests += own[2]
-    customer = await create_confirmed_user(email=CUSTOMER, password=PASSWORD, role=Role.CUSTOMER)
+    customer = await create_confirmed_user(
+        passwords=passwords, email=CUSTOMER, password=PASSWORD, role=Role.CUSTOMER
+    )
     assert isinstance(customer, UserDocument)
     own = await _member(customer, _phone("67", 1), members, False)
     contacts += own[0]
@@ -133,7 +136,9 @@ async def seed(members: int) -> None:
     cards += [
         _policy(f"UA-V-{r:04d}-{k}", _phone("68", r)) for r in range(VERIFICATIONS) for k in (1, 2)
     ]
-    await create_confirmed_user(email=OPERATOR, password=PASSWORD, role=Role.OPERATOR)
+    await create_confirmed_user(
+        passwords=passwords, email=OPERATOR, password=PASSWORD, role=Role.OPERATOR
+    )
     for batch in (contacts, cards, requests):
         for start in range(0, len(batch), 1000):
             await type(batch[0]).insert_many(batch[start : start + 1000])
@@ -231,8 +236,8 @@ async def main() -> None:
         if arguments.unpatched:
             parser.error("seed first: run once without --unpatched")
         settings = Settings(_env_file=None, data_dir=seeded)
-        async with Database(settings):
-            await seed(arguments.members)
+        async with Database(settings), PasswordHashing.of(settings) as passwords:
+            await seed(arguments.members, passwords)
     if arguments.unpatched:
         engine_compat._applied = True  # `apply()` does nothing then
     with tempfile.TemporaryDirectory() as scratch:

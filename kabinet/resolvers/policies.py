@@ -30,6 +30,7 @@ from kabinet.resolvers import audit
 from kabinet.resolvers.errors import FieldProblem, InvalidInput, NotAllowed, NotFound, RateLimited
 from kabinet.resolvers.pages import counter
 from kabinet.resolvers.validation import parse_phone
+from kabinet.services import Services
 
 _RELATIONSHIP_ORDER = list(Relationship)
 
@@ -110,9 +111,11 @@ async def _reconcile_active(
     return by_id.get(wanted) if wanted else None
 
 
-async def refresh_policies(*, user: UserDocument) -> UserDocument | RateLimited:
+async def refresh_policies(*, services: Services, user: UserDocument) -> UserDocument | RateLimited:
     """Guide 3.2: look for the account's cards again, on request."""
-    if exceeded := await rate_limit.hit(rate_limit.POLICY_REFRESH_PER_ACCOUNT, str(user.id)):
+    if exceeded := await services.rate_limits.hit(
+        rate_limit.POLICY_REFRESH_PER_ACCOUNT, str(user.id)
+    ):
         return RateLimited(exceeded.retry_after_seconds)
     await link_policies(user=user)
     return user

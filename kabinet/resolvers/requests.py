@@ -33,6 +33,7 @@ from kabinet.documents import (
 from kabinet.documents.request import (
     CallbackDetails,
     Comment,
+    Details,
     DoctorAppointmentDetails,
     LabTestsDetails,
     MedicationItem,
@@ -142,14 +143,6 @@ RequestForm = (
     DoctorAppointmentForm | MedicationsForm | LabTestsForm | ReimbursementForm | CallbackForm
 )
 
-type Details = (
-    DoctorAppointmentDetails
-    | MedicationsDetails
-    | LabTestsDetails
-    | ReimbursementDetails
-    | CallbackDetails
-)
-
 
 @dataclass
 class _Validation:
@@ -165,6 +158,7 @@ class _Validation:
 
 async def create_request(
     *,
+    services: Services,
     caller: Caller,
     user: UserDocument,
     form: RequestForm,
@@ -178,7 +172,7 @@ async def create_request(
         existing = await RequestDocument.find_one({"user_id": user.id, "idempotency_key": key})
         if existing is not None:
             return existing
-    if exceeded := await rate_limit.hit(rate_limit.REQUESTS_PER_ACCOUNT, str(user.id)):
+    if exceeded := await services.rate_limits.hit(rate_limit.REQUESTS_PER_ACCOUNT, str(user.id)):
         return RateLimited(exceeded.retry_after_seconds)
     linked = await policies.linked(user=user)
     policy = linked.active
@@ -413,11 +407,8 @@ async def _callback_phone(
             validation.checked.problems.append(phone)
             return None
         return phone
-    own = await contacts.list_contacts(user.id)  # type: ignore[arg-type]
-    primary = contacts.primary_ids(own)
-    for contact in own:
-        if contact.id in primary and contact.kind.value == "phone":
-            return contact.value
+    if phone := await contacts.primary_phone(user.id):
+        return phone
     validation.fail("phone", "field.phone_required")
     return None
 
@@ -497,12 +488,10 @@ async def change_status(
     changed = await _transition(request, status, Actor.OPERATOR, user, text, scheduled_at)
     if isinstance(changed, RequestDocument):
         faults.crash_at(services.settings, Fault.AFTER_STATUS_UPDATE)
-        await audit.record(
+        await _audit_staff_action(
             caller,
             AuditAction.REQUEST_STATUS_CHANGED,
-            subject_id=changed.user_id,
-            target_type="request",
-            target_id=changed.id,
+            changed,
             before={"status": request.status.value},
             after={"status": status.value},
         )
@@ -590,6 +579,7 @@ async def _try_transition(
 
 async def add_comment(
     *,
+    services: Services,
     caller: Caller,
     user: UserDocument,
     request_id: PydanticObjectId,
@@ -609,7 +599,7 @@ async def add_comment(
         return _comments_full()
     # Staff answer many people; the limit is for an account writing to its own requests.
     if not user.is_staff and (
-        exceeded := await rate_limit.hit(rate_limit.COMMENTS_PER_ACCOUNT, str(user.id))
+        exceeded := await services.rate_limits.hit(rate_limit.COMMENTS_PER_ACCOUNT, str(user.id))
     ):
         return RateLimited(exceeded.retry_after_seconds)
     checked = Checked()
@@ -652,12 +642,10 @@ async def add_comment(
             )
             if updated is not None:
                 if by_operator:  # staff writing to a person is a staff action
-                    await audit.record(
+                    await _audit_staff_action(
                         caller,
                         AuditAction.REQUEST_COMMENTED,
-                        subject_id=updated.user_id,
-                        target_type="request",
-                        target_id=updated.id,
+                        updated,  # type: ignore[arg-type]
                         after={"attachments": len(stored)},
                     )
                 return updated  # type: ignore[return-value]
@@ -673,3 +661,23 @@ async def add_comment(
 
 def _comments_full() -> NotAllowed:
     return NotAllowed("TOO_MANY_COMMENTS", "error.too_many_comments", {"limit": MAX_COMMENTS})
+
+
+async def _audit_staff_action(
+    caller: Caller,
+    action: AuditAction,
+    request: RequestDocument,
+    *,
+    before: dict[str, object] | None = None,
+    after: dict[str, object] | None = None,
+) -> None:
+    """A staff action on ``request``, recorded as an event about its owner."""
+    await audit.record(
+        caller,
+        action,
+        subject_id=request.user_id,
+        target_type="request",
+        target_id=request.id,
+        before=before,
+        after=after,
+    )

@@ -163,7 +163,11 @@ class ContactsMutation:
             input.contact_id,
             "Contact",
             lambda contact_id: contacts.verify_contact(
-                caller=info.context.caller, user=user, contact_id=contact_id, code=input.code
+                services=info.context.services,
+                caller=info.context.caller,
+                user=user,
+                contact_id=contact_id,
+                code=input.code,
             ),
         )
         if isinstance(outcome, contacts.Verified):

@@ -266,7 +266,9 @@ class PoliciesMutation:
         "updated them."
     )
     async def refresh_policies(self, info: Info) -> RefreshPoliciesResult:
-        outcome = await policies.refresh_policies(user=require_user(info))
+        outcome = await policies.refresh_policies(
+            services=info.context.services, user=require_user(info)
+        )
         if isinstance(outcome, UserDocument):
             return User.from_document(outcome)
         return to_graphql(outcome, info.context.caller.locale)

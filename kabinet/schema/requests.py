@@ -657,6 +657,7 @@ class RequestsMutation:
     ) -> CreateRequestResult:
         user = require_user(info)
         outcome = await requests.create_request(
+            services=info.context.services,
             caller=info.context.caller,
             user=user,
             form=await _form(input),
@@ -687,6 +688,7 @@ class RequestsMutation:
             input.request_id,
             "Request",
             lambda request_id: requests.add_comment(
+                services=info.context.services,
                 caller=info.context.caller,
                 user=user,
                 request_id=request_id,

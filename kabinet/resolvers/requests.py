@@ -15,6 +15,7 @@ from beanie import PydanticObjectId, UpdateResponse
 from beanie.operators import Inc, Push, Set
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
+from stdnum import iban as stdnum_iban
 
 from kabinet import faults
 from kabinet.auth import rate_limit
@@ -378,17 +379,19 @@ def _amount(typed: str, validation: _Validation) -> str | None:
 
 
 def _iban(typed: str, validation: _Validation) -> str | None:
-    """A Ukrainian IBAN (UA, 29 characters) whose ISO 13616 mod-97 checksum holds."""
-    iban = "".join(typed.split()).upper()
-    if not re.fullmatch(r"UA[0-9]{27}", iban):
+    """A Ukrainian IBAN as python-stdnum judges it: the length and format the IBAN registry
+    gives Ukraine, then the ISO 13616 mod-97 check digits. The shape is judged with the
+    check digits recomputed, so a typo in a digit is told apart from a wrong number."""
+    compact = stdnum_iban.compact("".join(typed.split()))
+    if not (compact.startswith("UA") and compact.isascii() and compact.isalnum()) or (
+        not stdnum_iban.is_valid(compact[:2] + stdnum_iban.calc_check_digits(compact) + compact[4:])
+    ):
         validation.fail("iban", "field.iban_invalid")
         return None
-    rearranged = iban[4:] + iban[:4]
-    digits = "".join(str(int(char, 36)) for char in rearranged)
-    if int(digits) % 97 != 1:
+    if not stdnum_iban.is_valid(compact):
         validation.fail("iban", "field.iban_checksum_invalid")
         return None
-    return iban
+    return compact
 
 
 def _take_files(

@@ -6,6 +6,7 @@ cannot try more. A new code can be sent once a minute and 5 times an hour.
 """
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -67,6 +68,16 @@ def parse_contact(value: str) -> tuple[ContactKind, str] | FieldProblem:
 
 async def list_contacts(user_id: PydanticObjectId) -> list[ContactDocument]:
     return await ContactDocument.find({"user_id": user_id}).sort("created_at").to_list()
+
+
+async def list_contacts_of(user_ids: Sequence[PydanticObjectId]) -> list[ContactDocument]:
+    """The contacts of every account in ``user_ids``, oldest first: one query. One account
+    (`me`) is an equality, which both engines serve from `user_value`; several are a `$in`,
+    which MongoDB serves from it and the embedded engine answers by reading `contacts`."""
+    if len(user_ids) == 1:
+        return await list_contacts(user_ids[0])
+    query = {"user_id": {"$in": list(user_ids)}}
+    return await ContactDocument.find(query).sort("created_at").to_list()
 
 
 def primary_ids(contacts: list[ContactDocument]) -> set[PydanticObjectId | None]:

@@ -6,6 +6,7 @@ conditional on the version read, so two operators cannot overwrite each other.
 """
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -419,12 +420,22 @@ async def _callback_phone(
 # ---- reading
 
 
-async def find_request(user: UserDocument, request_id: PydanticObjectId) -> RequestDocument | None:
+def _readable_by(user: UserDocument) -> dict[str, object]:
     """Staff see every request; a customer only their own (someone else's is not found)."""
-    query: dict[str, object] = {"_id": request_id}
-    if not user.is_staff:
-        query["user_id"] = user.id
-    return await RequestDocument.find_one(query)
+    return {} if user.is_staff else {"user_id": user.id}
+
+
+async def find_request(user: UserDocument, request_id: PydanticObjectId) -> RequestDocument | None:
+    return await RequestDocument.find_one({"_id": request_id, **_readable_by(user)})
+
+
+async def find_requests(
+    user: UserDocument, request_ids: Sequence[PydanticObjectId]
+) -> list[RequestDocument | None]:
+    """The requests ``user`` may read among ``request_ids``, in their order: one query."""
+    query = {"_id": {"$in": list(request_ids)}, **_readable_by(user)}
+    found = {request.id: request for request in await RequestDocument.find(query).to_list()}
+    return [found.get(request_id) for request_id in request_ids]
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,7 +65,7 @@ class Contact(relay.Node):
         viewer = info.context.caller.user
         if viewer is None:
             return [None for _ in node_ids]
-        own = await contacts.list_contacts(viewer.id)  # type: ignore[arg-type]
+        own = await info.context.loaders.contacts.load(viewer.id)  # type: ignore[arg-type]
         primary = contacts.primary_ids(own)
         by_id = {str(contact.id): contact for contact in own}
         return [

@@ -116,8 +116,8 @@ class Policy(relay.Node):
         ids = list(node_ids)
         if viewer.is_staff:
             wanted = [oid for node_id in ids if (oid := object_id(node_id))]
-            matches = await PolicyDocument.find({"_id": {"$in": wanted}}).to_list()
-            found = {str(policy.id): policy for policy in matches}
+            loaded = await info.context.loaders.policy.load_many(wanted)
+            found = {str(policy.id): policy for policy in loaded if policy}
             return [
                 cls.from_document(found[i], active=False, staff=True) if i in found else None
                 for i in ids

@@ -15,7 +15,6 @@ import asyncio
 import itertools
 from datetime import date, timedelta
 
-from kabinet.auth import rate_limit
 from kabinet.cli import cli_caller
 from kabinet.clock import now
 from kabinet.config import Settings
@@ -78,8 +77,12 @@ def registry() -> list[dict[str, object]]:
     return own + others
 
 
-async def confirmed_user(email: str, role: Role = Role.CUSTOMER) -> UserDocument:
-    created = await account.create_confirmed_user(email=email, password=PASSWORD, role=role)
+async def confirmed_user(
+    services: Services, email: str, role: Role = Role.CUSTOMER
+) -> UserDocument:
+    created = await account.create_confirmed_user(
+        passwords=services.passwords, email=email, password=PASSWORD, role=role
+    )
     if isinstance(created, InvalidInput):
         raise RuntimeError(f"{email}: {created.problems}")
     return created
@@ -133,9 +136,11 @@ def reader_forms(home: Address) -> list[requests.RequestForm]:
     return list(itertools.islice(itertools.cycle(kinds), READER_REQUESTS))
 
 
-async def file_request(user: UserDocument, form: requests.RequestForm) -> requests.RequestDocument:
+async def file_request(
+    services: Services, user: UserDocument, form: requests.RequestForm
+) -> requests.RequestDocument:
     filed = await requests.create_request(
-        caller=cli_caller(), user=user, form=form, idempotency_key=None
+        services=services, caller=cli_caller(), user=user, form=form, idempotency_key=None
     )
     if not isinstance(filed, requests.RequestDocument):
         raise RuntimeError(f"filing failed: {filed}")
@@ -143,7 +148,7 @@ async def file_request(user: UserDocument, form: requests.RequestForm) -> reques
 
 
 async def seed_reader(services: Services, operator: UserDocument) -> None:
-    reader = await confirmed_user(READER)
+    reader = await confirmed_user(services, READER)
     changes = profile.ProfileChanges(
         last_name="Коваленко",
         first_name="Олена",
@@ -174,7 +179,7 @@ async def seed_reader(services: Services, operator: UserDocument) -> None:
     for n, form in enumerate(reader_forms(home)):
         card = cards[n % len(cards)]
         await policies.select_policy(user=reader, policy_id=card.id)  # type: ignore[arg-type]
-        filed = await file_request(reader, form)
+        filed = await file_request(services, reader, form)
         if n % 3 == 0:
             for status in (RequestStatus.IN_PROGRESS, RequestStatus.NEEDS_INFO):
                 await requests.change_status(
@@ -191,18 +196,17 @@ async def seed_reader(services: Services, operator: UserDocument) -> None:
 
 async def seed() -> None:
     settings = Settings()
-    rate_limit.configure(settings.rate_limits)
     async with Database(settings) as database:
         services = Services.of(settings, database)
         report = await import_rows(caller=cli_caller(), rows=registry())
         if report.rejected:
             raise RuntimeError(f"bench registry rejected: {report.rejected}")
-        operator = await confirmed_user(OPERATOR, Role.OPERATOR)
+        operator = await confirmed_user(services, OPERATOR, Role.OPERATOR)
         await seed_reader(services, operator)
-        writer = await confirmed_user(WRITER)
+        writer = await confirmed_user(services, WRITER)
         await contact(writer, ContactKind.PHONE, WRITER_PHONE, verified=True)
         await policies.link_policies(user=writer)
-        await confirmed_user(SIGNER)
+        await confirmed_user(services, SIGNER)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from kabinet import metrics
-from kabinet.auth import rate_limit
 from kabinet.auth.sessions import bearer_token, resolve_session
 from kabinet.config import Settings
 from kabinet.db import Database
@@ -66,7 +65,6 @@ class Events:
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Starlette:
     """Build the application; ``database`` lets tests share one already connected."""
     settings = settings or Settings()
-    rate_limit.configure(settings.rate_limits)
     owns_database = database is None
     db = database or Database(settings)
     services = Services.of(settings, db)
@@ -117,6 +115,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            services.passwords.close()
             if owns_database:
                 await db.close()
 

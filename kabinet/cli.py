@@ -175,13 +175,15 @@ def move_data(uri: str, database_name: str | None) -> None:
 @main.command("seed-demo")
 def seed_demo() -> None:
     """Load a small demo registry and demo accounts (password Demo-pass-1)."""
+    from kabinet.auth.passwords import PasswordHashing
     from kabinet.config import Settings
     from kabinet.db import Database
     from kabinet.resolvers import demo
 
     async def run() -> "ImportReport":
-        async with Database(Settings()):
-            return await demo.seed_demo(caller=cli_caller())
+        settings = Settings()
+        async with Database(settings), PasswordHashing.of(settings) as passwords:
+            return await demo.seed_demo(caller=cli_caller(), passwords=passwords)
 
     report = asyncio.run(run())
     click.echo(f"policies: created {report.created}, updated {report.updated}")
@@ -219,6 +221,7 @@ def _reasons(problems: "list[FieldProblem]") -> str:
 def create_user(email: str, role: str, password: str | None, password_stdin: bool) -> None:
     """Create a confirmed account, e.g. an operator or an administrator. Without --password
     or --password-stdin it asks for the password twice."""
+    from kabinet.auth.passwords import PasswordHashing
     from kabinet.config import Settings
     from kabinet.db import Database
     from kabinet.resolvers import account
@@ -230,9 +233,10 @@ def create_user(email: str, role: str, password: str | None, password_stdin: boo
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
     async def run() -> object:
-        async with Database(Settings()):
+        settings = Settings()
+        async with Database(settings), PasswordHashing.of(settings) as passwords:
             return await account.create_confirmed_user(
-                email=email, password=password, role=Role(role)
+                passwords=passwords, email=email, password=password, role=Role(role)
             )
 
     outcome = asyncio.run(run())

@@ -149,6 +149,12 @@ class Settings(BaseSettings):
         description="Overrides of the rate limits, e.g. `login:account=10/15m,register:ip=20/1h` "
         "(names and defaults in docs/architecture.md).",
     )
+    password_hashing_threads: int | None = Field(
+        None,
+        ge=1,
+        description="Threads that hash passwords (argon2id, 64 MiB each) at a low priority; "
+        "default one per core but one, so sign-ins queue instead of starving the server.",
+    )
     session_ttl_days: int = Field(30, description="A session ends after this many idle days.")
     email_confirmation_ttl_hours: int = Field(24, description="Lifetime of a confirmation link.")
     password_reset_ttl_minutes: int = Field(60, description="Lifetime of a password reset link.")

@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from typing import Self
 
+from kabinet.auth.passwords import PasswordHashing
+from kabinet.auth.rate_limit import RateLimits
 from kabinet.config import Settings
 from kabinet.db import Database
 from kabinet.events import Broker
@@ -17,14 +19,19 @@ class Services:
     events: Broker
     sockets: Sockets
     database: Database
+    rate_limits: RateLimits
+    passwords: PasswordHashing
 
     @classmethod
     def of(cls, settings: Settings, database: Database) -> Self:
-        """Fresh services for one process (or one command) run with ``settings``."""
+        """Fresh services for one process (or one command) run with ``settings``; a
+        malformed `KABINET_RATE_LIMITS` raises a ValueError here, at start-up."""
         return cls(
             settings=settings,
             outbox=Outbox(settings),
             events=Broker(),
             sockets=Sockets(settings),
             database=database,
+            rate_limits=RateLimits(settings.rate_limits),
+            passwords=PasswordHashing.of(settings),
         )

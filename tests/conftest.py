@@ -9,6 +9,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -90,13 +91,23 @@ async def database(settings: Settings, command_log: CommandLog) -> AsyncIterator
     await db.close()
 
 
+@asynccontextmanager
+async def served(settings: Settings, database: Database) -> AsyncIterator[str]:
+    """An app configured by ``settings`` on ``database``, under uvicorn on a loopback port;
+    its base URL. Two apps with different settings run side by side (nothing is global)."""
+    instance, task, port = await serve_on_loopback(create_app(settings, database=database))
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        instance.should_exit = True
+        await task
+
+
 @pytest.fixture(scope="session")
 async def server(settings: Settings, database: Database) -> AsyncIterator[str]:
     """The app under uvicorn on a loopback port; yields its base URL."""
-    instance, task, port = await serve_on_loopback(create_app(settings, database=database))
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    await task
+    async with served(settings, database) as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,7 @@
 
 from datetime import date, timedelta
 
+from kabinet.auth.passwords import PasswordHashing
 from kabinet.clock import now
 from kabinet.documents import (
     ContactDocument,
@@ -50,6 +51,16 @@ async def confirmed_phone(email: str, phone: str = PHONE) -> None:
     await ContactDocument.confirmed(user.id, ContactKind.PHONE, phone).insert()
 
 
+async def confirmed_account(email: str, role: Role) -> UserDocument:
+    """An account as `kabinet create-user` makes it, with password ``PASSWORD``."""
+    async with PasswordHashing(threads=1) as passwords:
+        created = await create_confirmed_user(
+            passwords=passwords, email=email, password=PASSWORD, role=role
+        )
+    assert isinstance(created, UserDocument), created
+    return created
+
+
 async def staff_token(api: Api, email: str, role: str) -> str:
-    await create_confirmed_user(email=email, password=PASSWORD, role=Role(role))
+    await confirmed_account(email, Role(role))
     return (await login(api, email))["token"]

@@ -5,7 +5,10 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 import websockets
+
+from tests.support import eventually
 
 UPDATED = """subscription($id: ID) {
   requestUpdated(requestId: $id) { previousStatus at request { number status } }
@@ -13,11 +16,58 @@ UPDATED = """subscription($id: ID) {
 QUEUE = "subscription { requestQueueUpdated { previousStatus request { number status } } }"
 
 
+async def running_subscriptions(server: str) -> float:
+    """The server's `kabinet_subscriptions`: subscriptions listening to its event broker
+    (every app of that process: in the test process, every in-process server)."""
+    async with httpx.AsyncClient(base_url=server, timeout=10) as http:
+        text = (await http.get("/metrics")).text
+    (value,) = (line.split()[1] for line in text.splitlines() if line.startswith(GAUGE))
+    return float(value)
+
+
+GAUGE = "kabinet_subscriptions "
+
+
+async def one_more_subscription(server: str, before: float) -> None:
+    """Wait until the server counts one more subscription than ``before`` (read before
+    subscribing) and than any lower count seen meanwhile, as others may end."""
+    lowest = before
+
+    async def risen() -> bool:
+        nonlocal lowest
+        running = await running_subscriptions(server)
+        lowest = min(lowest, running)
+        return running > lowest
+
+    await eventually(risen)
+
+
+async def subscriptions_back_to(server: str, count: float) -> None:
+    """Wait until the server's subscriptions are down to ``count``, so that none of ours
+    ends while a later block counts (a server that has stopped has none)."""
+
+    async def ended() -> bool:
+        try:
+            return await running_subscriptions(server) <= count
+        except httpx.TransportError:
+            return True
+
+    await eventually(ended)
+
+
 @asynccontextmanager
 async def subscribed(
-    server: str, token: str | None, query: str, variables: dict | None = None
+    server: str,
+    token: str | None,
+    query: str,
+    variables: dict | None = None,
+    *,
+    refused: bool = False,
 ) -> AsyncIterator[websockets.ClientConnection]:
+    """A socket with one subscription, yielded once the server is listening for it; one
+    the server is to refuse is yielded at once (its answer is what the test waits for)."""
     url = server.replace("http://", "ws://") + "/graphql"
+    before = await running_subscriptions(server)
     async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
         await ws.send(
             json.dumps({"type": "connection_init", "payload": {"token": token} if token else {}})
@@ -32,8 +82,10 @@ async def subscribed(
                 }
             )
         )
-        await asyncio.sleep(0.05)  # let the server register the subscription
+        if not refused:
+            await one_more_subscription(server, before)
         yield ws
+    await subscriptions_back_to(server, before)
 
 
 async def next_message(ws: websockets.ClientConnection, seconds: float = 5) -> dict:

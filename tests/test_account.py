@@ -1,13 +1,16 @@
 """Registration, confirmation, sign-in, sessions and passwords (guide section 1)."""
 
 import asyncio
+import threading
 from datetime import timedelta
 
 import pytest
 from argon2 import PasswordHasher
 from argon2.profiles import RFC_9106_LOW_MEMORY
 
+from kabinet.auth.passwords import PasswordHashing
 from kabinet.clock import clock
+from kabinet.config import Settings
 from kabinet.documents import EmailTokenDocument, OutboxMessageDocument, UserDocument
 from tests.accounts import login, register, signed_up
 from tests.operations import (
@@ -452,6 +455,25 @@ async def test_a_hash_with_older_parameters_is_redone_at_sign_in(api: Api, mailb
     redone = (await UserDocument.find_one({"email": EMAIL})).password_hash
     assert "$m=65536,t=3,p=1$" in redone
     assert (await login(api, EMAIL))["__typename"] == "AuthSuccess"
+
+
+def argon2_threads() -> set[threading.Thread]:
+    return {thread for thread in threading.enumerate() if thread.name.startswith("argon2")}
+
+
+async def test_the_hashing_threads_are_the_settings_own(settings: Settings):
+    """The pool comes from `KABINET_PASSWORD_HASHING_THREADS`, built for the application
+    (not at import), and ends with it."""
+    before = argon2_threads()
+    configured = settings.model_copy(update={"password_hashing_threads": 2})
+    async with PasswordHashing.of(configured) as passwords:
+        hashes = await asyncio.gather(*(passwords.hash(PASSWORD) for _ in range(5)))
+        started = argon2_threads() - before
+        assert len(started) == 2
+        assert all([await passwords.verify(hashed, PASSWORD) for hashed in hashes])
+    for thread in started:
+        thread.join(timeout=10)
+    assert not any(thread.is_alive() for thread in started)
 
 
 async def test_a_reset_during_a_slow_sign_in_with_the_old_password_wins(api: Api, mailbox: Mailbox):

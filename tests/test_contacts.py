@@ -1,16 +1,18 @@
 """Contacts (guide 2.2): phones and emails confirmed by codes sent over real SMTP and HTTP."""
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 
-from kabinet.auth import rate_limit
 from kabinet.clock import clock
+from kabinet.config import Settings
+from kabinet.db import Database
 from kabinet.documents import ContactDocument, OutboxMessageDocument
 from kabinet.i18n import Locale, translate
 from tests.accounts import signed_up
+from tests.conftest import served
 from tests.operations import (
     ADD_CONTACT,
     PROFILE,
@@ -23,6 +25,7 @@ from tests.support import (
     Api,
     Mailbox,
     SmsGateway,
+    api_from,
     at_the_start_of_a_window,
     body_of,
     eventually,
@@ -292,22 +295,26 @@ async def test_adding_a_phone_confirmed_elsewhere_reveals_nothing_until_the_code
 
 
 @pytest.fixture
-def three_adds_an_hour() -> Iterator[None]:
-    rate_limit.configure({"contact-add:account": "3/1h"})
-    yield
-    rate_limit.configure({})
+async def three_adds_an_hour(settings: Settings, database: Database) -> AsyncIterator[Api]:
+    """A second server on the same database where `contact-add:account` is 3 an hour."""
+    strict = settings.model_copy(update={"rate_limits": {"contact-add:account": "3/1h"}})
+    async with served(strict, database) as url, api_from(url, "127.0.0.1") as strict_api:
+        yield strict_api
 
 
-@pytest.mark.usefixtures("three_adds_an_hour")
-async def test_every_add_contact_counts_whatever_the_number(api: Api, mailbox: Mailbox, token: str):
+async def test_every_add_contact_counts_whatever_the_number(
+    api: Api, mailbox: Mailbox, token: str, three_adds_an_hour: Api
+):
     await signed_up(api, mailbox, "stranger@example.com")
     await confirmed_phone("stranger@example.com", PHONE)
+    at_the_start_of_a_window(timedelta(hours=1))  # every attempt in one fixed window
 
-    answers = [await add(api, token, value) for value in (PHONE, "not a phone", FREE_PHONE)]
+    strict = three_adds_an_hour
+    answers = [await add(strict, token, value) for value in (PHONE, "not a phone", FREE_PHONE)]
     assert [answer["__typename"] for answer in answers] == ["Contact", "InputError", "Contact"]
 
     for probe in (PHONE, "+380501112233", "not a phone", FREE_PHONE, "x@example.com"):
-        limited = await add(api, token, probe)
+        limited = await add(strict, token, probe)
         assert limited["__typename"] == "RateLimited", probe
         assert 0 < limited["retryAfterSeconds"] <= 3600
 

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -43,13 +44,15 @@ def test_sources_are_chosen_by_what_the_database_offers(database: Database):
 
 @contextlib.asynccontextmanager
 async def running(source: str, database: Database) -> AsyncIterator[Broker]:
-    """The named event source feeding a fresh broker, for the duration of the block."""
+    """The named event source feeding a fresh broker, for the duration of the block; it is
+    listening when the block begins (started as the app starts it, before serving)."""
     broker = Broker()
     events_source = (
         PollingSource(0.05)
         if source == "polling"
         else WatchSource("embedded-watch", database.embedded_requests)
     )
+    await events_source.start()
     runner = asyncio.create_task(events_source.run(broker))
     try:
         yield broker
@@ -65,7 +68,6 @@ async def test_each_source_publishes_what_the_database_recorded(
 ):
     token = await customer(api, mailbox)
     async with running(source, database) as broker, broker.subscribe(lambda _: True) as stream:
-        await asyncio.sleep(0.1)  # the source is listening
         request = await callback(api, token)
         event = await asyncio.wait_for(anext(stream), 5)
 
@@ -76,7 +78,7 @@ async def test_each_source_publishes_what_the_database_recorded(
 
 @pytest.mark.parametrize("source", ["polling", "embedded-watch"])
 async def test_an_unreadable_request_is_skipped_and_later_changes_still_arrive(
-    api: Api, mailbox: Mailbox, database: Database, source: str
+    api: Api, mailbox: Mailbox, database: Database, source: str, caplog: pytest.LogCaptureFixture
 ):
     token = await customer(api, mailbox)
     broken = await callback(api, token)
@@ -84,16 +86,19 @@ async def test_an_unreadable_request_is_skipped_and_later_changes_still_arrive(
         running(source, database) as broker,
         broker.subscribe(lambda event: event.request.number != broken["number"]) as stream,
     ):
-        await asyncio.sleep(0.1)  # the source is listening
         # A status this version does not know, written by something else.
         await RequestDocument.get_pymongo_collection().update_one(
             {"number": broken["number"]}, {"$set": {"status": "LOST", "updated_at": now()}}
         )
-        await asyncio.sleep(0.2)  # the source has read it
+        await eventually(lambda: asyncio.sleep(0, skipped(caplog)))  # the source has read it
         request = await callback(api, token)
         event = await asyncio.wait_for(anext(stream), 5)
 
     assert event.request.number == request["number"]
+
+
+def skipped(caplog: pytest.LogCaptureFixture) -> bool:
+    return any("skipped unreadable request" in record.message for record in caplog.records)
 
 
 @contextlib.asynccontextmanager
@@ -127,16 +132,31 @@ async def test_a_broken_stream_is_replaced_by_polling(
     assert source.health.flowing
 
 
+class CountedWatches:
+    """A collection whose attempts to open a change stream are counted."""
+
+    def __init__(self, collection: Any) -> None:
+        self._collection = collection
+        self.attempts = 0
+
+    def watch(self, *args: Any, **kwargs: Any) -> Any:
+        self.attempts += 1
+        return self._collection.watch(*args, **kwargs)
+
+
 async def test_events_are_not_flowing_while_neither_the_stream_nor_polling_works():
     unreachable = AsyncMongoClient(
         f"mongodb://127.0.0.1:{free_port()}", serverSelectionTimeoutMS=50
     )
-    async with broken_stream() as requests:
+    async with broken_stream() as broken:
+        requests = CountedWatches(broken)
         source = WatchSource("embedded-watch", requests, unreachable.kabinet.requests, retry=0.05)
         runner = asyncio.create_task(source.run(Broker()))
         try:
             await eventually(lambda: asyncio.sleep(0, source.health.failing_since))
-            await asyncio.sleep(0.3)  # several more attempts: still failing
+            failed_at = requests.attempts
+            # Several more attempts to open the stream (each after a poll): still failing.
+            await eventually(lambda: asyncio.sleep(0, requests.attempts >= failed_at + 3))
             health = source.health.as_json()
         finally:
             runner.cancel()

@@ -47,12 +47,24 @@ async def test_another_customer_receives_nothing(api: Api, mailbox: Mailbox, ser
     stranger = await customer(api, mailbox, "stranger@example.com", "+380501112233")
     operator = await staff_token(api, "operator@example.com", "operator")
     request = await callback(api, token)
+    watched = {"id": request["id"]}
 
-    async with subscribed(server, stranger, UPDATED) as ws:
+    async with (
+        subscribed(server, token, UPDATED, watched) as owners,
+        subscribed(server, stranger, UPDATED) as ws,
+    ):
         await change(api, operator, request["id"], "IN_PROGRESS")
+        await next_message(owners)  # published: its owner has it
         assert await nothing_within(ws, 1.0)
-    async with subscribed(server, stranger, UPDATED, {"id": request["id"]}) as ws:
+        # The control: the same wait on the same socket sees the stranger's own request.
+        await callback(api, stranger)
+        assert not await nothing_within(ws, 1.0)
+    async with (
+        subscribed(server, token, UPDATED, watched) as owners,
+        subscribed(server, stranger, UPDATED, watched) as ws,
+    ):
         await change(api, operator, request["id"], "NEEDS_INFO")
+        await next_message(owners)
         assert await nothing_within(ws, 1.0)
 
 
@@ -72,7 +84,7 @@ async def test_operators_follow_the_whole_queue(api: Api, mailbox: Mailbox, serv
 
 async def test_queue_is_refused_to_customers(api: Api, mailbox: Mailbox, server: str):
     token = await customer(api, mailbox)
-    async with subscribed(server, token, QUEUE) as ws:
+    async with subscribed(server, token, QUEUE, refused=True) as ws:
         message = await next_message(ws)
     expected = "FORBIDDEN"
     assert message["type"] == "next"

@@ -16,9 +16,9 @@ from pymongo import AsyncMongoClient
 
 from kabinet.db import Database
 from kabinet.documents import Role
-from kabinet.resolvers.account import create_confirmed_user
 from tests.accounts import login
-from tests.support import PASSWORD, Api, free_port
+from tests.policies import confirmed_account
+from tests.support import Api, free_port
 from tests.test_cli import create_operator, run_cli, serving
 
 RECEIPT = b"%PDF-1.4\n" + bytes(range(256)) * 1200  # several GridFS chunks
@@ -112,7 +112,7 @@ async def test_serve_warns_when_the_embedded_database_outgrew_what_was_measured(
     database: Database, caplog: pytest.LogCaptureFixture
 ):
     for email in ("a@example.com", "b@example.com"):
-        await create_confirmed_user(email=email, password=PASSWORD, role=Role.CUSTOMER)
+        await confirmed_account(email, Role.CUSTOMER)
 
     with caplog.at_level(logging.WARNING, logger="kabinet.db"):
         within = await database.warn_if_outgrown(ceiling=2)

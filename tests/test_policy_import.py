@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from kabinet.auth.passwords import PasswordHashing
 from kabinet.cli import cli_caller
 from kabinet.clock import clock
 from kabinet.db import Database
@@ -216,7 +217,8 @@ async def test_the_demo_has_a_phone_for_each_case_a_new_account_can_try(
 @pytest.mark.usefixtures("database")
 async def test_the_demo_cards_are_valid_whenever_the_demo_is_loaded():
     clock.advance(timedelta(days=400))  # the template's active cards end in its year
-    await seed_demo(caller=cli_caller())
+    async with PasswordHashing(threads=1) as passwords:
+        await seed_demo(caller=cli_caller(), passwords=passwords)
     today = clock.now().date()
     by_number = {policy.number: policy async for policy in PolicyDocument.find_all()}
     for number in ("UA-2026-000101", "UA-2026-000102"):

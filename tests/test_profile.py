@@ -1,9 +1,10 @@
 """Personal data (guide 2.1)."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
+from kabinet.clock import now
 from kabinet.documents import UserDocument
 from tests.accounts import signed_up
 from tests.operations import PROFILE, UPDATE_PROFILE
@@ -111,16 +112,24 @@ async def test_names_with_apostrophes_hyphens_and_spaces(
         ({"middleName": "Я" * 61}, "middleName", "TOO_LONG"),
         ({"birthDate": "1899-12-31"}, "birthDate", "BIRTH_DATE_TOO_OLD"),
         (
-            {"birthDate": (date.today() + timedelta(days=2)).isoformat()},
+            {"birthDate": timedelta(days=2)},
             "birthDate",
             "BIRTH_DATE_IN_FUTURE",
         ),
     ],
 )
 async def test_each_profile_rule(api: Api, token: str, fields: dict, path: str, code: str):
+    """A `timedelta` is a day relative to the clock's today, taken when the test runs."""
     await update(api, token, lastName="Коваль", firstName="Олена")
 
-    result = await update(api, token, **fields)
+    result = await update(
+        api,
+        token,
+        **{
+            name: (now().date() + value).isoformat() if isinstance(value, timedelta) else value
+            for name, value in fields.items()
+        },
+    )
 
     assert result["__typename"] == "InputError"
     assert [(f["field"], f["code"]) for f in result["fields"]] == [(path, code)]

@@ -204,3 +204,63 @@ async def test_a_request_shows_its_card_after_the_card_is_unlinked(api: Api, tok
 
     assert me["policies"] == []
     assert me["requests"]["edges"][0]["node"]["policy"] == {"number": "UA-1", "active": False}
+
+
+APPLICANTS = """{
+  requestQueue(first: 100) {
+    edges { node { number applicant { email contacts { value } policies { number } } } }
+  }
+}"""
+
+
+@pytest.mark.parametrize("applicants", [2, 5])
+async def test_a_queue_page_reads_its_applicants_contacts_and_cards_once(
+    api: Api, mailbox: Mailbox, command_log: CommandLog, applicants: int
+):
+    for n in range(applicants):
+        token = await customer(api, mailbox, f"c{n}@example.com", f"+38067123450{n}")
+        await callback(api, token)
+    operator = await staff_token(api, "operator@example.com", "operator")
+    await api.data(APPLICANTS, token=operator)  # settles each applicant's active card once
+
+    start = len(command_log.commands)
+    edges = (await api.data(APPLICANTS, token=operator))["requestQueue"]["edges"]
+    commands = command_log.during_request(start)
+
+    assert sorted(edge["node"]["applicant"]["email"] for edge in edges) == [
+        f"c{n}@example.com" for n in range(applicants)
+    ]
+    assert all(len(edge["node"]["applicant"]["policies"]) == 1 for edge in edges)
+    # session, operator, page, the applicants, then every applicant's contacts in one
+    # query and every applicant's cards in one more
+    assert sorted(commands) == [
+        ("find", "contacts"),
+        ("find", "policies"),
+        ("find", "requests"),
+        ("find", "sessions"),
+        ("find", "users"),
+        ("find", "users"),
+    ], commands
+
+
+@pytest.mark.parametrize("lookups", [2, 6])
+async def test_node_lookups_of_requests_are_one_query(
+    api: Api, mailbox: Mailbox, token: str, command_log: CommandLog, lookups: int
+):
+    filed = [await callback(api, token) for _ in range(lookups)]
+    other = await customer(api, mailbox, "other@example.com", "+380501112233")
+    theirs = await callback(api, other)
+    aliases = " ".join(
+        f'n{n}: node(id: "{request["id"]}") {{ ... on Request {{ number }} }}'
+        for n, request in enumerate([*filed, theirs])
+    )
+
+    start = len(command_log.commands)
+    found = await api.data(f"{{ {aliases} }}", token=token)
+    commands = command_log.during_request(start)
+
+    assert [found[f"n{n}"] for n in range(lookups)] == [
+        {"number": request["number"]} for request in filed
+    ]
+    assert found[f"n{lookups}"] is None  # another customer's request is not found
+    assert sorted(commands) == [("find", "requests"), ("find", "sessions"), ("find", "users")]

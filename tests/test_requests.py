@@ -146,6 +146,19 @@ async def reimbursement(api: Api, token: str, files: dict, **overrides: object):
     return await multipart(api, token, CREATE_REQUEST, {"input": {"reimbursement": fields}}, files)
 
 
+@pytest.mark.parametrize(
+    "typed",
+    ["ua21 3223 1300 0002 6007 2335 6600 1", "UA21-3223-1300-0002-6007-2335-6600-1", VALID_IBAN],
+)
+async def test_a_ukrainian_iban_in_any_usual_form_is_stored_compact(
+    api: Api, token: str, typed: str
+):
+    response = await reimbursement(
+        api, token, {"variables.input.reimbursement.documents.0": ("чек.pdf", PDF)}, iban=typed
+    )
+    assert response.json()["data"]["createRequest"]["details"]["iban"] == VALID_IBAN
+
+
 async def test_reimbursement_with_documents(api: Api, token: str):
     response = await reimbursement(
         api,
@@ -294,7 +307,13 @@ async def test_free_text_drops_invisible_characters(api: Api, token: str):
         ({"amount": "сто"}, "amount", "AMOUNT_INVALID"),
         ({"currency": "GBP"}, "currency", "CURRENCY_INVALID"),
         ({"iban": VALID_IBAN[:-1] + "2"}, "iban", "IBAN_CHECKSUM_INVALID"),
+        ({"iban": "UA00" + VALID_IBAN[4:]}, "iban", "IBAN_CHECKSUM_INVALID"),
+        # Valid IBANs of other countries, and a Ukrainian one a digit short or long.
         ({"iban": "DE89370400440532013000"}, "iban", "IBAN_INVALID"),
+        ({"iban": "PL61109010140000071219812874"}, "iban", "IBAN_INVALID"),
+        ({"iban": VALID_IBAN[:-1]}, "iban", "IBAN_INVALID"),
+        ({"iban": VALID_IBAN + "0"}, "iban", "IBAN_INVALID"),
+        ({"iban": "UA21 3223 1300 0002 6007 2335 6600 1!"}, "iban", "IBAN_INVALID"),
         (
             {"serviceDate": timedelta(days=1)},
             "serviceDate",

@@ -8,10 +8,13 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Self
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from argon2.profiles import RFC_9106_LOW_MEMORY
+
+from kabinet.config import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +32,8 @@ PASSWORD_POLICY = PasswordPolicy()
 # of four: above OWASP's minimum, and a hash keeps to one thread. With four lanes each
 # hash ran four threads, and two sign-ins took a 2-core server from its event loop
 # (`me` p99 5x its idle value in the benchmark). Older hashes are redone at sign-in.
-_hasher = PasswordHasher.from_parameters(dataclasses.replace(RFC_9106_LOW_MEMORY, parallelism=1))
+# A policy, not state: the hasher holds only these parameters.
+HASHER = PasswordHasher.from_parameters(dataclasses.replace(RFC_9106_LOW_MEMORY, parallelism=1))
 
 
 # The lowest priority: a sign-in waits for anything else the process has to do.
@@ -42,45 +46,60 @@ def _lower_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
 
 
-# Threads of their own, one per core but one, at a lower priority: sign-ins queue and
-# yield the CPU instead of starving the event loop that serves everything else.
-_hashing = ThreadPoolExecutor(
-    max_workers=max(1, (os.process_cpu_count() or 2) - 1),
-    thread_name_prefix="argon2",
-    initializer=_lower_priority,
-)
+def default_hashing_threads() -> int:
+    """One per core but one: the event loop keeps a core."""
+    return max(1, (os.process_cpu_count() or 2) - 1)
 
 
-async def _off_the_loop[T](work: Callable[[], T]) -> T:
-    return await asyncio.get_running_loop().run_in_executor(_hashing, work)
+class PasswordHashing:
+    """argon2id on threads of its own at a lower priority, so sign-ins queue and yield the
+    CPU instead of starving the event loop that serves everything else. One per
+    application (`Services`) or command; `close` ends its threads."""
 
+    def __init__(self, threads: int) -> None:
+        self._threads = ThreadPoolExecutor(
+            max_workers=threads, thread_name_prefix="argon2", initializer=_lower_priority
+        )
+        self._dummy_hash: str | None = None
 
-async def hash_password(password: str) -> str:
-    return await _off_the_loop(lambda: _hasher.hash(password))
+    @classmethod
+    def of(cls, settings: Settings) -> Self:
+        """Sized by `KABINET_PASSWORD_HASHING_THREADS`."""
+        return cls(settings.password_hashing_threads or default_hashing_threads())
 
+    def close(self) -> None:
+        self._threads.shutdown(wait=False, cancel_futures=True)
 
-async def verify_password(password_hash: str, password: str) -> bool:
-    """Constant-time verification in a worker thread; a malformed hash is a mismatch."""
+    async def __aenter__(self) -> Self:
+        return self
 
-    def verify() -> bool:
-        try:
-            return _hasher.verify(password_hash, password)
-        except (VerificationError, InvalidHashError):
-            return False
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.close()
 
-    return await _off_the_loop(verify)
+    async def _off_the_loop[T](self, work: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._threads, work)
+
+    async def hash(self, password: str) -> str:
+        return await self._off_the_loop(lambda: HASHER.hash(password))
+
+    async def verify(self, password_hash: str, password: str) -> bool:
+        """Constant-time verification in a worker thread; a malformed hash is a mismatch."""
+
+        def verify() -> bool:
+            try:
+                return HASHER.verify(password_hash, password)
+            except (VerificationError, InvalidHashError):
+                return False
+
+        return await self._off_the_loop(verify)
+
+    async def burn_verification_time(self, password: str) -> None:
+        """Spend the time a real verification takes, so that unknown accounts are not
+        revealed."""
+        if self._dummy_hash is None:  # computed once, lazily, not at start-up
+            self._dummy_hash = await self.hash("Dummy-password-1")
+        await self.verify(self._dummy_hash, password)
 
 
 def needs_rehash(password_hash: str) -> bool:
-    return _hasher.check_needs_rehash(password_hash)
-
-
-_dummy_hash: str | None = None
-
-
-async def burn_verification_time(password: str) -> None:
-    """Spend the time a real verification takes, so that unknown accounts are not revealed."""
-    global _dummy_hash  # computed once, lazily, not at import
-    if _dummy_hash is None:
-        _dummy_hash = await hash_password("Dummy-password-1")
-    await verify_password(_dummy_hash, password)
+    return HASHER.check_needs_rehash(password_hash)

@@ -9,6 +9,7 @@ it an attempt is, for the caller to slow it down.
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -74,11 +75,9 @@ DEFAULTS: dict[str, Limit] = {
 }
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _LIMIT = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*([smhd])\s*$")
-# The limits in force: the defaults with `KABINET_RATE_LIMITS` applied by `configure`.
-_configured: dict[str, Limit] = dict(DEFAULTS)
 
 
-def parse_overrides(overrides: dict[str, str]) -> dict[str, Limit]:
+def parse_overrides(overrides: Mapping[str, str]) -> dict[str, Limit]:
     """``{"login:account": "10/15m"}`` as limits; a ValueError names an unknown scope or a
     malformed value, so a typo stops the server at start-up instead of passing silently."""
     parsed: dict[str, Limit] = {}
@@ -93,50 +92,58 @@ def parse_overrides(overrides: dict[str, str]) -> dict[str, Limit]:
     return parsed
 
 
-def configure(overrides: dict[str, str]) -> None:
-    """Put the defaults, with ``overrides`` applied, in force for this process."""
-    _configured.clear()
-    _configured.update(DEFAULTS | parse_overrides(overrides))
+class RateLimits:
+    """The limits in force for one application: the defaults with ``overrides``
+    (`KABINET_RATE_LIMITS`) applied. Callers name a default (``LOGIN_PER_IP``); what is
+    counted is its configured version."""
 
+    def __init__(self, overrides: Mapping[str, str]) -> None:
+        self._in_force = DEFAULTS | parse_overrides(overrides)
 
-def configured(limit: Limit) -> Limit:
-    """``limit`` as it is in force, with `KABINET_RATE_LIMITS` applied."""
-    return _configured[limit.scope]
+    def __getitem__(self, limit: Limit) -> Limit:
+        return self._in_force[limit.scope]
 
+    async def count(self, limit: Limit, subject: str) -> Counted:
+        """Count one attempt and say how far over the limit it is, refusing nothing."""
+        limit = self[limit]
+        moment = now()
+        window_seconds = int(limit.window.total_seconds())
+        window_index = int(moment.timestamp()) // window_seconds
+        window_end = datetime.fromtimestamp((window_index + 1) * window_seconds, UTC)
+        collection = RateLimitBucketDocument.get_pymongo_collection()
+        bucket_id = f"{limit.scope}:{subject}:{window_index}"
+        for _ in range(2):  # two first hits may race on the upsert; the loser retries
+            try:
+                bucket = await collection.find_one_and_update(
+                    {"_id": bucket_id},
+                    {"$inc": {"hits": 1}, "$setOnInsert": {"expires_at": window_end}},
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+                break
+            except DuplicateKeyError:
+                continue
+        else:  # pragma: no cover - the bucket exists after the first race
+            raise RuntimeError(f"rate-limit bucket {bucket_id} could not be updated")
+        return Counted(bucket_id, max(0, bucket["hits"] - limit.hits), window_end)
 
-async def count(limit: Limit, subject: str) -> Counted:
-    """Count one attempt and say how far over the limit it is, refusing nothing."""
-    limit = configured(limit)
-    moment = now()
-    window_seconds = int(limit.window.total_seconds())
-    window_index = int(moment.timestamp()) // window_seconds
-    window_end = datetime.fromtimestamp((window_index + 1) * window_seconds, UTC)
-    collection = RateLimitBucketDocument.get_pymongo_collection()
-    bucket_id = f"{limit.scope}:{subject}:{window_index}"
-    for _ in range(2):  # two first hits may race on the upsert; the loser retries
-        try:
-            bucket = await collection.find_one_and_update(
-                {"_id": bucket_id},
-                {"$inc": {"hits": 1}, "$setOnInsert": {"expires_at": window_end}},
-                upsert=True,
-                return_document=ReturnDocument.AFTER,
-            )
-            break
-        except DuplicateKeyError:
-            continue
-    else:  # pragma: no cover - the bucket exists after the first race
-        raise RuntimeError(f"rate-limit bucket {bucket_id} could not be updated")
-    return Counted(bucket_id, max(0, bucket["hits"] - limit.hits), window_end)
+    async def hit(self, limit: Limit, subject: str) -> Exceeded | None:
+        """Count one attempt; ``Exceeded`` when this attempt is over the limit."""
+        counted = await self.count(limit, subject)
+        if not counted.over:
+            return None
+        metrics.RATE_LIMITED.labels(limit.scope).inc()
+        wait = (counted.window_end - now()).total_seconds()
+        return Exceeded(retry_after_seconds=max(1, math.ceil(wait)))
 
-
-async def hit(limit: Limit, subject: str) -> Exceeded | None:
-    """Count one attempt; ``Exceeded`` when this attempt is over the limit."""
-    counted = await count(limit, subject)
-    if not counted.over:
-        return None
-    metrics.RATE_LIMITED.labels(limit.scope).inc()
-    wait = (counted.window_end - now()).total_seconds()
-    return Exceeded(retry_after_seconds=max(1, math.ceil(wait)))
+    async def hit_all(self, *checks: tuple[Limit, str]) -> Exceeded | None:
+        """Count one attempt against each limit; the longest wait among those exceeded."""
+        exceeded = [
+            result for limit, subject in checks if (result := await self.hit(limit, subject))
+        ]
+        if not exceeded:
+            return None
+        return max(exceeded, key=lambda result: result.retry_after_seconds)
 
 
 async def first_notice(counted: Counted) -> bool:
@@ -146,11 +153,3 @@ async def first_notice(counted: Counted) -> bool:
         {"_id": counted.bucket_id, "noticed": {"$ne": True}}, {"$set": {"noticed": True}}
     )
     return claimed.modified_count == 1
-
-
-async def hit_all(*checks: tuple[Limit, str]) -> Exceeded | None:
-    """Count one attempt against each limit; the longest wait among those exceeded."""
-    exceeded = [result for limit, subject in checks if (result := await hit(limit, subject))]
-    if not exceeded:
-        return None
-    return max(exceeded, key=lambda result: result.retry_after_seconds)

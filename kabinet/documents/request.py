@@ -86,14 +86,15 @@ class CallbackDetails(BaseModel):
     scheduled_at: datetime | None = None
 
 
-RequestDetails = Annotated[
+# What a request of each kind holds; stored with its kind as the discriminator.
+Details = (
     DoctorAppointmentDetails
     | MedicationsDetails
     | LabTestsDetails
     | ReimbursementDetails
-    | CallbackDetails,
-    Field(discriminator="kind"),
-]
+    | CallbackDetails
+)
+RequestDetails = Annotated[Details, Field(discriminator="kind")]
 
 
 class Attachment(BaseModel):

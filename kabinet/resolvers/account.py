@@ -17,11 +17,9 @@ from kabinet.auth import rate_limit
 from kabinet.auth.context import Caller
 from kabinet.auth.passwords import (
     PASSWORD_POLICY,
+    PasswordHashing,
     PasswordPolicy,
-    burn_verification_time,
-    hash_password,
     needs_rehash,
-    verify_password,
 )
 from kabinet.auth.sessions import IssuedSession, end_session, end_sessions, start_session
 from kabinet.auth.tokens import new_token, token_hash
@@ -125,6 +123,31 @@ def _limited(exceeded: rate_limit.Exceeded | None) -> RateLimited | None:
     return RateLimited(exceeded.retry_after_seconds) if exceeded else None
 
 
+async def _address_limits(
+    services: Services,
+    caller: Caller,
+    email: str,
+    per_ip: rate_limit.Limit,
+    per_email: rate_limit.Limit,
+) -> RateLimited | None:
+    """One attempt about the address ``email`` (normalised) from the caller's IP."""
+    return _limited(await services.rate_limits.hit_all((per_ip, caller.ip), (per_email, email)))
+
+
+async def _counted_address(
+    services: Services,
+    caller: Caller,
+    email: str,
+    per_ip: rate_limit.Limit,
+    per_email: rate_limit.Limit,
+) -> str | InvalidInput | RateLimited:
+    """``email`` normalised and counted by `_address_limits`; or why it may not be used."""
+    normalized = normalize_email(email)
+    if normalized is None:
+        return InvalidInput(_email_problems(normalized))
+    return await _address_limits(services, caller, normalized, per_ip, per_email) or normalized
+
+
 # Pages of the frontend (or of kabinet itself, see app.py) that the emailed links open.
 LINK_PAGES = {
     TokenPurpose.CONFIRM_EMAIL: "confirm-email",
@@ -205,13 +228,11 @@ async def register(
     problems = _email_problems(normalized) + _new_password_problems(password, password_confirmation)
     if normalized is None or problems:
         return InvalidInput(problems)
-    if limited := _limited(
-        await rate_limit.hit_all(
-            (rate_limit.REGISTER_PER_IP, caller.ip), (rate_limit.REGISTER_PER_EMAIL, normalized)
-        )
+    if limited := await _address_limits(
+        services, caller, normalized, rate_limit.REGISTER_PER_IP, rate_limit.REGISTER_PER_EMAIL
     ):
         return limited
-    password_hash = await hash_password(password)
+    password_hash = await services.passwords.hash(password)
     user = await _account_for(
         UserDocument(email=normalized, password_hash=password_hash, locale=locale or caller.locale)
     )
@@ -281,7 +302,7 @@ async def confirm_email(
     *, services: Services, caller: Caller, token: str, password: str
 ) -> SignedIn | TokenExpired | InvalidCredentials | RateLimited:
     """Guide 1.5: the link's token and the password confirm the address and sign in."""
-    if limited := _limited(await rate_limit.hit(rate_limit.TOKEN_USE_PER_IP, caller.ip)):
+    if limited := _limited(await services.rate_limits.hit(rate_limit.TOKEN_USE_PER_IP, caller.ip)):
         return limited
     link = await _usable_token(token, TokenPurpose.CONFIRM_EMAIL)
     if link is None:
@@ -289,7 +310,7 @@ async def confirm_email(
     user = await _live_account({"_id": link.user_id})
     if user is None:
         return TokenExpired()
-    if not await verify_password(user.password_hash, password):
+    if not await services.passwords.verify(user.password_hash, password):
         return InvalidCredentials("error.wrong_password")
     if not await _spend_token(link):
         return TokenExpired()
@@ -318,16 +339,11 @@ async def _set_user(user_id: PydanticObjectId | None, **changes: object) -> None
 async def resend_confirmation(
     *, services: Services, caller: Caller, email: str
 ) -> Done | InvalidInput | RateLimited:
-    normalized = normalize_email(email)
-    if normalized is None:
-        return InvalidInput(_email_problems(normalized))
-    if limited := _limited(
-        await rate_limit.hit_all(
-            (rate_limit.CONFIRMATION_PER_IP, caller.ip),
-            (rate_limit.CONFIRMATION_PER_EMAIL, normalized),
-        )
-    ):
-        return limited
+    normalized = await _counted_address(
+        services, caller, email, rate_limit.CONFIRMATION_PER_IP, rate_limit.CONFIRMATION_PER_EMAIL
+    )
+    if not isinstance(normalized, str):
+        return normalized
     user = await _live_account({"email": normalized})
     if user is not None and not user.email_confirmed:
         await _send_confirmation(services, user, caller)
@@ -347,25 +363,25 @@ async def login(
     only slowed down, so failures from elsewhere never lock the owner out."""
     normalized = normalize_email(email) or email.strip().lower()[:MAX_EMAIL_LENGTH]
     if limited := _limited(
-        await rate_limit.hit_all(
+        await services.rate_limits.hit_all(
             (rate_limit.LOGIN_PER_IP, caller.ip),
             (rate_limit.LOGIN_PER_ACCOUNT_AND_IP, f"{normalized} {caller.ip}"),
         )
     ):
         return limited
-    attempt = await rate_limit.count(rate_limit.LOGIN_PER_ACCOUNT, normalized)
+    attempt = await services.rate_limits.count(rate_limit.LOGIN_PER_ACCOUNT, normalized)
     if attempt.over:
         metrics.LOGIN_SLOWDOWNS.inc()
         await asyncio.sleep(login_slowdown(attempt.over))
     user = await _live_account({"email": normalized})
     if user is None:
-        await burn_verification_time(password)
+        await services.passwords.burn_verification_time(password)
         # One insert on this path as on the others, and no trace of what was typed (it is
         # sometimes the password): the attempt is visible to administrators only, by IP.
         await _login_failed(caller, None, "unknown_account")
         await _warn_of_attempts(services, caller, None, attempt)
         return InvalidCredentials()
-    if not await verify_password(user.password_hash, password):
+    if not await services.passwords.verify(user.password_hash, password):
         await _login_failed(caller, user, "wrong_password")
         await _warn_of_attempts(services, caller, user, attempt)
         return InvalidCredentials()
@@ -374,7 +390,7 @@ async def login(
         return NotAllowed(ErrorCode.EMAIL_NOT_CONFIRMED, "error.email_not_confirmed")
     verified = user.password_hash
     if needs_rehash(verified):
-        rehashed = await hash_password(password)
+        rehashed = await services.passwords.hash(password)
         # Only over the hash just verified: a reset or change meanwhile wins.
         if await _replace_password_hash(user.id, verified, rehashed):
             user.password_hash = verified = rehashed
@@ -399,7 +415,7 @@ async def _warn_of_attempts(
     address claims its window's notice as well, so both failures do the same writes."""
     if not attempt.over or not await rate_limit.first_notice(attempt) or user is None:
         return
-    limit = rate_limit.configured(rate_limit.LOGIN_PER_ACCOUNT)
+    limit = services.rate_limits[rate_limit.LOGIN_PER_ACCOUNT]
     content = templates.login_attempts_email(
         user.locale,
         attempts=limit.hits,
@@ -431,15 +447,11 @@ async def logout_everywhere(*, caller: Caller, user: UserDocument) -> None:
 async def request_password_reset(
     *, services: Services, caller: Caller, email: str
 ) -> Done | InvalidInput | RateLimited:
-    normalized = normalize_email(email)
-    if normalized is None:
-        return InvalidInput(_email_problems(normalized))
-    if limited := _limited(
-        await rate_limit.hit_all(
-            (rate_limit.RESET_PER_IP, caller.ip), (rate_limit.RESET_PER_EMAIL, normalized)
-        )
-    ):
-        return limited
+    normalized = await _counted_address(
+        services, caller, email, rate_limit.RESET_PER_IP, rate_limit.RESET_PER_EMAIL
+    )
+    if not isinstance(normalized, str):
+        return normalized
     user = await _live_account({"email": normalized})
     if user is not None:
         await _send_reset(services, user, caller, templates.password_reset_email)
@@ -458,7 +470,7 @@ async def reset_password(
     """Set a new password from a reset link; every other session ends."""
     if problems := _new_password_problems(password, password_confirmation):
         return InvalidInput(problems)
-    if limited := _limited(await rate_limit.hit(rate_limit.TOKEN_USE_PER_IP, caller.ip)):
+    if limited := _limited(await services.rate_limits.hit(rate_limit.TOKEN_USE_PER_IP, caller.ip)):
         return limited
     link = await _usable_token(token, TokenPurpose.RESET_PASSWORD)
     if link is None or not await _spend_token(link):
@@ -466,7 +478,7 @@ async def reset_password(
     user = await _live_account({"_id": link.user_id})
     if user is None:
         return TokenExpired()
-    user.password_hash = await hash_password(password)
+    user.password_hash = await services.passwords.hash(password)
     # The link came to the mailbox, which proves the address as well.
     user.email_confirmed = True
     await _set_user(user.id, password_hash=user.password_hash, email_confirmed=True)
@@ -490,17 +502,17 @@ async def change_password(
 ) -> Done | InvalidInput | InvalidCredentials | RateLimited:
     """Change the password of the signed-in account; its other sessions end."""
     if limited := _limited(
-        await rate_limit.hit(rate_limit.PASSWORD_CHANGE_PER_ACCOUNT, str(user.id))
+        await services.rate_limits.hit(rate_limit.PASSWORD_CHANGE_PER_ACCOUNT, str(user.id))
     ):
         return limited
-    if not await verify_password(user.password_hash, current_password):
+    if not await services.passwords.verify(user.password_hash, current_password):
         return InvalidCredentials("error.wrong_password")
     problems = _new_password_problems(password, password_confirmation)
     if not problems and password == current_password:
         problems.append(FieldProblem("password", FieldErrorCode.PASSWORD_SAME_AS_CURRENT))
     if problems:
         return InvalidInput(problems)
-    user.password_hash = await hash_password(password)
+    user.password_hash = await services.passwords.hash(password)
     await _set_user(user.id, password_hash=user.password_hash)
     await end_sessions(user.id, keep=session)
     await audit.record(caller, AuditAction.PASSWORD_CHANGED, subject_id=user.id)
@@ -511,7 +523,7 @@ async def change_password(
 
 
 async def create_confirmed_user(
-    *, email: str, password: str, role: Role
+    *, passwords: PasswordHashing, email: str, password: str, role: Role
 ) -> UserDocument | InvalidInput:
     """An account created by an administrator (operators, admins): confirmed from the start."""
     normalized = normalize_email(email)
@@ -520,7 +532,7 @@ async def create_confirmed_user(
         return InvalidInput(problems)
     user = UserDocument(
         email=normalized,
-        password_hash=await hash_password(password),
+        password_hash=await passwords.hash(password),
         email_confirmed=True,
         role=role,
     )

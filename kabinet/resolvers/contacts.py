@@ -6,6 +6,7 @@ cannot try more. A new code can be sent once a minute and 5 times an hour.
 """
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -75,6 +76,16 @@ async def list_contacts(user_id: PydanticObjectId) -> list[ContactDocument]:
     return await ContactDocument.find({"user_id": user_id}).sort("created_at").to_list()
 
 
+async def list_contacts_of(user_ids: Sequence[PydanticObjectId]) -> list[ContactDocument]:
+    """The contacts of every account in ``user_ids``, oldest first: one query. One account
+    (`me`) is an equality, which both engines serve from `user_value`; several are a `$in`,
+    which MongoDB serves from it and the embedded engine answers by reading `contacts`."""
+    if len(user_ids) == 1:
+        return await list_contacts(user_ids[0])
+    query = {"user_id": {"$in": list(user_ids)}}
+    return await ContactDocument.find(query).sort("created_at").to_list()
+
+
 def primary_ids(contacts: list[ContactDocument]) -> set[PydanticObjectId | None]:
     """The primary contact of each kind: the one verified first."""
     verified = sorted(
@@ -85,6 +96,13 @@ def primary_ids(contacts: list[ContactDocument]) -> set[PydanticObjectId | None]
     for contact in verified:
         primary.setdefault(contact.kind, contact.id)
     return set(primary.values())
+
+
+async def primary_phone(user_id: PydanticObjectId | None) -> str | None:
+    """The account's primary phone (the first confirmed), where SMS and callbacks go."""
+    own = await list_contacts(user_id)  # type: ignore[arg-type]
+    primary = primary_ids(own)
+    return next((c.value for c in own if c.id in primary and c.kind is ContactKind.PHONE), None)
 
 
 async def find_contact(user: UserDocument, contact_id: PydanticObjectId) -> ContactDocument | None:
@@ -101,7 +119,9 @@ async def add_contact(
     account is added like any other: only `verify_contact`, after the code from the SMS
     proved the caller holds the phone, says it is taken. So probing numbers tells nothing.
     """
-    if exceeded := await rate_limit.hit(rate_limit.CONTACT_ADDS_PER_ACCOUNT, str(user.id)):
+    if exceeded := await services.rate_limits.hit(
+        rate_limit.CONTACT_ADDS_PER_ACCOUNT, str(user.id)
+    ):
         return RateLimited(exceeded.retry_after_seconds)
     parsed = parse_contact(value)
     if isinstance(parsed, FieldProblem):
@@ -168,7 +188,7 @@ async def _send_code(
         wait = (recent[0] + CODES_WINDOW - moment).total_seconds()
         return RateLimited(max(1, math.ceil(wait)))
     # Also per account and per number, so removing and re-adding a contact gains nothing.
-    if exceeded := await rate_limit.hit_all(
+    if exceeded := await services.rate_limits.hit_all(
         (rate_limit.CODES_PER_ACCOUNT, str(user.id)), (rate_limit.CODES_PER_VALUE, contact.value)
     ):
         return RateLimited(exceeded.retry_after_seconds)
@@ -207,14 +227,19 @@ def _cooldown(contact: ContactDocument) -> RateLimited:
 
 
 async def verify_contact(
-    *, caller: Caller, user: UserDocument, contact_id: PydanticObjectId, code: str
+    *,
+    services: Services,
+    caller: Caller,
+    user: UserDocument,
+    contact_id: PydanticObjectId,
+    code: str,
 ) -> Verified | InvalidCode | TokenExpired | NotFound | InvalidInput | RateLimited:
     contact = await find_contact(user, contact_id)
     if contact is None:
         return NotFound()
     if contact.verified:
         return Verified(contact, await _linked_through(user, contact))
-    if exceeded := await rate_limit.hit(rate_limit.CODE_CHECKS_PER_ACCOUNT, str(user.id)):
+    if exceeded := await services.rate_limits.hit(rate_limit.CODE_CHECKS_PER_ACCOUNT, str(user.id)):
         return RateLimited(exceeded.retry_after_seconds)
     moment = now()
     # Count the attempt first: only then is the code compared.

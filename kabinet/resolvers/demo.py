@@ -5,6 +5,7 @@ from datetime import date
 from pathlib import Path
 
 from kabinet.auth.context import Caller
+from kabinet.auth.passwords import PasswordHashing
 from kabinet.clock import now
 from kabinet.documents import ContactDocument, ContactKind, Role
 from kabinet.resolvers import account
@@ -61,7 +62,7 @@ def _in_this_year(row: dict[str, object]) -> dict[str, object]:
     return moved
 
 
-async def seed_demo(*, caller: Caller) -> ImportReport:
+async def seed_demo(*, caller: Caller, passwords: PasswordHashing) -> ImportReport:
     """Load the demo registry and the demo accounts; running it again changes nothing new."""
     rows = parse_registry(DEMO_REGISTRY.read_bytes(), DEMO_REGISTRY.name)
     if not isinstance(rows, list):  # pragma: no cover - the shipped file is valid
@@ -69,7 +70,7 @@ async def seed_demo(*, caller: Caller) -> ImportReport:
     report = await import_rows(caller=caller, rows=[_in_this_year(row) for row in rows])
     for demo in DEMO_ACCOUNTS:
         created = await account.create_confirmed_user(
-            email=demo.email, password=DEMO_PASSWORD, role=demo.role
+            passwords=passwords, email=demo.email, password=DEMO_PASSWORD, role=demo.role
         )
         if isinstance(created, InvalidInput):
             if [p.code for p in created.problems] != [FieldErrorCode.EMAIL_TAKEN]:

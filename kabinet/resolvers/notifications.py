@@ -12,7 +12,7 @@ import logging
 from datetime import timedelta
 
 from kabinet.auth.sessions import live_account
-from kabinet.documents import ContactKind, RequestDocument, UserDocument
+from kabinet.documents import RequestDocument, UserDocument
 from kabinet.documents.request import RequestStatus, StatusChange, one_request
 from kabinet.notify import templates
 from kabinet.periodic import repeat
@@ -73,7 +73,7 @@ async def announce(services: Services, request: RequestDocument, change: StatusC
     # A comment written for the person is part of the message; it may be long for SMS,
     # so only its start goes there.
     comment = (change.comment or "")[:120] or None
-    if status in owner.notifications.sms and (phone := await _primary_phone(owner)):
+    if status in owner.notifications.sms and (phone := await contacts.primary_phone(owner.id)):
         text = templates.request_status_sms(
             owner.locale, number=request.number, status=status, comment=comment
         )
@@ -83,12 +83,6 @@ async def announce(services: Services, request: RequestDocument, change: StatusC
             owner.locale, number=request.number, status=status, comment=change.comment
         )
         await services.outbox.send_email(owner.email, content, dedupe_key=f"{change.id}:email")
-
-
-async def _primary_phone(user: UserDocument) -> str | None:
-    own = await contacts.list_contacts(user.id)  # type: ignore[arg-type]
-    primary = contacts.primary_ids(own)
-    return next((c.value for c in own if c.id in primary and c.kind is ContactKind.PHONE), None)
 
 
 async def update_settings(

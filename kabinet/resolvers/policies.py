@@ -7,7 +7,7 @@ next read without any user action, and a card whose phone goes away disappears.
 The only stored choice is the active card, reconciled here in one place.
 """
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -37,6 +37,7 @@ from kabinet.resolvers.errors import (
 )
 from kabinet.resolvers.pages import counter
 from kabinet.resolvers.validation import parse_phone
+from kabinet.services import Services
 
 _RELATIONSHIP_ORDER = list(Relationship)
 
@@ -91,10 +92,23 @@ async def linked(*, user: UserDocument, phones: list[str] | None = None) -> Link
     already (the GraphQL loaders read the contacts once for `contacts` and for this)."""
     if phones is None:
         phones = await verified_phones(user.id)
-    found = await PolicyDocument.find({"phones": {"$in": phones}}).to_list() if phones else []
+    (one,) = await linked_each([(user, phones)])
+    return one
+
+
+async def linked_each(accounts: Sequence[tuple[UserDocument, list[str]]]) -> list[Linked]:
+    """Each account's cards, given its verified phones: one query for all the accounts."""
+    every_phone = sorted({phone for _, phones in accounts for phone in phones})
+    found = (
+        await PolicyDocument.find({"phones": {"$in": every_phone}}).to_list() if every_phone else []
+    )
     found.sort(key=lambda p: (_RELATIONSHIP_ORDER.index(p.relationship), p.number))
-    active = await _reconcile_active(user, found)
-    return Linked(policies=found, active=active, has_verified_phone=bool(phones))
+    each = []
+    for user, phones in accounts:
+        cards = [policy for policy in found if not set(policy.phones).isdisjoint(phones)]
+        active = await _reconcile_active(user, cards)
+        each.append(Linked(policies=cards, active=active, has_verified_phone=bool(phones)))
+    return each
 
 
 async def _reconcile_active(
@@ -117,9 +131,11 @@ async def _reconcile_active(
     return by_id.get(wanted) if wanted else None
 
 
-async def refresh_policies(*, user: UserDocument) -> UserDocument | RateLimited:
+async def refresh_policies(*, services: Services, user: UserDocument) -> UserDocument | RateLimited:
     """Guide 3.2: look for the account's cards again, on request."""
-    if exceeded := await rate_limit.hit(rate_limit.POLICY_REFRESH_PER_ACCOUNT, str(user.id)):
+    if exceeded := await services.rate_limits.hit(
+        rate_limit.POLICY_REFRESH_PER_ACCOUNT, str(user.id)
+    ):
         return RateLimited(exceeded.retry_after_seconds)
     await link_policies(user=user)
     return user

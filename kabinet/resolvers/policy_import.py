@@ -31,19 +31,6 @@ from kabinet.resolvers.validation import Checked, parse_phone
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 50_000
-COLUMNS = (
-    "number",
-    "insurer",
-    "program",
-    "status",
-    "valid_from",
-    "valid_to",
-    "insured_full_name",
-    "insured_birth_date",
-    "phones",
-    "relationship",
-    "coverage_notes",
-)
 _NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/.-]{0,39}$")
 
 

@@ -27,7 +27,6 @@ from pydantic import BaseModel
 
 from kabinet.auth import rate_limit
 from kabinet.auth.context import Caller
-from kabinet.auth.passwords import verify_password
 from kabinet.auth.sessions import end_sessions, list_sessions
 from kabinet.clock import now
 from kabinet.db import Database
@@ -282,9 +281,11 @@ async def delete_account(
 ) -> Done | InvalidCredentials | RateLimited:
     """Erase the account after the password is typed again; see the module's docstring."""
     # The same budget as changePassword: both re-check the password of a signed-in account.
-    if exceeded := await rate_limit.hit(rate_limit.PASSWORD_CHANGE_PER_ACCOUNT, str(user.id)):
+    if exceeded := await services.rate_limits.hit(
+        rate_limit.PASSWORD_CHANGE_PER_ACCOUNT, str(user.id)
+    ):
         return RateLimited(exceeded.retry_after_seconds)
-    if not await verify_password(user.password_hash, password):
+    if not await services.passwords.verify(user.password_hash, password):
         return InvalidCredentials("error.wrong_password")
     marked = await UserDocument.get_pymongo_collection().update_one(
         {"_id": user.id, "deleting_since": None}, {"$set": {"deleting_since": now()}}

@@ -6,6 +6,7 @@ conditional on the version read, so two operators cannot overwrite each other.
 """
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -15,6 +16,7 @@ from beanie import PydanticObjectId, UpdateResponse
 from beanie.operators import Inc, Push, Set
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
+from stdnum import iban as stdnum_iban
 
 from kabinet import faults
 from kabinet.auth import rate_limit
@@ -33,6 +35,7 @@ from kabinet.documents import (
 from kabinet.documents.request import (
     CallbackDetails,
     Comment,
+    Details,
     DoctorAppointmentDetails,
     LabTestsDetails,
     MedicationItem,
@@ -150,14 +153,6 @@ RequestForm = (
     DoctorAppointmentForm | MedicationsForm | LabTestsForm | ReimbursementForm | CallbackForm
 )
 
-type Details = (
-    DoctorAppointmentDetails
-    | MedicationsDetails
-    | LabTestsDetails
-    | ReimbursementDetails
-    | CallbackDetails
-)
-
 
 @dataclass
 class _Validation:
@@ -173,6 +168,7 @@ class _Validation:
 
 async def create_request(
     *,
+    services: Services,
     caller: Caller,
     user: UserDocument,
     form: RequestForm,
@@ -186,7 +182,7 @@ async def create_request(
         existing = await RequestDocument.find_one({"user_id": user.id, "idempotency_key": key})
         if existing is not None:
             return existing
-    if exceeded := await rate_limit.hit(rate_limit.REQUESTS_PER_ACCOUNT, str(user.id)):
+    if exceeded := await services.rate_limits.hit(rate_limit.REQUESTS_PER_ACCOUNT, str(user.id)):
         return RateLimited(exceeded.retry_after_seconds)
     linked = await policies.linked(user=user)
     policy = linked.active
@@ -396,17 +392,19 @@ def _amount(typed: str, validation: _Validation) -> str | None:
 
 
 def _iban(typed: str, validation: _Validation) -> str | None:
-    """A Ukrainian IBAN (UA, 29 characters) whose ISO 13616 mod-97 checksum holds."""
-    iban = "".join(typed.split()).upper()
-    if not re.fullmatch(r"UA[0-9]{27}", iban):
+    """A Ukrainian IBAN as python-stdnum judges it: the length and format the IBAN registry
+    gives Ukraine, then the ISO 13616 mod-97 check digits. The shape is judged with the
+    check digits recomputed, so a typo in a digit is told apart from a wrong number."""
+    compact = stdnum_iban.compact("".join(typed.split()))
+    if not (compact.startswith("UA") and compact.isascii() and compact.isalnum()) or (
+        not stdnum_iban.is_valid(compact[:2] + stdnum_iban.calc_check_digits(compact) + compact[4:])
+    ):
         validation.fail("iban", FieldErrorCode.IBAN_INVALID)
         return None
-    rearranged = iban[4:] + iban[:4]
-    digits = "".join(str(int(char, 36)) for char in rearranged)
-    if int(digits) % 97 != 1:
+    if not stdnum_iban.is_valid(compact):
         validation.fail("iban", FieldErrorCode.IBAN_CHECKSUM_INVALID)
         return None
-    return iban
+    return compact
 
 
 def _take_files(
@@ -425,11 +423,8 @@ async def _callback_phone(
             validation.checked.problems.append(phone)
             return None
         return phone
-    own = await contacts.list_contacts(user.id)  # type: ignore[arg-type]
-    primary = contacts.primary_ids(own)
-    for contact in own:
-        if contact.id in primary and contact.kind.value == "phone":
-            return contact.value
+    if phone := await contacts.primary_phone(user.id):
+        return phone
     validation.fail("phone", FieldErrorCode.PHONE_REQUIRED)
     return None
 
@@ -437,12 +432,22 @@ async def _callback_phone(
 # ---- reading
 
 
-async def find_request(user: UserDocument, request_id: PydanticObjectId) -> RequestDocument | None:
+def _readable_by(user: UserDocument) -> dict[str, object]:
     """Staff see every request; a customer only their own (someone else's is not found)."""
-    query: dict[str, object] = {"_id": request_id}
-    if not user.is_staff:
-        query["user_id"] = user.id
-    return await RequestDocument.find_one(query)
+    return {} if user.is_staff else {"user_id": user.id}
+
+
+async def find_request(user: UserDocument, request_id: PydanticObjectId) -> RequestDocument | None:
+    return await RequestDocument.find_one({"_id": request_id, **_readable_by(user)})
+
+
+async def find_requests(
+    user: UserDocument, request_ids: Sequence[PydanticObjectId]
+) -> list[RequestDocument | None]:
+    """The requests ``user`` may read among ``request_ids``, in their order: one query."""
+    query = {"_id": {"$in": list(request_ids)}, **_readable_by(user)}
+    found = {request.id: request for request in await RequestDocument.find(query).to_list()}
+    return [found.get(request_id) for request_id in request_ids]
 
 
 @dataclass(frozen=True, slots=True)
@@ -509,12 +514,10 @@ async def change_status(
     changed = await _transition(request, status, Actor.OPERATOR, user, text, scheduled_at)
     if isinstance(changed, RequestDocument):
         faults.crash_at(services.settings, Fault.AFTER_STATUS_UPDATE)
-        await audit.record(
+        await _audit_staff_action(
             caller,
             AuditAction.REQUEST_STATUS_CHANGED,
-            subject_id=changed.user_id,
-            target_type="request",
-            target_id=changed.id,
+            changed,
             before={"status": request.status.value},
             after={"status": status.value},
         )
@@ -604,6 +607,7 @@ async def _try_transition(
 
 async def add_comment(
     *,
+    services: Services,
     caller: Caller,
     user: UserDocument,
     request_id: PydanticObjectId,
@@ -623,7 +627,7 @@ async def add_comment(
         return _comments_full()
     # Staff answer many people; the limit is for an account writing to its own requests.
     if not user.is_staff and (
-        exceeded := await rate_limit.hit(rate_limit.COMMENTS_PER_ACCOUNT, str(user.id))
+        exceeded := await services.rate_limits.hit(rate_limit.COMMENTS_PER_ACCOUNT, str(user.id))
     ):
         return RateLimited(exceeded.retry_after_seconds)
     checked = Checked()
@@ -666,12 +670,10 @@ async def add_comment(
             )
             if updated is not None:
                 if by_operator:  # staff writing to a person is a staff action
-                    await audit.record(
+                    await _audit_staff_action(
                         caller,
                         AuditAction.REQUEST_COMMENTED,
-                        subject_id=updated.user_id,
-                        target_type="request",
-                        target_id=updated.id,
+                        updated,  # type: ignore[arg-type]
                         after={"attachments": len(stored)},
                     )
                 return updated  # type: ignore[return-value]
@@ -690,4 +692,24 @@ async def add_comment(
 def _comments_full() -> NotAllowed:
     return NotAllowed(
         ErrorCode.TOO_MANY_COMMENTS, "error.too_many_comments", {"limit": MAX_COMMENTS}
+    )
+
+
+async def _audit_staff_action(
+    caller: Caller,
+    action: AuditAction,
+    request: RequestDocument,
+    *,
+    before: dict[str, object] | None = None,
+    after: dict[str, object] | None = None,
+) -> None:
+    """A staff action on ``request``, recorded as an event about its owner."""
+    await audit.record(
+        caller,
+        action,
+        subject_id=request.user_id,
+        target_type="request",
+        target_id=request.id,
+        before=before,
+        after=after,
     )

@@ -58,7 +58,7 @@ class Contact(relay.Node):
         viewer = info.context.caller.user
         if viewer is None:
             return [None for _ in node_ids]
-        own = await contacts.list_contacts(viewer.id)  # type: ignore[arg-type]
+        own = await info.context.loaders.contacts.load(viewer.id)  # type: ignore[arg-type]
         primary = contacts.primary_ids(own)
         by_id = {str(contact.id): contact for contact in own}
         return [
@@ -156,7 +156,11 @@ class ContactsMutation:
             input.contact_id,
             "Contact",
             lambda contact_id: contacts.verify_contact(
-                caller=info.context.caller, user=user, contact_id=contact_id, code=input.code
+                services=info.context.services,
+                caller=info.context.caller,
+                user=user,
+                contact_id=contact_id,
+                code=input.code,
             ),
         )
         if isinstance(outcome, contacts.Verified):

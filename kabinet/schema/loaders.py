@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from beanie import PydanticObjectId
 from strawberry.dataloader import DataLoader
 
-from kabinet.documents import ContactDocument, PolicyDocument, UserDocument
-from kabinet.resolvers import contacts, policies
+from kabinet.documents import ContactDocument, PolicyDocument, RequestDocument, UserDocument
+from kabinet.resolvers import contacts, policies, requests
 
 
 async def _load_policies(ids: Sequence[PydanticObjectId]) -> list[PolicyDocument | None]:
@@ -21,7 +21,10 @@ async def _load_users(ids: Sequence[PydanticObjectId]) -> list[UserDocument | No
 
 
 async def _load_contacts(user_ids: Sequence[PydanticObjectId]) -> list[list[ContactDocument]]:
-    return [await contacts.list_contacts(user_id) for user_id in user_ids]
+    each: dict[PydanticObjectId, list[ContactDocument]] = {user_id: [] for user_id in user_ids}
+    for contact in await contacts.list_contacts_of(user_ids):
+        each[contact.user_id].append(contact)
+    return [each[user_id] for user_id in user_ids]
 
 
 @dataclass(slots=True)
@@ -39,18 +42,31 @@ class Loaders:
     )
     # An account's cards feed `policies`, `activePolicy` and `policyLookup`: linked once.
     linked: DataLoader[UserDocument, policies.Linked] = field(init=False)
+    # `node(id:)` lookups of requests, per viewer (an operation has one): one query for all.
+    _readable_requests: dict[
+        PydanticObjectId | None, DataLoader[PydanticObjectId, RequestDocument | None]
+    ] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.linked = DataLoader(self._load_linked, cache_key_fn=lambda user: user.id)
 
     async def _load_linked(self, users: Sequence[UserDocument]) -> list[policies.Linked]:
-        return [
-            await policies.linked(
-                user=user,
-                phones=policies.verified_phones_among(await self.contacts.load(user.id)),  # type: ignore[arg-type]
-            )
-            for user in users
-        ]
+        each_contacts = await self.contacts.load_many([user.id for user in users])  # type: ignore[misc]
+        return await policies.linked_each(
+            [
+                (user, policies.verified_phones_among(own))
+                for user, own in zip(users, each_contacts, strict=True)
+            ]
+        )
+
+    def readable_requests(
+        self, viewer: UserDocument
+    ) -> DataLoader[PydanticObjectId, RequestDocument | None]:
+        """The requests ``viewer`` may read, by id."""
+        if (loader := self._readable_requests.get(viewer.id)) is None:
+            loader = DataLoader(lambda ids: requests.find_requests(viewer, ids))
+            self._readable_requests[viewer.id] = loader
+        return loader
 
     async def card_of_request(
         self, viewer: UserDocument | None, owner_id: PydanticObjectId, policy_id: PydanticObjectId

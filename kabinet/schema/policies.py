@@ -93,8 +93,8 @@ class Policy(relay.Node):
         ids = list(node_ids)
         if viewer.is_staff:
             wanted = [oid for node_id in ids if (oid := object_id(node_id))]
-            matches = await PolicyDocument.find({"_id": {"$in": wanted}}).to_list()
-            found = {str(policy.id): policy for policy in matches}
+            loaded = await info.context.loaders.policy.load_many(wanted)
+            found = {str(policy.id): policy for policy in loaded if policy}
             return [
                 cls.from_document(found[i], active=False, staff=True) if i in found else None
                 for i in ids
@@ -237,7 +237,9 @@ class PoliciesMutation:
         "updated them."
     )
     async def refresh_policies(self, info: Info) -> RefreshPoliciesResult:
-        outcome = await policies.refresh_policies(user=require_user(info))
+        outcome = await policies.refresh_policies(
+            services=info.context.services, user=require_user(info)
+        )
         if isinstance(outcome, UserDocument):
             return User.from_document(outcome)
         return to_graphql(outcome, info.context.caller.locale)

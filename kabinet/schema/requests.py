@@ -308,16 +308,21 @@ class Request(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        """The caller's own requests; staff see any."""
+        """The caller's own requests; staff see any. One query for all the ids of an
+        operation (`a: node(id: …) b: node(id: …)` included)."""
         viewer = info.context.caller.user
+        ids = [object_id(node_id) for node_id in node_ids]
         if viewer is None:
-            return [None for _ in node_ids]
-        found = []
-        for node_id in node_ids:
-            request_id = object_id(node_id)
-            document = await requests.find_request(viewer, request_id) if request_id else None
-            found.append(cls.from_document(document, info) if document else None)
-        return found
+            return [None for _ in ids]
+        wanted = [request_id for request_id in ids if request_id]
+        loaded = await info.context.loaders.readable_requests(viewer).load_many(wanted)
+        found = dict(zip(wanted, loaded, strict=True))
+        return [
+            cls.from_document(document, info)
+            if request_id and (document := found[request_id])
+            else None
+            for request_id in ids
+        ]
 
 
 @strawberry.type(description="One request in a list.")
@@ -628,6 +633,7 @@ class RequestsMutation:
     ) -> CreateRequestResult:
         user = require_user(info)
         outcome = await requests.create_request(
+            services=info.context.services,
             caller=info.context.caller,
             user=user,
             form=await _form(input),
@@ -658,6 +664,7 @@ class RequestsMutation:
             input.request_id,
             "Request",
             lambda request_id: requests.add_comment(
+                services=info.context.services,
                 caller=info.context.caller,
                 user=user,
                 request_id=request_id,

@@ -153,13 +153,12 @@ class User(relay.Node):
     ) -> list[Self | None]:
         """Only the caller's own account; staff may see any."""
         viewer = info.context.caller.user
-        staff = viewer is not None and viewer.is_staff
-        found: list[Self | None] = []
-        for node_id in node_ids:
-            document = None
-            if viewer is not None and node_id == str(viewer.id):
-                document = viewer
-            elif staff and (user_id := object_id(node_id)) is not None:
-                document = await UserDocument.get(user_id)
-            found.append(cls.from_document(document) if document else None)
-        return found
+        ids = list(node_ids)
+        if viewer is None:
+            return [None for _ in ids]
+        if not viewer.is_staff:
+            return [cls.from_document(viewer) if i == str(viewer.id) else None for i in ids]
+        wanted = [user_id for node_id in ids if (user_id := object_id(node_id))]
+        loaded = await info.context.loaders.user.load_many(wanted)
+        found = {str(user_id): user for user_id, user in zip(wanted, loaded, strict=True)}
+        return [cls.from_document(found[i]) if found.get(i) else None for i in ids]

@@ -4,6 +4,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import websockets
 
@@ -15,23 +16,25 @@ QUEUE = "subscription { requestQueueUpdated { previousStatus request { number st
 
 @asynccontextmanager
 async def subscribed(
-    server: str, token: str | None, query: str, variables: dict | None = None
+    server: str,
+    token: str | None,
+    query: str,
+    variables: dict | None = None,
+    *,
+    operation_name: str | None = None,
+    **connect: Any,
 ) -> AsyncIterator[websockets.ClientConnection]:
+    """A signed-in socket running one subscription; ``connect`` goes to `websockets.connect`."""
     url = server.replace("http://", "ws://") + "/graphql"
-    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
+    async with websockets.connect(url, subprotocols=["graphql-transport-ws"], **connect) as ws:
         await ws.send(
             json.dumps({"type": "connection_init", "payload": {"token": token} if token else {}})
         )
         assert json.loads(await ws.recv())["type"] == "connection_ack"
-        await ws.send(
-            json.dumps(
-                {
-                    "id": "s",
-                    "type": "subscribe",
-                    "payload": {"query": query, "variables": variables or {}},
-                }
-            )
-        )
+        payload = {"query": query, "variables": variables or {}}
+        if operation_name:
+            payload["operationName"] = operation_name
+        await ws.send(json.dumps({"id": "s", "type": "subscribe", "payload": payload}))
         await asyncio.sleep(0.05)  # let the server register the subscription
         yield ws
 

@@ -23,6 +23,7 @@ from kabinet.schema.requests import (
     RequestsSubscription,
 )
 from kabinet.schema.scalars import DateTime
+from kabinet.schema.sharing import SharingExecutor
 
 
 @strawberry.type
@@ -64,5 +65,6 @@ def build_schema() -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=EXTENSIONS,
+        execution_context_class=SharingExecutor,
         config=StrawberryConfig(relay_max_results=100, scalar_map={datetime: DateTime}),
     )

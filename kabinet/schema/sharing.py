@@ -28,7 +28,7 @@ class SharedEvent(Protocol):
         ...
 
     @property
-    def answers(self) -> dict[Hashable, "asyncio.Future[ExecutionResult]"]:
+    def answers(self) -> dict[Hashable, "ExecutionResult | asyncio.Future[ExecutionResult]"]:
         """The answers computed for this event so far, by group."""
         ...
 
@@ -72,28 +72,39 @@ class SharingExecutor(StrawberryGraphQLCoreExecutionContext):
             event.audience(self.context_value),
         )
         answer = event.answers.get(group)
-        if answer is None:
-            answer = event.answers[group] = asyncio.ensure_future(self._shareable(serially))
-        elif answer.done() and not answer.exception():
-            shared = answer.result()
-            if isinstance(shared.data, SharedData):  # no coroutine for the many that follow
-                return ExecutionResult(data=shared.data, extensions=shared.extensions)
+        if answer is None:  # the first of its group
+            result = super().execute_operation(serially)
+            if isinstance(result, Awaitable):  # some resolver waits (a loader): a task awaits
+                event.answers[group] = asyncio.ensure_future(_shareable(result))
+                return self._from_group(event.answers[group], serially)
+            event.answers[group] = answer = _shareable_now(result)
+            return answer
+        if isinstance(answer, ExecutionResult):  # no coroutine for the many that follow
+            return self._own(answer, serially)
         return self._from_group(answer, serially)
 
-    async def _shareable(self, serially: bool | None) -> ExecutionResult:
-        result = await _awaited(super().execute_operation(serially))
-        if result.errors or result.data is None:
-            return result
-        return ExecutionResult(data=SharedData(result.data), extensions=result.extensions)
+    def _own(self, shared: ExecutionResult, serially: bool | None) -> Any:
+        """This subscriber's copy of the group's answer, or its own when that had errors."""
+        if isinstance(shared.data, SharedData):
+            return ExecutionResult(data=shared.data, extensions=shared.extensions)
+        return super().execute_operation(serially)
 
     async def _from_group(
         self, answer: "asyncio.Future[ExecutionResult]", serially: bool | None
     ) -> ExecutionResult:
         # Shielded: one subscriber leaving must not cancel the answer the others await.
-        shared = await asyncio.shield(answer)
-        if isinstance(shared.data, SharedData):
-            return ExecutionResult(data=shared.data, extensions=shared.extensions)
-        return await _awaited(super().execute_operation(serially))
+        return await _awaited(self._own(await asyncio.shield(answer), serially))
+
+
+def _shareable_now(result: ExecutionResult) -> ExecutionResult:
+    """``result`` with its data marked for sharing; a result with errors stays its own."""
+    if result.errors or result.data is None:
+        return result
+    return ExecutionResult(data=SharedData(result.data), extensions=result.extensions)
+
+
+async def _shareable(result: Awaitable[ExecutionResult]) -> ExecutionResult:
+    return _shareable_now(await result)
 
 
 async def _awaited(result: Any) -> ExecutionResult:

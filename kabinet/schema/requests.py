@@ -807,8 +807,7 @@ async def _live(
             extensions={"code": "TOO_MANY_SUBSCRIPTIONS", "limit": refused.limit},
         ) from refused
     with counted:
-        socket = context.socket
-        fell_behind = functools.partial(context.services.sockets.fell_behind, socket)
+        fell_behind = functools.partial(context.services.sockets.fell_behind, context.socket)
         async with context.services.events.subscribe(wanted, fell_behind) as stream:
             # Listening starts before the replay is read, so nothing falls between the two.
             missed = (

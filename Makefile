@@ -28,7 +28,7 @@ format: $(VENV)/.synced
 	$(VENV)/bin/ruff format kabinet tests bench
 	$(VENV)/bin/ruff check --fix kabinet tests bench
 
-# Not part of `make test`: the benchmark suite (docs/performance.md), about 5 minutes on
+# Not part of `make test`: the benchmark suite (docs/performance.md), about 8 minutes on
 # 2 cores plus the scale section (its databases are built into var/ the first time, which
 # takes a while longer); prints its tables and writes bench/results.json.
 # `make bench BENCH=--quick` tries it out in a few minutes; `BENCH="--only scale"` runs

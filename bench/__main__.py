@@ -9,11 +9,14 @@ Then the scale section (bench.scale): server CPU per operation on a small and a 
 database, each in a server process of its own.
 `--quick` runs every part with small counts, to try the suite out, not to measure.
 `--only subscriptions` (or `--only scale`) runs that part alone and replaces its figures
-in bench/results.json.
+in bench/results.json; `--subscribers 1,1000`, `--changes 3` and
+`--sockets-per-client-process 250` change the subscriptions' sizes (to compare, not to
+record: they are written too).
 """
 
 import argparse
 import asyncio
+import dataclasses
 import datetime
 import json
 import os
@@ -28,7 +31,7 @@ from bench.read_path import read_path
 from bench.scale import ScaleResult, ScaleSizes, scale
 from bench.server import Server, bench_server
 from bench.sign_in import sign_in
-from bench.subscriptions import Delivery, subscriptions
+from bench.subscriptions import PER_PROCESS, Delivery, subscriptions
 from bench.write_path import write_path
 
 RESULTS = Path(__file__).parent / "results.json"
@@ -49,6 +52,7 @@ class Sizes:
     changes: int  # status changes per number of subscribers
     idle_seconds: float  # server CPU measured over this long, idle and with subscribers
     scale: ScaleSizes
+    sockets_per_client_process: int = PER_PROCESS  # subscribers' sockets per client process
 
 
 FULL = Sizes(
@@ -61,7 +65,7 @@ FULL = Sizes(
     login_concurrency=2,
     probes=150,
     probe_interval=0.1,
-    subscribers=(1, 100, 1000),
+    subscribers=(1, 100, 1000, 5000),
     changes=5,
     idle_seconds=10.0,
     scale=ScaleSizes(small=1000, large=10000, unlinked=20000, import_rows=10000, repeats=10),
@@ -105,7 +109,11 @@ async def _subscriptions(
     server: Server, sizes: Sizes, idle: Idle
 ) -> tuple[list[report.Row], list[Delivery]]:
     deliveries = await subscriptions(
-        server, sizes=sizes.subscribers, changes=sizes.changes, idle_seconds=sizes.idle_seconds
+        server,
+        sizes=sizes.subscribers,
+        changes=sizes.changes,
+        idle_seconds=sizes.idle_seconds,
+        per_process=sizes.sockets_per_client_process,
     )
     rows = report.subscription_rows(
         deliveries, idle_rss_mib=idle.rss_mib, idle_cpu_ms_per_s=idle.cpu_ms_per_s
@@ -204,8 +212,29 @@ def main() -> None:
         choices=list(PARTS),
         help="run this part alone and replace its figures in bench/results.json",
     )
+    parser.add_argument(
+        "--sockets-per-client-process",
+        type=int,
+        default=PER_PROCESS,
+        help=f"subscribers' sockets per client process (default {PER_PROCESS})",
+    )
+    parser.add_argument(
+        "--changes", type=int, help="status changes per number of subscribers (fewer: quicker)"
+    )
+    parser.add_argument(
+        "--subscribers",
+        type=lambda text: tuple(int(n) for n in text.split(",")),
+        help="numbers of subscribers, e.g. 1,1000 (the first is the others' baseline)",
+    )
     arguments = parser.parse_args()
-    sizes = QUICK if arguments.quick else FULL
+    sizes = dataclasses.replace(
+        QUICK if arguments.quick else FULL,
+        sockets_per_client_process=arguments.sockets_per_client_process,
+    )
+    if arguments.changes:
+        sizes = dataclasses.replace(sizes, changes=arguments.changes)
+    if arguments.subscribers:
+        sizes = dataclasses.replace(sizes, subscribers=arguments.subscribers)
     load_before = os.getloadavg()
     started = datetime.datetime.now(datetime.UTC)
     outcome = asyncio.run(PARTS[arguments.only](sizes) if arguments.only else run(sizes))

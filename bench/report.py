@@ -88,16 +88,22 @@ def _during_logins(name: str, idle: Run, during: Run, target: Target | None) -> 
 SUBSCRIPTIONS = "subscriptions"
 
 
+# Issue 20: the p99 to this many subscribers against the p99 to one.
+P99_TARGETS = {1000: Target(3.0, at_most=True), 5000: Target(10.0, at_most=True)}
+
+
 def subscription_rows(
     deliveries: list[Delivery], *, idle_rss_mib: float, idle_cpu_ms_per_s: float
 ) -> list[Row]:
-    """Delivery latencies, more subscribers against the fewest; the memory and the CPU per
-    second the most subscribers hold while quiet, against the idle server's."""
+    """Delivery latencies and the server's CPU per event per subscriber, more subscribers
+    against the fewest; the memory and the CPU per second the most subscribers hold while
+    quiet, against the idle server's."""
     first, most = deliveries[0], deliveries[-1]
     table = []
     for delivery in deliveries:
         label = f"event to {delivery.subscribers} subscribers"
-        label += f" ({len(delivery.latencies)}/{delivery.expected})"
+        label += f" ({len(delivery.latencies)}/{delivery.expected}"
+        label += f", {delivery.closes} closed)" if delivery.closes else ")"
         against = delivery is not first
         name = f"{first.subscribers} subscriber" if against else ""
         table += [
@@ -112,8 +118,22 @@ def subscription_rows(
                 delivery.p99_ms,
                 first.p99_ms if against else None,
                 f"{name} p99" if against else "",
+                P99_TARGETS.get(delivery.subscribers) if against else None,
+            ),
+            Row(
+                f"event to {delivery.subscribers} subscribers: server CPU ms/event",
+                delivery.cpu_ms_per_event,
             ),
         ]
+        if against:  # the cost of an event that grows with its subscribers
+            added = delivery.cpu_ms_per_event - first.cpu_ms_per_event
+            per_subscriber = added / (delivery.subscribers - first.subscribers) * 1000
+            table.append(
+                Row(
+                    f"event to {delivery.subscribers} subscribers: server CPU us per subscriber",
+                    per_subscriber,
+                )
+            )
     table += [
         Row(
             f"server RSS MiB, {most.subscribers} subscriptions open",

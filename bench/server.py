@@ -143,6 +143,7 @@ async def bench_server(
             "--host=127.0.0.1",
             f"--port={port}",
             "--no-access-log",
+            "--ws-per-message-deflate=false",  # as `kabinet serve`
             "--log-level=warning",
             cwd=ROOT,
             env=env,

@@ -139,6 +139,12 @@ class Settings(BaseSettings):
     ws_max_subscriptions_per_ip: int = Field(
         200, description="Live subscriptions one client address may hold in one API process."
     )
+    ws_subscriber_backlog: int = Field(
+        100,
+        description="Events queued for one subscription while its socket cannot take more; one "
+        "more closes the socket with 4413 (the client reconnects with `since`).",
+        ge=1,
+    )
     ws_session_check_seconds: float = Field(
         5.0,
         description="How often each process checks, in one query for all its WebSockets, that "

@@ -51,6 +51,10 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         Locale.UK: "Сеанс завершено; увійдіть знову.",
         Locale.EN: "The session has ended; sign in again.",
     },
+    "ws.too_slow": {
+        Locale.UK: "Події надходили швидше, ніж їх читали; підпишіться знову з since.",
+        Locale.EN: "Events came faster than they were read; subscribe again with `since`.",
+    },
     "ws.too_many_subscriptions": {
         Locale.UK: "Забагато підписок ({limit}); завершіть зайві, перш ніж відкривати нові.",
         Locale.EN: "Too many subscriptions ({limit}); end some before starting new ones.",

@@ -29,7 +29,7 @@ class Services:
         return cls(
             settings=settings,
             outbox=Outbox(settings),
-            events=Broker(),
+            events=Broker(settings.ws_subscriber_backlog),
             sockets=Sockets(settings),
             database=database,
             rate_limits=RateLimits(settings.rate_limits),

@@ -4,6 +4,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import websockets
@@ -63,25 +64,23 @@ async def subscribed(
     variables: dict | None = None,
     *,
     refused: bool = False,
+    operation_name: str | None = None,
+    **connect: Any,
 ) -> AsyncIterator[websockets.ClientConnection]:
     """A socket with one subscription, yielded once the server is listening for it; one
-    the server is to refuse is yielded at once (its answer is what the test waits for)."""
+    the server is to refuse is yielded at once (its answer is what the test waits for).
+    ``connect`` goes to `websockets.connect`."""
     url = server.replace("http://", "ws://") + "/graphql"
     before = await running_subscriptions(server)
-    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
+    async with websockets.connect(url, subprotocols=["graphql-transport-ws"], **connect) as ws:
         await ws.send(
             json.dumps({"type": "connection_init", "payload": {"token": token} if token else {}})
         )
         assert json.loads(await ws.recv())["type"] == "connection_ack"
-        await ws.send(
-            json.dumps(
-                {
-                    "id": "s",
-                    "type": "subscribe",
-                    "payload": {"query": query, "variables": variables or {}},
-                }
-            )
-        )
+        payload = {"query": query, "variables": variables or {}}
+        if operation_name:
+            payload["operationName"] = operation_name
+        await ws.send(json.dumps({"id": "s", "type": "subscribe", "payload": payload}))
         if not refused:
             await one_more_subscription(server, before)
         yield ws

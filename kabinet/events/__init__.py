@@ -8,10 +8,11 @@ events out to that process's subscribers through bounded queues.
 
 import asyncio
 import contextlib
+import dataclasses
 import inspect
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -39,6 +40,9 @@ class StatusEvent:
     # The request as it was right after this change, so that an event says the same
     # whether it is delivered live or replayed later, and subscribers need not read it.
     request: RequestDocument
+    # What its subscribers computed from it, to share (kabinet.schema.sharing): one event
+    # object reaches every subscriber of this process.
+    shared: dict[Hashable, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     @property
     def change_id(self) -> PydanticObjectId:
@@ -120,9 +124,15 @@ class HistoryLost(Exception):
 
 
 class _Subscription:
-    def __init__(self, wanted: Callable[[StatusEvent], bool], capacity: int) -> None:
+    def __init__(
+        self,
+        wanted: Callable[[StatusEvent], bool],
+        capacity: int,
+        overflowed: Callable[[], None] | None,
+    ) -> None:
         self.wanted = wanted
         self.queue: asyncio.Queue[StatusEvent] = asyncio.Queue(capacity)
+        self.overflowed = overflowed
         # Why the subscription ends once its queue is drained.
         self.ended: type[Exception] = SubscriberTooSlow
 
@@ -146,6 +156,8 @@ class Broker:
                 subscription.queue.put_nowait(event)
             except asyncio.QueueFull:
                 self._end(subscription, SubscriberTooSlow)
+                if subscription.overflowed is not None:
+                    subscription.overflowed()
 
     def end_all(self, reason: type[Exception]) -> None:
         """End every subscription with ``reason``, after the events already queued for it."""
@@ -159,10 +171,12 @@ class Broker:
 
     @contextlib.asynccontextmanager
     async def subscribe(
-        self, wanted: Callable[[StatusEvent], bool]
+        self, wanted: Callable[[StatusEvent], bool], overflowed: Callable[[], None] | None = None
     ) -> AsyncIterator[AsyncIterator[StatusEvent]]:
-        """Events for ``wanted``; a quiet subscriber waits on its queue and costs nothing."""
-        subscription = _Subscription(wanted, self._capacity)
+        """Events for ``wanted``; a quiet subscriber waits on its queue and costs nothing.
+        ``overflowed`` is called when its queue is full (its reader is stuck, e.g. writing
+        to a socket whose client does not read): the subscription has ended then."""
+        subscription = _Subscription(wanted, self._capacity, overflowed)
         self._subscriptions.add(subscription)
 
         async def events() -> AsyncIterator[StatusEvent]:

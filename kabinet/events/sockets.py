@@ -8,6 +8,7 @@ found by `check_sessions`: two queries for all of this process's sockets every
 `KABINET_WS_SESSION_CHECK_SECONDS`. Idle subscriptions cost nothing in between.
 """
 
+import asyncio
 import contextlib
 import logging
 from collections import Counter
@@ -27,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 # Close codes (graphql-transport-ws leaves 4400-4499 to the server).
 SESSION_ENDED = 4403
+# Its events were sent faster than the client read them: reconnect and subscribe with `since`.
+SUBSCRIBER_TOO_SLOW = 4413
 TOO_MANY_SOCKETS = 4429
 
 
@@ -64,6 +67,7 @@ class Sockets:
         self._per_ip: Counter[str] = Counter()
         self._subscriptions_per_account: Counter[PydanticObjectId] = Counter()
         self._subscriptions_per_ip: Counter[str] = Counter()
+        self._closing: set[asyncio.Task[None]] = set()
 
     def admit(self, socket: Socket) -> None:
         """Count ``socket`` in, or raise `TooMany` when its account or address is at a limit."""
@@ -156,13 +160,23 @@ class Sockets:
             first_now=False,
         )
 
-    async def _close(self, sockets: Iterable[Socket]) -> None:
+    def fell_behind(self, socket: Socket) -> None:
+        """Close (4413) a socket whose events backed up, from a task of its own: the
+        subscription's task may be stuck writing to it. Its operations stop at once; the
+        close frame follows what the client has not read yet."""
+        closing = asyncio.create_task(self._close([socket], SUBSCRIBER_TOO_SLOW, "ws.too_slow"))
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
+
+    async def _close(
+        self, sockets: Iterable[Socket], code: int = SESSION_ENDED, key: str = "ws.session_ended"
+    ) -> None:
         ending = [socket for socket in sockets if socket in self._open]
         for socket in ending:
             self.forget(socket)
         for socket in ending:
             with contextlib.suppress(Exception):  # the client may be gone already
-                await socket.close(SESSION_ENDED, translate("ws.session_ended", socket.locale))
+                await socket.close(code, translate(key, socket.locale))
 
 
 def _within(key: str, *counts: tuple[int, int]) -> None:

@@ -24,6 +24,7 @@ from kabinet.schema.requests import (
     RequestsSubscription,
 )
 from kabinet.schema.scalars import DateTime
+from kabinet.schema.sharing import SharingExecutor
 
 
 @strawberry.type
@@ -66,5 +67,6 @@ def build_schema() -> strawberry.Schema:
         subscription=Subscription,
         types=[GraphQLErrorCode],  # no field returns it: clients type `extensions.code` by it
         extensions=EXTENSIONS,
+        execution_context_class=SharingExecutor,
         config=StrawberryConfig(relay_max_results=100, scalar_map={datetime: DateTime}),
     )

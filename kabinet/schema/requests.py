@@ -1,8 +1,9 @@
 """Requests in the API (guide section 4): filing, following, and processing them."""
 
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
+import functools
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Hashable, Iterable
 from datetime import date, datetime
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 import strawberry
 from beanie import PydanticObjectId
@@ -39,7 +40,7 @@ from kabinet.resolvers import errors as domain
 from kabinet.resolvers import notifications, requests
 from kabinet.resolvers.files import MAX_FILE_BYTES, MAX_FILES, IncomingFile, download_url
 from kabinet.schema.addresses import Address
-from kabinet.schema.context import Info
+from kabinet.schema.context import Context, Info
 from kabinet.schema.enums import RequestKind, RequestStatus
 from kabinet.schema.errors import (
     GraphQLErrorCode,
@@ -716,6 +717,45 @@ class RequestEvent:
         description="The request as it stood right after this change: its status, the history "
         "up to it and the comments written by then."
     )
+    source: strawberry.Private[events.StatusEvent]
+
+    @classmethod
+    def of(cls, event: events.StatusEvent, info: Info) -> Self:
+        """``event`` for this subscriber: built once per audience (`audience`), since every
+        subscriber of this process receives the same event object."""
+        key = (cls, _audience(event, info.context))
+        built: Self | None = event.shared.get(key)
+        if built is None:
+            built = event.shared[key] = cls(
+                status=event.status,
+                previous_status=event.previous_status,
+                at=event.at,
+                by_operator=event.change.by_operator,
+                comment=event.change.comment,
+                request=Request.from_document(event.request, info),
+                source=event,
+            )
+        return built
+
+    def audience(self, context: Context) -> Hashable:
+        return _audience(self.source, context)
+
+    @property
+    def answers(self) -> dict[Hashable, Any]:
+        return self.source.shared
+
+
+def _audience(event: events.StatusEvent, context: Context) -> Hashable:
+    """Who sees the event's request, for sharing answers (kabinet.schema.sharing): its owner
+    (whose own cards decide `policy.active`), or staff of one role; in one language. Which
+    events reach a subscriber is its own filter's business, never this grouping's."""
+    caller = context.caller
+    user = caller.user
+    if user is None:  # pragma: no cover - subscriptions run on signed-in sockets only
+        return None
+    if user.id == event.user_id:
+        return ("owner", user.id, caller.locale)
+    return ("staff", user.role, caller.locale)
 
 
 async def _live(
@@ -743,7 +783,8 @@ async def _live(
             extensions={"code": GraphQLErrorCode.TOO_MANY_SUBSCRIPTIONS, "limit": refused.limit},
         ) from refused
     with counted:
-        async with context.services.events.subscribe(wanted) as stream:
+        fell_behind = functools.partial(context.services.sockets.fell_behind, context.socket)
+        async with context.services.events.subscribe(wanted, fell_behind) as stream:
             # Listening starts before the replay is read, so nothing falls between the two.
             missed = (
                 await events.missed_since(aware(since), owner_id=owner_id)
@@ -756,19 +797,16 @@ async def _live(
                     if event.change_id in delivered:
                         continue
                     delivered.add(event.change_id)
-                    yield RequestEvent(
-                        status=event.status,
-                        previous_status=event.previous_status,
-                        at=event.at,
-                        by_operator=event.change.by_operator,
-                        comment=event.change.comment,
-                        request=Request.from_document(event.request, info),
-                    )
+                    yield RequestEvent.of(event, info)
             except events.HistoryLost as lost:
                 raise GraphQLError(
                     translate("events.history_lost", context.caller.locale),
                     extensions={"code": GraphQLErrorCode.EVENTS_INTERRUPTED},
                 ) from lost
+            except events.SubscriberTooSlow:
+                # Its socket is being closed (4413, `Sockets.fell_behind`): the client
+                # reconnects with `since`, which replays what it missed.
+                return
 
 
 async def _chain[T](first: list[T], then: AsyncIterator[T]) -> AsyncIterator[T]:

@@ -34,6 +34,7 @@ from kabinet.i18n import negotiate_locale, translate
 from kabinet.schema import build_schema
 from kabinet.schema.context import Context
 from kabinet.schema.errors import GraphQLErrorCode
+from kabinet.schema.sharing import encode_message
 from kabinet.services import Services
 
 GRAPHIQL_PAGE = Path(__file__).parent.parent / "static" / "graphiql.html"
@@ -329,7 +330,10 @@ class KabinetGraphQL(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> str:
         # Text, not bytes: Strawberry sends bytes as binary WebSocket frames, which
-        # graphql-ws clients (and browsers) do not read as protocol messages.
+        # graphql-ws clients (and browsers) do not read as protocol messages. An event's
+        # answer shared by many subscribers is encoded once (kabinet.schema.sharing).
+        if isinstance(data, Mapping):
+            return encode_message(data)
         return orjson.dumps(data).decode()
 
     async def render_graphql_ide(self, request: Request) -> Response:

@@ -1,0 +1,199 @@
+"""Live status for many subscribers: answers shared per group with permissions checked per
+subscriber, and a socket that cannot keep up closed (4413) without losing an event."""
+
+import asyncio
+import json
+import socket
+
+import pytest
+from prometheus_client import REGISTRY
+from websockets.client import ClientProtocol
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
+from websockets.typing import Subprotocol
+from websockets.uri import parse_uri
+
+from kabinet.app import create_app
+from kabinet.clock import now
+from kabinet.config import Settings
+from kabinet.db import Database
+from kabinet.events.sockets import SUBSCRIBER_TOO_SLOW
+from kabinet.i18n import Locale, translate
+from tests.conftest import serve_on_loopback
+from tests.operations import ADD_COMMENT, CHANGE_STATUS
+from tests.policies import staff_token
+from tests.requests_support import callback, customer
+from tests.subscriptions import next_message, nothing_within, subscribed
+from tests.support import Api, Mailbox
+
+# One text for everyone: members run `Mine`, operators `Queue`.
+SAME_TEXT = """
+subscription Mine { requestUpdated { status request { number status policy { number } } } }
+subscription Queue { requestQueueUpdated { status request { number status policy { number } } } }
+"""
+
+
+def numbers(messages: list[dict], field: str) -> list[str]:
+    return [m["payload"]["data"][field]["request"]["number"] for m in messages]
+
+
+async def test_a_shared_answer_reaches_only_those_allowed_to_see_it(
+    api: Api, mailbox: Mailbox, server: str
+):
+    olena = await customer(api, mailbox)
+    stranger = await customer(api, mailbox, "stranger@example.com", "+380501112233")
+    operator = await staff_token(api, "operator@example.com", "operator")
+    second_operator = await staff_token(api, "operator2@example.com", "operator")
+
+    async with (
+        subscribed(server, olena, SAME_TEXT, operation_name="Mine") as olenas,
+        subscribed(server, olena, SAME_TEXT, operation_name="Mine") as olenas_other_tab,
+        subscribed(server, stranger, SAME_TEXT, operation_name="Mine") as strangers,
+        subscribed(server, operator, SAME_TEXT, operation_name="Queue") as queue,
+        subscribed(server, second_operator, SAME_TEXT, operation_name="Queue") as other_queue,
+    ):
+        hers = await callback(api, olena)
+        theirs = await callback(api, stranger)
+        olena_got = [await next_message(olenas)]
+        other_tab_got = [await next_message(olenas_other_tab)]
+        stranger_got = [await next_message(strangers)]
+        queue_got = [await next_message(queue) for _ in range(2)]
+        other_queue_got = [await next_message(other_queue) for _ in range(2)]
+        # Nothing else is on its way to either member.
+        assert await nothing_within(olenas, 0.5)
+        assert await nothing_within(strangers, 0.5)
+
+    assert numbers(olena_got, "requestUpdated") == [hers["number"]]
+    assert other_tab_got == olena_got
+    assert numbers(stranger_got, "requestUpdated") == [theirs["number"]]
+    assert sorted(numbers(queue_got, "requestQueueUpdated")) == sorted(
+        [hers["number"], theirs["number"]]
+    )
+    assert other_queue_got == queue_got
+
+
+HEAVY = """subscription {
+  requestUpdated { at request { history { comment } comments { text } } }
+}"""
+SINCE = """subscription($since: DateTime) { requestUpdated(since: $since) { at status } }"""
+
+
+@pytest.fixture
+async def small_backlog(settings: Settings, database: Database):
+    """A second server whose subscriptions queue at most two events."""
+    configured = settings.model_copy(update={"ws_subscriber_backlog": 2})
+    instance, task, port = await serve_on_loopback(create_app(configured, database=database))
+    yield f"http://127.0.0.1:{port}"
+    instance.should_exit = True
+    await task
+
+
+def subscriptions_open() -> float:
+    return REGISTRY.get_sample_value("kabinet_subscriptions") or 0.0
+
+
+class BareClient:
+    """graphql-transport-ws over a bare connection that reads only when told to: a client
+    that stops reading (a frozen tab, a stalled network) lets the server's writes back up."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, url: str):
+        self._reader = reader
+        self._writer = writer
+        self.protocol = ClientProtocol(
+            parse_uri(url), subprotocols=[Subprotocol("graphql-transport-ws")], max_size=None
+        )
+        self.protocol.send_request(self.protocol.connect())
+        self._flush()
+
+    @classmethod
+    async def open(cls, server: str) -> "BareClient":
+        host, port = server.removeprefix("http://").split(":")
+        bare = socket.socket()
+        bare.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # little room unread
+        bare.connect((host, int(port)))
+        bare.setblocking(False)
+        reader, writer = await asyncio.open_connection(sock=bare, limit=4096)
+        return cls(reader, writer, server.replace("http://", "ws://") + "/graphql")
+
+    def send(self, message: dict) -> None:
+        self.protocol.send_text(json.dumps(message).encode())
+        self._flush()
+
+    @classmethod
+    async def connected(cls, server: str, token: str) -> "BareClient":
+        """Signed in: the handshake answered and `connection_init` acknowledged."""
+        client = await cls.open(server)
+        while client.protocol.state is not State.OPEN:
+            assert await client._read() is not None, "closed during the handshake"
+        client.send({"type": "connection_init", "payload": {"token": token}})
+        assert (await client.messages(1))[0]["type"] == "connection_ack"
+        return client
+
+    async def messages(self, count: int | None = None) -> list[dict]:
+        """The next ``count`` protocol messages, or all until the server closes."""
+        received: list[dict] = []
+        while count is None or len(received) < count:
+            more = await self._read()
+            if more is None:
+                break
+            received += more
+        return received
+
+    async def _read(self) -> list[dict] | None:
+        """The messages in what arrives next; None at the end of the connection."""
+        data = await self._reader.read(65536)
+        if data:
+            self.protocol.receive_data(data)
+        else:
+            self.protocol.receive_eof()
+        texts = [
+            json.loads(event.data)
+            for event in self.protocol.events_received()
+            if isinstance(event, Frame) and event.opcode is Opcode.TEXT
+        ]
+        self._flush()
+        return texts if data else None
+
+    def _flush(self) -> None:
+        self._writer.write(b"".join(self.protocol.data_to_send()))
+
+
+async def test_a_subscriber_that_does_not_read_is_closed_and_replays_what_it_missed(
+    api: Api, mailbox: Mailbox, small_backlog: str
+):
+    token = await customer(api, mailbox)
+    operator = await staff_token(api, "operator@example.com", "operator")
+    request = await callback(api, token)
+    for _ in range(30):  # every event carries them: a few events fill the socket's buffers
+        answer = {"input": {"requestId": request["id"], "text": "ї" * 2000}}
+        assert "errors" not in await api.post(ADD_COMMENT, answer, token=token)
+    open_before = subscriptions_open()
+    before = now().isoformat()
+    slow = await BareClient.connected(small_backlog, token)
+    slow.send({"id": "s", "type": "subscribe", "payload": {"query": HEAVY}})
+    while subscriptions_open() == open_before:  # noqa: ASYNC110 - the server's own count
+        await asyncio.sleep(0.01)
+
+    changes: list[str] = []
+    while subscriptions_open() > open_before and len(changes) < 200:
+        status = ("IN_PROGRESS", "NEEDS_INFO")[len(changes) % 2]
+        variables = {"input": {"requestId": request["id"], "status": status}}
+        answer = await api.data(CHANGE_STATUS, variables, token=operator)
+        assert answer["changeRequestStatus"]["status"] == status
+        changes.append(status)
+    assert subscriptions_open() == open_before  # the server gave up on it
+    received = await slow.messages()
+
+    assert slow.protocol.close_rcvd is not None
+    assert slow.protocol.close_rcvd.code == SUBSCRIBER_TOO_SLOW
+    assert slow.protocol.close_rcvd.reason == translate("ws.too_slow", Locale.UK)
+    live = [m["payload"]["data"]["requestUpdated"] for m in received if m["type"] == "next"]
+    assert len(changes) - len(live) > 0  # some never went out live
+    last_seen = live[-1]["at"] if live else before
+    async with subscribed(small_backlog, token, SINCE, {"since": last_seen}) as again:
+        replayed = [
+            (await next_message(again))["payload"]["data"]["requestUpdated"]
+            for _ in range(len(changes) - len(live))
+        ]
+        assert await nothing_within(again, 0.5)
+    assert [event["status"] for event in replayed] == changes[len(live) :]

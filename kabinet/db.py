@@ -67,10 +67,9 @@ def checkpoint_truncate(path: Path) -> bool:
     return not busy
 
 
-# The most members (accounts) the embedded database is meant to hold: the large size of
-# the benchmark's scale section (issue 14). That section is not built yet, so this is the
-# target it is to verify, not a measured ceiling; `kabinet serve` says how to move to
-# MongoDB beyond it.
+# The most members (accounts) the embedded database was measured with: the large size of
+# the benchmark's scale section (docs/performance.md, Scale); `kabinet serve` says how to
+# move to MongoDB beyond it.
 EMBEDDED_VERIFIED_MEMBERS = 10_000
 
 
@@ -207,8 +206,8 @@ class Database:
         if members <= ceiling:
             return False
         logger.warning(
-            "the embedded database holds %d accounts, more than the %d the benchmark is "
-            "to verify it with; move to MongoDB: stop the server, run "
+            "the embedded database holds %d accounts, more than the %d the benchmark "
+            "measured it with; move to MongoDB: stop the server, run "
             "`kabinet move-data --to mongodb://...` and set KABINET_MONGODB_URI "
             "(docs/deployment.md, Moving to MongoDB)",
             members,

@@ -120,5 +120,5 @@ async def test_serve_warns_when_the_embedded_database_outgrew_what_was_measured(
 
     assert (within, beyond) == (False, True)
     [warning] = caplog.messages
-    assert "holds 2 accounts, more than the 1 the benchmark is to verify" in warning
+    assert "holds 2 accounts, more than the 1 the benchmark measured" in warning
     assert "kabinet move-data --to" in warning

@@ -31,6 +31,21 @@ from kabinet.resolvers.validation import Checked, parse_phone
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 50_000
+# The registry's columns in docs/policy-import.md's order (the benchmark writes its
+# registry with them; the reader takes any order by header).
+COLUMNS = (
+    "number",
+    "insurer",
+    "program",
+    "status",
+    "valid_from",
+    "valid_to",
+    "insured_full_name",
+    "insured_birth_date",
+    "phones",
+    "relationship",
+    "coverage_notes",
+)
 _NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/.-]{0,39}$")
 
 

@@ -161,8 +161,8 @@ async def person(
     )
 
 
-@pytest.fixture
-async def olena(api: Api, mailbox: Mailbox, operator: str) -> Person:
+async def olena_with_everything(api: Api, mailbox: Mailbox, operator: str) -> Person:
+    """Olena: a `person` with everything the export and the erasure cover."""
     return await person(
         api,
         mailbox,
@@ -173,6 +173,11 @@ async def olena(api: Api, mailbox: Mailbox, operator: str) -> Person:
         street="Хрещатик",
         iban=VALID_IBAN,
     )
+
+
+@pytest.fixture
+async def olena(api: Api, mailbox: Mailbox, operator: str) -> Person:
+    return await olena_with_everything(api, mailbox, operator)
 
 
 @pytest.fixture

@@ -47,7 +47,7 @@ from tests.operations import (
 from tests.policies import card, staff_token
 from tests.requests_support import callback
 from tests.support import Api, CommandLog, Mailbox, SmsGateway, eventually, sms_code
-from tests.test_privacy import delete, person
+from tests.test_privacy import delete, olena_with_everything, person
 
 ON_MONGODB = bool(os.environ.get("KABINET_TEST_MONGODB_URI"))
 
@@ -213,16 +213,7 @@ async def scenario(api: Api, mailbox: Mailbox, sms_gateway: SmsGateway) -> None:
     operator = await staff_token(api, "operator@example.com", "operator")
     admin = await staff_token(api, "admin@example.com", "admin")
     await card("UA-9001", "+380501112233", name="Шевченко Тарас")
-    olena = await person(
-        api,
-        mailbox,
-        operator,
-        email="olena@example.com",
-        phone="+380671234567",
-        last_name="Коваленко",
-        street="Хрещатик",
-        iban="UA213223130000026007233566001",
-    )
+    olena = await olena_with_everything(api, mailbox, operator)
     # Someone who stays: no collection is empty when the plans are explained.
     await person(
         api,

@@ -65,7 +65,6 @@ COMPOUND_ONLY = (
     "the fields are indexed only as a compound index's prefix, which the engine narrows by "
     "for an equality on an ObjectId only"
 )
-PYTHON_FILTER = "addComment's guard on the number of comments (`comments.99`): filtered in Python"
 SQLITE_ENGINE_GAPS: dict[str, str] = {
     'audit_events {"$and": [{"action": "?"}, {"$or": [{"at": {"$lt": "?"}}, {"_id": {"$lt": "?"}, "at": "?"}]}]} sort {"at": -1, "_id": -1}': TIME_ORDER,
     'audit_events {"$and": [{}, {"$or": [{"at": {"$lt": "?"}}, {"_id": {"$lt": "?"}, "at": "?"}]}]} sort {"at": -1, "_id": -1}': TIME_ORDER,
@@ -80,7 +79,6 @@ SQLITE_ENGINE_GAPS: dict[str, str] = {
     'requests {"$and": [{"kind": {"$in": "[?]"}}, {"$or": [{"created_at": {"$lt": "?"}}, {"_id": {"$lt": "?"}, "created_at": "?"}]}]} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
     'requests {"$and": [{"status": {"$in": "[?]"}}, {"$or": [{"created_at": {"$lt": "?"}}, {"_id": {"$lt": "?"}, "created_at": "?"}]}]} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
     'requests {"$and": [{}, {"$or": [{"created_at": {"$lt": "?"}}, {"_id": {"$lt": "?"}, "created_at": "?"}]}]} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
-    'requests {"_id": "?", "comments.99": {"$exists": "?"}, "status": {"$nin": "[?]"}, "user_id": "?"}': PYTHON_FILTER,
     'requests {"kind": {"$in": "[?]"}}': COMPOUND_ONLY,
     'requests {"kind": {"$in": "[?]"}} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
     'requests {"status": {"$in": "[?]"}}': COMPOUND_ONLY,

@@ -722,6 +722,31 @@ async def test_a_comment_is_kept_when_the_status_changes_at_the_same_time(
     assert stored.status.name == "IN_PROGRESS"
 
 
+async def test_comments_sent_at_once_are_all_kept_and_answer_needs_info_once(
+    api: Api, token: str, operator: str
+):
+    request = await callback(api, token)
+    await change(api, operator, request["id"], "IN_PROGRESS")
+    await change(api, operator, request["id"], "NEEDS_INFO", comment="Уточніть час")
+    texts = [f"№{n}" for n in range(8)]  # half from the owner, half from the operator
+    sends = [
+        api.data(
+            ADD_COMMENT,
+            {"input": {"requestId": request["id"], "text": text}},
+            token=operator if n % 2 else token,
+        )
+        for n, text in enumerate(texts)
+    ]
+
+    results = await asyncio.gather(*sends)
+
+    assert [result["addComment"]["__typename"] for result in results] == ["Request"] * 8
+    stored = await RequestDocument.find_one({"number": request["number"]})
+    assert sorted(comment.text for comment in stored.comments) == texts
+    assert [change.status.name for change in stored.history][-2:] == ["NEEDS_INFO", "IN_PROGRESS"]
+    assert stored.status.name == "IN_PROGRESS"
+
+
 async def test_node_with_an_unknown_type_is_a_client_error(api: Api, token: str):
     import base64
 

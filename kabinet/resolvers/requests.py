@@ -67,6 +67,8 @@ MAX_QUANTITY = 1000
 MAX_AMOUNT = Decimal("10000000")
 MAX_COMMENTS = 100
 TRANSITION_ATTEMPTS = 3
+# A comment is the member's own text: worth more attempts than a status change.
+COMMENT_ATTEMPTS = 10
 CLOSED = frozenset({RequestStatus.COMPLETED, RequestStatus.REJECTED, RequestStatus.CANCELLED})
 
 
@@ -619,12 +621,8 @@ async def add_comment(
     request = await find_request(user, request_id)
     if request is None:
         return NotFound()
-    if request.status in CLOSED:
-        return NotAllowed(
-            ErrorCode.REQUEST_CLOSED, "error.request_closed", {"status": status_label(request)}
-        )
-    if len(request.comments) >= MAX_COMMENTS:
-        return _comments_full()
+    if refused := _refuses_comments(request):
+        return refused
     # Staff answer many people; the limit is for an account writing to its own requests.
     if not user.is_staff and (
         exceeded := await services.rate_limits.hit(rate_limit.COMMENTS_PER_ACCOUNT, str(user.id))
@@ -644,55 +642,72 @@ async def add_comment(
     answer = StatusChange(
         status=S.IN_PROGRESS, at=moment, comment=cleaned, by_operator=False, actor_id=user.id
     )
-    # A comment needs only an open request, so concurrent changes do not lose it; the
-    # owner's answer also reopens a NEEDS_INFO request when it still is one.
-    attempts = [True, False] if not by_operator and request.status is S.NEEDS_INFO else [False]
     try:
-        for answers in attempts:
-            # Room for one more comment, checked in the same atomic update.
-            where: dict[str, object] = {
-                **one_request(request.id, request.user_id),
-                f"comments.{MAX_COMMENTS - 1}": {"$exists": False},
-            }
-            changes: dict[str, object] = {"updated_at": moment}
-            pushes: dict[str, object] = {"comments": comment}
-            if answers:
-                where["status"] = S.NEEDS_INFO.value
-                changes["status"] = S.IN_PROGRESS
-                pushes["history"] = answer
-            else:
-                where["status"] = {"$nin": [status.value for status in CLOSED]}
-            updated = await RequestDocument.find_one(where).update(
-                Set(changes),
-                Push(pushes),
-                Inc({"version": 1}),
-                response_type=UpdateResponse.NEW_DOCUMENT,
-            )
-            if updated is not None:
-                if by_operator:  # staff writing to a person is a staff action
-                    await _audit_staff_action(
-                        caller,
-                        AuditAction.REQUEST_COMMENTED,
-                        updated,  # type: ignore[arg-type]
-                        after={"attachments": len(stored)},
-                    )
-                return updated  # type: ignore[return-value]
+        outcome = await _append_comment(request, comment, answer)
     except BaseException:
         await files.delete(stored)
         raise
-    await files.delete(stored)
-    current = await RequestDocument.get(request.id) or request
-    if len(current.comments) >= MAX_COMMENTS:
-        return _comments_full()
-    return NotAllowed(
-        ErrorCode.REQUEST_CLOSED, "error.request_closed", {"status": status_label(current)}
-    )
+    if not isinstance(outcome, RequestDocument):
+        await files.delete(stored)
+        return outcome
+    if by_operator:  # staff writing to a person is a staff action
+        await _audit_staff_action(
+            caller, AuditAction.REQUEST_COMMENTED, outcome, after={"attachments": len(stored)}
+        )
+    return outcome
 
 
-def _comments_full() -> NotAllowed:
-    return NotAllowed(
-        ErrorCode.TOO_MANY_COMMENTS, "error.too_many_comments", {"limit": MAX_COMMENTS}
-    )
+async def _append_comment(
+    request: RequestDocument, comment: Comment, answer: StatusChange
+) -> RequestDocument | NotFound | NotAllowed:
+    """Add ``comment`` to an open request with room for it; the owner's comment also
+    answers a NEEDS_INFO request (``answer``). Each attempt writes only if nobody changed
+    the request since it was read (its `version`), so both are decided on what is stored;
+    after a concurrent change it reads the request again and retries."""
+    for _ in range(COMMENT_ATTEMPTS):
+        if refused := _refuses_comments(request):
+            return refused
+        changes: dict[str, object] = {"updated_at": comment.at}
+        pushes: dict[str, object] = {"comments": comment}
+        if not comment.by_operator and request.status is S.NEEDS_INFO:
+            changes["status"] = S.IN_PROGRESS
+            pushes["history"] = answer
+        updated = await RequestDocument.find_one(
+            {**one_request(request.id, request.user_id), "version": request.version}
+        ).update(
+            Set(changes),
+            Push(pushes),
+            Inc({"version": 1}),
+            response_type=UpdateResponse.NEW_DOCUMENT,
+        )
+        if updated is not None:
+            return updated  # type: ignore[return-value]
+        current = await RequestDocument.get(request.id)
+        if current is None:
+            return NotFound()
+        request = current
+    raise RequestKeptChanging(request.id)
+
+
+class RequestKeptChanging(RuntimeError):
+    """Every attempt to add a comment found the request changed since it was read: the
+    caller gets an internal error and, as with any failed mutation, still holds the text."""
+
+    def __init__(self, request_id: PydanticObjectId) -> None:
+        super().__init__(f"request {request_id} changed on each of {COMMENT_ATTEMPTS} attempts")
+
+
+def _refuses_comments(request: RequestDocument) -> NotAllowed | None:
+    """Why ``request`` takes no more comments: closed, or holding MAX_COMMENTS already."""
+    if request.status in CLOSED:
+        return NotAllowed(
+            ErrorCode.REQUEST_CLOSED, "error.request_closed", {"status": status_label(request)}
+        )
+    if len(request.comments) >= MAX_COMMENTS:
+        return NotAllowed(
+            ErrorCode.TOO_MANY_COMMENTS, "error.too_many_comments", {"limit": MAX_COMMENTS}
+        )
+    return None
 
 
 async def _audit_staff_action(

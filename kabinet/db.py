@@ -19,6 +19,7 @@ from pymongo import AsyncMongoClient, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.monitoring import CommandListener
 
+from kabinet import engine_compat
 from kabinet.config import Settings
 from kabinet.documents import ALL_DOCUMENTS
 from kabinet.documents.files import INDEXES as FILE_INDEXES
@@ -152,8 +153,6 @@ class Database:
         from mongoeco.engines import MemoryEngine, SQLiteEngine
         from mongoeco.wire import AsyncMongoEcoProxyServer
 
-        from kabinet import engine_compat
-
         engine_compat.apply()
 
         if self._in_memory:
@@ -176,6 +175,7 @@ class Database:
                 connection.execute("PRAGMA secure_delete=ON")
                 engine_compat.note_writes(engine, connection)
                 engine_compat.index_entries_by_document(connection)
+            engine_compat.share_entry_indexes(engine, writing_connections(engine)[0])
             self._sqlite_file = path
         self._embedded = AsyncMongoEcoProxyServer(
             client=self._embedded_client,

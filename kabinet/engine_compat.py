@@ -42,6 +42,13 @@ path), and deletions cannot make a "no" wrong. The sort's last question is asked
 whole collection once, kept the same way, and only when some document has such a value is
 it asked of the query's documents, as the engine does.
 
+A sixth cost is in every write. The engine gives each logical index its own SQLite index
+on the shared entry tables, all on the same columns: the cards' ten multikey indexes and
+eighteen single-field ones made each inserted entry update ten or eighteen identical
+B-trees. The patch points every index record at one (`kabinet_<table>_lookup`) per table
+(the engine names it in `INDEXED BY` and creates it if missing, as it did its own) and
+drops the copies, so an import or an index build writes each entry into one B-tree.
+
 It is written for one version: `apply` refuses any other, and a test fails when the pinned
 version changes, so the patch is re-examined (and dropped if the engine fixed these).
 """
@@ -190,15 +197,14 @@ def apply() -> None:
                 keys = [self._storage_key(value) for value in values]
                 marks = ", ".join("?" * len(keys))
                 return f"(documents.storage_key IN ({marks}) AND ({sql}))", [*keys, *params]
-        for clause in clauses:
-            narrowed = _index_entries_sql(self, db_name, coll_name, clause, plan)
-            if narrowed is not None:
-                entries_sql, entries_params = narrowed
-                return f"(documents.storage_key IN ({entries_sql}) AND ({sql}))", [
-                    *entries_params,
-                    *params,
-                ]
-        return sql, params
+        narrowed = _narrowing(self, db_name, coll_name, plan, plan)
+        if narrowed is None:
+            return sql, params
+        entries_sql, entries_params = narrowed
+        return f"(documents.storage_key IN ({entries_sql}) AND ({sql}))", [
+            *entries_params,
+            *params,
+        ]
 
     require_connection = SQLiteEngine._require_connection
     features_cache = SQLiteEngine._collection_features_cache
@@ -303,6 +309,15 @@ def apply() -> None:
             limit=options.get("limit"),
         )
 
+    for changes_indexes in (
+        "_create_index_sync",
+        "_drop_index_sync",
+        "_drop_indexes_sync",
+        "_drop_collection_sync",
+        "_drop_database_sync",
+    ):
+        original = getattr(SQLiteEngine, changes_indexes)
+        setattr(SQLiteEngine, changes_indexes, _then_share_entry_indexes(original))
     SQLiteEngine._build_select_sql = build_select_in_index_order  # type: ignore[method-assign]
     SQLiteEngine._field_uniform_tagged_type_in_collection = _uniform_tagged_type  # type: ignore[attr-defined]
     SQLiteEngine._require_connection = scratch_or_connection  # type: ignore[method-assign]
@@ -317,17 +332,55 @@ def apply() -> None:
     _applied = True
 
 
+def _narrowing(
+    engine: Any, db_name: str, coll_name: str, node: Any, plan: Any
+) -> tuple[str, list[object]] | None:
+    """A subquery of storage keys holding every document ``node`` (part of ``plan``) can
+    match, from single-field indexes; ``None`` when none can say. An `$and` is narrowed by
+    one of its clauses, an `$or` by the union of its branches when each can be."""
+    from mongoeco.core.query_plan import AndCondition, OrCondition
+
+    if isinstance(node, AndCondition):
+        return next(
+            (
+                narrowed
+                for clause in node.clauses
+                if (narrowed := _narrowing(engine, db_name, coll_name, clause, plan))
+            ),
+            None,
+        )
+    if isinstance(node, OrCondition):
+        selects: list[str] = []
+        params: list[object] = []
+        for branch in node.clauses:
+            narrowed = _narrowing(engine, db_name, coll_name, branch, plan)
+            if narrowed is None:
+                return None
+            selects.append(narrowed[0])
+            params.extend(narrowed[1])
+        return (" UNION ".join(selects), params) if selects else None
+    return _index_entries_sql(engine, db_name, coll_name, node, plan)
+
+
 def _index_entries_sql(
     engine: Any, db_name: str, coll_name: str, clause: Any, plan: Any
 ) -> tuple[str, list[object]] | None:
     """The storage keys a single-field index holds for the values of an equality or `$in`
-    ``clause`` of ``plan``, as a subquery; ``None`` when no index can say it exactly."""
-    from mongoeco.core.query_plan import EqualsCondition, InCondition
+    ``clause`` of ``plan``, or for one value of an `$all` (a document holding them all
+    holds it: the longest, as the likeliest to be rare), as a subquery; ``None`` when no
+    index can say it exactly."""
+    from mongoeco.core.query_plan import AllCondition, EqualsCondition, InCondition
     from mongoeco.engines.virtual_indexes import query_can_use_index
 
-    if not isinstance(clause, EqualsCondition | InCondition) or clause.null_matches_undefined:
+    if isinstance(clause, AllCondition):
+        strings = [value for value in clause.values if isinstance(value, str)]
+        values: list[object] = [max(strings, key=len)] if strings else []
+    elif isinstance(clause, EqualsCondition | InCondition):
+        if clause.null_matches_undefined:
+            return None
+        values = [clause.value] if isinstance(clause, EqualsCondition) else list(clause.values)
+    else:
         return None
-    values = [clause.value] if isinstance(clause, EqualsCondition) else list(clause.values)
     if not values or not all(_exact_storage_key_type(value) for value in values):
         return None
     index = next(
@@ -460,14 +513,63 @@ def _written_rows(engine: Any, db_name: str, coll_name: str) -> set[str] | None:
         return engine._kabinet_noted.pop((db_name, coll_name), set())
 
 
+# The engine's entry tables, the column of its index records naming each index's own
+# SQLite index on that table, and the one SQLite index the patch gives them all instead.
+ENTRY_TABLES = {
+    "multikey_entries": ("multikey_physical_name", "kabinet_multikey_entries_lookup"),
+    "scalar_index_entries": ("scalar_physical_name", "kabinet_scalar_index_entries_lookup"),
+}
+
+
+def share_entry_indexes(engine: Any, connection: sqlite3.Connection) -> None:
+    """Point every index record of the engine at one SQLite index per entry table, and
+    drop the per-index copies. Run with no statement open on ``connection``: at start-up
+    and after the engine creates or drops an index or a collection (which may have dropped
+    the shared one by its recorded name)."""
+    for table, (column, shared) in ENTRY_TABLES.items():
+        connection.execute(
+            f"CREATE INDEX IF NOT EXISTS {shared} "
+            f"ON {table} (collection_id, index_name, type_score, element_key, storage_key)"
+        )
+        own = connection.execute(
+            f"SELECT DISTINCT {column} FROM indexes "  # noqa: S608 - names from ENTRY_TABLES
+            f"WHERE {column} IS NOT NULL AND {column} != ?",
+            (shared,),
+        ).fetchall()
+        for (name,) in own:
+            connection.execute(f'DROP INDEX IF EXISTS "{name}"')
+        connection.execute(
+            f"UPDATE indexes SET {column} = ? "  # noqa: S608 - names from ENTRY_TABLES
+            f"WHERE {column} IS NOT NULL AND {column} != ?",
+            (shared, shared),
+        )
+    if connection.in_transaction:
+        connection.commit()
+    engine._invalidate_index_cache()
+
+
+def _then_share_entry_indexes(method: Callable[..., Any]) -> Callable[..., Any]:
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            share_entry_indexes(self, self._require_connection())
+
+    return run
+
+
 def index_entries_by_document(connection: sqlite3.Connection) -> None:
-    """Give the engine's multikey entries the SQLite index by document its scalar entries
-    have: every write to a document deletes its entries by storage key, which without it
-    reads every entry of the collection (each card's phones and search keys)."""
-    connection.execute(
-        "CREATE INDEX IF NOT EXISTS kabinet_multikey_entries_storage "
-        "ON multikey_entries (collection_id, storage_key)"
-    )
+    """Give the engine's index entries an SQLite index by document and index name. Every
+    write to a document deletes its entries by storage key and index name; without this
+    SQLite may serve that delete from the (collection, index name) index instead, which
+    reads every entry of the index: each card's phones and search keys on each write, and
+    every entry so far for each document while an index is built (quadratic)."""
+    connection.execute("DROP INDEX IF EXISTS kabinet_multikey_entries_storage")
+    for table in ("multikey_entries", "scalar_index_entries"):
+        connection.execute(
+            f"CREATE INDEX IF NOT EXISTS kabinet_{table}_by_document "
+            f"ON {table} (collection_id, storage_key, index_name)"
+        )
 
 
 def note_writes(engine: Any, connection: sqlite3.Connection) -> None:

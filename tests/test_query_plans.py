@@ -75,7 +75,6 @@ SQLITE_ENGINE_GAPS: dict[str, str] = {
     "audit_events {}": TIME_ORDER,
     'fs.chunks {"files_id": {"$in": "[?]"}}': COMPOUND_ONLY,
     'outbox {"$or": [{"locked_until": "?"}, {"locked_until": {"$lte": "?"}}], "next_attempt_at": {"$lte": "?"}, "status": "?"} sort {"next_attempt_at": 1}': COMPOUND_ONLY,
-    'policies {"$or": [{"search_keys": {"$in": "[?]"}}, {"search_keys": {"$all": "[?]"}}]}': COMPOUND_ONLY,
     'requests {"$and": [{"kind": {"$in": "[?]"}}, {"$or": [{"created_at": {"$lt": "?"}}, {"_id": {"$lt": "?"}, "created_at": "?"}]}]} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
     'requests {"$and": [{"status": {"$in": "[?]"}}, {"$or": [{"created_at": {"$lt": "?"}}, {"_id": {"$lt": "?"}, "created_at": "?"}]}]} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
     'requests {"$and": [{}, {"$or": [{"created_at": {"$lt": "?"}}, {"_id": {"$lt": "?"}, "created_at": "?"}]}]} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
@@ -437,13 +436,66 @@ async def test_a_sort_served_in_index_order_keeps_the_order_of_mixed_types(tmp_p
 
 
 @pytest.mark.skipif(ON_MONGODB, reason="the patch is of the embedded engine")
-async def test_a_documents_multikey_entries_are_found_by_an_index(tmp_path: Path):
-    """Each write to a card deletes its phones' and search keys' entries by storage key."""
+@pytest.mark.parametrize("table", ["multikey_entries", "scalar_index_entries"])
+async def test_a_documents_index_entries_are_found_by_an_index(tmp_path: Path, table: str):
+    """Each write to a card deletes its entries by storage key and index name."""
     settings = Settings(_env_file=None, data_dir=tmp_path, database="entries")
     async with Database(settings, bind_documents=False):
         with sqlite3.connect(tmp_path / EMBEDDED_FILE) as connection:
             plan = connection.execute(
-                "EXPLAIN QUERY PLAN DELETE FROM multikey_entries "
-                "WHERE collection_id = 1 AND storage_key = 'key'"
+                f"EXPLAIN QUERY PLAN DELETE FROM {table} "  # noqa: S608 - a test's own names
+                "WHERE collection_id = 1 AND storage_key = 'key' AND index_name = 'phones'"
             ).fetchall()
-    assert "USING INDEX kabinet_multikey_entries_storage" in str(plan), plan
+    assert f"USING INDEX kabinet_{table}_by_document" in str(plan), plan
+
+
+def entry_table_indexes(path: Path) -> set[str]:
+    with sqlite3.connect(path) as connection:
+        rows = connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' "
+            "AND tbl_name IN ('multikey_entries', 'scalar_index_entries')"
+        ).fetchall()
+    return {name for (name,) in rows}
+
+
+@pytest.mark.skipif(ON_MONGODB, reason="the patch is of the embedded engine")
+async def test_the_engines_indexes_share_one_sqlite_index_per_entry_table(tmp_path: Path):
+    """Two indexes of cards write their entries into one SQLite index per table; reads
+    by each still use it, uniqueness still holds, and dropping one index or another
+    collection leaves the other's reads working."""
+    settings = Settings(_env_file=None, data_dir=tmp_path, database="shared")
+    async with Database(settings, bind_documents=False) as database:
+        cards = database.db["cards"]
+        await cards.insert_many([{"number": f"N{n}", "phones": [f"+38066{n}"]} for n in range(5)])
+        await cards.create_index("number", unique=True, name="number_unique")
+        await cards.create_index("phones", name="phones")
+        await cards.create_index("search", name="search")
+        other = database.db["other"]
+        await other.create_index("tag", name="tag")
+        await other.insert_one({"tag": "x"})
+
+        shared = {"kabinet_multikey_entries_lookup", "kabinet_scalar_index_entries_lookup"}
+        by_document = {
+            "kabinet_multikey_entries_by_document",
+            "kabinet_scalar_index_entries_by_document",
+        }
+        assert (
+            entry_table_indexes(tmp_path / EMBEDDED_FILE)
+            - by_document
+            - {
+                "idx_scalar_index_entries_storage"  # the engine's own by document
+            }
+            == shared
+        )
+        explained = await cards.find({"phones": "+380662"}).explain()
+        assert "kabinet_multikey_entries_lookup" in str(explained), explained
+        with pytest.raises(DuplicateKeyError):
+            await cards.insert_one({"number": "N1"})
+
+        await cards.drop_index("search")
+        await other.drop()
+        assert shared <= entry_table_indexes(tmp_path / EMBEDDED_FILE)
+        assert [card["number"] for card in await cards.find({"phones": "+380663"}).to_list()] == [
+            "N3"
+        ]
+        assert [c["number"] for c in await cards.find({"number": "N4"}).to_list()] == ["N4"]

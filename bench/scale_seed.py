@@ -11,8 +11,10 @@ UNLINKED cards on phones nobody holds; and the accounts the section signs in as
 links. Written as the project's Beanie documents with insert_many in batches,
 progress on stdout.
 
-`seeded()` builds one once per size and reuses it until the models it holds (their fields
-and indexes) or SEED_VERSION change (their hash is written beside the database).
+`python -m bench.scale_seed --indexes-only DIRECTORY` opens one, which builds the indexes
+the models declare and it lacks. `seeded()` builds a database once per size and reuses it
+until the fields of the models it holds or SEED_VERSION change, and builds new indexes in
+place when only those changed (both hashes are written beside the database).
 """
 
 import argparse
@@ -382,52 +384,69 @@ SEEDED: tuple[type[Document], ...] = (
 
 
 def _key(members: int, unlinked: int) -> str:
-    """What the database is made of: the sizes, the models it holds (their fields and
-    indexes, not their module's other code) and SEED_VERSION; a change to any of them
-    builds it again."""
+    """What the data is made of: the sizes, the fields of the models it holds (not their
+    module's other code) and SEED_VERSION; a change to any of them builds it again."""
     digest = hashlib.sha256(f"{members} members, {unlinked} unlinked cards".encode())
     for model in SEEDED:
-        indexes = [index.document for index in model.Settings.indexes]
-        shape = {"schema": model.model_json_schema(), "indexes": indexes}
-        digest.update(json.dumps(shape, sort_keys=True, default=str).encode())
+        digest.update(json.dumps(model.model_json_schema(), sort_keys=True).encode())
     digest.update(f"seed {SEED_VERSION}".encode())
     return digest.hexdigest()
+
+
+def _indexes_key() -> str:
+    """The indexes the models declare; a change to them builds the new ones in place."""
+    indexes = [[index.document for index in model.Settings.indexes] for model in SEEDED]
+    return hashlib.sha256(json.dumps(indexes, sort_keys=True, default=str).encode()).hexdigest()
 
 
 async def seeded(root: Path, members: int, unlinked: int) -> Path:
     """The directory ``root``/scale-``members`` holding an up-to-date database of this size,
     built first (in another process, to a scratch directory, then moved in place) when
-    missing or made by other documents."""
+    missing or made by other documents; when only the indexes changed, they are built
+    in place (as `kabinet serve` would on a deployment's data)."""
     directory = root / f"scale-{members}"
-    key = _key(members, unlinked)
+    data_key, indexes_key = _key(members, unlinked), _indexes_key()
     key_file = directory / KEY_FILE
-    if key_file.exists() and key_file.read_text() == key:
+    stored = key_file.read_text().split() if key_file.exists() else []
+    if stored == [data_key, indexes_key]:
+        return directory
+    if stored[:1] == [data_key]:
+        print(f"building the changed indexes in {directory}", flush=True)
+        await _run_seeding("--indexes-only", str(directory))
+        key_file.write_text(f"{data_key} {indexes_key}")
         return directory
     building = root / f"scale-{members}.building"
     shutil.rmtree(building, ignore_errors=True)
     building.mkdir(parents=True)
     print(f"seeding {members} members and {unlinked} unlinked cards into {directory}", flush=True)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.scale_seed", str(members), str(unlinked), str(building)
-    )
-    if await process.wait():
-        raise RuntimeError(f"seeding {members} members failed ({process.returncode})")
-    (building / KEY_FILE).write_text(key)
+    await _run_seeding(str(members), str(unlinked), str(building))
+    (building / KEY_FILE).write_text(f"{data_key} {indexes_key}")
     shutil.rmtree(directory, ignore_errors=True)
     building.rename(directory)
     return directory
 
 
+async def _run_seeding(*arguments: str) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.scale_seed", *arguments
+    )
+    if await process.wait():
+        raise RuntimeError(f"bench.scale_seed {' '.join(arguments)} failed ({process.returncode})")
+
+
 async def _main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("members", type=int)
-    parser.add_argument("unlinked", type=int)
-    parser.add_argument("directory", type=Path)
+    parser.add_argument("--indexes-only", type=Path, metavar="DIRECTORY")
+    parser.add_argument("members", type=int, nargs="?")
+    parser.add_argument("unlinked", type=int, nargs="?")
+    parser.add_argument("directory", type=Path, nargs="?")
     arguments = parser.parse_args()
-    settings = Settings(_env_file=None, data_dir=arguments.directory)
+    directory = arguments.indexes_only or arguments.directory
+    settings = Settings(_env_file=None, data_dir=directory)
     async with Database(settings), PasswordHashing.of(settings) as passwords:
-        await seed(passwords, arguments.members, arguments.unlinked)
-    if not checkpoint_truncate(arguments.directory / EMBEDDED_FILE):
+        if not arguments.indexes_only:  # opening the database built the indexes
+            await seed(passwords, arguments.members, arguments.unlinked)
+    if not checkpoint_truncate(directory / EMBEDDED_FILE):
         raise RuntimeError("the database journal stayed busy: the file alone would lack data")
 
 

@@ -71,6 +71,7 @@ class PolicyDocument(Document):
         indexes = (
             IndexModel([("number", ASCENDING)], unique=True, name="number_unique"),
             IndexModel([("phones", ASCENDING)], name="phones"),
-            # An exact key, then the number: a search's page comes in order from the index.
-            IndexModel([("search_keys", ASCENDING), ("number", ASCENDING)], name="search_keys"),
+            # Single-field: the embedded engine narrows a search by such an index only (a
+            # compound one over an array holds no entries there); MongoDB sorts the page.
+            IndexModel([("search_keys", ASCENDING)], name="search_key"),
         )

@@ -1,9 +1,9 @@
 """The keys staff search cards by: every prefix of the number and of each name word.
 
-A search is then an exact match on a multikey index (`{search_keys: 1, number: 1}`),
-which MongoDB serves in number order without sorting, and which needs neither a
-regular expression nor a range over an array (the embedded engine runs those in
-Python, or, for a range over an array, not correctly). Name words are kept in
+A search is then an exact match on a multikey index (`{search_keys: 1}`), which both
+engines serve from the index and which needs neither a regular expression nor a range
+over an array (the embedded engine runs those in Python, or, for a range over an array,
+not correctly). Name words are kept in
 their own script and in Latin letters by the Ukrainian national transliteration
 (Cabinet of Ministers resolution No. 55 of 27 January 2010), so "kovalenko" and
 "Коваленко" find the same card; the phones are keys in E.164 as they are.

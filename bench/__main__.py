@@ -4,7 +4,9 @@
 
 One `kabinet` server process (bench.app: the application plus the read path's floor,
 embedded database, bench.seed's data) under load from this process on loopback:
-memory idle, subscriptions (with memory), the read path, the write path, sign-in.
+memory idle, subscriptions (with memory), the read path, the write path, sign-in; then
+the read path again with the database in a process of its own (bench.database), where
+the server's CPU is kabinet's own work and the floor's.
 Then the scale section (bench.scale): server CPU per operation on a small and a large
 database, each in a server process of its own.
 `--quick` runs every part with small counts, to try the suite out, not to measure.
@@ -29,7 +31,7 @@ from typing import Any
 from bench import report
 from bench.read_path import read_path
 from bench.scale import ScaleResult, ScaleSizes, scale
-from bench.server import Server, bench_server
+from bench.server import Server, bench_server, database_apart
 from bench.sign_in import sign_in
 from bench.subscriptions import PER_PROCESS, Delivery, subscriptions
 from bench.write_path import write_path
@@ -149,12 +151,26 @@ async def run(sizes: Sizes) -> Outcome:
             probes=sizes.probes,
             interval=sizes.probe_interval,
         )
+    async with (
+        database_apart() as database_uri,
+        bench_server(settings={"KABINET_MONGODB_URI": database_uri}) as apart,
+    ):
+        read_apart = await read_path(
+            apart,
+            total=sizes.read_total,
+            rounds=sizes.read_rounds,
+            concurrency=sizes.read_concurrency,
+        )
     scaled = await scale(sizes.scale)
-    rows = report.rows(live=live_rows, read=read, write=write, signin=signin)
+    rows = report.rows(live=live_rows, read=read, read_apart=read_apart, write=write, signin=signin)
     details: dict[str, object] = {
         **idle.as_json(),
         "subscriptions": [delivery.as_json() for delivery in deliveries],
         "read": {"kabinet": read.kabinet.as_json(), "floor": read.floor.as_json()},
+        "read_database_apart": {
+            "kabinet": read_apart.kabinet.as_json(),
+            "floor": read_apart.floor.as_json(),
+        },
         "write": {
             "create_request": write.create.as_json(),
             "change_status": write.change.as_json(),

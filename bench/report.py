@@ -152,13 +152,26 @@ def subscription_rows(
 
 
 def rows(
-    *, live: list[Row], read: ReadResult, write: WriteResult, signin: SignInResult
+    *,
+    live: list[Row],
+    read: ReadResult,
+    read_apart: ReadResult,
+    write: WriteResult,
+    signin: SignInResult,
 ) -> list[Row]:
-    """The whole table; ``live`` are the subscription rows (`subscription_rows`)."""
+    """The whole table; ``live`` are the subscription rows (`subscription_rows`),
+    ``read_apart`` the read path with the database in a process of its own."""
     floor = read.floor
     return [
         *_against_floor("read me /graphql", read.kabinet, floor, AT_LEAST_0_7, AT_MOST_1_5),
         Row("read me floor: req/s", floor.throughput),
+        Row(
+            "read me, database apart: server CPU ms/req",
+            read_apart.kabinet.server_cpu_ms,
+            read_apart.floor.server_cpu_ms,
+            "floor CPU",
+            AT_MOST_1_5,
+        ),
         *_against_floor("createRequest CALLBACK", write.create, floor),
         *_against_floor("changeRequestStatus", write.change, floor),
         *_against_floor("login", signin.logins, floor),

@@ -105,12 +105,40 @@ async def _wait_until_ready(
 
 
 @contextlib.asynccontextmanager
+async def database_apart(ready_seconds: float = 60) -> AsyncIterator[str]:
+    """An empty embedded database in a process of its own (bench.database); its URI."""
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="kabinet-bench-db-") as directory:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.database",
+            directory,
+            str(port),
+            cwd=ROOT,
+            env=kabinet_free_environment(),
+            stdout=asyncio.subprocess.PIPE,
+        )
+        try:
+            assert process.stdout is not None
+            async with asyncio.timeout(ready_seconds):
+                if (await process.stdout.readline()).strip() != b"ready":
+                    raise RuntimeError(f"bench.database exited with {await process.wait()}")
+            yield f"mongodb://127.0.0.1:{port}/?directConnection=true"
+        finally:
+            if process.returncode is None:
+                process.send_signal(signal.SIGINT)
+                await asyncio.wait_for(process.wait(), 60)
+
+
+@contextlib.asynccontextmanager
 async def bench_server(
     data: Path | None = None, settings: dict[str, str] | None = None, ready_seconds: float = 60
 ) -> AsyncIterator[Server]:
     """One server process (embedded database in a temporary directory) with the bench data;
     or, given ``data``, serving that data directory as it is (ready within
-    ``ready_seconds``). ``settings`` are more KABINET_* variables.
+    ``ready_seconds``). ``settings`` are more KABINET_* variables; with KABINET_MONGODB_URI
+    among them the server and the seeding use that database instead.
 
     uvicorn runs with uvloop and httptools, as `kabinet serve` does with a real MongoDB,
     but without an access log,
@@ -153,7 +181,9 @@ async def bench_server(
         base_url = f"http://127.0.0.1:{port}"
         try:
             await _wait_until_ready(base_url, process, ready_seconds)
-            uri = f"mongodb://127.0.0.1:{db_port}/?directConnection=true"
+            uri = env.get("KABINET_MONGODB_URI") or (
+                f"mongodb://127.0.0.1:{db_port}/?directConnection=true"
+            )
             if data is None:
                 await _run("-m", "bench.seed", env={**env, "KABINET_MONGODB_URI": uri})
             yield Server(base_url=base_url, pid=process.pid, database_uri=uri)

@@ -49,6 +49,9 @@ B-trees. The patch points every index record at one (`kabinet_<table>_lookup`) p
 (the engine names it in `INDEXED BY` and creates it if missing, as it did its own) and
 drops the copies, so an import or an index build writes each entry into one B-tree.
 
+A seventh is at start-up: the engine rebuilds every single-field index entry each time
+it opens a file; the patch does it once per file (see `_backfill_once`).
+
 It is written for one version: `apply` refuses any other, and a test fails when the pinned
 version changes, so the patch is re-examined (and dropped if the engine fixed these).
 """
@@ -325,6 +328,9 @@ def apply() -> None:
     SQLiteEngine._invalidate_collection_features_cache = keep_features  # type: ignore[method-assign]
     SQLiteEngine._field_unsortable_in_sql_in_collection = unsortable_in_sql  # type: ignore[attr-defined]
     SQLiteEngine._sort_requires_python = sort_requires_python  # type: ignore[method-assign]
+    SQLiteEngine._backfill_scalar_indexes_sync = _backfill_once(  # type: ignore[method-assign]
+        SQLiteEngine._backfill_scalar_indexes_sync
+    )
     SQLiteEngine._validate_document_against_unique_indexes = validate_by_key  # type: ignore[method-assign]
     SQLiteEngine._load_indexes = load_unchecked_indexes  # type: ignore[method-assign]
     MemoryEngine._ensure_unique_indexes = ensure_without_payload_scan  # type: ignore[method-assign]
@@ -519,6 +525,31 @@ ENTRY_TABLES = {
     "multikey_entries": ("multikey_physical_name", "kabinet_multikey_entries_lookup"),
     "scalar_index_entries": ("scalar_physical_name", "kabinet_scalar_index_entries_lookup"),
 }
+
+
+def _backfill_once(backfill: Callable[[Any, sqlite3.Connection], None]) -> Callable[..., None]:
+    """The engine's start-up rebuild of every single-field index entry, once per file.
+
+    mongoeco rebuilds them all on every start (for files of releases that kept no such
+    entries): 5 s at 1,000 members, most of a 10,000-member start, and of every CLI
+    command on the file. Every write of this version keeps them in the transaction that
+    writes the document, and `apply` lets no other version run, so after one rebuild by
+    it a file's entries are current; the file records that it had it."""
+
+    def run(engine: Any, connection: sqlite3.Connection) -> None:
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS kabinet_entries_rebuilt (engine TEXT PRIMARY KEY)"
+        )
+        if connection.execute(
+            "SELECT 1 FROM kabinet_entries_rebuilt WHERE engine = ?", (PATCHED_VERSION,)
+        ).fetchone():
+            return
+        backfill(engine, connection)
+        connection.execute("INSERT INTO kabinet_entries_rebuilt VALUES (?)", (PATCHED_VERSION,))
+        if connection.in_transaction:
+            connection.commit()
+
+    return run
 
 
 def share_entry_indexes(engine: Any, connection: sqlite3.Connection) -> None:

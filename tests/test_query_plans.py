@@ -499,3 +499,41 @@ async def test_the_engines_indexes_share_one_sqlite_index_per_entry_table(tmp_pa
             "N3"
         ]
         assert [c["number"] for c in await cards.find({"number": "N4"}).to_list()] == ["N4"]
+
+
+def entry_keys(path: Path) -> list[str]:
+    with sqlite3.connect(path) as connection:
+        rows = connection.execute(
+            "SELECT element_key FROM scalar_index_entries WHERE index_name = 'number'"
+        ).fetchall()
+    return sorted(key for (key,) in rows)
+
+
+def change_the_file(path: Path, sql: str, *params: str) -> None:
+    with sqlite3.connect(path) as connection:
+        connection.execute(sql, params)
+
+
+@pytest.mark.skipif(ON_MONGODB, reason="the patch is of the embedded engine")
+async def test_a_files_index_entries_are_rebuilt_on_its_first_start_only(tmp_path: Path):
+    """A marked entry (as a rebuild would replace it) survives a restart, and is rebuilt
+    when the file has no record of its first rebuild."""
+    settings = Settings(_env_file=None, data_dir=tmp_path, database="rebuilt")
+    file = tmp_path / EMBEDDED_FILE
+    async with Database(settings, bind_documents=False) as database:
+        await database.db["cards"].create_index("number", name="number")
+        await database.db["cards"].insert_many([{"number": f"N{n}"} for n in range(3)])
+    written = entry_keys(file)
+    change_the_file(
+        file,
+        "UPDATE scalar_index_entries SET element_key = 'marked' "
+        "WHERE index_name = 'number' AND element_key = ?",
+        written[0],
+    )
+
+    async with Database(settings, bind_documents=False) as database:
+        assert "marked" in entry_keys(file)  # not rebuilt
+        assert await database.db["cards"].find_one({"number": "N2"}) is not None
+    change_the_file(file, "DELETE FROM kabinet_entries_rebuilt")  # as a file never opened
+    async with Database(settings, bind_documents=False):
+        assert entry_keys(file) == written

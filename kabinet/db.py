@@ -147,6 +147,10 @@ class Database:
         if self._bind_documents:
             await init_beanie(database=self.db, document_models=ALL_DOCUMENTS)
             await ensure_file_indexes(self.db)
+        if self._embedded_client is not None:
+            # Once the indexes exist: an open stream's heartbeat writes to the file, and
+            # waiting behind the build of a new index on a large collection, it failed.
+            self._embedded_stack.callback(keep_change_history(self._embedded_client).close)
 
     async def _start_embedded(self) -> str:
         from mongoeco import AsyncMongoClient as EmbeddedClient
@@ -168,7 +172,6 @@ class Database:
         self._embedded_client = await self._embedded_stack.enter_async_context(
             EmbeddedClient(engine)
         )
-        self._embedded_stack.callback(keep_change_history(self._embedded_client).close)
         if isinstance(engine, SQLiteEngine):
             # Deleted and overwritten content is zeroed, not left in free space.
             for connection in writing_connections(engine):

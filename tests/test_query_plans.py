@@ -537,3 +537,21 @@ async def test_a_files_index_entries_are_rebuilt_on_its_first_start_only(tmp_pat
     change_the_file(file, "DELETE FROM kabinet_entries_rebuilt")  # as a file never opened
     async with Database(settings, bind_documents=False):
         assert entry_keys(file) == written
+
+
+@pytest.mark.skipif(ON_MONGODB, reason="the patch is of the embedded engine")
+async def test_an_array_element_is_tested_with_one_seek(tmp_path: Path):
+    """The engine's test "this card has the element" seeks its entry by type score, key
+    and document, instead of reading every entry of the index for each card."""
+    settings = Settings(_env_file=None, data_dir=tmp_path, database="elements")
+    async with Database(settings, bind_documents=False) as database:
+        cards = database.db["cards"]
+        await cards.create_index("keys", name="keys")
+        await cards.insert_many([{"n": n, "keys": [f"k{n}", f"k{n % 2}"]} for n in range(4)])
+        query = {"keys": {"$in": ["k1", "k3"]}}
+
+        explained = str(await cards.find(query).explain())
+        found = [card["n"] for card in await cards.find(query).to_list()]
+
+    assert "element_key=? AND storage_key=?" in explained, explained
+    assert found == [1, 3]

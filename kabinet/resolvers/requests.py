@@ -290,8 +290,8 @@ async def _details(
                 validation.fail(
                     "serviceDate",
                     FieldErrorCode.SERVICE_DATE_OUTSIDE_POLICY,
-                    valid_from=valid_from.strftime("%d.%m.%Y"),
-                    valid_to=valid_to.strftime("%d.%m.%Y"),
+                    valid_from=valid_from,
+                    valid_to=valid_to,
                 )
             description = checked.text(
                 form.description, "description", max_length=2000, required=True

@@ -11,6 +11,7 @@ from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
+from kabinet.documents import RequestStatus
 from kabinet.i18n import (
     DEFAULT_LOCALE,
     DOMAIN,
@@ -22,7 +23,7 @@ from kabinet.i18n import (
     negotiate_locale,
     translate,
 )
-from kabinet.notify.templates import confirmation_email, contact_code_email
+from kabinet.notify.templates import STATUS_LABELS, confirmation_email, contact_code_email
 
 # The calls whose arguments are message keys, as Babel's extraction keywords (the
 # argument's position): `translate` and `N_` (a key chosen at run time) and the
@@ -197,6 +198,14 @@ msgstr "Fine {other}."
         *(f"en: {key} (here) is missing" for key in used if key != "a.fine"),
         "a.fine differs between catalogues",
     }
+
+
+def test_every_request_status_has_a_label():
+    assert STATUS_LABELS.keys() == set(RequestStatus)
+    assert (
+        translate(STATUS_LABELS[RequestStatus.NEEDS_INFO], Locale.EN)
+        == "needs information from you"
+    )
 
 
 def test_an_unknown_key_is_an_error_not_the_key_itself():

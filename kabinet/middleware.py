@@ -6,7 +6,7 @@ import asyncio
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kabinet.i18n import negotiate_locale, translate
+from kabinet.i18n import N_, negotiate_locale, translate
 from kabinet.resolvers.files import MAX_FILE_BYTES, MAX_FILES
 from kabinet.schema.view import error_response, response_media_type
 
@@ -126,7 +126,7 @@ class BodySizeLimitMiddleware:
     ) -> None:
         if upload:
             key, params = (
-                "http.upload_too_large",
+                N_("http.upload_too_large"),
                 {
                     "files": MAX_FILES,
                     "megabytes": MAX_FILE_BYTES // (1024 * 1024),
@@ -134,7 +134,7 @@ class BodySizeLimitMiddleware:
                 },
             )
         else:
-            key, params = "http.body_too_large", {"limit": self.max_body_bytes}
+            key, params = N_("http.body_too_large"), {"limit": self.max_body_bytes}
         await refuse(headers, 413, key, params, scope, receive, send)
 
 
@@ -183,7 +183,14 @@ class BodyTimeoutMiddleware:
                 raise
             # The rest of the body may still trickle in: the connection cannot be reused.
             await refuse(
-                Headers(scope=scope), 408, "http.body_timeout", {}, scope, receive, send, close=True
+                Headers(scope=scope),
+                408,
+                N_("http.body_timeout"),
+                {},
+                scope,
+                receive,
+                send,
+                close=True,
             )
 
 

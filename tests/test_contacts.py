@@ -141,14 +141,33 @@ async def test_wrong_codes_count_down_and_the_fifth_kills_the_code(
     added = await add(api, token, PHONE)
     code = sms_code((await sms_gateway.wait_for(PHONE))[0])
 
-    left = [(await verify(api, token, added["id"], wrong(code)))["attemptsLeft"] for _ in range(5)]
+    wrongs = [await verify(api, token, added["id"], wrong(code)) for _ in range(5)]
     dead = await verify(api, token, added["id"], code)
 
-    assert left == [4, 3, 2, 1, 0]
+    assert [answer["attemptsLeft"] for answer in wrongs] == [4, 3, 2, 1, 0]
+    # The message agrees with the count: 4 спроби ... 1 спроба (ngettext, three forms).
+    assert [answer["message"] for answer in wrongs[:4]] == [
+        "Неправильний код. Залишилося 4 спроби.",
+        "Неправильний код. Залишилося 3 спроби.",
+        "Неправильний код. Залишилося 2 спроби.",
+        "Неправильний код. Залишилася 1 спроба.",
+    ]
     assert dead["__typename"] == "InvalidCode"
     assert dead["attemptsLeft"] == 0
     assert "новий код" in dead["message"]
     assert not (await ContactDocument.find_one({})).verified
+
+
+async def test_attempts_left_read_in_the_accounts_language(
+    api: Api, token: str, sms_gateway: SmsGateway
+):
+    await api.data("mutation { updateProfile(input: {locale: EN}) { __typename } }", token=token)
+    added = await add(api, token, PHONE)
+    code = sms_code((await sms_gateway.wait_for(PHONE))[0])
+
+    messages = [(await verify(api, token, added["id"], wrong(code)))["message"] for _ in range(4)]
+
+    assert messages[2:] == ["Wrong code. 2 attempts left.", "Wrong code. 1 attempt left."]
 
 
 async def test_five_aliases_in_one_document_lock_the_code(

@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from babel.dates import format_date
 
 from kabinet.clock import now
 from kabinet.documents import PolicyDocument, PolicyStatus, RequestDocument
@@ -336,6 +337,22 @@ async def test_invalid_reimbursement(api: Api, token: str, overrides: dict, path
     assert [(f["field"], f["code"]) for f in result["fields"]] == [(path, code)]
     assert await RequestDocument.count() == 0
     assert await fs_files() == 0
+
+
+async def test_the_policy_term_reads_as_dates_in_the_persons_language(api: Api, token: str):
+    response = await reimbursement(
+        api,
+        token,
+        {"variables.input.reimbursement.documents.0": ("чек.pdf", PDF)},
+        serviceDate=timedelta(days=-60),
+    )
+    (problem,) = response.json()["data"]["createRequest"]["fields"]
+    policy = await PolicyDocument.find_one({})
+
+    # Babel's long date for Ukrainian: "1 березня 2026 р." (not 01.03.2026).
+    term = [format_date(day, "long", locale="uk") for day in (policy.valid_from, policy.valid_to)]
+    assert problem["message"] == f"Дата послуги поза строком дії поліса ({term[0]} – {term[1]})."
+    assert " р." in term[0].replace("\u202f", " ")
 
 
 async def test_reimbursement_needs_documents(api: Api, token: str):

@@ -21,7 +21,7 @@ from beanie import PydanticObjectId
 from kabinet.clock import now
 from kabinet.config import Settings
 from kabinet.documents import SessionDocument, UserDocument
-from kabinet.i18n import Locale, translate
+from kabinet.i18n import N_, Locale, translate
 from kabinet.periodic import repeat
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class Sockets:
         """Count ``socket`` in, or raise `TooMany` when its account or address is at a limit."""
         settings = self._settings
         _within(
-            "ws.too_many_sockets",
+            N_("ws.too_many_sockets"),
             (self._per_account[socket.user_id], settings.ws_max_sockets_per_account),
             (self._per_ip[socket.ip], settings.ws_max_sockets_per_ip),
         )
@@ -92,7 +92,7 @@ class Sockets:
         `TooMany` at once when its account or address is at a limit."""
         settings = self._settings
         _within(
-            "ws.too_many_subscriptions",
+            N_("ws.too_many_subscriptions"),
             (
                 self._subscriptions_per_account[socket.user_id],
                 settings.ws_max_subscriptions_per_account,
@@ -164,12 +164,15 @@ class Sockets:
         """Close (4413) a socket whose events backed up, from a task of its own: the
         subscription's task may be stuck writing to it. Its operations stop at once; the
         close frame follows what the client has not read yet."""
-        closing = asyncio.create_task(self._close([socket], SUBSCRIBER_TOO_SLOW, "ws.too_slow"))
+        closing = asyncio.create_task(self._close([socket], SUBSCRIBER_TOO_SLOW, N_("ws.too_slow")))
         self._closing.add(closing)
         closing.add_done_callback(self._closing.discard)
 
     async def _close(
-        self, sockets: Iterable[Socket], code: int = SESSION_ENDED, key: str = "ws.session_ended"
+        self,
+        sockets: Iterable[Socket],
+        code: int = SESSION_ENDED,
+        key: str = N_("ws.session_ended"),
     ) -> None:
         ending = [socket for socket in sockets if socket in self._open]
         for socket in ending:

@@ -3,7 +3,20 @@
 from dataclasses import dataclass
 from typing import Protocol
 
-from kabinet.i18n import Locale, translate
+from kabinet.documents import RequestStatus
+from kabinet.i18n import N_, Locale, translate
+
+# A request's status as a person reads it (never its enum name).
+STATUS_LABELS: dict[RequestStatus, str] = {
+    RequestStatus.SUBMITTED: N_("status.submitted"),
+    RequestStatus.IN_PROGRESS: N_("status.in_progress"),
+    RequestStatus.NEEDS_INFO: N_("status.needs_info"),
+    RequestStatus.SCHEDULED: N_("status.scheduled"),
+    RequestStatus.APPROVED: N_("status.approved"),
+    RequestStatus.COMPLETED: N_("status.completed"),
+    RequestStatus.REJECTED: N_("status.rejected"),
+    RequestStatus.CANCELLED: N_("status.cancelled"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -12,16 +25,19 @@ class EmailContent:
     body: str
 
 
-def _email(name: str, locale: Locale, **params: object) -> EmailContent:
-    body = translate(f"email.{name}.body", locale, **params)
+def _email(locale: Locale, subject: str, body: str, **params: object) -> EmailContent:
+    """The email whose subject and body are the messages ``subject`` and ``body``, signed."""
     signature = translate("email.signature", locale)
     return EmailContent(
-        subject=translate(f"email.{name}.subject", locale), body=f"{body}\n\n--\n{signature}\n"
+        subject=translate(subject, locale, **params),
+        body=f"{translate(body, locale, **params)}\n\n--\n{signature}\n",
     )
 
 
 def confirmation_email(locale: Locale, *, link: str, hours: int) -> EmailContent:
-    return _email("confirm", locale, link=link, hours=hours)
+    return _email(
+        locale, N_("email.confirm.subject"), N_("email.confirm.body"), link=link, hours=hours
+    )
 
 
 class ResetTemplate(Protocol):
@@ -33,23 +49,45 @@ class ResetTemplate(Protocol):
 def already_registered_email(
     locale: Locale, *, email: str, link: str, minutes: int
 ) -> EmailContent:
-    return _email("already_registered", locale, email=email, link=link, minutes=minutes)
+    return _email(
+        locale,
+        N_("email.already_registered.subject"),
+        N_("email.already_registered.body"),
+        email=email,
+        link=link,
+        minutes=minutes,
+    )
 
 
 def password_reset_email(locale: Locale, *, email: str, link: str, minutes: int) -> EmailContent:
-    return _email("reset", locale, link=link, minutes=minutes)
+    return _email(
+        locale, N_("email.reset.subject"), N_("email.reset.body"), link=link, minutes=minutes
+    )
 
 
 def login_attempts_email(locale: Locale, *, attempts: int, minutes: int, link: str) -> EmailContent:
-    return _email("login_attempts", locale, attempts=attempts, minutes=minutes, link=link)
+    return _email(
+        locale,
+        N_("email.login_attempts.subject"),
+        N_("email.login_attempts.body"),
+        attempts=attempts,
+        minutes=minutes,
+        link=link,
+    )
 
 
 def password_changed_email(locale: Locale) -> EmailContent:
-    return _email("password_changed", locale)
+    return _email(locale, N_("email.password_changed.subject"), N_("email.password_changed.body"))
 
 
 def contact_code_email(locale: Locale, *, code: str, minutes: int) -> EmailContent:
-    return _email("contact_code", locale, code=code, minutes=minutes)
+    return _email(
+        locale,
+        N_("email.contact_code.subject"),
+        N_("email.contact_code.body"),
+        code=code,
+        minutes=minutes,
+    )
 
 
 def contact_code_sms(locale: Locale, *, code: str, minutes: int) -> str:
@@ -59,7 +97,7 @@ def contact_code_sms(locale: Locale, *, code: str, minutes: int) -> str:
 def _status_params(locale: Locale, number: str, status: str, comment: str | None) -> dict[str, str]:
     return {
         "number": number,
-        "status": translate(f"status.{status}", locale),
+        "status": translate(STATUS_LABELS[RequestStatus(status)], locale),
         "comment": f" {comment}" if comment else "",
     }
 
@@ -73,10 +111,9 @@ def request_status_sms(locale: Locale, *, number: str, status: str, comment: str
 def request_status_email(
     locale: Locale, *, number: str, status: str, comment: str | None
 ) -> EmailContent:
-    params = _status_params(locale, number, status, comment)
-    body = translate("email.request_status.body", locale, **params)
-    signature = translate("email.signature", locale)
-    return EmailContent(
-        subject=translate("email.request_status.subject", locale, **params),
-        body=f"{body}\n\n--\n{signature}\n",
+    return _email(
+        locale,
+        N_("email.request_status.subject"),
+        N_("email.request_status.body"),
+        **_status_params(locale, number, status, comment),
     )

@@ -7,6 +7,8 @@ The codes are the API's contract (published as the GraphQL enums `ErrorCode` and
 from dataclasses import dataclass, field
 from enum import Enum, auto, unique
 
+from kabinet.i18n import N_
+
 
 @unique
 class ErrorCode(Enum):
@@ -33,54 +35,54 @@ class ErrorCode(Enum):
 class FieldErrorCode(Enum):
     """Why one input field is invalid; each value is the key of the message saying so."""
 
-    REQUIRED = "field.required"
-    TOO_LONG = "field.too_long"
-    CONTROL_CHARACTERS = "field.control_characters"
-    CHOICE_INVALID = "field.choice_invalid"
-    DATE_INVALID = "field.date_invalid"
-    EMAIL_INVALID = "field.email_invalid"
-    EMAIL_TAKEN = "field.email_taken"
-    NAME_INVALID = "field.name_invalid"
-    IDEMPOTENCY_KEY_INVALID = "field.idempotency_key_invalid"
-    PASSWORD_TOO_SHORT = "field.password_too_short"  # noqa: S105 - not a secret
-    PASSWORD_TOO_LONG = "field.password_too_long"  # noqa: S105 - not a secret
-    PASSWORD_NOT_LATIN = "field.password_not_latin"  # noqa: S105 - not a secret
-    PASSWORD_NEEDS_UPPERCASE = "field.password_needs_uppercase"  # noqa: S105 - not a secret
-    PASSWORD_NEEDS_DIGIT = "field.password_needs_digit"  # noqa: S105 - not a secret
-    PASSWORDS_DO_NOT_MATCH = "field.passwords_do_not_match"
-    PASSWORD_SAME_AS_CURRENT = "field.password_same_as_current"  # noqa: S105 - not a secret
-    BIRTH_DATE_IN_FUTURE = "field.birth_date_in_future"
-    BIRTH_DATE_TOO_OLD = "field.birth_date_too_old"
-    CONTACT_INVALID = "field.contact_invalid"
-    PHONE_NOT_UKRAINIAN_MOBILE = "field.phone_not_ukrainian_mobile"
-    PHONE_TAKEN = "field.phone_taken"
-    CONTACT_ALREADY_VERIFIED = "field.contact_already_verified"
-    TOO_MANY_CONTACTS = "field.too_many_contacts"
-    POSTAL_CODE_INVALID = "field.postal_code_invalid"
-    FILES_REQUIRED = "field.files_required"
-    TOO_MANY_FILES = "field.too_many_files"
-    FILE_TOO_LARGE = "field.file_too_large"
-    FILE_TYPE_NOT_ALLOWED = "field.file_type_not_allowed"
-    FILE_UNREADABLE = "field.file_unreadable"
-    TOO_MANY_ROWS = "field.too_many_rows"
-    POLICY_NUMBER_INVALID = "field.policy_number_invalid"
-    VALID_TO_BEFORE_VALID_FROM = "field.valid_to_before_valid_from"
-    WINDOWS_REQUIRED = "field.windows_required"
-    WINDOW_INVALID = "field.window_invalid"
-    ITEMS_REQUIRED = "field.items_required"
-    TOO_MANY_ITEMS = "field.too_many_items"
-    QUANTITY_INVALID = "field.quantity_invalid"
-    ADDRESS_REQUIRED = "field.address_required"
-    ADDRESS_UNKNOWN = "field.address_unknown"
-    AMOUNT_INVALID = "field.amount_invalid"
-    CURRENCY_INVALID = "field.currency_invalid"
-    SERVICE_DATE_IN_FUTURE = "field.service_date_in_future"
-    SERVICE_DATE_OUTSIDE_POLICY = "field.service_date_outside_policy"
-    IBAN_INVALID = "field.iban_invalid"
-    IBAN_CHECKSUM_INVALID = "field.iban_checksum_invalid"
-    PHONE_REQUIRED = "field.phone_required"
-    SCHEDULED_AT_REQUIRED = "field.scheduled_at_required"
-    STATUS_NOT_ANNOUNCED = "field.status_not_announced"
+    REQUIRED = N_("field.required")
+    TOO_LONG = N_("field.too_long")
+    CONTROL_CHARACTERS = N_("field.control_characters")
+    CHOICE_INVALID = N_("field.choice_invalid")
+    DATE_INVALID = N_("field.date_invalid")
+    EMAIL_INVALID = N_("field.email_invalid")
+    EMAIL_TAKEN = N_("field.email_taken")
+    NAME_INVALID = N_("field.name_invalid")
+    IDEMPOTENCY_KEY_INVALID = N_("field.idempotency_key_invalid")
+    PASSWORD_TOO_SHORT = N_("field.password_too_short")
+    PASSWORD_TOO_LONG = N_("field.password_too_long")
+    PASSWORD_NOT_LATIN = N_("field.password_not_latin")
+    PASSWORD_NEEDS_UPPERCASE = N_("field.password_needs_uppercase")
+    PASSWORD_NEEDS_DIGIT = N_("field.password_needs_digit")
+    PASSWORDS_DO_NOT_MATCH = N_("field.passwords_do_not_match")
+    PASSWORD_SAME_AS_CURRENT = N_("field.password_same_as_current")
+    BIRTH_DATE_IN_FUTURE = N_("field.birth_date_in_future")
+    BIRTH_DATE_TOO_OLD = N_("field.birth_date_too_old")
+    CONTACT_INVALID = N_("field.contact_invalid")
+    PHONE_NOT_UKRAINIAN_MOBILE = N_("field.phone_not_ukrainian_mobile")
+    PHONE_TAKEN = N_("field.phone_taken")
+    CONTACT_ALREADY_VERIFIED = N_("field.contact_already_verified")
+    TOO_MANY_CONTACTS = N_("field.too_many_contacts")
+    POSTAL_CODE_INVALID = N_("field.postal_code_invalid")
+    FILES_REQUIRED = N_("field.files_required")
+    TOO_MANY_FILES = N_("field.too_many_files")
+    FILE_TOO_LARGE = N_("field.file_too_large")
+    FILE_TYPE_NOT_ALLOWED = N_("field.file_type_not_allowed")
+    FILE_UNREADABLE = N_("field.file_unreadable")
+    TOO_MANY_ROWS = N_("field.too_many_rows")
+    POLICY_NUMBER_INVALID = N_("field.policy_number_invalid")
+    VALID_TO_BEFORE_VALID_FROM = N_("field.valid_to_before_valid_from")
+    WINDOWS_REQUIRED = N_("field.windows_required")
+    WINDOW_INVALID = N_("field.window_invalid")
+    ITEMS_REQUIRED = N_("field.items_required")
+    TOO_MANY_ITEMS = N_("field.too_many_items")
+    QUANTITY_INVALID = N_("field.quantity_invalid")
+    ADDRESS_REQUIRED = N_("field.address_required")
+    ADDRESS_UNKNOWN = N_("field.address_unknown")
+    AMOUNT_INVALID = N_("field.amount_invalid")
+    CURRENCY_INVALID = N_("field.currency_invalid")
+    SERVICE_DATE_IN_FUTURE = N_("field.service_date_in_future")
+    SERVICE_DATE_OUTSIDE_POLICY = N_("field.service_date_outside_policy")
+    IBAN_INVALID = N_("field.iban_invalid")
+    IBAN_CHECKSUM_INVALID = N_("field.iban_checksum_invalid")
+    PHONE_REQUIRED = N_("field.phone_required")
+    SCHEDULED_AT_REQUIRED = N_("field.scheduled_at_required")
+    STATUS_NOT_ANNOUNCED = N_("field.status_not_announced")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,12 +110,12 @@ class RateLimited:
 
 @dataclass(frozen=True, slots=True)
 class InvalidCredentials:
-    key: str = "error.invalid_credentials"
+    key: str = N_("error.invalid_credentials")
 
 
 @dataclass(frozen=True, slots=True)
 class TokenExpired:
-    key: str = "error.token_expired"
+    key: str = N_("error.token_expired")
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,7 @@ from kabinet.documents.request import (
     one_request,
 )
 from kabinet.i18n import Term
+from kabinet.notify.templates import STATUS_LABELS
 from kabinet.resolvers import audit, contacts, files, notifications, pages, policies
 from kabinet.resolvers.errors import (
     ErrorCode,
@@ -229,7 +230,7 @@ async def create_request(
 
 def status_label(request: RequestDocument) -> Term:
     """The request's status as a person reads it, in the message's language."""
-    return Term(f"status.{request.status.value}")
+    return Term(STATUS_LABELS[request.status])
 
 
 async def _next_number(year: int) -> str:
@@ -289,8 +290,8 @@ async def _details(
                 validation.fail(
                     "serviceDate",
                     FieldErrorCode.SERVICE_DATE_OUTSIDE_POLICY,
-                    valid_from=valid_from.strftime("%d.%m.%Y"),
-                    valid_to=valid_to.strftime("%d.%m.%Y"),
+                    valid_from=valid_from,
+                    valid_to=valid_to,
                 )
             description = checked.text(
                 form.description, "description", max_length=2000, required=True

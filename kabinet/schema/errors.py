@@ -240,10 +240,11 @@ def to_graphql(error: domain.DomainError, locale: Locale) -> Any:
         case domain.TokenExpired(key=key):
             return TokenExpired(code=ErrorCode.TOKEN_EXPIRED, message=translate(key, locale))
         case domain.InvalidCode(attempts_left=attempts_left):
-            key = "error.code_invalid" if attempts_left else "error.code_dead"
             return InvalidCode(
                 code=ErrorCode.INVALID_CODE,
-                message=translate(key, locale, attempts_left=attempts_left),
+                message=translate("error.code_invalid", locale, attempts_left=attempts_left)
+                if attempts_left
+                else translate("error.code_dead", locale),
                 attempts_left=attempts_left,
             )
         case domain.NotAllowed(code=code, key=key, params=params):

@@ -19,7 +19,7 @@ from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from kabinet import logs
 from kabinet.auth.sessions import reload_session
-from kabinet.i18n import translate
+from kabinet.i18n import N_, translate
 from kabinet.metrics import OperationMetrics
 from kabinet.observe import new_request_id
 from kabinet.schema.errors import GraphQLErrorCode
@@ -109,16 +109,16 @@ class ConfiguredValidation(SchemaExtension):
                 extensions={"code": code, "count": count, "limit": limit},
             )
             for code, key, count, limit in (
-                (GraphQLErrorCode.TOO_DEEP, "error.too_deep", shape.depth, MAX_DEPTH),
+                (GraphQLErrorCode.TOO_DEEP, N_("error.too_deep"), shape.depth, MAX_DEPTH),
                 (
                     GraphQLErrorCode.TOO_MANY_ALIASES,
-                    "error.too_many_aliases",
+                    N_("error.too_many_aliases"),
                     shape.aliases,
                     MAX_ALIASES,
                 ),
                 (
                     GraphQLErrorCode.TOO_MANY_FIELDS,
-                    "error.too_many_fields",
+                    N_("error.too_many_fields"),
                     shape.fields,
                     MAX_FIELDS,
                 ),

@@ -9,7 +9,7 @@ from strawberry import relay
 from strawberry.file_uploads import Upload
 
 from kabinet.documents import STAFF_ROLES, PolicyDocument, Role, UserDocument
-from kabinet.i18n import translate
+from kabinet.i18n import N_, translate
 from kabinet.resolvers import errors as domain
 from kabinet.resolvers import policies, policy_import
 from kabinet.schema.context import Info
@@ -123,14 +123,18 @@ class PolicyLookup:
     hint: str | None = strawberry.field(description="What the person should do next, localised.")
 
 
+# What to do next when the lookup found no card in force.
+_LOOKUP_HINTS: dict[policies.LookupStatus, str] = {
+    policies.LookupStatus.NO_VERIFIED_PHONE: N_("policy.lookup.no_verified_phone"),
+    policies.LookupStatus.NO_CARD_FOUND: N_("policy.lookup.no_card_found"),
+    policies.LookupStatus.NO_CARD_IN_FORCE: N_("policy.lookup.no_card_in_force"),
+}
+
+
 def lookup(linked: policies.Linked, info: Info) -> PolicyLookup:
     status = linked.lookup
-    hint = (
-        None
-        if status is policies.LookupStatus.FOUND
-        else translate(f"policy.lookup.{status.value}", info.context.caller.locale)
-    )
-    return PolicyLookup(status=status, hint=hint)
+    hint = _LOOKUP_HINTS.get(status)
+    return PolicyLookup(status=status, hint=hint and translate(hint, info.context.caller.locale))
 
 
 @strawberry.type(description="One card in a list.")

@@ -6,13 +6,18 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 from beanie import PydanticObjectId
 from bson import ObjectId
 from gridfs import AsyncGridFSBucket, NoFile
 from pymongo.asynchronous.database import AsyncDatabase
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
 
+from kabinet.auth.sessions import bearer_token, resolve_session
 from kabinet.clock import now
+from kabinet.config import Settings
 from kabinet.documents import Attachment, RequestDocument, UserDocument
 from kabinet.documents.files import CHUNK_SIZE, CHUNKS, FILES
 from kabinet.periodic import repeat
@@ -243,4 +248,30 @@ async def download(*, user: UserDocument, file_id: PydanticObjectId) -> Download
         filename=download_name(stream.filename or "document", content_type),
         content_type=content_type,
         content=await stream.read(),
+    )
+
+
+async def download_response(request: Request, *, settings: Settings) -> Response:
+    """The `/files/{file_id}` route: a request's file, for its owner and staff, with
+    `Authorization: Bearer`."""
+    token = bearer_token(request.headers.get("authorization"))
+    resolved = await resolve_session(token, ttl=settings.session_ttl)
+    if resolved is None:
+        return PlainTextResponse("Sign in first.", 401, {"WWW-Authenticate": "Bearer"})
+    file_id: str = request.path_params["file_id"]
+    found = (
+        await download(user=resolved[1], file_id=PydanticObjectId(file_id))
+        if ObjectId.is_valid(file_id)
+        else None
+    )
+    if found is None:
+        return PlainTextResponse("Not found.", 404)
+    return Response(
+        found.content,
+        media_type=found.content_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.filename)}",
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
     )

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from beanie import PydanticObjectId
 from bson import ObjectId
-from gridfs import AsyncGridFSBucket, NoFile
+from gridfs import AsyncGridFSBucket
 from pymongo.asynchronous.database import AsyncDatabase
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -22,6 +22,7 @@ from kabinet.documents import Attachment, RequestDocument, UserDocument
 from kabinet.documents.files import CHUNK_SIZE, CHUNKS, FILES
 from kabinet.periodic import repeat
 from kabinet.resolvers.errors import FieldErrorCode, FieldProblem
+from kabinet.resolvers.scopes import Filter, within
 
 logger = logging.getLogger(__name__)
 
@@ -233,22 +234,26 @@ class Download:
     content: bytes
 
 
+def readable(user: UserDocument | None) -> Filter | None:
+    """The files ``user`` may download: staff every one, a customer those of their own
+    requests and comments, nobody signed out any."""
+    if user is None:
+        return None
+    return {} if user.is_staff else {"metadata.owner_id": user.id}
+
+
 async def download(*, user: UserDocument, file_id: PydanticObjectId) -> Download | None:
-    """The file if ``user`` owns its request or is staff; ``None`` (not found) otherwise."""
-    try:
-        stream = await _bucket().open_download_stream(file_id)
-    except NoFile:
-        return None
-    metadata = stream.metadata or {}
-    if not user.is_staff and metadata.get("owner_id") != user.id:
-        return None
-    content_type = metadata.get("contentType", "application/octet-stream")
-    return Download(
-        # Files stored before names were given their type's extension get it here.
-        filename=download_name(stream.filename or "document", content_type),
-        content_type=content_type,
-        content=await stream.read(),
-    )
+    """The file if ``user`` may read it (`readable`); ``None`` (not found) otherwise."""
+    async for stream in _bucket().find(within(readable(user), {"_id": file_id}), limit=1):
+        metadata = stream.metadata or {}
+        content_type = metadata.get("contentType", "application/octet-stream")
+        return Download(
+            # Files stored before names were given their type's extension get it here.
+            filename=download_name(stream.filename or "document", content_type),
+            content_type=content_type,
+            content=await stream.read(),
+        )
+    return None
 
 
 async def download_response(request: Request, *, settings: Settings) -> Response:

@@ -105,16 +105,13 @@ class SecurityEvent(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        """Administrators only."""
+        """The events the caller may read (`audit.readable`): administrators only."""
         ids = list(node_ids)
-        viewer = info.context.caller.user
-        if viewer is None or viewer.role is not Role.ADMIN:
-            return [None for _ in ids]
         wanted = [oid for node_id in ids if (oid := object_id(node_id))]
-        found = {
-            str(event.id): event
-            for event in await AuditEventDocument.find({"_id": {"$in": wanted}}).to_list()
-        }
+        loaded = await info.context.loaders.readable_events(info.context.caller.user).load_many(
+            wanted
+        )
+        found = {str(event.id): event for event in loaded if event}
         return [cls.from_document(found[i]) if i in found else None for i in ids]
 
 
@@ -171,7 +168,10 @@ class AuditQuery:
     ) -> SecurityEventConnection:
         require_user(info, Role.ADMIN)
         page = await audit.list_events(
-            filters=_filters(filter), first=page_size(first), after=decode_time_cursor(after)
+            viewer=info.context.caller.user,
+            filters=_filters(filter),
+            first=page_size(first),
+            after=decode_time_cursor(after),
         )
         edges = [
             SecurityEventEdge(

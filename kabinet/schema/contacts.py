@@ -54,18 +54,22 @@ class Contact(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        """Only the caller's own contacts."""
-        viewer = info.context.caller.user
-        if viewer is None:
-            return [None for _ in node_ids]
-        own = await info.context.loaders.contacts.load(viewer.id)  # type: ignore[arg-type]
-        primary = contacts.primary_ids(own)
-        by_id = {str(contact.id): contact for contact in own}
+        """The contacts the caller may read (`contacts.readable`): their own, any for staff.
+        Whether each is primary depends on its account's other contacts."""
+        loaders = info.context.loaders
+        ids = list(node_ids)
+        wanted = [oid for node_id in ids if (oid := object_id(node_id))]
+        loaded = await loaders.readable_contacts(info.context.caller.user).load_many(wanted)
+        found = {str(contact.id): contact for contact in loaded if contact}
+        owners = list({contact.user_id: None for contact in found.values()})
+        primary = {
+            contact_id
+            for own in await loaders.contacts.load_many(owners)
+            for contact_id in contacts.primary_ids(own)
+        }
         return [
-            cls.from_document(by_id[node_id], primary=by_id[node_id].id in primary)
-            if node_id in by_id and object_id(node_id)
-            else None
-            for node_id in node_ids
+            cls.from_document(found[i], primary=found[i].id in primary) if i in found else None
+            for i in ids
         ]
 
 

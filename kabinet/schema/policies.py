@@ -86,28 +86,25 @@ class Policy(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        """Customers see their linked cards; staff see any."""
+        """The cards the caller may read (`policies.readable`): a customer's linked cards,
+        any for staff."""
         viewer = info.context.caller.user
-        if viewer is None:
-            return [None for _ in node_ids]
         ids = list(node_ids)
-        if viewer.is_staff:
-            wanted = [oid for node_id in ids if (oid := object_id(node_id))]
-            loaded = await info.context.loaders.policy.load_many(wanted)
-            found = {str(policy.id): policy for policy in loaded if policy}
-            return [
-                cls.from_document(found[i], active=False, staff=True) if i in found else None
-                for i in ids
-            ]
-        linked = await info.context.loaders.linked.load(viewer)
-        return [_in_linked(linked, node_id) for node_id in ids]
+        wanted = [oid for node_id in ids if (oid := object_id(node_id))]
+        loaded = await info.context.loaders.readable_cards(viewer).load_many(wanted)
+        found = {str(policy.id): policy for policy in loaded if policy}
+        staff = viewer is not None and viewer.is_staff
+        return [
+            cls.from_document(found[i], active=_active(viewer, found[i]), staff=staff)
+            if i in found
+            else None
+            for i in ids
+        ]
 
 
-def _in_linked(linked: policies.Linked, node_id: str) -> Policy | None:
-    for policy in linked.policies:
-        if str(policy.id) == node_id:
-            return Policy.from_document(policy, active=policy is linked.active, staff=False)
-    return None
+def _active(viewer: UserDocument | None, policy: PolicyDocument) -> bool:
+    """Whether ``policy`` is the customer's active card (staff have none in others' view)."""
+    return viewer is not None and not viewer.is_staff and viewer.active_policy_id == policy.id
 
 
 def linked_cards(linked: policies.Linked) -> list[Policy]:
@@ -200,7 +197,10 @@ class PoliciesQuery:
     ) -> PolicyConnection:
         require_user(info, *STAFF_ROLES)
         page = await policies.find_policies(
-            search=search, first=page_size(first), after=decode_cursor(after)
+            viewer=info.context.caller.user,
+            search=search,
+            first=page_size(first),
+            after=decode_cursor(after),
         )
         edges = [
             PolicyEdge(

@@ -23,6 +23,7 @@ from kabinet.resolvers.requests.reading import (
     RequestFilter,
     find_requests,
     list_requests,
+    readable_of,
 )
 
 __all__ = [
@@ -42,4 +43,5 @@ __all__ = [
     "create_request",
     "find_requests",
     "list_requests",
+    "readable_of",
 ]

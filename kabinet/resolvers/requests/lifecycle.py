@@ -126,9 +126,9 @@ async def change_status(
 async def cancel_request(
     *, user: UserDocument, request_id: PydanticObjectId, reason: str | None
 ) -> RequestDocument | NotFound | NotAllowed | InvalidInput:
-    """The owner cancels before the work is done."""
-    request = await RequestDocument.find_one({"_id": request_id, "user_id": user.id})
-    if request is None:
+    """The owner cancels before the work is done; anyone else's request is not found."""
+    request = await find_request(user, request_id)
+    if request is None or request.user_id != user.id:
         return NotFound()
     checked = Checked()
     text = checked.text(reason, "reason", max_length=2000, required=False)

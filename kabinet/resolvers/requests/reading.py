@@ -13,28 +13,38 @@ from kabinet.documents import (
     UserDocument,
 )
 from kabinet.resolvers import pages
+from kabinet.resolvers.scopes import Filter, find_by_ids, within
 
 
-def _readable_by(user: UserDocument) -> dict[str, object]:
-    """Staff see every request; a customer only their own (someone else's is not found)."""
+def readable(user: UserDocument | None) -> Filter | None:
+    """The requests ``user`` may read: staff every one, a customer their own (someone
+    else's is not found), nobody signed out any."""
+    if user is None:
+        return None
     return {} if user.is_staff else {"user_id": user.id}
 
 
-async def find_request(user: UserDocument, request_id: PydanticObjectId) -> RequestDocument | None:
-    return await RequestDocument.find_one({"_id": request_id, **_readable_by(user)})
+def readable_of(user: UserDocument | None, account: PydanticObjectId | None) -> Filter:
+    """The requests ``user`` may read, of one ``account`` when given."""
+    return within(readable(user), {} if account is None else {"user_id": account})
+
+
+async def find_request(
+    user: UserDocument | None, request_id: PydanticObjectId
+) -> RequestDocument | None:
+    return await RequestDocument.find_one(within(readable(user), {"_id": request_id}))
 
 
 async def find_requests(
-    user: UserDocument, request_ids: Sequence[PydanticObjectId]
+    user: UserDocument | None, request_ids: Sequence[PydanticObjectId]
 ) -> list[RequestDocument | None]:
     """The requests ``user`` may read among ``request_ids``, in their order: one query."""
-    query = {"_id": {"$in": list(request_ids)}, **_readable_by(user)}
-    found = {request.id: request for request in await RequestDocument.find(query).to_list()}
-    return [found.get(request_id) for request_id in request_ids]
+    return await find_by_ids(RequestDocument, readable(user), request_ids)
 
 
 @dataclass(frozen=True, slots=True)
 class RequestFilter:
+    owner_id: PydanticObjectId | None = None
     kinds: list[RequestKind] | None = None
     statuses: list[RequestStatus] | None = None
     policy_id: PydanticObjectId | None = None
@@ -44,15 +54,14 @@ class RequestFilter:
 
 async def list_requests(
     *,
-    owner_id: PydanticObjectId | None,
+    viewer: UserDocument | None,
     filters: RequestFilter,
     first: int,
     after: pages.After | None,
 ) -> pages.Page[RequestDocument]:
-    """Newest first, by (created_at, id) so the order is stable under equal times."""
-    query: dict[str, object] = {}
-    if owner_id is not None:
-        query["user_id"] = owner_id
+    """The requests ``viewer`` may read that match ``filters``, newest first, by
+    (created_at, id) so the order is stable under equal times."""
+    query = readable_of(viewer, filters.owner_id)
     if filters.kinds:
         query["kind"] = {"$in": [kind.value for kind in filters.kinds]}
     if filters.statuses:
@@ -67,5 +76,9 @@ async def list_requests(
     if created:
         query["created_at"] = created
     return await pages.newest_first(
-        RequestDocument, query, time_field="created_at", first=first, after=after
+        RequestDocument,
+        within(readable(viewer), query),
+        time_field="created_at",
+        first=first,
+        after=after,
     )

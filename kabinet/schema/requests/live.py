@@ -14,6 +14,7 @@ from kabinet.clock import aware
 from kabinet.documents import STAFF_ROLES
 from kabinet.events.sockets import TooMany
 from kabinet.i18n import translate
+from kabinet.resolvers import requests
 from kabinet.schema.context import Context, Info
 from kabinet.schema.enums import RequestStatus
 from kabinet.schema.errors import (
@@ -90,9 +91,10 @@ async def _live(
     info: Info,
     wanted: Callable[[events.StatusEvent], bool],
     since: datetime | None,
-    owner_id: PydanticObjectId | None = None,
+    account: PydanticObjectId | None = None,
 ) -> AsyncGenerator[RequestEvent]:
-    """Events for one subscriber: first those missed since ``since``, then live ones.
+    """Events for one subscriber: first those missed since ``since`` (of the requests it
+    may read, of one ``account`` when given), then live ones.
 
     Counted against its account's and address's subscription limits while it runs. A
     quiet subscriber only waits on its queue: when its session ends, the socket closes
@@ -115,7 +117,9 @@ async def _live(
         async with context.services.events.subscribe(wanted, fell_behind) as stream:
             # Listening starts before the replay is read, so nothing falls between the two.
             missed = (
-                await events.missed_since(aware(since), owner_id=owner_id)
+                await events.missed_since(
+                    aware(since), readable=requests.readable_of(context.caller.user, account)
+                )
                 if since is not None
                 else []
             )

@@ -41,22 +41,27 @@ from kabinet.schema.requests.types import Request, RequestConnection, RequestEdg
 async def request_connection(
     info: Info,
     *,
-    owner_id: PydanticObjectId | None,
+    account: PydanticObjectId | None = None,
     first: int | None,
     after: str | None,
     filter: RequestFilter | None,
 ) -> RequestConnection:
-    filters = requests.RequestFilter()
-    if filter is not None:
-        filters = requests.RequestFilter(
-            kinds=filter.kinds or None,
-            statuses=filter.statuses or None,
-            policy_id=filter_id(filter.policy_id, "Policy"),
-            created_from=aware(filter.created_from) if filter.created_from else None,
-            created_to=aware(filter.created_to) if filter.created_to else None,
-        )
+    """A page of the requests the caller may read (`requests.reading.readable`); of one
+    ``account`` when given (`User.requests`)."""
+    given = filter or RequestFilter()
+    filters = requests.RequestFilter(
+        owner_id=account,
+        kinds=given.kinds or None,
+        statuses=given.statuses or None,
+        policy_id=filter_id(given.policy_id, "Policy"),
+        created_from=aware(given.created_from) if given.created_from else None,
+        created_to=aware(given.created_to) if given.created_to else None,
+    )
     page = await requests.list_requests(
-        owner_id=owner_id, filters=filters, first=page_size(first), after=decode_time_cursor(after)
+        viewer=info.context.caller.user,
+        filters=filters,
+        first=page_size(first),
+        after=decode_time_cursor(after),
     )
     edges = [
         RequestEdge(
@@ -109,9 +114,7 @@ class RequestsQuery:
         filter: RequestFilter | None = None,
     ) -> RequestConnection:
         require_user(info, *STAFF_ROLES)
-        return await request_connection(
-            info, owner_id=None, first=first, after=after, filter=filter
-        )
+        return await request_connection(info, first=first, after=after, filter=filter)
 
 
 @strawberry.type

@@ -12,7 +12,6 @@ from kabinet.documents import AuditEventDocument
 from kabinet.resolvers import audit
 from kabinet.schema.context import Info
 from kabinet.schema.enums import Role, SecurityAction
-from kabinet.schema.errors import require_user
 from kabinet.schema.ids import filter_id, object_id
 from kabinet.schema.pagination import (
     Counted,
@@ -21,6 +20,7 @@ from kabinet.schema.pagination import (
     encode_time_cursor,
     page_size,
 )
+from kabinet.schema.permissions import Admin
 from kabinet.schema.user import User
 
 # The API's type of each audited target, for its global id.
@@ -156,8 +156,9 @@ def _filters(given: SecurityEventFilter | None) -> audit.EventFilter:
 @strawberry.type
 class AuditQuery:
     @strawberry.field(
+        permission_classes=[Admin],
         description="Admin: the security log (sign-ins, failed sign-ins, password and contact "
-        "changes, exports, deletions, staff actions), newest first."
+        "changes, exports, deletions, staff actions), newest first.",
     )
     async def security_events(
         self,
@@ -166,7 +167,6 @@ class AuditQuery:
         after: str | None = None,
         filter: SecurityEventFilter | None = None,
     ) -> SecurityEventConnection:
-        require_user(info, Role.ADMIN)
         page = await audit.list_events(
             viewer=info.context.caller.user,
             filters=_filters(filter),

@@ -18,10 +18,10 @@ from kabinet.schema.errors import (
     NotFound,
     RateLimited,
     TokenExpired,
-    require_user,
     to_graphql,
 )
 from kabinet.schema.ids import by_id, object_id
+from kabinet.schema.permissions import SignedIn, viewer
 from kabinet.schema.policies import Policy
 from kabinet.schema.user import User
 
@@ -138,11 +138,12 @@ RemoveContactResult = Annotated[
 @strawberry.type
 class ContactsMutation:
     @strawberry.mutation(
+        permission_classes=[SignedIn],
         description="Add a phone or email and send it a code (SMS or email). "
-        "Adding an unconfirmed contact again sends a new code."
+        "Adding an unconfirmed contact again sends a new code.",
     )
     async def add_contact(self, info: Info, input: AddContactInput) -> AddContactResult:
-        user = require_user(info)
+        user = viewer(info)
         outcome = await contacts.add_contact(
             services=info.context.services, caller=info.context.caller, user=user, value=input.value
         )
@@ -151,11 +152,12 @@ class ContactsMutation:
         return to_graphql(outcome, info.context.caller.locale)
 
     @strawberry.mutation(
+        permission_classes=[SignedIn],
         description="Confirm a contact with its code: 10 minutes, 5 attempts. A confirmed "
-        "phone links the insurance cards the insurer holds for it."
+        "phone links the insurance cards the insurer holds for it.",
     )
     async def verify_contact(self, info: Info, input: VerifyContactInput) -> VerifyContactResult:
-        user = require_user(info)
+        user = viewer(info)
         outcome = await by_id(
             input.contact_id,
             "Contact",
@@ -178,11 +180,14 @@ class ContactsMutation:
             )
         return to_graphql(outcome, info.context.caller.locale)
 
-    @strawberry.mutation(description="Send a new code: once a minute, five times an hour.")
+    @strawberry.mutation(
+        permission_classes=[SignedIn],
+        description="Send a new code: once a minute, five times an hour.",
+    )
     async def resend_contact_code(
         self, info: Info, input: ResendContactCodeInput
     ) -> ResendContactCodeResult:
-        user = require_user(info)
+        user = viewer(info)
         outcome = await by_id(
             input.contact_id,
             "Contact",
@@ -198,11 +203,12 @@ class ContactsMutation:
         return to_graphql(outcome, info.context.caller.locale)
 
     @strawberry.mutation(
+        permission_classes=[SignedIn],
         description="Remove a contact. The last confirmed phone stays while cards are linked "
-        "through it."
+        "through it.",
     )
     async def remove_contact(self, info: Info, input: RemoveContactInput) -> RemoveContactResult:
-        user = require_user(info)
+        user = viewer(info)
         outcome = await by_id(
             input.contact_id,
             "Contact",

@@ -11,7 +11,6 @@ from graphql import GraphQLError
 
 from kabinet import events
 from kabinet.clock import aware
-from kabinet.documents import STAFF_ROLES
 from kabinet.events.sockets import TooMany
 from kabinet.i18n import translate
 from kabinet.resolvers import requests
@@ -19,9 +18,9 @@ from kabinet.schema.context import Context, Info
 from kabinet.schema.enums import RequestStatus
 from kabinet.schema.errors import (
     GraphQLErrorCode,
-    require_user,
 )
 from kabinet.schema.ids import decode_id
+from kabinet.schema.permissions import SignedIn, Staff, viewer
 from kabinet.schema.requests.types import Request
 
 
@@ -151,8 +150,9 @@ async def _chain[T](first: list[T], then: AsyncIterator[T]) -> AsyncIterator[T]:
 @strawberry.type
 class RequestsSubscription:
     @strawberry.subscription(
+        permission_classes=[SignedIn],
         description="Status changes of the signed-in person's requests; of one request when "
-        "`requestId` is given."
+        "`requestId` is given.",
     )
     async def request_updated(
         self,
@@ -166,7 +166,7 @@ class RequestsSubscription:
             ),
         ] = None,
     ) -> AsyncGenerator[RequestEvent]:
-        user = require_user(info)
+        user = viewer(info)
         only = decode_id(request_id, "Request") if request_id is not None else None
         if request_id is not None and only is None:
             return
@@ -177,7 +177,9 @@ class RequestsSubscription:
         async for update in _live(info, wanted, since, user.id):
             yield update
 
-    @strawberry.subscription(description="Staff: every request filed or changed.")
+    @strawberry.subscription(
+        permission_classes=[Staff], description="Staff: every request filed or changed."
+    )
     async def request_queue_updated(
         self,
         info: Info,
@@ -186,6 +188,5 @@ class RequestsSubscription:
             strawberry.argument(description="Replay the changes after this time first."),
         ] = None,
     ) -> AsyncGenerator[RequestEvent]:
-        require_user(info, *STAFF_ROLES)
         async for update in _live(info, lambda _: True, since):
             yield update

@@ -10,9 +10,9 @@ from kabinet.schema.context import Info
 from kabinet.schema.enums import RequestStatus
 from kabinet.schema.errors import (
     InputError,
-    require_user,
     to_graphql,
 )
+from kabinet.schema.permissions import SignedIn, viewer
 from kabinet.schema.user import User
 
 
@@ -49,11 +49,14 @@ UpdateNotificationSettingsResult = Annotated[
 
 @strawberry.type
 class NotificationsMutation:
-    @strawberry.mutation(description="Choose how status changes of your requests reach you.")
+    @strawberry.mutation(
+        permission_classes=[SignedIn],
+        description="Choose how status changes of your requests reach you.",
+    )
     async def update_notification_settings(
         self, info: Info, input: NotificationSettingsInput
     ) -> UpdateNotificationSettingsResult:
-        user = require_user(info)
+        user = viewer(info)
         outcome = await notifications.update_settings(
             user=user,
             sms=input.sms,

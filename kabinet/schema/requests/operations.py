@@ -7,7 +7,7 @@ import strawberry
 from beanie import PydanticObjectId
 
 from kabinet.clock import aware
-from kabinet.documents import STAFF_ROLES, RequestDocument
+from kabinet.documents import RequestDocument
 from kabinet.resolvers import errors as domain
 from kabinet.resolvers import requests
 from kabinet.schema.context import Info
@@ -16,7 +16,6 @@ from kabinet.schema.errors import (
     NotAllowed,
     NotFound,
     RateLimited,
-    require_user,
     to_graphql,
 )
 from kabinet.schema.ids import by_id, filter_id
@@ -26,6 +25,7 @@ from kabinet.schema.pagination import (
     encode_time_cursor,
     page_size,
 )
+from kabinet.schema.permissions import SignedIn, Staff, viewer
 from kabinet.schema.requests.inputs import (
     AddCommentInput,
     CancelRequestInput,
@@ -105,7 +105,9 @@ def _answer(info: Info, outcome: RequestDocument | domain.DomainError) -> object
 
 @strawberry.type
 class RequestsQuery:
-    @strawberry.field(description="Staff: every request, newest first, with filters.")
+    @strawberry.field(
+        permission_classes=[Staff], description="Staff: every request, newest first, with filters."
+    )
     async def request_queue(
         self,
         info: Info,
@@ -113,15 +115,15 @@ class RequestsQuery:
         after: str | None = None,
         filter: RequestFilter | None = None,
     ) -> RequestConnection:
-        require_user(info, *STAFF_ROLES)
         return await request_connection(info, first=first, after=after, filter=filter)
 
 
 @strawberry.type
 class RequestsMutation:
     @strawberry.mutation(
+        permission_classes=[SignedIn],
         description="File a request against the active card. The same "
-        "`idempotencyKey` from the same account returns the first request instead of a new one."
+        "`idempotencyKey` from the same account returns the first request instead of a new one.",
     )
     async def create_request(
         self,
@@ -135,7 +137,7 @@ class RequestsMutation:
             ),
         ] = None,
     ) -> CreateRequestResult:
-        user = require_user(info)
+        user = viewer(info)
         outcome = await requests.create_request(
             services=info.context.services,
             caller=info.context.caller,
@@ -145,9 +147,11 @@ class RequestsMutation:
         )
         return _answer(info, outcome)
 
-    @strawberry.mutation(description="Cancel your request before the work is done.")
+    @strawberry.mutation(
+        permission_classes=[SignedIn], description="Cancel your request before the work is done."
+    )
     async def cancel_request(self, info: Info, input: CancelRequestInput) -> CancelRequestResult:
-        user = require_user(info)
+        user = viewer(info)
         outcome = await by_id(
             input.request_id,
             "Request",
@@ -158,11 +162,12 @@ class RequestsMutation:
         return _answer(info, outcome)
 
     @strawberry.mutation(
+        permission_classes=[SignedIn],
         description="Write on a request, with files; the owner's answer to NEEDS_INFO returns "
-        "it to IN_PROGRESS."
+        "it to IN_PROGRESS.",
     )
     async def add_comment(self, info: Info, input: AddCommentInput) -> AddCommentResult:
-        user = require_user(info)
+        user = viewer(info)
         attachments = await read_uploads(input.attachments)
         outcome = await by_id(
             input.request_id,
@@ -178,11 +183,14 @@ class RequestsMutation:
         )
         return _answer(info, outcome)
 
-    @strawberry.mutation(description="Staff: change a request's status (lifecycle in the docs).")
+    @strawberry.mutation(
+        permission_classes=[Staff],
+        description="Staff: change a request's status (lifecycle in the docs).",
+    )
     async def change_request_status(
         self, info: Info, input: ChangeRequestStatusInput
     ) -> ChangeRequestStatusResult:
-        user = require_user(info, *STAFF_ROLES)
+        user = viewer(info)
         outcome = await by_id(
             input.request_id,
             "Request",

@@ -2,6 +2,8 @@
 may read which, and the lists), and their `lifecycle` (status changes, cancelling,
 comments)."""
 
+# bench/seed.py names the document through this module (`requests.RequestDocument`).
+from kabinet.documents import RequestDocument
 from kabinet.resolvers.requests.filing import (
     CallbackForm,
     DoctorAppointmentForm,
@@ -35,6 +37,7 @@ __all__ = [
     "LabTestsForm",
     "MedicationsForm",
     "ReimbursementForm",
+    "RequestDocument",
     "RequestFilter",
     "RequestForm",
     "add_comment",

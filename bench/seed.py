@@ -25,6 +25,7 @@ from kabinet.documents import (
     ContactDocument,
     ContactKind,
     Gender,
+    RequestDocument,
     RequestStatus,
     Role,
     UserDocument,
@@ -138,11 +139,11 @@ def reader_forms(home: Address) -> list[requests.RequestForm]:
 
 async def file_request(
     services: Services, user: UserDocument, form: requests.RequestForm
-) -> requests.RequestDocument:
+) -> RequestDocument:
     filed = await requests.create_request(
         services=services, caller=cli_caller(), user=user, form=form, idempotency_key=None
     )
-    if not isinstance(filed, requests.RequestDocument):
+    if not isinstance(filed, RequestDocument):
         raise RuntimeError(f"filing failed: {filed}")
     return filed
 

@@ -2,12 +2,12 @@
 
 import asyncio
 import contextlib
+import functools
 import hmac
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -18,7 +18,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from kabinet import metrics
-from kabinet.auth.sessions import bearer_token, resolve_session
+from kabinet.auth.sessions import bearer_token
 from kabinet.config import Settings
 from kabinet.db import Database
 from kabinet.events import EventSource, choose_source
@@ -31,7 +31,6 @@ from kabinet.middleware import (
 from kabinet.observe import ObserveMiddleware
 from kabinet.pages import account_page
 from kabinet.resolvers import files, notifications, policies, privacy
-from kabinet.schema.ids import object_id
 from kabinet.schema.view import KabinetGraphQL
 from kabinet.services import Services
 
@@ -119,25 +118,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             if owns_database:
                 await db.close()
 
-    async def download(request: Request) -> Response:
-        """A request's file, for its owner and staff, with `Authorization: Bearer`."""
-        token = bearer_token(request.headers.get("authorization"))
-        resolved = await resolve_session(token, ttl=settings.session_ttl)
-        if resolved is None:
-            return PlainTextResponse("Sign in first.", 401, {"WWW-Authenticate": "Bearer"})
-        file_id = object_id(request.path_params["file_id"])
-        found = await files.download(user=resolved[1], file_id=file_id) if file_id else None
-        if found is None:
-            return PlainTextResponse("Not found.", 404)
-        return Response(
-            found.content,
-            media_type=found.content_type,
-            headers={
-                "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.filename)}",
-                "Cache-Control": "private, no-store",
-                "X-Content-Type-Options": "nosniff",
-            },
-        )
+    download = functools.partial(files.download_response, settings=settings)
 
     async def metrics_page(request: Request) -> Response:
         """Prometheus text format; with `KABINET_METRICS_TOKEN`, for its bearer only."""

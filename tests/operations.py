@@ -339,3 +339,35 @@ query Events($first: Int, $after: String, $filter: SecurityEventFilter) {
   }
 }
 """
+
+PASSWORD_POLICY = "query PasswordPolicy { passwordPolicy { minLength } }"
+
+NODE = "query Node($id: ID!) { node(id: $id) { __typename id } }"
+
+REFRESH_POLICIES = """
+mutation Refresh {
+  refreshPolicies {
+    __typename
+    ... on User { policies { number } }
+    ... on RateLimited { retryAfterSeconds }
+  }
+}
+"""
+
+UPDATE_NOTIFICATION_SETTINGS = """
+mutation Notifications($input: NotificationSettingsInput!) {
+  updateNotificationSettings(input: $input) {
+    __typename
+    ... on User { notificationSettings { sms email } }
+    ... on InputError { code fields { field code } }
+  }
+}
+"""
+
+REQUEST_UPDATED = """subscription($id: ID) {
+  requestUpdated(requestId: $id) { previousStatus at request { number status } }
+}"""
+
+REQUEST_QUEUE_UPDATED = (
+    "subscription { requestQueueUpdated { previousStatus request { number status } } }"
+)

@@ -9,12 +9,11 @@ from typing import Any
 import httpx
 import websockets
 
+from tests.operations import REQUEST_QUEUE_UPDATED, REQUEST_UPDATED
 from tests.support import eventually
 
-UPDATED = """subscription($id: ID) {
-  requestUpdated(requestId: $id) { previousStatus at request { number status } }
-}"""
-QUEUE = "subscription { requestQueueUpdated { previousStatus request { number status } } }"
+UPDATED = REQUEST_UPDATED
+QUEUE = REQUEST_QUEUE_UPDATED
 
 
 async def running_subscriptions(server: str) -> float:

@@ -97,16 +97,11 @@ def events_of(request: RequestDocument, *, after: datetime | None) -> list[Statu
 MAX_REPLAY = timedelta(days=1)
 
 
-async def missed_since(
-    since: datetime, *, owner_id: PydanticObjectId | None = None
-) -> list[StatusEvent]:
-    """Status changes after ``since`` (at most a day back), of one owner's requests or all,
-    oldest first."""
+async def missed_since(since: datetime, *, readable: dict[str, object]) -> list[StatusEvent]:
+    """Status changes after ``since`` (at most a day back) of the requests ``readable``
+    (a filter: `resolvers.requests.reading.readable_of`), oldest first."""
     since = max(since, now() - MAX_REPLAY)
-    query: dict[str, object] = {"updated_at": {"$gt": since}}
-    if owner_id is not None:
-        query["user_id"] = owner_id
-    changed = await RequestDocument.find(query).to_list()
+    changed = await RequestDocument.find({"updated_at": {"$gt": since}, **readable}).to_list()
     return sorted(
         (event for request in changed for event in events_of(request, after=since)),
         key=lambda event: event.at,

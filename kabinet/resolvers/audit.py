@@ -1,12 +1,14 @@
 """The security audit log: one function writes every event, administrators read them."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from beanie import PydanticObjectId
 
 from kabinet.auth.context import Caller
-from kabinet.documents import AuditAction, AuditEventDocument, UserDocument
+from kabinet.documents import AuditAction, AuditEventDocument, Role, UserDocument
 from kabinet.resolvers import pages
+from kabinet.resolvers.scopes import Filter, find_by_ids, within
 
 # What a user agent may take up in an event; the rest is noise.
 MAX_USER_AGENT = 300
@@ -50,15 +52,32 @@ class EventFilter:
     action: AuditAction | None = None
 
 
+def readable(user: UserDocument | None) -> Filter | None:
+    """The events ``user`` may read: an administrator every one, anyone else none."""
+    return {} if user is not None and user.role is Role.ADMIN else None
+
+
+async def find_events(
+    user: UserDocument | None, event_ids: Sequence[PydanticObjectId]
+) -> list[AuditEventDocument | None]:
+    """The events ``user`` may read among ``event_ids``, in their order: one query."""
+    return await find_by_ids(AuditEventDocument, readable(user), event_ids)
+
+
 async def list_events(
-    *, filters: EventFilter, first: int, after: pages.After | None
+    *, viewer: UserDocument | None, filters: EventFilter, first: int, after: pages.After | None
 ) -> pages.Page[AuditEventDocument]:
-    """Newest first; ``user_id`` matches the events by and about that account."""
+    """The events ``viewer`` may read, newest first; ``user_id`` matches the events by and
+    about that account."""
     query: dict[str, object] = {}
     if filters.user_id is not None:
         query["$or"] = [{"subject_id": filters.user_id}, {"actor_id": filters.user_id}]
     if filters.action is not None:
         query["action"] = filters.action.value
     return await pages.newest_first(
-        AuditEventDocument, query, time_field="at", first=first, after=after
+        AuditEventDocument,
+        within(readable(viewer), query),
+        time_field="at",
+        first=first,
+        after=after,
     )

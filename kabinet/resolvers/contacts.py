@@ -39,6 +39,7 @@ from kabinet.resolvers.errors import (
     RateLimited,
     TokenExpired,
 )
+from kabinet.resolvers.scopes import Filter, find_by_ids, within
 from kabinet.resolvers.validation import parse_phone
 from kabinet.services import Services
 
@@ -105,9 +106,26 @@ async def primary_phone(user_id: PydanticObjectId | None) -> str | None:
     return next((c.value for c in own if c.id in primary and c.kind is ContactKind.PHONE), None)
 
 
+def readable(user: UserDocument | None) -> Filter | None:
+    """The contacts ``user`` may read: staff everyone's (an applicant's phone), a customer
+    their own, nobody signed out any."""
+    if user is None:
+        return None
+    return {} if user.is_staff else {"user_id": user.id}
+
+
+async def find_contacts(
+    user: UserDocument | None, contact_ids: Sequence[PydanticObjectId]
+) -> list[ContactDocument | None]:
+    """The contacts ``user`` may read among ``contact_ids``, in their order: one query."""
+    return await find_by_ids(ContactDocument, readable(user), contact_ids)
+
+
 async def find_contact(user: UserDocument, contact_id: PydanticObjectId) -> ContactDocument | None:
-    """The caller's contact; someone else's is as unknown as a missing one."""
-    return await ContactDocument.find_one({"_id": contact_id, "user_id": user.id})
+    """The caller's own contact, to change; someone else's is as unknown as a missing one."""
+    return await ContactDocument.find_one(
+        within(readable(user), {"_id": contact_id, "user_id": user.id})
+    )
 
 
 async def add_contact(

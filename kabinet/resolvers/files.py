@@ -6,17 +6,23 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 from beanie import PydanticObjectId
 from bson import ObjectId
-from gridfs import AsyncGridFSBucket, NoFile
+from gridfs import AsyncGridFSBucket
 from pymongo.asynchronous.database import AsyncDatabase
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
 
+from kabinet.auth.sessions import bearer_token, resolve_session
 from kabinet.clock import now
+from kabinet.config import Settings
 from kabinet.documents import Attachment, RequestDocument, UserDocument
 from kabinet.documents.files import CHUNK_SIZE, CHUNKS, FILES
 from kabinet.periodic import repeat
 from kabinet.resolvers.errors import FieldErrorCode, FieldProblem
+from kabinet.resolvers.scopes import Filter, within
 
 logger = logging.getLogger(__name__)
 
@@ -228,19 +234,49 @@ class Download:
     content: bytes
 
 
+def readable(user: UserDocument | None) -> Filter | None:
+    """The files ``user`` may download: staff every one, a customer those of their own
+    requests and comments, nobody signed out any."""
+    if user is None:
+        return None
+    return {} if user.is_staff else {"metadata.owner_id": user.id}
+
+
 async def download(*, user: UserDocument, file_id: PydanticObjectId) -> Download | None:
-    """The file if ``user`` owns its request or is staff; ``None`` (not found) otherwise."""
-    try:
-        stream = await _bucket().open_download_stream(file_id)
-    except NoFile:
-        return None
-    metadata = stream.metadata or {}
-    if not user.is_staff and metadata.get("owner_id") != user.id:
-        return None
-    content_type = metadata.get("contentType", "application/octet-stream")
-    return Download(
-        # Files stored before names were given their type's extension get it here.
-        filename=download_name(stream.filename or "document", content_type),
-        content_type=content_type,
-        content=await stream.read(),
+    """The file if ``user`` may read it (`readable`); ``None`` (not found) otherwise."""
+    async for stream in _bucket().find(within(readable(user), {"_id": file_id}), limit=1):
+        metadata = stream.metadata or {}
+        content_type = metadata.get("contentType", "application/octet-stream")
+        return Download(
+            # Files stored before names were given their type's extension get it here.
+            filename=download_name(stream.filename or "document", content_type),
+            content_type=content_type,
+            content=await stream.read(),
+        )
+    return None
+
+
+async def download_response(request: Request, *, settings: Settings) -> Response:
+    """The `/files/{file_id}` route: a request's file, for its owner and staff, with
+    `Authorization: Bearer`."""
+    token = bearer_token(request.headers.get("authorization"))
+    resolved = await resolve_session(token, ttl=settings.session_ttl)
+    if resolved is None:
+        return PlainTextResponse("Sign in first.", 401, {"WWW-Authenticate": "Bearer"})
+    file_id: str = request.path_params["file_id"]
+    found = (
+        await download(user=resolved[1], file_id=PydanticObjectId(file_id))
+        if ObjectId.is_valid(file_id)
+        else None
+    )
+    if found is None:
+        return PlainTextResponse("Not found.", 404)
+    return Response(
+        found.content,
+        media_type=found.content_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.filename)}",
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
     )

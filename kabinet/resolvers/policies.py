@@ -36,6 +36,7 @@ from kabinet.resolvers.errors import (
     RateLimited,
 )
 from kabinet.resolvers.pages import counter
+from kabinet.resolvers.scopes import Filter, find_by_ids, within
 from kabinet.resolvers.validation import parse_phone
 from kabinet.services import Services
 
@@ -80,6 +81,28 @@ async def verified_phones(user_id: PydanticObjectId | None) -> list[str]:
 
 def verified_phones_among(contacts: Iterable[ContactDocument]) -> list[str]:
     return [c.value for c in contacts if c.kind is ContactKind.PHONE and c.verified]
+
+
+async def readable(user: UserDocument | None, phones: Sequence[str] | None = None) -> Filter | None:
+    """The cards ``user`` may read: staff every one, a customer those their confirmed
+    phones link (as `linked`), nobody signed out any. ``phones``: the customer's confirmed
+    phones when the caller has them already."""
+    if user is None:
+        return None
+    if user.is_staff:
+        return {}
+    if phones is None:
+        phones = await verified_phones(user.id)
+    return {"phones": {"$in": list(phones)}} if phones else None
+
+
+async def find_cards(
+    user: UserDocument | None,
+    policy_ids: Sequence[PydanticObjectId],
+    phones: Sequence[str] | None = None,
+) -> list[PolicyDocument | None]:
+    """The cards ``user`` may read among ``policy_ids``, in their order: one query."""
+    return await find_by_ids(PolicyDocument, await readable(user, phones), policy_ids)
 
 
 async def link_policies(*, user: UserDocument) -> list[PolicyDocument]:
@@ -183,9 +206,12 @@ def search_query(search: str) -> dict[str, object]:
     return {"$or": conditions} if conditions else {"_id": None}
 
 
-async def find_policies(*, search: str, first: int, after: str | None) -> PolicyPage:
-    """Staff search by policy number, phone or insured person's name; ordered by number."""
-    query = search_query(search)
+async def find_policies(
+    *, viewer: UserDocument | None, search: str, first: int, after: str | None
+) -> PolicyPage:
+    """Staff search by policy number, phone or insured person's name, among the cards
+    ``viewer`` may read; ordered by number."""
+    query = within(await readable(viewer), search_query(search))
     page_query = {"$and": [query, {"number": {"$gt": after}}]} if after else query
     found = await PolicyDocument.find(page_query).sort("number").limit(first + 1).to_list()
     return PolicyPage(
@@ -241,7 +267,7 @@ async def update_policy_phones(
             normalized.append(phone)
     if problems:
         return InvalidInput(problems)
-    policy = await PolicyDocument.get(policy_id)
+    policy = await PolicyDocument.find_one(within(await readable(caller.user), {"_id": policy_id}))
     if policy is None:
         return NotFound()
     before = list(policy.phones)

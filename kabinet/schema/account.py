@@ -17,10 +17,9 @@ from kabinet.schema.errors import (
     NotAllowed,
     RateLimited,
     TokenExpired,
-    require_session,
-    require_user,
     to_graphql,
 )
+from kabinet.schema.permissions import SignedIn, viewer, viewer_session
 from kabinet.schema.user import User
 
 
@@ -225,16 +224,19 @@ class AccountMutation:
         )
         return answer(info, outcome)
 
-    @strawberry.mutation(description="End the current session.")
+    @strawberry.mutation(permission_classes=[SignedIn], description="End the current session.")
     async def logout(self, info: Info) -> bool:
-        user, session = require_session(info)
+        user, session = viewer_session(info)
         await account.logout(caller=info.context.caller, user=user, session=session)
         await info.context.services.sockets.session_ended(session_id=session.id)
         return True
 
-    @strawberry.mutation(description="End every session of the account, this one included.")
+    @strawberry.mutation(
+        permission_classes=[SignedIn],
+        description="End every session of the account, this one included.",
+    )
     async def logout_everywhere(self, info: Info) -> bool:
-        user = require_user(info)
+        user = viewer(info)
         await account.logout_everywhere(caller=info.context.caller, user=user)
         await info.context.services.sockets.session_ended(user_id=user.id)
         return True
@@ -266,10 +268,11 @@ class AccountMutation:
         return answer(info, outcome)
 
     @strawberry.mutation(
-        description="Change the password of the signed-in account; its other sessions end."
+        permission_classes=[SignedIn],
+        description="Change the password of the signed-in account; its other sessions end.",
     )
     async def change_password(self, info: Info, input: ChangePasswordInput) -> ChangePasswordResult:
-        user, session = require_session(info)
+        user, session = viewer_session(info)
         outcome = await account.change_password(
             services=info.context.services,
             caller=info.context.caller,

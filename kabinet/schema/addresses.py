@@ -11,8 +11,9 @@ from kabinet.documents import UserDocument
 from kabinet.resolvers import addresses
 from kabinet.schema.context import Info
 from kabinet.schema.enums import AddressKind
-from kabinet.schema.errors import InputError, NotFound, require_user, to_graphql
+from kabinet.schema.errors import InputError, NotFound, to_graphql
 from kabinet.schema.ids import by_id
+from kabinet.schema.permissions import SignedIn, viewer
 from kabinet.schema.user import User
 
 
@@ -82,10 +83,11 @@ RemoveAddressResult = Annotated[
 @strawberry.type
 class AddressesMutation:
     @strawberry.mutation(
-        description="Set the HOME or ADDITIONAL address; one of each, setting replaces."
+        permission_classes=[SignedIn],
+        description="Set the HOME or ADDITIONAL address; one of each, setting replaces.",
     )
     async def set_address(self, info: Info, input: AddressInput) -> SetAddressResult:
-        user = require_user(info)
+        user = viewer(info)
         outcome = await addresses.set_address(
             user=user,
             fields=AddressValue(
@@ -103,9 +105,9 @@ class AddressesMutation:
             return Address.from_document(outcome)
         return to_graphql(outcome, info.context.caller.locale)
 
-    @strawberry.mutation(description="Remove an address.")
+    @strawberry.mutation(permission_classes=[SignedIn], description="Remove an address.")
     async def remove_address(self, info: Info, input: RemoveAddressInput) -> RemoveAddressResult:
-        user = require_user(info)
+        user = viewer(info)
         outcome = await by_id(
             input.address_id,
             "Address",

@@ -12,7 +12,6 @@ from kabinet.documents import AuditEventDocument
 from kabinet.resolvers import audit
 from kabinet.schema.context import Info
 from kabinet.schema.enums import Role, SecurityAction
-from kabinet.schema.errors import require_user
 from kabinet.schema.ids import filter_id, object_id
 from kabinet.schema.pagination import (
     Counted,
@@ -21,6 +20,7 @@ from kabinet.schema.pagination import (
     encode_time_cursor,
     page_size,
 )
+from kabinet.schema.permissions import Admin
 from kabinet.schema.user import User
 
 # The API's type of each audited target, for its global id.
@@ -105,16 +105,13 @@ class SecurityEvent(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        """Administrators only."""
+        """The events the caller may read (`audit.readable`): administrators only."""
         ids = list(node_ids)
-        viewer = info.context.caller.user
-        if viewer is None or viewer.role is not Role.ADMIN:
-            return [None for _ in ids]
         wanted = [oid for node_id in ids if (oid := object_id(node_id))]
-        found = {
-            str(event.id): event
-            for event in await AuditEventDocument.find({"_id": {"$in": wanted}}).to_list()
-        }
+        loaded = await info.context.loaders.readable_events(info.context.caller.user).load_many(
+            wanted
+        )
+        found = {str(event.id): event for event in loaded if event}
         return [cls.from_document(found[i]) if i in found else None for i in ids]
 
 
@@ -159,8 +156,9 @@ def _filters(given: SecurityEventFilter | None) -> audit.EventFilter:
 @strawberry.type
 class AuditQuery:
     @strawberry.field(
+        permission_classes=[Admin],
         description="Admin: the security log (sign-ins, failed sign-ins, password and contact "
-        "changes, exports, deletions, staff actions), newest first."
+        "changes, exports, deletions, staff actions), newest first.",
     )
     async def security_events(
         self,
@@ -169,9 +167,11 @@ class AuditQuery:
         after: str | None = None,
         filter: SecurityEventFilter | None = None,
     ) -> SecurityEventConnection:
-        require_user(info, Role.ADMIN)
         page = await audit.list_events(
-            filters=_filters(filter), first=page_size(first), after=decode_time_cursor(after)
+            viewer=info.context.caller.user,
+            filters=_filters(filter),
+            first=page_size(first),
+            after=decode_time_cursor(after),
         )
         edges = [
             SecurityEventEdge(

@@ -18,10 +18,10 @@ from kabinet.schema.errors import (
     NotFound,
     RateLimited,
     TokenExpired,
-    require_user,
     to_graphql,
 )
 from kabinet.schema.ids import by_id, object_id
+from kabinet.schema.permissions import SignedIn, viewer
 from kabinet.schema.policies import Policy
 from kabinet.schema.user import User
 
@@ -54,18 +54,22 @@ class Contact(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        """Only the caller's own contacts."""
-        viewer = info.context.caller.user
-        if viewer is None:
-            return [None for _ in node_ids]
-        own = await info.context.loaders.contacts.load(viewer.id)  # type: ignore[arg-type]
-        primary = contacts.primary_ids(own)
-        by_id = {str(contact.id): contact for contact in own}
+        """The contacts the caller may read (`contacts.readable`): their own, any for staff.
+        Whether each is primary depends on its account's other contacts."""
+        loaders = info.context.loaders
+        ids = list(node_ids)
+        wanted = [oid for node_id in ids if (oid := object_id(node_id))]
+        loaded = await loaders.readable_contacts(info.context.caller.user).load_many(wanted)
+        found = {str(contact.id): contact for contact in loaded if contact}
+        owners = list({contact.user_id: None for contact in found.values()})
+        primary = {
+            contact_id
+            for own in await loaders.contacts.load_many(owners)
+            for contact_id in contacts.primary_ids(own)
+        }
         return [
-            cls.from_document(by_id[node_id], primary=by_id[node_id].id in primary)
-            if node_id in by_id and object_id(node_id)
-            else None
-            for node_id in node_ids
+            cls.from_document(found[i], primary=found[i].id in primary) if i in found else None
+            for i in ids
         ]
 
 
@@ -134,11 +138,12 @@ RemoveContactResult = Annotated[
 @strawberry.type
 class ContactsMutation:
     @strawberry.mutation(
+        permission_classes=[SignedIn],
         description="Add a phone or email and send it a code (SMS or email). "
-        "Adding an unconfirmed contact again sends a new code."
+        "Adding an unconfirmed contact again sends a new code.",
     )
     async def add_contact(self, info: Info, input: AddContactInput) -> AddContactResult:
-        user = require_user(info)
+        user = viewer(info)
         outcome = await contacts.add_contact(
             services=info.context.services, caller=info.context.caller, user=user, value=input.value
         )
@@ -147,11 +152,12 @@ class ContactsMutation:
         return to_graphql(outcome, info.context.caller.locale)
 
     @strawberry.mutation(
+        permission_classes=[SignedIn],
         description="Confirm a contact with its code: 10 minutes, 5 attempts. A confirmed "
-        "phone links the insurance cards the insurer holds for it."
+        "phone links the insurance cards the insurer holds for it.",
     )
     async def verify_contact(self, info: Info, input: VerifyContactInput) -> VerifyContactResult:
-        user = require_user(info)
+        user = viewer(info)
         outcome = await by_id(
             input.contact_id,
             "Contact",
@@ -174,11 +180,14 @@ class ContactsMutation:
             )
         return to_graphql(outcome, info.context.caller.locale)
 
-    @strawberry.mutation(description="Send a new code: once a minute, five times an hour.")
+    @strawberry.mutation(
+        permission_classes=[SignedIn],
+        description="Send a new code: once a minute, five times an hour.",
+    )
     async def resend_contact_code(
         self, info: Info, input: ResendContactCodeInput
     ) -> ResendContactCodeResult:
-        user = require_user(info)
+        user = viewer(info)
         outcome = await by_id(
             input.contact_id,
             "Contact",
@@ -194,11 +203,12 @@ class ContactsMutation:
         return to_graphql(outcome, info.context.caller.locale)
 
     @strawberry.mutation(
+        permission_classes=[SignedIn],
         description="Remove a contact. The last confirmed phone stays while cards are linked "
-        "through it."
+        "through it.",
     )
     async def remove_contact(self, info: Info, input: RemoveContactInput) -> RemoveContactResult:
-        user = require_user(info)
+        user = viewer(info)
         outcome = await by_id(
             input.contact_id,
             "Contact",

@@ -8,13 +8,10 @@ from enum import StrEnum
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
 
-from kabinet.documents import Role, SessionDocument, UserDocument
 from kabinet.i18n import Locale, Wait, translate
 from kabinet.resolvers import errors as domain
 from kabinet.resolvers.errors import ErrorCode, FieldErrorCode
-from kabinet.schema.context import Info
 from kabinet.schema.enums import publish
 
 publish(
@@ -251,27 +248,3 @@ def to_graphql(error: domain.DomainError, locale: Locale) -> Any:
             return NotAllowed(code=code, message=translate(key, locale, **params))
         case domain.NotFound():
             return NotFound(code=ErrorCode.NOT_FOUND, message=translate("error.not_found", locale))
-
-
-def require_user(info: Info, *roles: Role) -> UserDocument:
-    """The signed-in account, or a GraphQL error UNAUTHENTICATED / FORBIDDEN."""
-    caller = info.context.caller
-    if caller.user is None:
-        raise GraphQLError(
-            translate("auth.required", caller.locale),
-            extensions={"code": GraphQLErrorCode.UNAUTHENTICATED},
-        )
-    if roles and caller.user.role not in roles:
-        raise GraphQLError(
-            translate("auth.forbidden", caller.locale),
-            extensions={"code": GraphQLErrorCode.FORBIDDEN},
-        )
-    return caller.user
-
-
-def require_session(info: Info) -> tuple[UserDocument, SessionDocument]:
-    user = require_user(info)
-    session = info.context.caller.session
-    if session is None:  # pragma: no cover - a user is only ever set together with a session
-        raise RuntimeError("signed-in caller without a session")
-    return user, session

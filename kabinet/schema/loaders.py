@@ -1,13 +1,20 @@
 """Per-request DataLoaders, so that a field asked for many times costs one database round."""
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from beanie import PydanticObjectId
 from strawberry.dataloader import DataLoader
 
-from kabinet.documents import ContactDocument, PolicyDocument, RequestDocument, UserDocument
-from kabinet.resolvers import contacts, policies, requests
+from kabinet.documents import (
+    AuditEventDocument,
+    ContactDocument,
+    PolicyDocument,
+    RequestDocument,
+    UserDocument,
+)
+from kabinet.resolvers import audit, contacts, policies, requests
 
 
 async def _load_policies(ids: Sequence[PydanticObjectId]) -> list[PolicyDocument | None]:
@@ -42,10 +49,11 @@ class Loaders:
     )
     # An account's cards feed `policies`, `activePolicy` and `policyLookup`: linked once.
     linked: DataLoader[UserDocument, policies.Linked] = field(init=False)
-    # `node(id:)` lookups of requests, per viewer (an operation has one): one query for all.
-    _readable_requests: dict[
-        PydanticObjectId | None, DataLoader[PydanticObjectId, RequestDocument | None]
-    ] = field(default_factory=dict)
+    # `node(id:)` lookups, per area and viewer (an operation has one): one query for all,
+    # within the area's read scope.
+    _by_viewer: dict[tuple[str, PydanticObjectId | None], DataLoader[Any, Any]] = field(
+        default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         self.linked = DataLoader(self._load_linked, cache_key_fn=lambda user: user.id)
@@ -59,14 +67,49 @@ class Loaders:
             ]
         )
 
+    def _per_viewer[K, V](
+        self,
+        area: str,
+        viewer: UserDocument | None,
+        load: Callable[[list[K]], Awaitable[list[V]]],
+    ) -> DataLoader[K, V]:
+        key = (area, viewer.id if viewer else None)
+        if (loader := self._by_viewer.get(key)) is None:
+            loader = self._by_viewer[key] = DataLoader(load)
+        return loader
+
     def readable_requests(
-        self, viewer: UserDocument
+        self, viewer: UserDocument | None
     ) -> DataLoader[PydanticObjectId, RequestDocument | None]:
         """The requests ``viewer`` may read, by id."""
-        if (loader := self._readable_requests.get(viewer.id)) is None:
-            loader = DataLoader(lambda ids: requests.find_requests(viewer, ids))
-            self._readable_requests[viewer.id] = loader
-        return loader
+        return self._per_viewer("requests", viewer, lambda ids: requests.find_requests(viewer, ids))
+
+    def readable_cards(
+        self, viewer: UserDocument | None
+    ) -> DataLoader[PydanticObjectId, PolicyDocument | None]:
+        """The cards ``viewer`` may read, by id; a customer's confirmed phones come from
+        the `contacts` loader."""
+
+        async def load(ids: list[PydanticObjectId]) -> list[PolicyDocument | None]:
+            phones = None
+            if viewer is not None and not viewer.is_staff:
+                own = await self.contacts.load(viewer.id)  # type: ignore[arg-type]
+                phones = policies.verified_phones_among(own)
+            return await policies.find_cards(viewer, ids, phones)
+
+        return self._per_viewer("cards", viewer, load)
+
+    def readable_contacts(
+        self, viewer: UserDocument | None
+    ) -> DataLoader[PydanticObjectId, ContactDocument | None]:
+        """The contacts ``viewer`` may read, by id."""
+        return self._per_viewer("contacts", viewer, lambda ids: contacts.find_contacts(viewer, ids))
+
+    def readable_events(
+        self, viewer: UserDocument | None
+    ) -> DataLoader[PydanticObjectId, AuditEventDocument | None]:
+        """The security events ``viewer`` may read, by id."""
+        return self._per_viewer("events", viewer, lambda ids: audit.find_events(viewer, ids))
 
     async def card_of_request(
         self, viewer: UserDocument | None, owner_id: PydanticObjectId, policy_id: PydanticObjectId

@@ -8,7 +8,7 @@ import strawberry
 from strawberry import relay
 from strawberry.file_uploads import Upload
 
-from kabinet.documents import STAFF_ROLES, PolicyDocument, Role, UserDocument
+from kabinet.documents import PolicyDocument, UserDocument
 from kabinet.i18n import N_, translate
 from kabinet.resolvers import errors as domain
 from kabinet.resolvers import policies, policy_import
@@ -20,7 +20,6 @@ from kabinet.schema.errors import (
     NotAllowed,
     NotFound,
     RateLimited,
-    require_user,
     to_graphql,
 )
 from kabinet.schema.ids import by_id, object_id
@@ -31,6 +30,7 @@ from kabinet.schema.pagination import (
     encode_cursor,
     page_size,
 )
+from kabinet.schema.permissions import Admin, SignedIn, Staff, viewer
 from kabinet.schema.user import User
 
 
@@ -86,28 +86,25 @@ class Policy(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        """Customers see their linked cards; staff see any."""
+        """The cards the caller may read (`policies.readable`): a customer's linked cards,
+        any for staff."""
         viewer = info.context.caller.user
-        if viewer is None:
-            return [None for _ in node_ids]
         ids = list(node_ids)
-        if viewer.is_staff:
-            wanted = [oid for node_id in ids if (oid := object_id(node_id))]
-            loaded = await info.context.loaders.policy.load_many(wanted)
-            found = {str(policy.id): policy for policy in loaded if policy}
-            return [
-                cls.from_document(found[i], active=False, staff=True) if i in found else None
-                for i in ids
-            ]
-        linked = await info.context.loaders.linked.load(viewer)
-        return [_in_linked(linked, node_id) for node_id in ids]
+        wanted = [oid for node_id in ids if (oid := object_id(node_id))]
+        loaded = await info.context.loaders.readable_cards(viewer).load_many(wanted)
+        found = {str(policy.id): policy for policy in loaded if policy}
+        staff = viewer is not None and viewer.is_staff
+        return [
+            cls.from_document(found[i], active=_active(viewer, found[i]), staff=staff)
+            if i in found
+            else None
+            for i in ids
+        ]
 
 
-def _in_linked(linked: policies.Linked, node_id: str) -> Policy | None:
-    for policy in linked.policies:
-        if str(policy.id) == node_id:
-            return Policy.from_document(policy, active=policy is linked.active, staff=False)
-    return None
+def _active(viewer: UserDocument | None, policy: PolicyDocument) -> bool:
+    """Whether ``policy`` is the customer's active card (staff have none in others' view)."""
+    return viewer is not None and not viewer.is_staff and viewer.active_policy_id == policy.id
 
 
 def linked_cards(linked: policies.Linked) -> list[Policy]:
@@ -198,13 +195,18 @@ ImportPoliciesResult = Annotated[
 
 @strawberry.type
 class PoliciesQuery:
-    @strawberry.field(description="Staff: cards by number (prefix), phone or insured's name.")
+    @strawberry.field(
+        permission_classes=[Staff],
+        description="Staff: cards by number (prefix), phone or insured's name.",
+    )
     async def find_policies(
         self, info: Info, search: str, first: int | None = None, after: str | None = None
     ) -> PolicyConnection:
-        require_user(info, *STAFF_ROLES)
         page = await policies.find_policies(
-            search=search, first=page_size(first), after=decode_cursor(after)
+            viewer=info.context.caller.user,
+            search=search,
+            first=page_size(first),
+            after=decode_cursor(after),
         )
         edges = [
             PolicyEdge(
@@ -224,9 +226,12 @@ class PoliciesQuery:
 
 @strawberry.type
 class PoliciesMutation:
-    @strawberry.mutation(description="Switch the active card: the one requests are filed against.")
+    @strawberry.mutation(
+        permission_classes=[SignedIn],
+        description="Switch the active card: the one requests are filed against.",
+    )
     async def select_policy(self, info: Info, input: SelectPolicyInput) -> SelectPolicyResult:
-        user = require_user(info)
+        user = viewer(info)
         outcome = await by_id(
             input.policy_id,
             "Policy",
@@ -237,25 +242,24 @@ class PoliciesMutation:
         return to_graphql(outcome, info.context.caller.locale)
 
     @strawberry.mutation(
+        permission_classes=[SignedIn],
         description="Look for cards by the confirmed phones again, e.g. after the insurer "
-        "updated them."
+        "updated them.",
     )
     async def refresh_policies(self, info: Info) -> RefreshPoliciesResult:
-        outcome = await policies.refresh_policies(
-            services=info.context.services, user=require_user(info)
-        )
+        outcome = await policies.refresh_policies(services=info.context.services, user=viewer(info))
         if isinstance(outcome, UserDocument):
             return User.from_document(outcome)
         return to_graphql(outcome, info.context.caller.locale)
 
     @strawberry.mutation(
+        permission_classes=[Staff],
         description="Staff: replace the phones of a card; accounts with those confirmed phones "
-        "see it at once. Audited."
+        "see it at once. Audited.",
     )
     async def update_policy_phones(
         self, info: Info, input: UpdatePolicyPhonesInput
     ) -> UpdatePolicyPhonesResult:
-        require_user(info, *STAFF_ROLES)
         outcome = await by_id(
             input.policy_id,
             "Policy",
@@ -268,11 +272,11 @@ class PoliciesMutation:
         return to_graphql(outcome, info.context.caller.locale)
 
     @strawberry.mutation(
+        permission_classes=[Admin],
         description="Admin: load an insurer's registry; upserts by number, bad rows are "
-        "reported and skipped. Audited."
+        "reported and skipped. Audited.",
     )
     async def import_policies(self, info: Info, input: ImportPoliciesInput) -> ImportPoliciesResult:
-        require_user(info, Role.ADMIN)
         content = await input.file.read()
         rows = policy_import.parse_registry(content, input.file.filename or "")
         if isinstance(rows, domain.InvalidInput):

@@ -9,7 +9,8 @@ from kabinet.resolvers import privacy
 from kabinet.resolvers.account import Done
 from kabinet.schema.account import Accepted, answer
 from kabinet.schema.context import Info
-from kabinet.schema.errors import InvalidCredentials, RateLimited, require_user
+from kabinet.schema.errors import InvalidCredentials, RateLimited
+from kabinet.schema.permissions import SignedIn, viewer
 from kabinet.schema.requests import Attachment
 
 
@@ -44,12 +45,13 @@ DeleteAccountResult = Annotated[
 @strawberry.type
 class PrivacyMutation:
     @strawberry.mutation(
+        permission_classes=[SignedIn],
         description="A copy of everything the cabinet holds about you, as JSON, with your "
-        "files listed. Recorded in the security log."
+        "files listed. Recorded in the security log.",
     )
     async def export_my_data(self, info: Info) -> DataExport:
         export = await privacy.export_data(
-            services=info.context.services, caller=info.context.caller, user=require_user(info)
+            services=info.context.services, caller=info.context.caller, user=viewer(info)
         )
         return DataExport(
             json=export.json,
@@ -57,12 +59,13 @@ class PrivacyMutation:
         )
 
     @strawberry.mutation(
+        permission_classes=[SignedIn],
         description="Delete your account after typing the password again: every session "
         "ends at once, personal data is erased and the email can register anew; requests "
-        "are kept without personal data for the insurer (docs/architecture.md, Privacy)."
+        "are kept without personal data for the insurer (docs/architecture.md, Privacy).",
     )
     async def delete_account(self, info: Info, input: DeleteAccountInput) -> DeleteAccountResult:
-        user = require_user(info)
+        user = viewer(info)
         outcome = await privacy.delete_account(
             services=info.context.services,
             caller=info.context.caller,

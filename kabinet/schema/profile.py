@@ -9,7 +9,8 @@ from kabinet.documents import UserDocument
 from kabinet.resolvers import profile
 from kabinet.schema.context import Info
 from kabinet.schema.enums import Gender, Locale
-from kabinet.schema.errors import InputError, require_user, to_graphql
+from kabinet.schema.errors import InputError, to_graphql
+from kabinet.schema.permissions import SignedIn, viewer
 from kabinet.schema.user import User
 
 
@@ -69,9 +70,11 @@ def _sent[T](value: T) -> T | profile.Keep:
 
 @strawberry.type
 class ProfileMutation:
-    @strawberry.mutation(description="Change personal data and the language.")
+    @strawberry.mutation(
+        permission_classes=[SignedIn], description="Change personal data and the language."
+    )
     async def update_profile(self, info: Info, input: UpdateProfileInput) -> UpdateProfileResult:
-        user = require_user(info)
+        user = viewer(info)
         outcome = await profile.update_profile(
             user=user,
             changes=profile.ProfileChanges(

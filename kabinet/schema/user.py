@@ -127,7 +127,7 @@ class User(relay.Node):
         from kabinet.schema.requests import request_connection
 
         return await request_connection(
-            info, owner_id=self.document.id, first=first, after=after, filter=filter
+            info, account=self.document.id, first=first, after=after, filter=filter
         )
 
     @strawberry.field(description="How status changes of the account's requests are announced.")

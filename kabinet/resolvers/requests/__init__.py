@@ -1,0 +1,47 @@
+"""Requests (guide section 4), by use case: `filing` the five kinds, `reading` them (who
+may read which, and the lists), and their `lifecycle` (status changes, cancelling,
+comments)."""
+
+from kabinet.resolvers.requests.filing import (
+    CallbackForm,
+    DoctorAppointmentForm,
+    LabTestsForm,
+    MedicationsForm,
+    ReimbursementForm,
+    RequestForm,
+    create_request,
+)
+from kabinet.resolvers.requests.lifecycle import (
+    MAX_COMMENTS,
+    TRANSITIONS,
+    Actor,
+    add_comment,
+    cancel_request,
+    change_status,
+)
+from kabinet.resolvers.requests.reading import (
+    RequestFilter,
+    find_requests,
+    list_requests,
+    readable_of,
+)
+
+__all__ = [
+    "MAX_COMMENTS",
+    "TRANSITIONS",
+    "Actor",
+    "CallbackForm",
+    "DoctorAppointmentForm",
+    "LabTestsForm",
+    "MedicationsForm",
+    "ReimbursementForm",
+    "RequestFilter",
+    "RequestForm",
+    "add_comment",
+    "cancel_request",
+    "change_status",
+    "create_request",
+    "find_requests",
+    "list_requests",
+    "readable_of",
+]

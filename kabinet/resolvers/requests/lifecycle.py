@@ -1,0 +1,327 @@
+"""A request's lifecycle (guide section 4): status changes, cancelling and comments.
+
+The lifecycle is one table, `TRANSITIONS`, enforced in `_transition`. Each change
+is a single atomic update of the status, the history entry and a version number,
+conditional on the version read, so two operators cannot overwrite each other.
+"""
+
+from datetime import datetime
+from enum import StrEnum
+
+from beanie import PydanticObjectId, UpdateResponse
+from beanie.operators import Inc, Push, Set
+
+from kabinet import faults
+from kabinet.auth import rate_limit
+from kabinet.auth.context import Caller
+from kabinet.clock import now
+from kabinet.config import Fault
+from kabinet.documents import (
+    AuditAction,
+    RequestDocument,
+    RequestStatus,
+    UserDocument,
+)
+from kabinet.documents.request import (
+    Comment,
+    StatusChange,
+    one_request,
+)
+from kabinet.i18n import Term
+from kabinet.notify.templates import STATUS_LABELS
+from kabinet.resolvers import audit, files, notifications
+from kabinet.resolvers.errors import (
+    ErrorCode,
+    FieldErrorCode,
+    FieldProblem,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    RateLimited,
+)
+from kabinet.resolvers.files import IncomingFile
+from kabinet.resolvers.requests.reading import find_request
+from kabinet.resolvers.validation import Checked
+from kabinet.services import Services
+
+MAX_COMMENTS = 100
+TRANSITION_ATTEMPTS = 3
+# A comment is the member's own text: worth more attempts than a status change.
+COMMENT_ATTEMPTS = 10
+CLOSED = frozenset({RequestStatus.COMPLETED, RequestStatus.REJECTED, RequestStatus.CANCELLED})
+
+
+class Actor(StrEnum):
+    CUSTOMER = "customer"
+    OPERATOR = "operator"
+
+
+S = RequestStatus
+# The lifecycle: from -> {to: who may make the change}.
+TRANSITIONS: dict[RequestStatus, dict[RequestStatus, Actor]] = {
+    S.SUBMITTED: {
+        S.IN_PROGRESS: Actor.OPERATOR,
+        S.REJECTED: Actor.OPERATOR,
+        S.CANCELLED: Actor.CUSTOMER,
+    },
+    S.IN_PROGRESS: {
+        S.NEEDS_INFO: Actor.OPERATOR,
+        S.SCHEDULED: Actor.OPERATOR,
+        S.APPROVED: Actor.OPERATOR,
+        S.REJECTED: Actor.OPERATOR,
+        S.CANCELLED: Actor.CUSTOMER,
+    },
+    S.NEEDS_INFO: {
+        S.IN_PROGRESS: Actor.OPERATOR,
+        S.REJECTED: Actor.OPERATOR,
+        S.CANCELLED: Actor.CUSTOMER,
+    },
+    S.SCHEDULED: {
+        S.COMPLETED: Actor.OPERATOR,
+        S.IN_PROGRESS: Actor.OPERATOR,
+        S.CANCELLED: Actor.CUSTOMER,
+    },
+    S.APPROVED: {S.COMPLETED: Actor.OPERATOR},
+}
+
+
+def status_label(request: RequestDocument) -> Term:
+    """The request's status as a person reads it, in the message's language."""
+    return Term(STATUS_LABELS[request.status])
+
+
+async def change_status(
+    *,
+    services: Services,
+    caller: Caller,
+    user: UserDocument,
+    request_id: PydanticObjectId,
+    status: RequestStatus,
+    comment: str | None,
+    scheduled_at: datetime | None,
+) -> RequestDocument | NotFound | NotAllowed | InvalidInput:
+    """An operator moves a request along the lifecycle; audited."""
+    request = await find_request(user, request_id)
+    if request is None:
+        return NotFound()
+    checked = Checked()
+    text = checked.text(comment, "comment", max_length=2000, required=False)
+    if status is S.SCHEDULED and (scheduled_at is None or scheduled_at <= now()):
+        checked.problems.append(FieldProblem("scheduledAt", FieldErrorCode.SCHEDULED_AT_REQUIRED))
+    if checked.problems:
+        return InvalidInput(checked.problems)
+    changed = await _transition(request, status, Actor.OPERATOR, user, text, scheduled_at)
+    if isinstance(changed, RequestDocument):
+        faults.crash_at(services.settings, Fault.AFTER_STATUS_UPDATE)
+        await _audit_staff_action(
+            caller,
+            AuditAction.REQUEST_STATUS_CHANGED,
+            changed,
+            before={"status": request.status.value},
+            after={"status": status.value},
+        )
+        await notifications.announce_pending(services, changed)
+    return changed
+
+
+async def cancel_request(
+    *, user: UserDocument, request_id: PydanticObjectId, reason: str | None
+) -> RequestDocument | NotFound | NotAllowed | InvalidInput:
+    """The owner cancels before the work is done; anyone else's request is not found."""
+    request = await find_request(user, request_id)
+    if request is None or request.user_id != user.id:
+        return NotFound()
+    checked = Checked()
+    text = checked.text(reason, "reason", max_length=2000, required=False)
+    if checked.problems:
+        return InvalidInput(checked.problems)
+    return await _transition(request, S.CANCELLED, Actor.CUSTOMER, user, text, None)
+
+
+def _not_allowed(request: RequestDocument) -> NotAllowed:
+    return NotAllowed(
+        ErrorCode.TRANSITION_NOT_ALLOWED,
+        "error.transition_not_allowed",
+        {"status": status_label(request)},
+    )
+
+
+async def _transition(
+    request: RequestDocument,
+    status: RequestStatus,
+    actor: Actor,
+    user: UserDocument,
+    comment: str | None,
+    scheduled_at: datetime | None,
+) -> RequestDocument | NotAllowed:
+    """The one place the lifecycle table is enforced; one atomic, version-guarded update.
+    A conflict is read again: a comment written meanwhile leaves the transition allowed,
+    another status change may not."""
+    for _ in range(TRANSITION_ATTEMPTS):
+        if TRANSITIONS.get(request.status, {}).get(status) is not actor:
+            return _not_allowed(request)
+        updated = await _try_transition(request, status, actor, user, comment, scheduled_at)
+        if updated is not None:
+            return updated
+        current = await RequestDocument.get(request.id)
+        if current is None:
+            break
+        request = current
+    return _not_allowed(request)
+
+
+async def _try_transition(
+    request: RequestDocument,
+    status: RequestStatus,
+    actor: Actor,
+    user: UserDocument,
+    comment: str | None,
+    scheduled_at: datetime | None,
+) -> RequestDocument | None:
+    moment = now()
+    changes: dict[str, object] = {"status": status, "updated_at": moment}
+    if scheduled_at is not None and hasattr(request.details, "scheduled_at"):
+        changes["details.scheduled_at"] = scheduled_at
+    entry = StatusChange(
+        status=status,
+        at=moment,
+        comment=comment,
+        by_operator=actor is Actor.OPERATOR,
+        actor_id=user.id,
+    )
+    pushes: dict[str, object] = {"history": entry}
+    if actor is Actor.OPERATOR:  # announced to the owner: recorded in the same atomic update
+        pushes["unannounced"] = entry.id
+        changes["unannounced_since"] = moment
+    # None when someone changed it since we read it.
+    return await RequestDocument.find_one(  # type: ignore[return-value]
+        {**one_request(request.id, request.user_id), "version": request.version}
+    ).update(
+        Set(changes),
+        Push(pushes),
+        Inc({"version": 1}),
+        response_type=UpdateResponse.NEW_DOCUMENT,
+    )
+
+
+async def add_comment(
+    *,
+    services: Services,
+    caller: Caller,
+    user: UserDocument,
+    request_id: PydanticObjectId,
+    text: str,
+    attachments: list[IncomingFile],
+) -> RequestDocument | NotFound | NotAllowed | InvalidInput | RateLimited:
+    """A message on a request; the owner's answer moves NEEDS_INFO back to IN_PROGRESS.
+    A request holds at most MAX_COMMENTS, so reading one stays bounded."""
+    request = await find_request(user, request_id)
+    if request is None:
+        return NotFound()
+    if refused := _refuses_comments(request):
+        return refused
+    # Staff answer many people; the limit is for an account writing to its own requests.
+    if not user.is_staff and (
+        exceeded := await services.rate_limits.hit(rate_limit.COMMENTS_PER_ACCOUNT, str(user.id))
+    ):
+        return RateLimited(exceeded.retry_after_seconds)
+    checked = Checked()
+    cleaned = checked.text(text, "text", max_length=2000, required=not attachments)
+    checked.problems.extend(files.file_problems(attachments, "attachments", required=False))
+    if checked.problems:
+        return InvalidInput(checked.problems)
+    stored = await files.store(attachments, owner_id=request.user_id, request_id=request.id)  # type: ignore[arg-type]
+    moment = now()
+    by_operator = user.is_staff
+    comment = Comment(
+        text=cleaned or "", at=moment, by_operator=by_operator, actor_id=user.id, attachments=stored
+    )
+    answer = StatusChange(
+        status=S.IN_PROGRESS, at=moment, comment=cleaned, by_operator=False, actor_id=user.id
+    )
+    try:
+        outcome = await _append_comment(request, comment, answer)
+    except BaseException:
+        await files.delete(stored)
+        raise
+    if not isinstance(outcome, RequestDocument):
+        await files.delete(stored)
+        return outcome
+    if by_operator:  # staff writing to a person is a staff action
+        await _audit_staff_action(
+            caller, AuditAction.REQUEST_COMMENTED, outcome, after={"attachments": len(stored)}
+        )
+    return outcome
+
+
+async def _append_comment(
+    request: RequestDocument, comment: Comment, answer: StatusChange
+) -> RequestDocument | NotFound | NotAllowed:
+    """Add ``comment`` to an open request with room for it; the owner's comment also
+    answers a NEEDS_INFO request (``answer``). Each attempt writes only if nobody changed
+    the request since it was read (its `version`), so both are decided on what is stored;
+    after a concurrent change it reads the request again and retries."""
+    for _ in range(COMMENT_ATTEMPTS):
+        if refused := _refuses_comments(request):
+            return refused
+        changes: dict[str, object] = {"updated_at": comment.at}
+        pushes: dict[str, object] = {"comments": comment}
+        if not comment.by_operator and request.status is S.NEEDS_INFO:
+            changes["status"] = S.IN_PROGRESS
+            pushes["history"] = answer
+        updated = await RequestDocument.find_one(
+            {**one_request(request.id, request.user_id), "version": request.version}
+        ).update(
+            Set(changes),
+            Push(pushes),
+            Inc({"version": 1}),
+            response_type=UpdateResponse.NEW_DOCUMENT,
+        )
+        if updated is not None:
+            return updated  # type: ignore[return-value]
+        current = await RequestDocument.get(request.id)
+        if current is None:
+            return NotFound()
+        request = current
+    raise RequestKeptChanging(request.id)
+
+
+class RequestKeptChanging(RuntimeError):
+    """Every attempt to add a comment found the request changed since it was read: the
+    caller gets an internal error and, as with any failed mutation, still holds the text."""
+
+    def __init__(self, request_id: PydanticObjectId) -> None:
+        super().__init__(f"request {request_id} changed on each of {COMMENT_ATTEMPTS} attempts")
+
+
+def _refuses_comments(request: RequestDocument) -> NotAllowed | None:
+    """Why ``request`` takes no more comments: closed, or holding MAX_COMMENTS already."""
+    if request.status in CLOSED:
+        return NotAllowed(
+            ErrorCode.REQUEST_CLOSED, "error.request_closed", {"status": status_label(request)}
+        )
+    if len(request.comments) >= MAX_COMMENTS:
+        return NotAllowed(
+            ErrorCode.TOO_MANY_COMMENTS, "error.too_many_comments", {"limit": MAX_COMMENTS}
+        )
+    return None
+
+
+async def _audit_staff_action(
+    caller: Caller,
+    action: AuditAction,
+    request: RequestDocument,
+    *,
+    before: dict[str, object] | None = None,
+    after: dict[str, object] | None = None,
+) -> None:
+    """A staff action on ``request``, recorded as an event about its owner."""
+    await audit.record(
+        caller,
+        action,
+        subject_id=request.user_id,
+        target_type="request",
+        target_id=request.id,
+        before=before,
+        after=after,
+    )

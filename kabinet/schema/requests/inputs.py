@@ -1,0 +1,212 @@
+"""What clients send about requests: the filter of a list, the five kinds of request,
+comments and status changes, and how they become the use cases' forms."""
+
+from datetime import date, datetime
+
+import strawberry
+from strawberry.file_uploads import Upload
+
+from kabinet.clock import aware
+from kabinet.documents.request import MedicationItem as MedicationItemValue
+from kabinet.documents.request import TimeWindow as TimeWindowValue
+from kabinet.resolvers import requests
+from kabinet.resolvers.files import MAX_FILE_BYTES, MAX_FILES, IncomingFile
+from kabinet.schema.enums import RequestKind, RequestStatus
+from kabinet.schema.ids import decode_id
+
+
+@strawberry.input(description="Narrow a list of requests; all given conditions apply.")
+class RequestFilter:
+    kinds: list[RequestKind] | None = strawberry.field(
+        default=None, description="Any of these kinds."
+    )
+    statuses: list[RequestStatus] | None = strawberry.field(
+        default=None, description="Any of these statuses."
+    )
+    policy_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Filed on this card."
+    )
+    created_from: datetime | None = strawberry.field(default=None, description="Filed at or after.")
+    created_to: datetime | None = strawberry.field(default=None, description="Filed at or before.")
+
+
+@strawberry.input(description="A span of time.")
+class TimeWindowInput:
+    from_: datetime = strawberry.field(name="from", description="Start, in the future.")
+    to: datetime = strawberry.field(description="End, after the start.")
+
+
+def _window(window: TimeWindowInput) -> TimeWindowValue:
+    return TimeWindowValue(start=aware(window.from_), end=aware(window.to))
+
+
+@strawberry.input(description="Book an appointment with a doctor.")
+class DoctorAppointmentInput:
+    specialty: str = strawberry.field(description="E.g. therapist.")
+    reason: str | None = strawberry.field(default=None, description="Complaints or reason.")
+    preferred_times: list[TimeWindowInput] = strawberry.field(description="One to ten windows.")
+    home_visit: bool | None = strawberry.field(default=False, description="A home visit.")
+    address_id: strawberry.ID | None = strawberry.field(
+        default=None, description="One of `me.addresses`; required for a home visit."
+    )
+
+
+@strawberry.input(description="One medication.")
+class MedicationItemInput:
+    name: str = strawberry.field(description="Name.")
+    dosage: str | None = strawberry.field(default=None, description="Dosage.")
+    quantity: int = strawberry.field(description="Packs, 1 to 1000.")
+
+
+@strawberry.input(description="Order medications.")
+class MedicationsInput:
+    items: list[MedicationItemInput] = strawberry.field(description="One to thirty items.")
+    delivery_address_id: strawberry.ID | None = strawberry.field(
+        default=None, description="One of `me.addresses`."
+    )
+    comment: str | None = strawberry.field(default=None, description="Anything else.")
+    prescriptions: list[Upload] | None = strawberry.field(
+        default=None, description="Prescriptions: PDF, JPEG, PNG or HEIC, 10 MB each."
+    )
+
+
+@strawberry.input(description="Order laboratory tests.")
+class LabTestsInput:
+    tests: list[str] = strawberry.field(description="Tests to take.")
+    preferred_times: list[TimeWindowInput] = strawberry.field(description="One to ten windows.")
+    home_visit: bool | None = strawberry.field(default=False, description="Samples taken at home.")
+    address_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Required for a home visit."
+    )
+
+
+@strawberry.input(description="Ask to reimburse medical expenses.")
+class ReimbursementInput:
+    amount: str = strawberry.field(description="Decimal, e.g. 1250.50.")
+    currency: str | None = strawberry.field(default=None, description="UAH (default), USD, EUR.")
+    service_date: date = strawberry.field(description="Within the card's validity, not future.")
+    description: str = strawberry.field(description="What was paid for.")
+    iban: str = strawberry.field(description="Ukrainian IBAN (UA + 27 digits).")
+    documents: list[Upload] = strawberry.field(
+        description="Receipts, prescriptions, reports: 1 to 10 files, PDF/JPEG/PNG/HEIC."
+    )
+
+
+@strawberry.input(description="Order a callback.")
+class CallbackInput:
+    phone: str | None = strawberry.field(
+        default=None, description="Default: the primary confirmed phone."
+    )
+    preferred_time: TimeWindowInput | None = strawberry.field(default=None, description="When.")
+    topic: str | None = strawberry.field(default=None, description="What about.")
+
+
+@strawberry.input(one_of=True, description="Exactly one kind of request.")
+class CreateRequestInput:
+    doctor_appointment: DoctorAppointmentInput | None = strawberry.field(
+        default=strawberry.UNSET, description="Doctor appointment."
+    )
+    medications: MedicationsInput | None = strawberry.field(
+        default=strawberry.UNSET, description="Medications."
+    )
+    lab_tests: LabTestsInput | None = strawberry.field(
+        default=strawberry.UNSET, description="Laboratory tests."
+    )
+    reimbursement: ReimbursementInput | None = strawberry.field(
+        default=strawberry.UNSET, description="Reimbursement."
+    )
+    callback: CallbackInput | None = strawberry.field(
+        default=strawberry.UNSET, description="Callback."
+    )
+
+
+@strawberry.input(description="Cancel a request before the work is done.")
+class CancelRequestInput:
+    request_id: strawberry.ID = strawberry.field(description="Id of the request.")
+    reason: str | None = strawberry.field(default=None, description="Why, optional.")
+
+
+@strawberry.input(description="A message on a request, optionally with files.")
+class AddCommentInput:
+    request_id: strawberry.ID = strawberry.field(description="Id of the request.")
+    text: str = strawberry.field(description="The message; may be empty when files are sent.")
+    attachments: list[Upload] | None = strawberry.field(
+        default=None, description="Up to 10 files, PDF/JPEG/PNG/HEIC, 10 MB each."
+    )
+
+
+@strawberry.input(description="Staff: move a request along its lifecycle.")
+class ChangeRequestStatusInput:
+    request_id: strawberry.ID = strawberry.field(description="Id of the request.")
+    status: RequestStatus = strawberry.field(description="The new status.")
+    comment: str | None = strawberry.field(default=None, description="Shown to the person.")
+    scheduled_at: datetime | None = strawberry.field(
+        default=None, description="Required for SCHEDULED: the agreed time."
+    )
+
+
+async def read_uploads(uploads: list[Upload] | None) -> list[IncomingFile]:
+    """Each upload up to one byte past the limit, so an oversized one is refused unstored.
+
+    At most one file more than allowed is read: enough to refuse too many files.
+    """
+    return [
+        IncomingFile(
+            filename=upload.filename or "document", content=await upload.read(MAX_FILE_BYTES + 1)
+        )
+        for upload in (uploads or [])[: MAX_FILES + 1]
+    ]
+
+
+def _address_id(value: strawberry.ID | None) -> str | None:
+    if value is None:
+        return None
+    decoded = decode_id(value, "Address")
+    return str(decoded) if decoded else str(value)
+
+
+async def request_form(input: CreateRequestInput) -> requests.RequestForm:
+    if input.doctor_appointment:
+        doctor = input.doctor_appointment
+        return requests.DoctorAppointmentForm(
+            specialty=doctor.specialty,
+            reason=doctor.reason,
+            preferred_times=[_window(w) for w in doctor.preferred_times],
+            home_visit=bool(doctor.home_visit),
+            address_id=_address_id(doctor.address_id),
+        )
+    if input.medications:
+        medications = input.medications
+        return requests.MedicationsForm(
+            items=[
+                MedicationItemValue(name=i.name, dosage=i.dosage, quantity=i.quantity)
+                for i in medications.items
+            ],
+            delivery_address_id=_address_id(medications.delivery_address_id),
+            comment=medications.comment,
+            prescriptions=await read_uploads(medications.prescriptions),
+        )
+    if input.lab_tests:
+        lab = input.lab_tests
+        return requests.LabTestsForm(
+            tests=lab.tests,
+            preferred_times=[_window(w) for w in lab.preferred_times],
+            home_visit=bool(lab.home_visit),
+            address_id=_address_id(lab.address_id),
+        )
+    if input.reimbursement:
+        money = input.reimbursement
+        return requests.ReimbursementForm(
+            amount=money.amount,
+            currency=money.currency,
+            service_date=money.service_date,
+            description=money.description,
+            iban=money.iban,
+            documents=await read_uploads(money.documents),
+        )
+    callback = input.callback or CallbackInput()
+    return requests.CallbackForm(
+        phone=callback.phone,
+        preferred_time=_window(callback.preferred_time) if callback.preferred_time else None,
+        topic=callback.topic,
+    )

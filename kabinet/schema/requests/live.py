@@ -1,0 +1,192 @@
+"""Requests followed live: the status events and the subscriptions that deliver them."""
+
+import functools
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Hashable
+from datetime import datetime
+from typing import Annotated, Any, Self
+
+import strawberry
+from beanie import PydanticObjectId
+from graphql import GraphQLError
+
+from kabinet import events
+from kabinet.clock import aware
+from kabinet.events.sockets import TooMany
+from kabinet.i18n import translate
+from kabinet.resolvers import requests
+from kabinet.schema.context import Context, Info
+from kabinet.schema.enums import RequestStatus
+from kabinet.schema.errors import (
+    GraphQLErrorCode,
+)
+from kabinet.schema.ids import decode_id
+from kabinet.schema.permissions import SignedIn, Staff, viewer
+from kabinet.schema.requests.types import Request
+
+
+@strawberry.type(description="A status change of a request, delivered live.")
+class RequestEvent:
+    status: RequestStatus = strawberry.field(
+        description="The status this change entered (the same whether the event arrives live "
+        "or is replayed with `since`)."
+    )
+    previous_status: RequestStatus | None = strawberry.field(
+        description="The status before; null when the request was just filed."
+    )
+    at: datetime = strawberry.field(description="When the status changed.")
+    by_operator: bool = strawberry.field(
+        description="Whether the contact centre made the change (else the person: filing, "
+        "cancelling, or answering a question)."
+    )
+    comment: str | None = strawberry.field(
+        description="Why, as written by whoever changed the status."
+    )
+    request: Request = strawberry.field(
+        description="The request as it stood right after this change: its status, the history "
+        "up to it and the comments written by then."
+    )
+    source: strawberry.Private[events.StatusEvent]
+
+    @classmethod
+    def of(cls, event: events.StatusEvent, info: Info) -> Self:
+        """``event`` for this subscriber: built once per audience (`audience`), since every
+        subscriber of this process receives the same event object."""
+        key = (cls, _audience(event, info.context))
+        built: Self | None = event.shared.get(key)
+        if built is None:
+            built = event.shared[key] = cls(
+                status=event.status,
+                previous_status=event.previous_status,
+                at=event.at,
+                by_operator=event.change.by_operator,
+                comment=event.change.comment,
+                request=Request.from_document(event.request, info),
+                source=event,
+            )
+        return built
+
+    def audience(self, context: Context) -> Hashable:
+        return _audience(self.source, context)
+
+    @property
+    def answers(self) -> dict[Hashable, Any]:
+        return self.source.shared
+
+
+def _audience(event: events.StatusEvent, context: Context) -> Hashable:
+    """Who sees the event's request, for sharing answers (kabinet.schema.sharing): its owner
+    (whose own cards decide `policy.active`), or staff of one role; in one language. Which
+    events reach a subscriber is its own filter's business, never this grouping's."""
+    caller = context.caller
+    user = caller.user
+    if user is None:  # pragma: no cover - subscriptions run on signed-in sockets only
+        return None
+    if user.id == event.user_id:
+        return ("owner", user.id, caller.locale)
+    return ("staff", user.role, caller.locale)
+
+
+async def _live(
+    info: Info,
+    wanted: Callable[[events.StatusEvent], bool],
+    since: datetime | None,
+    account: PydanticObjectId | None = None,
+) -> AsyncGenerator[RequestEvent]:
+    """Events for one subscriber: first those missed since ``since`` (of the requests it
+    may read, of one ``account`` when given), then live ones.
+
+    Counted against its account's and address's subscription limits while it runs. A
+    quiet subscriber only waits on its queue: when its session ends, the socket closes
+    (4403, see kabinet.events.sockets) and takes the subscription with it. When the event
+    source lost changes (`events.HistoryLost`), it ends with `EVENTS_INTERRUPTED`: the
+    client subscribes again with `since`.
+    """
+    context = info.context
+    if context.socket is None:  # pragma: no cover - Strawberry runs them on WebSockets only
+        raise RuntimeError("a subscription without a signed-in WebSocket")
+    try:
+        counted = context.services.sockets.subscription(context.socket)
+    except TooMany as refused:
+        raise GraphQLError(
+            refused.message(context.caller.locale),
+            extensions={"code": GraphQLErrorCode.TOO_MANY_SUBSCRIPTIONS, "limit": refused.limit},
+        ) from refused
+    with counted:
+        fell_behind = functools.partial(context.services.sockets.fell_behind, context.socket)
+        async with context.services.events.subscribe(wanted, fell_behind) as stream:
+            # Listening starts before the replay is read, so nothing falls between the two.
+            missed = (
+                await events.missed_since(
+                    aware(since), readable=requests.readable_of(context.caller.user, account)
+                )
+                if since is not None
+                else []
+            )
+            delivered: set[PydanticObjectId] = set()
+            try:
+                async for event in _chain([e for e in missed if wanted(e)], stream):
+                    if event.change_id in delivered:
+                        continue
+                    delivered.add(event.change_id)
+                    yield RequestEvent.of(event, info)
+            except events.HistoryLost as lost:
+                raise GraphQLError(
+                    translate("events.history_lost", context.caller.locale),
+                    extensions={"code": GraphQLErrorCode.EVENTS_INTERRUPTED},
+                ) from lost
+            except events.SubscriberTooSlow:
+                # Its socket is being closed (4413, `Sockets.fell_behind`): the client
+                # reconnects with `since`, which replays what it missed.
+                return
+
+
+async def _chain[T](first: list[T], then: AsyncIterator[T]) -> AsyncIterator[T]:
+    for item in first:
+        yield item
+    async for item in then:
+        yield item
+
+
+@strawberry.type
+class RequestsSubscription:
+    @strawberry.subscription(
+        permission_classes=[SignedIn],
+        description="Status changes of the signed-in person's requests; of one request when "
+        "`requestId` is given.",
+    )
+    async def request_updated(
+        self,
+        info: Info,
+        request_id: strawberry.ID | None = None,
+        since: Annotated[
+            datetime | None,
+            strawberry.argument(
+                description="Replay the changes after this time first (the `at` of the last "
+                "event seen), so a reconnect misses nothing."
+            ),
+        ] = None,
+    ) -> AsyncGenerator[RequestEvent]:
+        user = viewer(info)
+        only = decode_id(request_id, "Request") if request_id is not None else None
+        if request_id is not None and only is None:
+            return
+
+        def wanted(event: events.StatusEvent) -> bool:
+            return event.user_id == user.id and (only is None or event.request_id == only)
+
+        async for update in _live(info, wanted, since, user.id):
+            yield update
+
+    @strawberry.subscription(
+        permission_classes=[Staff], description="Staff: every request filed or changed."
+    )
+    async def request_queue_updated(
+        self,
+        info: Info,
+        since: Annotated[
+            datetime | None,
+            strawberry.argument(description="Replay the changes after this time first."),
+        ] = None,
+    ) -> AsyncGenerator[RequestEvent]:
+        async for update in _live(info, lambda _: True, since):
+            yield update

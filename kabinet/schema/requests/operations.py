@@ -1,0 +1,207 @@
+"""The queries and mutations on requests: the queue, filing, cancelling, commenting and
+changing a status."""
+
+from typing import Annotated
+
+import strawberry
+from beanie import PydanticObjectId
+
+from kabinet.clock import aware
+from kabinet.documents import RequestDocument
+from kabinet.resolvers import errors as domain
+from kabinet.resolvers import requests
+from kabinet.schema.context import Info
+from kabinet.schema.errors import (
+    InputError,
+    NotAllowed,
+    NotFound,
+    RateLimited,
+    to_graphql,
+)
+from kabinet.schema.ids import by_id, filter_id
+from kabinet.schema.pagination import (
+    PageInfo,
+    decode_time_cursor,
+    encode_time_cursor,
+    page_size,
+)
+from kabinet.schema.permissions import SignedIn, Staff, viewer
+from kabinet.schema.requests.inputs import (
+    AddCommentInput,
+    CancelRequestInput,
+    ChangeRequestStatusInput,
+    CreateRequestInput,
+    RequestFilter,
+    read_uploads,
+    request_form,
+)
+from kabinet.schema.requests.types import Request, RequestConnection, RequestEdge
+
+
+async def request_connection(
+    info: Info,
+    *,
+    account: PydanticObjectId | None = None,
+    first: int | None,
+    after: str | None,
+    filter: RequestFilter | None,
+) -> RequestConnection:
+    """A page of the requests the caller may read (`requests.reading.readable`); of one
+    ``account`` when given (`User.requests`)."""
+    given = filter or RequestFilter()
+    filters = requests.RequestFilter(
+        owner_id=account,
+        kinds=given.kinds or None,
+        statuses=given.statuses or None,
+        policy_id=filter_id(given.policy_id, "Policy"),
+        created_from=aware(given.created_from) if given.created_from else None,
+        created_to=aware(given.created_to) if given.created_to else None,
+    )
+    page = await requests.list_requests(
+        viewer=info.context.caller.user,
+        filters=filters,
+        first=page_size(first),
+        after=decode_time_cursor(after),
+    )
+    edges = [
+        RequestEdge(
+            cursor=encode_time_cursor(r.created_at, r.id), node=Request.from_document(r, info)
+        )
+        for r in page.items
+    ]
+    return RequestConnection(
+        edges=edges,
+        page_info=PageInfo.of([edge.cursor for edge in edges], has_next=page.has_next, after=after),
+        count=page.count,
+    )
+
+
+CreateRequestResult = Annotated[
+    Request | InputError | NotAllowed | RateLimited,
+    strawberry.union(
+        "CreateRequestResult",
+        description="The filed request, or why not (NotAllowed: no active or valid card).",
+    ),
+]
+CancelRequestResult = Annotated[
+    Request | NotFound | NotAllowed | InputError,
+    strawberry.union("CancelRequestResult", description="The cancelled request, or why not."),
+]
+AddCommentResult = Annotated[
+    Request | InputError | NotFound | NotAllowed | RateLimited,
+    strawberry.union("AddCommentResult", description="The request with the comment, or why not."),
+]
+ChangeRequestStatusResult = Annotated[
+    Request | NotFound | NotAllowed | InputError,
+    strawberry.union("ChangeRequestStatusResult", description="The changed request, or why not."),
+]
+
+
+def _answer(info: Info, outcome: RequestDocument | domain.DomainError) -> object:
+    if isinstance(outcome, RequestDocument):
+        return Request.from_document(outcome, info)
+    return to_graphql(outcome, info.context.caller.locale)
+
+
+@strawberry.type
+class RequestsQuery:
+    @strawberry.field(
+        permission_classes=[Staff], description="Staff: every request, newest first, with filters."
+    )
+    async def request_queue(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: RequestFilter | None = None,
+    ) -> RequestConnection:
+        return await request_connection(info, first=first, after=after, filter=filter)
+
+
+@strawberry.type
+class RequestsMutation:
+    @strawberry.mutation(
+        permission_classes=[SignedIn],
+        description="File a request against the active card. The same "
+        "`idempotencyKey` from the same account returns the first request instead of a new one.",
+    )
+    async def create_request(
+        self,
+        info: Info,
+        input: CreateRequestInput,
+        idempotency_key: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Your key for retrying this submission safely (e.g. a UUID): 8-128 "
+                "characters of A-Z, a-z, 0-9, `_` and `-`."
+            ),
+        ] = None,
+    ) -> CreateRequestResult:
+        user = viewer(info)
+        outcome = await requests.create_request(
+            services=info.context.services,
+            caller=info.context.caller,
+            user=user,
+            form=await request_form(input),
+            idempotency_key=idempotency_key,
+        )
+        return _answer(info, outcome)
+
+    @strawberry.mutation(
+        permission_classes=[SignedIn], description="Cancel your request before the work is done."
+    )
+    async def cancel_request(self, info: Info, input: CancelRequestInput) -> CancelRequestResult:
+        user = viewer(info)
+        outcome = await by_id(
+            input.request_id,
+            "Request",
+            lambda request_id: requests.cancel_request(
+                user=user, request_id=request_id, reason=input.reason
+            ),
+        )
+        return _answer(info, outcome)
+
+    @strawberry.mutation(
+        permission_classes=[SignedIn],
+        description="Write on a request, with files; the owner's answer to NEEDS_INFO returns "
+        "it to IN_PROGRESS.",
+    )
+    async def add_comment(self, info: Info, input: AddCommentInput) -> AddCommentResult:
+        user = viewer(info)
+        attachments = await read_uploads(input.attachments)
+        outcome = await by_id(
+            input.request_id,
+            "Request",
+            lambda request_id: requests.add_comment(
+                services=info.context.services,
+                caller=info.context.caller,
+                user=user,
+                request_id=request_id,
+                text=input.text,
+                attachments=attachments,
+            ),
+        )
+        return _answer(info, outcome)
+
+    @strawberry.mutation(
+        permission_classes=[Staff],
+        description="Staff: change a request's status (lifecycle in the docs).",
+    )
+    async def change_request_status(
+        self, info: Info, input: ChangeRequestStatusInput
+    ) -> ChangeRequestStatusResult:
+        user = viewer(info)
+        outcome = await by_id(
+            input.request_id,
+            "Request",
+            lambda request_id: requests.change_status(
+                services=info.context.services,
+                caller=info.context.caller,
+                user=user,
+                request_id=request_id,
+                status=input.status,
+                comment=input.comment,
+                scheduled_at=aware(input.scheduled_at) if input.scheduled_at else None,
+            ),
+        )
+        return _answer(info, outcome)

@@ -1,0 +1,315 @@
+"""What a request looks like in the API: the request, its details, history, comments
+and files, and the pages of requests."""
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Annotated, Self
+
+import strawberry
+from strawberry import relay
+
+from kabinet.documents import Attachment as AttachmentValue
+from kabinet.documents import RequestDocument
+from kabinet.documents.request import (
+    CallbackDetails as CallbackValue,
+)
+from kabinet.documents.request import Comment as CommentValue
+from kabinet.documents.request import Details
+from kabinet.documents.request import (
+    DoctorAppointmentDetails as DoctorAppointmentValue,
+)
+from kabinet.documents.request import (
+    LabTestsDetails as LabTestsValue,
+)
+from kabinet.documents.request import (
+    MedicationsDetails as MedicationsValue,
+)
+from kabinet.documents.request import (
+    ReimbursementDetails as ReimbursementValue,
+)
+from kabinet.documents.request import StatusChange as StatusChangeValue
+from kabinet.documents.request import TimeWindow as TimeWindowValue
+from kabinet.resolvers.files import download_url
+from kabinet.schema.addresses import Address
+from kabinet.schema.context import Info
+from kabinet.schema.enums import RequestKind, RequestStatus
+from kabinet.schema.ids import object_id
+from kabinet.schema.pagination import (
+    Counted,
+    PageInfo,
+)
+from kabinet.schema.policies import Policy
+from kabinet.schema.user import User
+
+
+@strawberry.type(description="A span of time that suits the person.")
+class TimeWindow:
+    from_: datetime = strawberry.field(name="from", description="Start.")
+    to: datetime = strawberry.field(description="End.")
+
+    @classmethod
+    def from_value(cls, window: TimeWindowValue) -> Self:
+        return cls(from_=window.start, to=window.end)
+
+
+@strawberry.type(description="A file sent with a request or comment.")
+class Attachment(relay.Node):
+    id: relay.NodeID[str]
+    filename: str = strawberry.field(description="Name as uploaded, cleaned.")
+    content_type: str = strawberry.field(description="Detected from the content.")
+    size: int = strawberry.field(description="Bytes.")
+    url: str = strawberry.field(
+        description="Download with the same `Authorization: Bearer` header; owner and staff only."
+    )
+    uploaded_at: datetime = strawberry.field(description="When it was received.")
+
+    @classmethod
+    def from_value(cls, attachment: AttachmentValue, info: Info) -> Self:
+        public_url = info.context.services.settings.public_url
+        return cls(
+            id=str(attachment.id),
+            filename=attachment.filename,
+            content_type=attachment.content_type,
+            size=attachment.size,
+            url=download_url(public_url, attachment.id),
+            uploaded_at=attachment.uploaded_at,
+        )
+
+    @classmethod
+    def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        """Attachments are reached through their request."""
+        return [None for _ in node_ids]
+
+
+@strawberry.type(description="One step of the request's history.")
+class StatusChange:
+    status: RequestStatus = strawberry.field(description="The status entered.")
+    at: datetime = strawberry.field(description="When.")
+    comment: str | None = strawberry.field(description="Why, as written by whoever changed it.")
+    by_operator: bool = strawberry.field(description="Changed by the contact centre.")
+
+    @classmethod
+    def from_value(cls, change: StatusChangeValue) -> Self:
+        return cls(
+            status=change.status,
+            at=change.at,
+            comment=change.comment,
+            by_operator=change.by_operator,
+        )
+
+
+@strawberry.type(description="A message on a request, from the person or the contact centre.")
+class Comment(relay.Node):
+    id: relay.NodeID[str]
+    text: str = strawberry.field(description="The message.")
+    at: datetime = strawberry.field(description="When.")
+    by_operator: bool = strawberry.field(description="Written by the contact centre.")
+    attachments: list[Attachment] = strawberry.field(description="Files sent with it.")
+
+    @classmethod
+    def from_value(cls, comment: CommentValue, info: Info) -> Self:
+        return cls(
+            id=str(comment.id),
+            text=comment.text,
+            at=comment.at,
+            by_operator=comment.by_operator,
+            attachments=[Attachment.from_value(a, info) for a in comment.attachments],
+        )
+
+    @classmethod
+    def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        """Comments are reached through their request."""
+        return [None for _ in node_ids]
+
+
+@strawberry.type(description="Doctor appointment: what, when, where.")
+class DoctorAppointmentDetails:
+    specialty: str = strawberry.field(description="E.g. therapist, paediatrician.")
+    reason: str | None = strawberry.field(description="Complaints or reason.")
+    preferred_times: list[TimeWindow] = strawberry.field(description="Times that suit.")
+    address: Address | None = strawberry.field(description="Where, for a home visit.")
+    home_visit: bool = strawberry.field(description="At home rather than at the clinic.")
+    scheduled_at: datetime | None = strawberry.field(description="Agreed time, once SCHEDULED.")
+
+
+@strawberry.type(description="One medication to order.")
+class MedicationItem:
+    name: str = strawberry.field(description="Name.")
+    dosage: str | None = strawberry.field(description="Dosage, e.g. 500 mg.")
+    quantity: int = strawberry.field(description="How many packs.")
+
+
+@strawberry.type(description="Medications to deliver.")
+class MedicationsDetails:
+    items: list[MedicationItem] = strawberry.field(description="What to order.")
+    delivery_address: Address | None = strawberry.field(description="Where to deliver.")
+    comment: str | None = strawberry.field(description="Anything else.")
+
+
+@strawberry.type(description="Laboratory tests.")
+class LabTestsDetails:
+    tests: list[str] = strawberry.field(description="Tests to take.")
+    preferred_times: list[TimeWindow] = strawberry.field(description="Times that suit.")
+    home_visit: bool = strawberry.field(description="A nurse takes samples at home.")
+    address: Address | None = strawberry.field(description="Where, for a home visit.")
+    scheduled_at: datetime | None = strawberry.field(description="Agreed time, once SCHEDULED.")
+
+
+@strawberry.type(description="Reimbursement of medical expenses.")
+class ReimbursementDetails:
+    amount: str = strawberry.field(description="Decimal string with two decimals, e.g. 1250.50.")
+    currency: str = strawberry.field(description="UAH, USD or EUR.")
+    service_date: date = strawberry.field(description="When the service was received.")
+    description: str = strawberry.field(description="What was paid for.")
+    iban: str = strawberry.field(description="Ukrainian IBAN to pay to.")
+
+
+@strawberry.type(description="Call me back.")
+class CallbackDetails:
+    phone: str = strawberry.field(description="Number to call (E.164).")
+    preferred_time: TimeWindow | None = strawberry.field(description="When it suits.")
+    topic: str | None = strawberry.field(description="What about.")
+
+
+RequestDetails = Annotated[
+    DoctorAppointmentDetails
+    | MedicationsDetails
+    | LabTestsDetails
+    | ReimbursementDetails
+    | CallbackDetails,
+    strawberry.union("RequestDetails", description="The details of the request's kind."),
+]
+
+
+def _address(value: object) -> Address | None:
+    return Address.from_document(value) if value is not None else None  # type: ignore[arg-type]
+
+
+def _details(value: Details) -> object:
+    match value:
+        case DoctorAppointmentValue():
+            return DoctorAppointmentDetails(
+                specialty=value.specialty,
+                reason=value.reason,
+                preferred_times=[TimeWindow.from_value(w) for w in value.preferred_times],
+                address=_address(value.address),
+                home_visit=value.home_visit,
+                scheduled_at=value.scheduled_at,
+            )
+        case MedicationsValue():
+            return MedicationsDetails(
+                items=[
+                    MedicationItem(name=i.name, dosage=i.dosage, quantity=i.quantity)
+                    for i in value.items
+                ],
+                delivery_address=_address(value.delivery_address),
+                comment=value.comment,
+            )
+        case LabTestsValue():
+            return LabTestsDetails(
+                tests=value.tests,
+                preferred_times=[TimeWindow.from_value(w) for w in value.preferred_times],
+                home_visit=value.home_visit,
+                address=_address(value.address),
+                scheduled_at=value.scheduled_at,
+            )
+        case ReimbursementValue():
+            return ReimbursementDetails(
+                amount=value.amount,
+                currency=value.currency,
+                service_date=value.service_date,
+                description=value.description,
+                iban=value.iban,
+            )
+        case CallbackValue():
+            window = value.preferred_time
+            return CallbackDetails(
+                phone=value.phone,
+                preferred_time=TimeWindow.from_value(window) if window else None,
+                topic=value.topic,
+            )
+
+
+@strawberry.type(description="A request and everything about it.")
+class Request(relay.Node):
+    id: relay.NodeID[str]
+    number: str = strawberry.field(description="Human-friendly number, e.g. R-2026-000123.")
+    kind: RequestKind = strawberry.field(description="What is asked for.")
+    status: RequestStatus = strawberry.field(description="Where it is now.")
+    created_at: datetime = strawberry.field(description="When it was filed.")
+    updated_at: datetime = strawberry.field(description="Last change.")
+    details: RequestDetails = strawberry.field(description="The details of its kind.")
+    history: list[StatusChange] = strawberry.field(description="Every status, oldest first.")
+    comments: list[Comment] = strawberry.field(description="Messages, oldest first.")
+    attachments: list[Attachment] = strawberry.field(description="Files filed with it.")
+    anonymised_at: datetime | None = strawberry.field(
+        description="When the owner deleted the account: free text, phones, addresses, IBAN, "
+        "comments and files were erased then, the rest kept for the insurer; null otherwise."
+    )
+    document: strawberry.Private[RequestDocument]
+
+    @classmethod
+    def from_document(cls, document: RequestDocument, info: Info) -> Self:
+        return cls(
+            id=str(document.id),
+            number=document.number,
+            kind=document.kind,
+            status=document.status,
+            created_at=document.created_at,
+            updated_at=document.updated_at,
+            details=_details(document.details),  # type: ignore[arg-type]
+            history=[StatusChange.from_value(change) for change in document.history],
+            comments=[Comment.from_value(comment, info) for comment in document.comments],
+            attachments=[Attachment.from_value(a, info) for a in document.attachments],
+            anonymised_at=document.anonymised_at,
+            document=document,
+        )
+
+    @strawberry.field(description="The card it was filed against.")
+    async def policy(self, info: Info) -> Policy:
+        viewer = info.context.caller.user
+        policy = await info.context.loaders.card_of_request(
+            viewer, self.document.user_id, self.document.policy_id
+        )
+        staff = viewer is not None and viewer.is_staff
+        active = viewer is not None and viewer.active_policy_id == self.document.policy_id
+        return Policy.from_document(policy, active=active and not staff, staff=staff)  # type: ignore[arg-type]
+
+    @strawberry.field(description="Who filed it; staff see it for any request.")
+    async def applicant(self, info: Info) -> User | None:
+        user = await info.context.loaders.user.load(self.document.user_id)
+        return User.from_document(user) if user else None
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        """The caller's own requests; staff see any. One query for all the ids of an
+        operation (`a: node(id: …) b: node(id: …)` included)."""
+        viewer = info.context.caller.user
+        ids = [object_id(node_id) for node_id in node_ids]
+        wanted = [request_id for request_id in ids if request_id]
+        loaded = await info.context.loaders.readable_requests(viewer).load_many(wanted)
+        found = dict(zip(wanted, loaded, strict=True))
+        return [
+            cls.from_document(document, info)
+            if request_id and (document := found[request_id])
+            else None
+            for request_id in ids
+        ]
+
+
+@strawberry.type(description="One request in a list.")
+class RequestEdge:
+    cursor: str = strawberry.field(description="Pass as `after` to continue after this one.")
+    node: Request = strawberry.field(description="The request.")
+
+
+@strawberry.type(description="A page of requests, newest first.")
+class RequestConnection(Counted):
+    edges: list[RequestEdge] = strawberry.field(description="The requests of this page.")
+    page_info: PageInfo = strawberry.field(description="Where the page sits.")

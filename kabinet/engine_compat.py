@@ -49,6 +49,13 @@ B-trees. The patch points every index record at one (`kabinet_<table>_lookup`) p
 (the engine names it in `INDEXED BY` and creates it if missing, as it did its own) and
 drops the copies, so an import or an index build writes each entry into one B-tree.
 
+A ninth is in sorting by an indexed field: the engine walks that field's index entries
+and joins each document, testing the filter row by row, so a search for one card among
+40,000, sorted by number, read all 40,000. When the filter's index entries name fewer
+than `FEW_ENOUGH_TO_SORT` documents (one count of at most that many entries), the patch
+sends the query to the engine's general path, which reads those documents and sorts
+them; with more, the walk tests each entry against them before reading its document.
+
 An eighth is in the engine's test of an array element: "this document has an entry
 equal to the value" named the index's leading columns but not its type score, so SQLite
 read every entry of the index for each document tested (200 cards of a number prefix,
@@ -359,6 +366,20 @@ def apply() -> None:
         return "(" + " OR ".join(clauses) + ")", params
 
     SQLiteEngine._translate_multikey_exists_clause = multikey_exists_by_type  # type: ignore[method-assign]
+    scalar_sort = SQLiteEngine._build_scalar_sort_select_sql
+
+    def walk_sort_index_unless_few(
+        self: SQLiteEngine, db_name: str, coll_name: str, plan: Any, **options: Any
+    ) -> tuple[str, list[object]] | None:
+        narrowed = _narrowing(self, db_name, coll_name, plan, plan)
+        if narrowed is not None and _fewer_than(self, narrowed, FEW_ENOUGH_TO_SORT):
+            return None  # the engine's general path: sort the rows the entries name
+        walk = scalar_sort(self, db_name, coll_name, plan, **options)
+        if walk is None or narrowed is None:
+            return walk
+        return _skip_unnamed_entries(walk, narrowed)
+
+    SQLiteEngine._build_scalar_sort_select_sql = walk_sort_index_unless_few  # type: ignore[method-assign]
     SQLiteEngine._build_select_sql = build_select_in_index_order  # type: ignore[method-assign]
     SQLiteEngine._field_uniform_tagged_type_in_collection = _uniform_tagged_type  # type: ignore[attr-defined]
     SQLiteEngine._require_connection = scratch_or_connection  # type: ignore[method-assign]
@@ -374,6 +395,42 @@ def apply() -> None:
     MemoryEngine._ensure_unique_indexes = ensure_without_payload_scan  # type: ignore[method-assign]
     SQLiteEngine._translate_query_plan_with_multikey = translate_by_key  # type: ignore[method-assign]
     _applied = True
+
+
+# Up to this many documents named by a query's index entries are sorted as they are;
+# with more, the engine walks the sort field's index, which a page's limit stops early.
+# Measured on the cards: testing and sorting a named card costs about what walking 90
+# index entries does (35 us against 0.4 us each), so below 300 of 22,000-40,000 cards
+# sorting wins.
+FEW_ENOUGH_TO_SORT = 300
+
+
+def _fewer_than(engine: Any, narrowed: tuple[str, list[object]], limit: int) -> bool:
+    sql, params = narrowed
+    (count,) = (
+        engine._require_connection()
+        .execute(f"SELECT count(*) FROM ({sql} LIMIT ?)", [*params, limit])  # noqa: S608 - the patch's own subquery
+        .fetchone()
+    )
+    return bool(count < limit)
+
+
+def _skip_unnamed_entries(
+    walk: tuple[str, list[object]], narrowed: tuple[str, list[object]]
+) -> tuple[str, list[object]]:
+    """The engine's walk of a sort index, testing each entry against the documents the
+    filter's index entries name before reading its document (it read every document)."""
+    sql, params = walk
+    namespace = "scalar_index_entries.index_name = ?"
+    if sql.count(namespace) != 1:
+        return walk
+    head, tail = sql.split(namespace)
+    before = head.count("?") + 1
+    entries_sql, entries_params = narrowed
+    return (
+        f"{head}{namespace} AND scalar_index_entries.storage_key IN ({entries_sql}){tail}",
+        [*params[:before], *entries_params, *params[before:]],
+    )
 
 
 def _narrowing(

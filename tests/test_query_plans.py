@@ -555,3 +555,33 @@ async def test_an_array_element_is_tested_with_one_seek(tmp_path: Path):
 
     assert "element_key=? AND storage_key=?" in explained, explained
     assert found == [1, 3]
+
+
+@pytest.mark.skipif(ON_MONGODB, reason="the patch is of the embedded engine")
+async def test_a_sorted_search_reads_only_the_documents_its_index_entries_name(tmp_path: Path):
+    """A few named documents are sorted as they are; many are found by walking the sort
+    index, each entry tested against the named ones before its document is read."""
+    settings = Settings(_env_file=None, data_dir=tmp_path, database="sorted")
+    async with Database(settings, bind_documents=False) as database:
+        cards = database.db["cards"]
+        await cards.create_index("number", unique=True, name="number")
+        await cards.create_index("keys", name="keys")
+        many = engine_compat.FEW_ENOUGH_TO_SORT + 10
+        await cards.insert_many(
+            [{"number": f"N{n:04}", "keys": ["many", f"k{n % 100}"]} for n in range(many)]
+        )
+
+        async def search(key: str) -> tuple[str, list[str]]:
+            cursor = cards.find({"keys": key}).sort("number", -1).limit(3)
+            explained = await cursor.explain()
+            found = await cards.find({"keys": key}).sort("number", -1).limit(3).to_list()
+            return explained["details"]["pushdown"]["sqlFragment"], [c["number"] for c in found]
+
+        few_sql, few = await search("k7")
+        many_sql, most = await search("many")
+
+    assert "JOIN documents" not in few_sql, few_sql  # not a walk of the sort index
+    assert few == ["N0307", "N0207", "N0107"]
+    assert "JOIN documents" in many_sql, many_sql
+    assert "scalar_index_entries.storage_key IN (" in many_sql, many_sql
+    assert most == [f"N{n:04}" for n in range(many - 1, many - 4, -1)]

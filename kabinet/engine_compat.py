@@ -457,7 +457,7 @@ def _narrowing(
             narrowed = _narrowing(engine, db_name, coll_name, branch, plan)
             if narrowed is None:
                 return None
-            selects.append(narrowed[0])
+            selects.append(f"SELECT storage_key FROM ({narrowed[0]})")  # noqa: S608
             params.extend(narrowed[1])
         return (" UNION ".join(selects), params) if selects else None
     return _index_entries_sql(engine, db_name, coll_name, node, plan)
@@ -466,16 +466,16 @@ def _narrowing(
 def _index_entries_sql(
     engine: Any, db_name: str, coll_name: str, clause: Any, plan: Any
 ) -> tuple[str, list[object]] | None:
-    """The storage keys a single-field index holds for the values of an equality or `$in`
-    ``clause`` of ``plan``, or for one value of an `$all` (a document holding them all
-    holds it: the longest, as the likeliest to be rare), as a subquery; ``None`` when no
-    index can say it exactly."""
+    """The storage keys a single-field index holds for any value of an equality or `$in`
+    ``clause`` of ``plan``, or for every string of an `$all` (a document holding all its
+    values holds those: the longest value's entries, each kept if the others' entries
+    name it too, one seek each), as a subquery; ``None`` when no index can say it exactly."""
     from mongoeco.core.query_plan import AllCondition, EqualsCondition, InCondition
     from mongoeco.engines.virtual_indexes import query_can_use_index
 
     if isinstance(clause, AllCondition):
         strings = [value for value in clause.values if isinstance(value, str)]
-        values: list[object] = [max(strings, key=len)] if strings else []
+        values: list[object] = sorted(strings, key=len, reverse=True)
     elif isinstance(clause, EqualsCondition | InCondition):
         if clause.null_matches_undefined:
             return None
@@ -504,20 +504,38 @@ def _index_entries_sql(
     tables = [("scalar_index_entries", index["scalar_physical_name"])]
     if index.get("multikey") and index.get("multikey_physical_name"):
         tables.append(("multikey_entries", index["multikey_physical_name"]))
-    selects = []
-    params: list[object] = []
-    for value in values:
+
+    def entries(value: object, of_candidate: bool) -> tuple[list[str], list[object]]:
+        """A select per table of the entries for ``value`` (of the candidate only)."""
         element_type, element_key = engine._multikey_value_signature(value)
         type_score = engine._multikey_type_score(element_type)
-        for table, physical in tables:
-            selects.append(
-                f"SELECT storage_key FROM {table} "  # noqa: S608 - names from the engine; values bound
-                f"INDEXED BY {engine._quote_identifier(str(physical))} "
-                "WHERE collection_id = ? AND index_name = ? AND type_score = ? "
-                "AND element_type = ? AND element_key = ?"
-            )
-            params.extend([collection_id, index["name"], type_score, element_type, element_key])
-    return " UNION ALL ".join(selects), params
+        candidate = " AND storage_key = candidates.storage_key" if of_candidate else ""
+        selects = [
+            f"SELECT storage_key FROM {table} "  # noqa: S608 - names from the engine; values bound
+            f"INDEXED BY {engine._quote_identifier(str(physical))} "
+            "WHERE collection_id = ? AND index_name = ? AND type_score = ? "
+            f"AND element_key = ?{candidate} AND element_type = ?"
+            for table, physical in tables
+        ]
+        return selects, [collection_id, index["name"], type_score, element_key, element_type] * len(
+            tables
+        )
+
+    if not isinstance(clause, AllCondition):
+        selects, params = [], []
+        for value in values:
+            more, more_params = entries(value, of_candidate=False)
+            selects += more
+            params += more_params
+        return " UNION ALL ".join(selects), params
+    selects, params = entries(values[0], of_candidate=False)
+    tests = []
+    for value in values[1:]:
+        others, other_params = entries(value, of_candidate=True)
+        tests.append("(" + " OR ".join(f"EXISTS ({other})" for other in others) + ")")
+        params += other_params
+    where = f" WHERE {' AND '.join(tests)}" if tests else ""
+    return f"SELECT storage_key FROM ({' UNION ALL '.join(selects)}) AS candidates{where}", params  # noqa: S608
 
 
 def _check_compound_unique(

@@ -585,3 +585,27 @@ async def test_a_sorted_search_reads_only_the_documents_its_index_entries_name(t
     assert "JOIN documents" in many_sql, many_sql
     assert "scalar_index_entries.storage_key IN (" in many_sql, many_sql
     assert most == [f"N{n:04}" for n in range(many - 1, many - 4, -1)]
+
+
+@pytest.mark.skipif(ON_MONGODB, reason="the patch is of the embedded engine")
+async def test_an_or_of_in_and_all_is_narrowed_to_the_same_documents(tmp_path: Path):
+    settings = Settings(_env_file=None, data_dir=tmp_path, database="narrowed")
+    async with Database(settings, bind_documents=False) as database:
+        cards = database.db["cards"]
+        await cards.create_index("keys", name="keys")
+        await cards.insert_many(
+            [
+                {"n": 1, "keys": ["x"]},
+                {"n": 2, "keys": ["a", "b", "c"]},
+                {"n": 3, "keys": ["a"]},
+                {"n": 4, "keys": "b"},
+                {"n": 5, "keys": ["b", "a"]},
+            ]
+        )
+        query = {"$or": [{"keys": {"$in": ["x"]}}, {"keys": {"$all": ["a", "b"]}}]}
+
+        found = sorted(card["n"] for card in await cards.find(query).to_list())
+        explained = str(await cards.find(query).explain())
+
+    assert found == [1, 2, 5]
+    assert "storage_key = candidates.storage_key" in explained, explained

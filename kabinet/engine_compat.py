@@ -26,7 +26,8 @@ predicate as it was, so the result is the same set (the key narrows, never widen
 - equality or ``$in`` with string values on a field with a single-field index also require
   the row's key to be among the index entries for those values: array elements are in
   ``multikey_entries``, plain values in ``scalar_index_entries``, both kept by the engine
-  on every write.
+  on every write; an ``$all`` of strings requires entries for all of them, an ``$and``
+  one of its clauses' keys, an ``$or`` one of its branches' when each has some.
 
 A fifth cost is in how the engine plans a read. Before it translates a query into SQL it
 asks of the collection, per field the query names or sorts by, whether any document holds
@@ -49,12 +50,8 @@ B-trees. The patch points every index record at one (`kabinet_<table>_lookup`) p
 (the engine names it in `INDEXED BY` and creates it if missing, as it did its own) and
 drops the copies, so an import or an index build writes each entry into one B-tree.
 
-A ninth is in sorting by an indexed field: the engine walks that field's index entries
-and joins each document, testing the filter row by row, so a search for one card among
-40,000, sorted by number, read all 40,000. When the filter's index entries name fewer
-than `FEW_ENOUGH_TO_SORT` documents (one count of at most that many entries), the patch
-sends the query to the engine's general path, which reads those documents and sorts
-them; with more, the walk tests each entry against them before reading its document.
+A seventh is at start-up: the engine rebuilds every single-field index entry each time
+it opens a file; the patch does it once per file (see `_backfill_once`).
 
 An eighth is in the engine's test of an array element: "this document has an entry
 equal to the value" named the index's leading columns but not its type score, so SQLite
@@ -62,8 +59,12 @@ read every entry of the index for each document tested (200 cards of a number pr
 each reading the 1.3 million search-key entries: 17 s). The patch adds the type score
 (a function of the element type, stored with every entry), so the test is one seek.
 
-A seventh is at start-up: the engine rebuilds every single-field index entry each time
-it opens a file; the patch does it once per file (see `_backfill_once`).
+A ninth is in sorting by an indexed field: the engine walks that field's index entries
+and joins each document, testing the filter row by row, so a search for one card among
+40,000, sorted by number, read all 40,000. When the filter's index entries name fewer
+than `FEW_ENOUGH_TO_SORT` documents (one count of at most that many entries), the patch
+sends the query to the engine's general path, which reads those documents and sorts
+them; with more, the walk tests each entry against them before reading its document.
 
 It is written for one version: `apply` refuses any other, and a test fails when the pinned
 version changes, so the patch is re-examined (and dropped if the engine fixed these).

@@ -1,7 +1,7 @@
 """Requests followed live: the status events and the subscriptions that deliver them."""
 
 import functools
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Hashable
+from collections.abc import AsyncGenerator, Callable, Hashable
 from datetime import datetime
 from typing import Annotated, Any, Self
 
@@ -22,6 +22,7 @@ from kabinet.schema.errors import (
 from kabinet.schema.ids import decode_id
 from kabinet.schema.permissions import SignedIn, Staff, viewer
 from kabinet.schema.requests.types import Request
+from kabinet.schema.sharing import OUTLET, awaited_data, group, selection_of
 
 
 @strawberry.type(description="A status change of a request, delivered live.")
@@ -122,13 +123,25 @@ async def _live(
                 if since is not None
                 else []
             )
-            delivered: set[PydanticObjectId] = set()
+            missed = [event for event in missed if wanted(event)]
+            replayed = {event.change_id for event in missed}
+            outlet = OUTLET.get()
+            selection = selection_of(info.operation, info.variable_values)
             try:
-                async for event in _chain([e for e in missed if wanted(e)], stream):
-                    if event.change_id in delivered:
-                        continue
-                    delivered.add(event.change_id)
+                for event in missed:
                     yield RequestEvent.of(event, info)
+                async for event in stream:
+                    if event.change_id in replayed:  # listening began before the replay's read
+                        continue
+                    answer = event.shared.get(group(selection, _audience(event, context)))
+                    data = await awaited_data(answer)
+                    if outlet is not None and data is not None:
+                        # Its group's answer is ready: sent as it is, past GraphQL's per-event
+                        # work. The first of a group (or a result with errors) goes through
+                        # it; being one task, the order stays.
+                        await outlet.send(data)
+                    else:
+                        yield RequestEvent.of(event, info)
             except events.HistoryLost as lost:
                 raise GraphQLError(
                     translate("events.history_lost", context.caller.locale),
@@ -138,13 +151,6 @@ async def _live(
                 # Its socket is being closed (4413, `Sockets.fell_behind`): the client
                 # reconnects with `since`, which replays what it missed.
                 return
-
-
-async def _chain[T](first: list[T], then: AsyncIterator[T]) -> AsyncIterator[T]:
-    for item in first:
-        yield item
-    async for item in then:
-        yield item
 
 
 @strawberry.type

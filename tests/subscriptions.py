@@ -64,14 +64,17 @@ async def subscribed(
     *,
     refused: bool = False,
     operation_name: str | None = None,
+    operation_id: str = "s",
+    protocol: str = "graphql-transport-ws",
     **connect: Any,
 ) -> AsyncIterator[websockets.ClientConnection]:
     """A socket with one subscription, yielded once the server is listening for it; one
     the server is to refuse is yielded at once (its answer is what the test waits for).
-    ``connect`` goes to `websockets.connect`."""
+    ``protocol`` may be the legacy `graphql-ws` (whose subscribe is `start`); ``connect``
+    goes to `websockets.connect`."""
     url = server.replace("http://", "ws://") + "/graphql"
     before = await running_subscriptions(server)
-    async with websockets.connect(url, subprotocols=["graphql-transport-ws"], **connect) as ws:
+    async with websockets.connect(url, subprotocols=[protocol], **connect) as ws:
         await ws.send(
             json.dumps({"type": "connection_init", "payload": {"token": token} if token else {}})
         )
@@ -79,18 +82,23 @@ async def subscribed(
         payload = {"query": query, "variables": variables or {}}
         if operation_name:
             payload["operationName"] = operation_name
-        await ws.send(json.dumps({"id": "s", "type": "subscribe", "payload": payload}))
+        subscribe = "start" if protocol == "graphql-ws" else "subscribe"
+        await ws.send(json.dumps({"id": operation_id, "type": subscribe, "payload": payload}))
         if not refused:
             await one_more_subscription(server, before)
         yield ws
     await subscriptions_back_to(server, before)
 
 
+# graphql-transport-ws `ping`, graphql-ws `ka`.
+KEEP_ALIVES = {"ping", "ka"}
+
+
 async def next_message(ws: websockets.ClientConnection, seconds: float = 5) -> dict:
     async with asyncio.timeout(seconds):
         while True:
             message = json.loads(await ws.recv())
-            if message["type"] != "ping":
+            if message["type"] not in KEEP_ALIVES:
                 return message
 
 

@@ -2,6 +2,7 @@
 subscriber, and a socket that cannot keep up closed (4413) without losing an event."""
 
 import asyncio
+import contextlib
 import json
 import socket
 
@@ -72,10 +73,87 @@ async def test_a_shared_answer_reaches_only_those_allowed_to_see_it(
     assert other_queue_got == queue_got
 
 
+async def change_status(api: Api, operator: str, request: dict, status: str) -> None:
+    variables = {"input": {"requestId": request["id"], "status": status}}
+    answer = await api.data(CHANGE_STATUS, variables, token=operator)
+    assert answer["changeRequestStatus"]["status"] == status
+
+
+async def test_each_protocol_gets_its_groups_answer_under_its_own_id(
+    api: Api, mailbox: Mailbox, server: str
+):
+    """One group on three sockets: the first subscriber answers for it, the others are sent
+    the group's encoded answer, each under its own operation id, in its protocol's type."""
+    olena = await customer(api, mailbox)
+    operator = await staff_token(api, "operator@example.com", "operator")
+    quoted = 'вкладка "2"'
+    async with (
+        subscribed(server, olena, SAME_TEXT, operation_name="Mine") as first,
+        subscribed(server, olena, SAME_TEXT, operation_name="Mine", operation_id=quoted) as second,
+        subscribed(
+            server,
+            olena,
+            SAME_TEXT,
+            operation_name="Mine",
+            operation_id="legacy",
+            protocol="graphql-ws",
+        ) as legacy,
+    ):
+        request = await callback(api, olena)
+        await change_status(api, operator, request, "IN_PROGRESS")
+        got = {
+            name: [await next_message(ws) for _ in range(2)]
+            for name, ws in (("first", first), ("second", second), ("legacy", legacy))
+        }
+        assert await nothing_within(legacy, 0.5)
+
+    assert [(m["id"], m["type"]) for m in got["first"]] == [("s", "next")] * 2
+    assert [(m["id"], m["type"]) for m in got["second"]] == [(quoted, "next")] * 2
+    assert [(m["id"], m["type"]) for m in got["legacy"]] == [("legacy", "data")] * 2
+    payloads = [m["payload"] for m in got["first"]]
+    assert [p["data"]["requestUpdated"]["status"] for p in payloads] == [
+        "SUBMITTED",
+        "IN_PROGRESS",
+    ]
+    assert [m["payload"] for m in got["second"]] == payloads
+    assert [m["payload"] for m in got["legacy"]] == payloads
+
+
 HEAVY = """subscription {
   requestUpdated { at request { history { comment } comments { text } } }
 }"""
 SINCE = """subscription($since: DateTime) { requestUpdated(since: $since) { at status } }"""
+
+
+async def test_a_group_replays_then_shares_live_events_in_order_once(
+    api: Api, mailbox: Mailbox, server: str
+):
+    """Two subscribers with the same `since` are one group: each replays what it missed
+    (its own), then live events come shared (the second is sent the first's answer),
+    in order and none twice."""
+    olena = await customer(api, mailbox)
+    operator = await staff_token(api, "operator@example.com", "operator")
+    since = {"since": now().isoformat()}
+    request = await callback(api, olena)
+    await change_status(api, operator, request, "IN_PROGRESS")
+    async with (
+        subscribed(server, olena, SINCE, since) as first,
+        subscribed(server, olena, SINCE, since, operation_id="t") as second,
+    ):
+        await change_status(api, operator, request, "NEEDS_INFO")
+        await change_status(api, operator, request, "IN_PROGRESS")
+        got = [[await next_message(ws) for _ in range(4)] for ws in (first, second)]
+        assert await nothing_within(first, 0.5)
+        assert await nothing_within(second, 0.5)
+
+    assert {(m["id"], m["type"]) for m in got[0]} == {("s", "next")}
+    assert {(m["id"], m["type"]) for m in got[1]} == {("t", "next")}
+    for messages in got:
+        events = [m["payload"]["data"]["requestUpdated"] for m in messages]
+        statuses = [event["status"] for event in events]
+        assert statuses == ["SUBMITTED", "IN_PROGRESS", "NEEDS_INFO", "IN_PROGRESS"]
+        assert [event["at"] for event in events] == sorted(event["at"] for event in events)
+    assert [m["payload"] for m in got[1]] == [m["payload"] for m in got[0]]
 
 
 @pytest.fixture
@@ -158,15 +236,27 @@ class BareClient:
         self._writer.write(b"".join(self.protocol.data_to_send()))
 
 
+@pytest.mark.parametrize("reader", [False, True], ids=["alone", "behind-a-reader"])
 async def test_a_subscriber_that_does_not_read_is_closed_and_replays_what_it_missed(
-    api: Api, mailbox: Mailbox, small_backlog: str
+    api: Api, mailbox: Mailbox, small_backlog: str, reader: bool
 ):
+    """Alone, the slow subscriber answers its events itself; behind a reader of its group
+    (subscribed first, so answering for it), it is sent the group's answers. Either way it
+    is closed (4413) and replays, and the reader is not held up."""
     token = await customer(api, mailbox)
     operator = await staff_token(api, "operator@example.com", "operator")
     request = await callback(api, token)
     for _ in range(30):  # every event carries them: a few events fill the socket's buffers
         answer = {"input": {"requestId": request["id"], "text": "ї" * 2000}}
         assert "errors" not in await api.post(ADD_COMMENT, answer, token=token)
+    readers = contextlib.AsyncExitStack()
+    fast = (
+        await readers.enter_async_context(
+            subscribed(small_backlog, token, HEAVY, max_queue=None, max_size=None)
+        )
+        if reader
+        else None
+    )
     open_before = subscriptions_open()
     before = now().isoformat()
     slow = await BareClient.connected(small_backlog, token)
@@ -187,7 +277,8 @@ async def test_a_subscriber_that_does_not_read_is_closed_and_replays_what_it_mis
     assert slow.protocol.close_rcvd is not None
     assert slow.protocol.close_rcvd.code == SUBSCRIBER_TOO_SLOW
     assert slow.protocol.close_rcvd.reason == translate("ws.too_slow", Locale.UK)
-    live = [m["payload"]["data"]["requestUpdated"] for m in received if m["type"] == "next"]
+    assert {(m["id"], m["type"]) for m in received} == {("s", "next")}
+    live = [m["payload"]["data"]["requestUpdated"] for m in received]
     assert len(changes) - len(live) > 0  # some never went out live
     last_seen = live[-1]["at"] if live else before
     async with subscribed(small_backlog, token, SINCE, {"since": last_seen}) as again:
@@ -197,3 +288,8 @@ async def test_a_subscriber_that_does_not_read_is_closed_and_replays_what_it_mis
         ]
         assert await nothing_within(again, 0.5)
     assert [event["status"] for event in replayed] == changes[len(live) :]
+    if fast is not None:
+        read = [(await next_message(fast))["payload"]["data"]["requestUpdated"] for _ in changes]
+        assert await nothing_within(fast, 0.5)
+        assert [event["at"] for event in read[: len(live)]] == [event["at"] for event in live]
+    await readers.aclose()

@@ -133,11 +133,15 @@ class _Subscription:
 
 
 class Broker:
-    """Fans events out to this process's subscribers; a full queue ends that subscriber."""
+    """Fans events out to this process's subscribers; a full queue ends that subscriber.
+
+    Subscribers are served in the order they subscribed (their tasks wake in that order),
+    so the first subscriber of a group is the one that answers for it
+    (kabinet.schema.sharing)."""
 
     def __init__(self, capacity: int = 100) -> None:
         self._capacity = capacity
-        self._subscriptions: set[_Subscription] = set()
+        self._subscriptions: dict[_Subscription, None] = {}
 
     @property
     def subscribers(self) -> int:
@@ -162,7 +166,7 @@ class Broker:
     def _end(self, subscription: _Subscription, reason: type[Exception]) -> None:
         subscription.ended = reason
         subscription.queue.shutdown()
-        self._subscriptions.discard(subscription)
+        self._subscriptions.pop(subscription, None)
 
     @contextlib.asynccontextmanager
     async def subscribe(
@@ -172,7 +176,7 @@ class Broker:
         ``overflowed`` is called when its queue is full (its reader is stuck, e.g. writing
         to a socket whose client does not read): the subscription has ended then."""
         subscription = _Subscription(wanted, self._capacity, overflowed)
-        self._subscriptions.add(subscription)
+        self._subscriptions[subscription] = None
 
         async def events() -> AsyncIterator[StatusEvent]:
             while True:
@@ -186,7 +190,7 @@ class Broker:
             with metrics.SUBSCRIPTIONS.track_inprogress():
                 yield events()
         finally:
-            self._subscriptions.discard(subscription)
+            self._subscriptions.pop(subscription, None)
 
 
 class EventSource(Protocol):

@@ -8,14 +8,20 @@ variables, asked by the same audience (`SharedEvent.audience`: the owner, or sta
 role, in one language). The first subscriber of a group to handle the event executes its
 selection; the others await that result. A result with errors is not shared (the error
 masking rewrites errors in place, per caller): each subscriber executes its own.
+
+Once a group's answer is there, a subscription sends it itself (`Outlet.send`): the
+message is the group's encoded text behind the operation's id, written straight to the
+socket, without graphql-core executing anything or Strawberry handling a result.
 """
 
 import asyncio
-from collections.abc import Awaitable, Hashable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import orjson
-from graphql import ExecutionResult
+from graphql import ExecutionResult, OperationDefinitionNode
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 
@@ -33,10 +39,26 @@ class SharedEvent(Protocol):
         ...
 
 
-class SharedData(dict[str, Any]):
-    """An answer's `data` shared by a group, with its JSON encoded once."""
+def selection_of(operation: OperationDefinitionNode, variables: Mapping[str, Any]) -> Hashable:
+    """What decides an answer besides its audience: the document, the operation and the
+    coerced variables."""
+    return (
+        operation.loc.source.body if operation.loc else None,
+        operation.name.value if operation.name else None,
+        orjson.dumps(variables, default=str, option=orjson.OPT_SORT_KEYS),
+    )
 
-    __slots__ = ("_encoded",)
+
+def group(selection: Hashable, audience: Hashable) -> Hashable:
+    """The key of a group's answer among an event's `answers`."""
+    return (selection, audience)
+
+
+class SharedData(dict[str, Any]):
+    """An answer's `data` shared by a group, with its JSON encoded once, and each protocol
+    message's text after the operation's id too."""
+
+    __slots__ = ("_encoded", "_tails")
 
     def encoded(self) -> str:
         try:
@@ -44,6 +66,60 @@ class SharedData(dict[str, Any]):
         except AttributeError:
             self._encoded: str = orjson.dumps(self).decode()
             return self._encoded
+
+    def tail(self, message_type: str) -> str:
+        """A message of ``message_type`` carrying this data, from after its `id` member."""
+        try:
+            tails = self._tails
+        except AttributeError:
+            tails = self._tails = {}
+        text = tails.get(message_type)
+        if text is None:
+            text = tails[message_type] = "".join(
+                ('"type":"', message_type, '","payload":{"data":', self.encoded(), "}}")
+            )
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class Outlet:
+    """Where one operation's answers go: its id and message type on its socket."""
+
+    head: str  # `{"id":<id>,`
+    message_type: str  # graphql-transport-ws `next`, graphql-ws `data`
+    send_text: Callable[[str], Awaitable[None]]
+
+    @classmethod
+    def of(
+        cls, operation_id: str, message_type: str, send_text: Callable[[str], Awaitable[None]]
+    ) -> "Outlet":
+        return cls('{"id":' + orjson.dumps(operation_id).decode() + ",", message_type, send_text)
+
+    async def send(self, data: SharedData) -> None:
+        await self.send_text(self.head + data.tail(self.message_type))
+
+
+# The running operation's outlet, set by the protocol handlers in the operation's task.
+OUTLET: ContextVar[Outlet | None] = ContextVar("outlet", default=None)
+
+
+def shared_data(answer: object) -> SharedData | None:
+    """The shared `data` of a group's answer; None when it had errors (each subscriber
+    then executes its own)."""
+    if isinstance(answer, ExecutionResult) and isinstance(answer.data, SharedData):
+        return answer.data
+    return None
+
+
+async def awaited_data(
+    answer: "ExecutionResult | asyncio.Future[ExecutionResult] | None",
+) -> SharedData | None:
+    """`shared_data` of a group's answer, once the one computing it is done (shielded: one
+    subscriber leaving must not cancel what the others await); None when there is none
+    yet (this subscriber is the first of its group)."""
+    if isinstance(answer, asyncio.Future):
+        answer = await asyncio.shield(answer)
+    return shared_data(answer)
 
 
 def encode_message(message: Mapping[str, Any]) -> str:
@@ -65,19 +141,17 @@ class SharingExecutor(StrawberryGraphQLCoreExecutionContext):
         event = self.root_value
         if not isinstance(event, SharedEvent) or self.operation.loc is None:
             return super().execute_operation(serially)
-        group = (
-            self.operation.loc.source.body,
-            self.operation.name.value if self.operation.name else None,
-            orjson.dumps(self.variable_values.coerced, default=str, option=orjson.OPT_SORT_KEYS),
+        key = group(
+            selection_of(self.operation, self.variable_values.coerced),
             event.audience(self.context_value),
         )
-        answer = event.answers.get(group)
+        answer = event.answers.get(key)
         if answer is None:  # the first of its group
             result = super().execute_operation(serially)
             if isinstance(result, Awaitable):  # some resolver waits (a loader): a task awaits
-                event.answers[group] = asyncio.ensure_future(_shareable(result))
-                return self._from_group(event.answers[group], serially)
-            event.answers[group] = answer = _shareable_now(result)
+                event.answers[key] = asyncio.ensure_future(_shareable(result))
+                return self._from_group(event.answers[key], serially)
+            event.answers[key] = answer = _shareable_now(result)
             return answer
         if isinstance(answer, ExecutionResult):  # no coroutine for the many that follow
             return self._own(answer, serially)
@@ -85,8 +159,8 @@ class SharingExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def _own(self, shared: ExecutionResult, serially: bool | None) -> Any:
         """This subscriber's copy of the group's answer, or its own when that had errors."""
-        if isinstance(shared.data, SharedData):
-            return ExecutionResult(data=shared.data, extensions=shared.extensions)
+        if (data := shared_data(shared)) is not None:
+            return ExecutionResult(data=data, extensions=shared.extensions)
         return super().execute_operation(serially)
 
     async def _from_group(

@@ -1,6 +1,7 @@
 """The `/graphql` endpoint: Strawberry's ASGI view with our context and offline GraphiQL."""
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -10,14 +11,14 @@ from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import ExecutionResult
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, GraphQLRequestProtocol
-from strawberry.http.async_base_view import AsyncWebSocketAdapter
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
+    Operation,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
@@ -34,7 +35,7 @@ from kabinet.i18n import negotiate_locale, translate
 from kabinet.schema import build_schema
 from kabinet.schema.context import Context
 from kabinet.schema.errors import GraphQLErrorCode
-from kabinet.schema.sharing import encode_message
+from kabinet.schema.sharing import OUTLET, Outlet, encode_message
 from kabinet.services import Services
 
 GRAPHIQL_PAGE = Path(__file__).parent.parent / "static" / "graphiql.html"
@@ -123,6 +124,13 @@ class SocketAdapter(ASGIWebSocketAdapter):
         if self.ws.application_state is not WebSocketState.DISCONNECTED:
             await super().send_json(message)
 
+    async def send_text(self, text: str) -> None:
+        """A message already encoded (a group's shared answer, `Outlet`); a socket found
+        gone takes nothing, and its handler ends its operations when it reads the close."""
+        if self.ws.application_state is not WebSocketState.DISCONNECTED:
+            with contextlib.suppress(WebSocketDisconnect):
+                await self.ws.send_text(text)
+
 
 class SocketHandling:
     """What both protocols' handlers add: the socket can be closed from elsewhere (its
@@ -130,8 +138,14 @@ class SocketHandling:
 
     # Strawberry's handler (after this class in the MRO) has these.
     context: Context
-    websocket: AsyncWebSocketAdapter
+    websocket: SocketAdapter  # our view's `websocket_adapter_class`
     cleanup_operation: Callable[[str], Awaitable[None]]
+    # The protocol's message for an answer: graphql-transport-ws `next`, graphql-ws `data`.
+    answer_type: str
+
+    def outlet(self, operation_id: str) -> None:
+        """Lets the operation running in this task send a shared answer itself."""
+        OUTLET.set(Outlet.of(operation_id, self.answer_type, self.websocket.send_text))
 
     async def handle(self) -> None:
         self.context.close_socket = self.close
@@ -158,6 +172,12 @@ class SocketHandling:
 class TransportWSHandler(SocketHandling, BaseGraphQLTransportWSHandler[Context, None]):
     """graphql-transport-ws; a socket over the limits is closed with `TOO_MANY_SOCKETS`."""
 
+    answer_type = "next"
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        self.outlet(operation.id)
+        await super().run_operation(operation)
+
     def operation_tasks(self) -> dict[str, asyncio.Task[Any] | None]:
         return {operation_id: op.task for operation_id, op in self.operations.items()}
 
@@ -170,6 +190,18 @@ class TransportWSHandler(SocketHandling, BaseGraphQLTransportWSHandler[Context, 
 
 class LegacyWSHandler(SocketHandling, BaseGraphQLWSHandler[Context, None]):
     """The older graphql-ws protocol; a refusal is its `connection_error`, then the close."""
+
+    answer_type = "data"
+
+    async def handle_async_results(
+        self,
+        operation_id: str,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, object] | None,
+    ) -> None:
+        self.outlet(operation_id)
+        await super().handle_async_results(operation_id, query, operation_name, variables)
 
     def operation_tasks(self) -> dict[str, asyncio.Task[Any] | None]:
         return dict(self.tasks)

@@ -1,7 +1,7 @@
 """Requests followed live: the status events and the subscriptions that deliver them."""
 
 import functools
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Hashable
+from collections.abc import AsyncGenerator, Callable, Hashable
 from datetime import datetime
 from typing import Annotated, Any, Self
 
@@ -10,9 +10,11 @@ from beanie import PydanticObjectId
 from graphql import GraphQLError
 
 from kabinet import events
+from kabinet.auth.context import Caller
 from kabinet.clock import aware
+from kabinet.documents import UserDocument
 from kabinet.events.sockets import TooMany
-from kabinet.i18n import translate
+from kabinet.i18n import Locale, translate
 from kabinet.resolvers import requests
 from kabinet.schema.context import Context, Info
 from kabinet.schema.enums import RequestStatus
@@ -22,6 +24,7 @@ from kabinet.schema.errors import (
 from kabinet.schema.ids import decode_id
 from kabinet.schema.permissions import SignedIn, Staff, viewer
 from kabinet.schema.requests.types import Request
+from kabinet.schema.sharing import OUTLET, awaited_data, group, selection_of
 
 
 @strawberry.type(description="A status change of a request, delivered live.")
@@ -77,13 +80,40 @@ def _audience(event: events.StatusEvent, context: Context) -> Hashable:
     """Who sees the event's request, for sharing answers (kabinet.schema.sharing): its owner
     (whose own cards decide `policy.active`), or staff of one role; in one language. Which
     events reach a subscriber is its own filter's business, never this grouping's."""
-    caller = context.caller
+    owner, staff = _audiences(context.caller)
+    user = context.caller.user
+    return owner if user is not None and user.id == event.user_id else staff
+
+
+def _audiences(caller: Caller) -> tuple[Hashable, Hashable]:
+    """The caller's audience for its own requests, and for others'."""
     user = caller.user
     if user is None:  # pragma: no cover - subscriptions run on signed-in sockets only
-        return None
-    if user.id == event.user_id:
-        return ("owner", user.id, caller.locale)
-    return ("staff", user.role, caller.locale)
+        return None, None
+    return ("owner", user.id, caller.locale), ("staff", user.role, caller.locale)
+
+
+class _Groups:
+    """A subscription's keys among an event's answers (`group`): its selection for its own
+    request or for another's. Worked out again only when the caller changes (a new
+    operation on the socket reloads the account), not for every event."""
+
+    def __init__(self, selection: Hashable, caller: Caller) -> None:
+        self._selection = selection
+        self._caller = caller
+        self._user: UserDocument | None = None
+        self._locale: Locale | None = None
+        self._user_id: PydanticObjectId | None = None
+        self._keys: tuple[Hashable, Hashable] = (None, None)
+
+    def of(self, event: events.StatusEvent) -> Hashable:
+        caller = self._caller
+        if caller.user is not self._user or caller.locale is not self._locale:
+            self._user, self._locale = caller.user, caller.locale
+            self._user_id = caller.user.id if caller.user is not None else None
+            own, others = _audiences(caller)
+            self._keys = (group(self._selection, own), group(self._selection, others))
+        return self._keys[0] if event.user_id == self._user_id else self._keys[1]
 
 
 async def _live(
@@ -122,13 +152,25 @@ async def _live(
                 if since is not None
                 else []
             )
-            delivered: set[PydanticObjectId] = set()
+            missed = [event for event in missed if wanted(event)]
+            replayed = {event.change_id for event in missed}
+            outlet = OUTLET.get()
+            groups = _Groups(selection_of(info.operation, info.variable_values), context.caller)
             try:
-                async for event in _chain([e for e in missed if wanted(e)], stream):
-                    if event.change_id in delivered:
-                        continue
-                    delivered.add(event.change_id)
+                for event in missed:
                     yield RequestEvent.of(event, info)
+                async for event in stream:
+                    if event.change_id in replayed:  # listening began before the replay's read
+                        continue
+                    answer = event.shared.get(groups.of(event))
+                    data = await awaited_data(answer)
+                    if outlet is not None and data is not None:
+                        # Its group's answer is ready: sent as it is, past GraphQL's per-event
+                        # work. The first of a group (or a result with errors) goes through
+                        # it; being one task, the order stays.
+                        await outlet.send(data)
+                    else:
+                        yield RequestEvent.of(event, info)
             except events.HistoryLost as lost:
                 raise GraphQLError(
                     translate("events.history_lost", context.caller.locale),
@@ -138,13 +180,6 @@ async def _live(
                 # Its socket is being closed (4413, `Sockets.fell_behind`): the client
                 # reconnects with `since`, which replays what it missed.
                 return
-
-
-async def _chain[T](first: list[T], then: AsyncIterator[T]) -> AsyncIterator[T]:
-    for item in first:
-        yield item
-    async for item in then:
-        yield item
 
 
 @strawberry.type

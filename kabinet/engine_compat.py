@@ -670,7 +670,10 @@ def share_entry_indexes(engine: Any, connection: sqlite3.Connection) -> None:
     """Point every index record of the engine at one SQLite index per entry table, and
     drop the per-index copies. Run with no statement open on ``connection``: at start-up
     and after the engine creates or drops an index or a collection (which may have dropped
-    the shared one by its recorded name)."""
+    the shared one by its recorded name). The engine's cached index records are dropped
+    only when some record was pointed anew (the start-up `createIndexes` of indexes that
+    exist change none)."""
+    repointed = False
     for table, (column, shared) in ENTRY_TABLES.items():
         connection.execute(
             f"CREATE INDEX IF NOT EXISTS {shared} "
@@ -681,6 +684,8 @@ def share_entry_indexes(engine: Any, connection: sqlite3.Connection) -> None:
             f"WHERE {column} IS NOT NULL AND {column} != ?",
             (shared,),
         ).fetchall()
+        if not own:
+            continue
         for (name,) in own:
             connection.execute(f'DROP INDEX IF EXISTS "{name}"')
         connection.execute(
@@ -688,9 +693,11 @@ def share_entry_indexes(engine: Any, connection: sqlite3.Connection) -> None:
             f"WHERE {column} IS NOT NULL AND {column} != ?",
             (shared, shared),
         )
+        repointed = True
     if connection.in_transaction:
         connection.commit()
-    engine._invalidate_index_cache()
+    if repointed:
+        engine._invalidate_index_cache()
 
 
 def _then_share_entry_indexes(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -709,8 +716,9 @@ def index_entries_by_document(connection: sqlite3.Connection) -> None:
     SQLite may serve that delete from the (collection, index name) index instead, which
     reads every entry of the index: each card's phones and search keys on each write, and
     every entry so far for each document while an index is built (quadratic)."""
+    # This patch's earlier index of multikey entries, by storage key alone: replaced.
     connection.execute("DROP INDEX IF EXISTS kabinet_multikey_entries_storage")
-    for table in ("multikey_entries", "scalar_index_entries"):
+    for table in ENTRY_TABLES:
         connection.execute(
             f"CREATE INDEX IF NOT EXISTS kabinet_{table}_by_document "
             f"ON {table} (collection_id, storage_key, index_name)"

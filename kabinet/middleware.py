@@ -2,6 +2,7 @@
 time limits."""
 
 import asyncio
+import contextlib
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -37,6 +38,9 @@ SECURITY_HEADERS = (
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=(), usb=()"),
 )
 STRICT_TRANSPORT_SECURITY = (b"strict-transport-security", b"max-age=31536000")
+# How long a refused connection stays open after its answer, reading and dropping what
+# the client still sends, before it is closed (nginx's lingering close).
+LINGER_SECONDS = 1.0
 
 
 class SecurityHeadersMiddleware:
@@ -209,6 +213,33 @@ async def refuse(
     media type."""
     message = translate(key, negotiate_locale(headers.get("accept-language")), **params)
     response = error_response(message, status, response_media_type(headers.get("accept")))
-    if close:
-        response.headers["Connection"] = "close"
-    await response(scope, receive, send)
+    if not close:
+        await response(scope, receive, send)
+        return
+    response.headers["Connection"] = "close"
+    await response(scope, receive, held_open(send))
+    await linger(receive)
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def held_open(send: Send) -> Send:
+    """`send` that keeps the response, and so the connection, open after its last byte."""
+
+    async def send_all_but_the_end(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            message = {**message, "more_body": True}
+        await send(message)
+
+    return send_all_but_the_end
+
+
+async def linger(receive: Receive) -> None:
+    """Read and drop what the client still sends, for up to LINGER_SECONDS.
+
+    A socket closed while the client's bytes still arrive answers them with a reset, and
+    a reset makes the client's system drop the answer it has not read yet: the client
+    would see "connection reset" instead of the 408 that says why."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(LINGER_SECONDS):
+            while (await receive())["type"] != "http.disconnect":
+                pass

@@ -26,6 +26,17 @@ async def chunks(content: bytes, size: int, pause: float) -> AsyncIterator[bytes
         await asyncio.sleep(pause)
 
 
+async def read_answer(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    """An HTTP/1.1 answer's head and its Content-Length body."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    return head, await reader.readexactly(length)
+
+
 async def test_a_trickled_body_gets_408_and_an_idle_connection_is_closed(tmp_path: Path):
     limits = {
         "body_timeout_seconds": "1",
@@ -42,12 +53,15 @@ async def test_a_trickled_body_gets_408_and_an_idle_connection_is_closed(tmp_pat
         sent: list[int] = []
         trickling = asyncio.create_task(trickle(writer, sent, pause=0.1))
         async with asyncio.timeout(30):  # a generous bound; the counts below are the test
-            answer = await reader.read()  # until the server closes the connection
+            head, body = await read_answer(reader)
+            # The server hangs up; bytes the trickle sends after that are answered with
+            # a reset, which no longer costs the client the answer it has read.
+            with contextlib.suppress(ConnectionResetError):
+                assert await reader.read() == b""
         trickling.cancel()
         writer.close()
 
-        head, _, body = answer.partition(b"\r\n\r\n")
-        assert head.startswith(b"HTTP/1.1 408 "), answer
+        assert head.startswith(b"HTTP/1.1 408 "), head
         assert b"connection: close" in head.lower()
         assert b"arrived too slowly" in body
         # Cut off long before the declared body was sent, at one byte per 0.1 s.

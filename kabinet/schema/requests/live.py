@@ -63,7 +63,7 @@ class RequestEvent:
                 at=event.at,
                 by_operator=event.change.by_operator,
                 comment=event.change.comment,
-                request=Request.from_document(event.request, info),
+                request=Request.from_document(event.request),
                 source=event,
             )
         return built

@@ -64,9 +64,7 @@ async def request_connection(
         after=decode_time_cursor(after),
     )
     edges = [
-        RequestEdge(
-            cursor=encode_time_cursor(r.created_at, r.id), node=Request.from_document(r, info)
-        )
+        RequestEdge(cursor=encode_time_cursor(r.created_at, r.id), node=Request.from_document(r))
         for r in page.items
     ]
     return RequestConnection(
@@ -99,7 +97,7 @@ ChangeRequestStatusResult = Annotated[
 
 def _answer(info: Info, outcome: RequestDocument | domain.DomainError) -> object:
     if isinstance(outcome, RequestDocument):
-        return Request.from_document(outcome, info)
+        return Request.from_document(outcome)
     return to_graphql(outcome, info.context.caller.locale)
 
 

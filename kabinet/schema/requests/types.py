@@ -1,7 +1,7 @@
 """What a request looks like in the API: the request, its details, history, comments
 and files, and the pages of requests."""
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import date, datetime
 from typing import Annotated, Self
 
@@ -9,7 +9,7 @@ import strawberry
 from strawberry import relay
 
 from kabinet.documents import Attachment as AttachmentValue
-from kabinet.documents import RequestDocument
+from kabinet.documents import PolicyDocument, RequestDocument
 from kabinet.documents.request import (
     CallbackDetails as CallbackValue,
 )
@@ -185,6 +185,10 @@ RequestDetails = Annotated[
 ]
 
 
+async def _then[T, R](pending: Awaitable[T], then: Callable[[T], R]) -> R:
+    return then(await pending)
+
+
 def _address(value: object) -> Address | None:
     return Address.from_document(value) if value is not None else None  # type: ignore[arg-type]
 
@@ -242,10 +246,6 @@ class Request(relay.Node):
     status: RequestStatus = strawberry.field(description="Where it is now.")
     created_at: datetime = strawberry.field(description="When it was filed.")
     updated_at: datetime = strawberry.field(description="Last change.")
-    details: RequestDetails = strawberry.field(description="The details of its kind.")
-    history: list[StatusChange] = strawberry.field(description="Every status, oldest first.")
-    comments: list[Comment] = strawberry.field(description="Messages, oldest first.")
-    attachments: list[Attachment] = strawberry.field(description="Files filed with it.")
     anonymised_at: datetime | None = strawberry.field(
         description="When the owner deleted the account: free text, phones, addresses, IBAN, "
         "comments and files were erased then, the rest kept for the insurer; null otherwise."
@@ -253,7 +253,7 @@ class Request(relay.Node):
     document: strawberry.Private[RequestDocument]
 
     @classmethod
-    def from_document(cls, document: RequestDocument, info: Info) -> Self:
+    def from_document(cls, document: RequestDocument) -> Self:
         return cls(
             id=str(document.id),
             number=document.number,
@@ -261,23 +261,47 @@ class Request(relay.Node):
             status=document.status,
             created_at=document.created_at,
             updated_at=document.updated_at,
-            details=_details(document.details),  # type: ignore[arg-type]
-            history=[StatusChange.from_value(change) for change in document.history],
-            comments=[Comment.from_value(comment, info) for comment in document.comments],
-            attachments=[Attachment.from_value(a, info) for a in document.attachments],
             anonymised_at=document.anonymised_at,
             document=document,
         )
 
-    @strawberry.field(description="The card it was filed against.")
-    async def policy(self, info: Info) -> Policy:
+    # The parts below are built only when asked for: a list of requests usually shows
+    # the number and status of each, not every comment of twenty requests.
+
+    @strawberry.field(description="The details of its kind.")
+    def details(self) -> RequestDetails:
+        return _details(self.document.details)  # type: ignore[return-value]
+
+    @strawberry.field(description="Every status, oldest first.")
+    def history(self) -> list[StatusChange]:
+        return [StatusChange.from_value(change) for change in self.document.history]
+
+    @strawberry.field(description="Messages, oldest first.")
+    def comments(self, info: Info) -> list[Comment]:
+        return [Comment.from_value(comment, info) for comment in self.document.comments]
+
+    @strawberry.field(description="Files filed with it.")
+    def attachments(self, info: Info) -> list[Attachment]:
+        return [Attachment.from_value(a, info) for a in self.document.attachments]
+
+    @strawberry.field(description="The card it was filed against.", graphql_type=Policy)
+    def policy(self, info: Info) -> Policy | Awaitable[Policy]:
+        """Synchronous when the card is known already (see `Loaders.card_of_request`):
+        graphql-core awaits only the answers that are awaitable."""
         viewer = info.context.caller.user
-        policy = await info.context.loaders.card_of_request(
+        staff = viewer is not None and viewer.is_staff
+
+        def shown(card: PolicyDocument | None) -> Policy:
+            # Read once the card is loaded: loading the owner's cards settles the active one.
+            active = viewer is not None and viewer.active_policy_id == self.document.policy_id
+            return Policy.from_document(card, active=active and not staff, staff=staff)  # type: ignore[arg-type]
+
+        card = info.context.loaders.card_of_request(
             viewer, self.document.user_id, self.document.policy_id
         )
-        staff = viewer is not None and viewer.is_staff
-        active = viewer is not None and viewer.active_policy_id == self.document.policy_id
-        return Policy.from_document(policy, active=active and not staff, staff=staff)  # type: ignore[arg-type]
+        if isinstance(card, PolicyDocument):
+            return shown(card)
+        return _then(card, shown)
 
     @strawberry.field(description="Who filed it; staff see it for any request.")
     async def applicant(self, info: Info) -> User | None:
@@ -296,9 +320,7 @@ class Request(relay.Node):
         loaded = await info.context.loaders.readable_requests(viewer).load_many(wanted)
         found = dict(zip(wanted, loaded, strict=True))
         return [
-            cls.from_document(document, info)
-            if request_id and (document := found[request_id])
-            else None
+            cls.from_document(document) if request_id and (document := found[request_id]) else None
             for request_id in ids
         ]
 

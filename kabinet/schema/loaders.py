@@ -1,5 +1,6 @@
 """Per-request DataLoaders, so that a field asked for many times costs one database round."""
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,13 +112,30 @@ class Loaders:
         """The security events ``viewer`` may read, by id."""
         return self._per_viewer("events", viewer, lambda ids: audit.find_events(viewer, ids))
 
-    async def card_of_request(
+    async def cards_read_for(self, owner: UserDocument) -> None:
+        """Wait until ``owner``'s own cards are read, if this operation is reading them;
+        a failed read is reported by the field that asked for it, not here."""
+        if (pending := self.linked.cache_map.get(owner)) is not None:
+            await asyncio.wait([pending])
+
+    def card_of_request(
         self, viewer: UserDocument | None, owner_id: PydanticObjectId, policy_id: PydanticObjectId
-    ) -> PolicyDocument | None:
-        """A request's card. When this operation has asked for the owner's own cards already
+    ) -> PolicyDocument | Awaitable[PolicyDocument | None]:
+        """A request's card. When this operation has read the owner's own cards already
         (`me { policies requests { edges { node { policy ... } } } }`), it is nearly always
-        one of them, and costs no read of its own."""
+        one of them: then it is returned at once, with no read and nothing to await, so a
+        page of twenty requests does not become twenty awaited fields."""
         pending = self.linked.cache_map.get(viewer) if viewer and viewer.id == owner_id else None
+        settled = pending is not None and pending.done() and not pending.exception()
+        if settled and (
+            card := next((p for p in pending.result().policies if p.id == policy_id), None)
+        ):
+            return card
+        return self._card_of_request(pending, policy_id)
+
+    async def _card_of_request(
+        self, pending: Awaitable[policies.Linked] | None, policy_id: PydanticObjectId
+    ) -> PolicyDocument | None:
         if pending is not None:
             linked = await pending
             if card := next((p for p in linked.policies if p.id == policy_id), None):

@@ -126,9 +126,13 @@ class User(relay.Node):
     ) -> Annotated["RequestConnection", strawberry.lazy("kabinet.schema.requests")]:
         from kabinet.schema.requests import request_connection
 
-        return await request_connection(
+        page = await request_connection(
             info, account=self.document.id, first=first, after=after, filter=filter
         )
+        # Each request names its card: once the cards this operation reads anyway are in,
+        # every request's card is there without an awaited field per request.
+        await info.context.loaders.cards_read_for(self.document)
+        return page
 
     @strawberry.field(description="How status changes of the account's requests are announced.")
     def notification_settings(

@@ -29,6 +29,7 @@ class AuditAction(StrEnum):
     CONTACT_REMOVED = "contact.removed"
     REQUEST_STATUS_CHANGED = "request.status_changed"
     REQUEST_COMMENTED = "request.commented"
+    REQUEST_ASSIGNED = "request.assigned"
     POLICY_PHONES_UPDATED = "policy.phones_updated"
     POLICIES_IMPORTED = "policies.imported"
 

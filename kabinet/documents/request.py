@@ -107,13 +107,24 @@ class Attachment(BaseModel):
     uploaded_at: datetime
 
 
+class Assignment(BaseModel):
+    """Who handles the request from a history entry on; ``assignee_id`` None: released."""
+
+    assignee_id: PydanticObjectId | None
+
+
 class StatusChange(BaseModel):
+    """One entry of a request's history: a status entered, or (with ``assignment``) a change
+    of who handles it at the same status. Both are events to subscribers; only status
+    entries are the request's `history` and are announced to its owner."""
+
     id: PydanticObjectId = Field(default_factory=PydanticObjectId)
     status: RequestStatus
     at: datetime
     comment: str | None = None
     by_operator: bool
     actor_id: PydanticObjectId | None = None
+    assignment: Assignment | None = None
 
 
 class Comment(BaseModel):
@@ -123,6 +134,14 @@ class Comment(BaseModel):
     by_operator: bool
     actor_id: PydanticObjectId | None = None
     attachments: list[Attachment] = Field(default_factory=list)
+    # A staff note the owner never sees (API, events, export, notifications).
+    internal: bool = False
+
+
+def assignee_after(history: list[StatusChange]) -> PydanticObjectId | None:
+    """Who handled the request once ``history`` was written: the last assignment's."""
+    assigned = [change.assignment for change in history if change.assignment is not None]
+    return assigned[-1].assignee_id if assigned else None
 
 
 def one_request(request_id: object, user_id: object) -> dict[str, object]:
@@ -145,6 +164,8 @@ class RequestDocument(Document):
     history: list[StatusChange] = Field(default_factory=list)
     comments: list[Comment] = Field(default_factory=list)
     version: int = 1
+    # The staff member handling it (`assignRequest`); None: in nobody's hands.
+    assignee_id: PydanticObjectId | None = None
     idempotency_key: str | None = None
     created_at: datetime = Field(default_factory=now)
     updated_at: datetime = Field(default_factory=now)
@@ -156,6 +177,14 @@ class RequestDocument(Document):
     # set with them and cleared when none is left: a scalar the sweeper finds by index.
     unannounced: list[PydanticObjectId] = Field(default_factory=list)
     unannounced_since: datetime | None = None
+
+    def status_changes(self) -> list[StatusChange]:
+        """The history's status entries, without the assignment entries."""
+        return [change for change in self.history if change.assignment is None]
+
+    def comments_for(self, *, staff: bool) -> list[Comment]:
+        """The comments a reader sees: staff every one, anyone else none of the internal."""
+        return [comment for comment in self.comments if staff or not comment.internal]
 
     class Settings(WholeDocuments):
         name = "requests"
@@ -174,6 +203,11 @@ class RequestDocument(Document):
             IndexModel(
                 [("kind", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
                 name="kind_newest",
+            ),
+            # The queue of one staff member's requests, or of nobody's (`assignee_id` null).
+            IndexModel(
+                [("assignee_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
+                name="assignee_newest",
             ),
             # The polling event source and `since` replays read what changed after a time.
             IndexModel([("updated_at", ASCENDING)], name="changed"),

@@ -24,7 +24,7 @@ from pymongo.errors import OperationFailure
 from kabinet import metrics
 from kabinet.clock import aware, now
 from kabinet.documents import RequestDocument, RequestStatus
-from kabinet.documents.request import StatusChange
+from kabinet.documents.request import StatusChange, assignee_after
 
 logger = logging.getLogger(__name__)
 
@@ -59,13 +59,15 @@ class StatusEvent:
 
 def as_of(request: RequestDocument, position: int) -> RequestDocument:
     """``request`` as it stood right after its history entry at ``position``: that status,
-    the history up to it and the comments written by then (a later change or comment is
-    another event's story)."""
+    the history up to it, its assignee then and the comments written by then (a later
+    change or comment is another event's story)."""
     change = request.history[position]
+    history = request.history[: position + 1]
     return request.model_copy(
         update={
             "status": change.status,
-            "history": request.history[: position + 1],
+            "history": history,
+            "assignee_id": assignee_after(history),
             "comments": [comment for comment in request.comments if comment.at <= change.at],
             "updated_at": change.at,
         }

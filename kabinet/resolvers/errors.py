@@ -20,6 +20,7 @@ class ErrorCode(Enum):
     TOKEN_EXPIRED = auto()
     INVALID_CODE = auto()
     NOT_FOUND = auto()
+    ASSIGNMENT_CONFLICT = auto()
     # the rules of NotAllowed
     EMAIL_NOT_CONFIRMED = auto()
     CONTACT_ALREADY_VERIFIED = auto()
@@ -29,6 +30,7 @@ class ErrorCode(Enum):
     TRANSITION_NOT_ALLOWED = auto()
     REQUEST_CLOSED = auto()
     TOO_MANY_COMMENTS = auto()
+    ASSIGNMENT_NOT_ALLOWED = auto()
 
 
 @unique
@@ -83,6 +85,8 @@ class FieldErrorCode(Enum):
     PHONE_REQUIRED = N_("field.phone_required")
     SCHEDULED_AT_REQUIRED = N_("field.scheduled_at_required")
     STATUS_NOT_ANNOUNCED = N_("field.status_not_announced")
+    ASSIGNEE_NOT_STAFF = N_("field.assignee_not_staff")
+    STAFF_ONLY = N_("field.staff_only")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +141,13 @@ class NotFound:
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class AssignmentConflict:
+    """Someone else changed who handles the request since the caller read it."""
+
+    key: str = N_("error.assignment_conflict")
+
+
 DomainError = (
     InvalidInput
     | RateLimited
@@ -145,4 +156,5 @@ DomainError = (
     | InvalidCode
     | NotAllowed
     | NotFound
+    | AssignmentConflict
 )

@@ -105,13 +105,18 @@ def download_name(filename: str, content_type: str) -> str:
 
 
 async def store(
-    files: list[IncomingFile], *, owner_id: PydanticObjectId, request_id: PydanticObjectId
+    files: list[IncomingFile],
+    *,
+    owner_id: PydanticObjectId,
+    request_id: PydanticObjectId,
+    internal: bool = False,
 ) -> list[Attachment]:
     """Write checked files to GridFS; on any failure, remove what was written and re-raise.
 
     Each file's entry (with its owner, and ``pending`` until the sweep sees its request
     refer to it) is written before its chunks, so bytes a crash leaves behind are always
-    found by owner and by the sweep."""
+    found by owner and by the sweep. The files of an internal note are ``internal``: their
+    owner (whose request it is) cannot download them."""
     stored: list[Attachment] = []
     try:
         for file in files:
@@ -124,7 +129,13 @@ async def store(
                 uploaded_at=now(),
             )
             stored.append(attachment)
-            await _write(attachment, file.content, owner_id=owner_id, request_id=request_id)
+            await _write(
+                attachment,
+                file.content,
+                owner_id=owner_id,
+                request_id=request_id,
+                internal=internal,
+            )
     except BaseException:
         await delete(stored)
         raise
@@ -137,6 +148,7 @@ async def _write(
     *,
     owner_id: PydanticObjectId,
     request_id: PydanticObjectId,
+    internal: bool,
 ) -> None:
     """The GridFS layout the driver reads, entry first (the driver's upload writes it last)."""
     database = _database()
@@ -152,6 +164,7 @@ async def _write(
                 "owner_id": owner_id,
                 "request_id": request_id,
                 "pending": True,
+                "internal": internal,
             },
         }
     )
@@ -236,10 +249,12 @@ class Download:
 
 def readable(user: UserDocument | None) -> Filter | None:
     """The files ``user`` may download: staff every one, a customer those of their own
-    requests and comments, nobody signed out any."""
+    requests and comments but not of staff's internal notes, nobody signed out any."""
     if user is None:
         return None
-    return {} if user.is_staff else {"metadata.owner_id": user.id}
+    return (
+        {} if user.is_staff else {"metadata.owner_id": user.id, "metadata.internal": {"$ne": True}}
+    )
 
 
 async def download(*, user: UserDocument, file_id: PydanticObjectId) -> Download | None:

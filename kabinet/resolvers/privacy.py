@@ -182,6 +182,7 @@ async def export_data(*, services: Services, caller: Caller, user: UserDocument)
             for event in await AuditEventDocument.find({"subject_id": user.id})
             .sort([("at", 1), ("_id", 1)])
             .to_list()
+            if not _staff_only(event)
         ],
     }
     await audit.record(caller, AuditAction.DATA_EXPORTED, subject_id=user.id)
@@ -201,7 +202,11 @@ def _fields(model: BaseModel, *names: str) -> dict[str, Any]:
 def _attachments(request: RequestDocument) -> list[Attachment]:
     return [
         *request.attachments,
-        *(attachment for comment in request.comments for attachment in comment.attachments),
+        *(
+            attachment
+            for comment in request.comments_for(staff=False)
+            for attachment in comment.attachments
+        ),
     ]
 
 
@@ -216,23 +221,33 @@ def _request(
     request: RequestDocument, policy_number: str | None, public_url: str
 ) -> dict[str, Any]:
     """The request as its owner sees it in the API: who in the contact centre acted is not
-    part of it, only that the contact centre did."""
+    part of it, only that the contact centre did; staff's internal notes are not either."""
     return {
         **_fields(request, "number", "kind", "status", "created_at", "updated_at"),
         "policyNumber": policy_number,
         "details": request.details.model_dump(exclude={"kind"}),
         "history": [
-            _fields(change, "status", "at", "comment", "by_operator") for change in request.history
+            _fields(change, "status", "at", "comment", "by_operator")
+            for change in request.status_changes()
         ],
         "comments": [
             {
                 **_fields(comment, "text", "at", "by_operator"),
                 "attachments": [_file(a, public_url) for a in comment.attachments],
             }
-            for comment in request.comments
+            for comment in request.comments_for(staff=False)
         ],
         "attachments": [_file(a, public_url) for a in request.attachments],
     }
+
+
+def _staff_only(event: AuditEventDocument) -> bool:
+    """An event the person is not shown: an internal note, or who in the contact centre
+    handles their request (the API shows them a first name only)."""
+    internal_note = event.action is AuditAction.REQUEST_COMMENTED and bool(
+        (event.after or {}).get("internal")
+    )
+    return internal_note or event.action is AuditAction.REQUEST_ASSIGNED
 
 
 def _event(event: AuditEventDocument, user: UserDocument) -> dict[str, Any]:

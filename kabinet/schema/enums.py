@@ -156,7 +156,10 @@ SecurityAction = publish(
         documents.AuditAction.CONTACT_VERIFIED: "A phone or email was confirmed by its code.",
         documents.AuditAction.CONTACT_REMOVED: "A phone or email was removed.",
         documents.AuditAction.REQUEST_STATUS_CHANGED: "A request's status changed.",
-        documents.AuditAction.REQUEST_COMMENTED: "A comment was added to a request.",
+        documents.AuditAction.REQUEST_COMMENTED: "A comment was added to a request "
+        "(`after.internal`: a staff note the person does not see).",
+        documents.AuditAction.REQUEST_ASSIGNED: "Staff took, released or reassigned a request "
+        "(`before`/`after.assignee`: the staff account's id, null for nobody).",
         documents.AuditAction.POLICY_PHONES_UPDATED: "Staff changed a card's phones.",
         documents.AuditAction.POLICIES_IMPORTED: "An administrator imported the card registry.",
     },

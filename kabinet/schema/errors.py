@@ -27,6 +27,8 @@ publish(
         "expired; ask for a new one.",
         ErrorCode.INVALID_CODE: "`InvalidCode`: the contact code is wrong (see `attemptsLeft`).",
         ErrorCode.NOT_FOUND: "`NotFound`: no such object, or it is not yours to see.",
+        ErrorCode.ASSIGNMENT_CONFLICT: "`AssignmentConflict`: another staff member took or "
+        "released the request first; read it again.",
         ErrorCode.EMAIL_NOT_CONFIRMED: "`NotAllowed`: the password is right but the email is "
         "not confirmed yet; follow the emailed link (or ask for a new one).",
         ErrorCode.CONTACT_ALREADY_VERIFIED: "`NotAllowed`: the contact is already confirmed; "
@@ -41,6 +43,8 @@ publish(
         "allow this change (someone may have changed it first).",
         ErrorCode.REQUEST_CLOSED: "`NotAllowed`: the request is completed, rejected or cancelled.",
         ErrorCode.TOO_MANY_COMMENTS: "`NotAllowed`: the request holds the most comments it may.",
+        ErrorCode.ASSIGNMENT_NOT_ALLOWED: "`NotAllowed`: an operator takes requests only for "
+        "themselves and releases only their own; an administrator assigns to anyone.",
     },
 )
 
@@ -105,6 +109,9 @@ publish(
         FieldErrorCode.SCHEDULED_AT_REQUIRED: "`SCHEDULED` needs a future `scheduledAt`.",
         FieldErrorCode.STATUS_NOT_ANNOUNCED: "`SUBMITTED`, which is never announced: the person "
         "files the request.",
+        FieldErrorCode.ASSIGNEE_NOT_STAFF: "Not a staff member's account (an operator or an "
+        "administrator).",
+        FieldErrorCode.STAFF_ONLY: "Only the contact centre may set it (e.g. `internal`).",
     },
 )
 
@@ -204,6 +211,14 @@ class NotAllowed(Error):
     pass
 
 
+@strawberry.type(
+    description="Another staff member took or released the request first (two took it at "
+    "once: one wins); nothing was changed. Read it again."
+)
+class AssignmentConflict(Error):
+    pass
+
+
 def to_graphql(error: domain.DomainError, locale: Locale) -> Any:
     """The union member the client sees for a use case's expected failure.
 
@@ -246,5 +261,9 @@ def to_graphql(error: domain.DomainError, locale: Locale) -> Any:
             )
         case domain.NotAllowed(code=code, key=key, params=params):
             return NotAllowed(code=code, message=translate(key, locale, **params))
+        case domain.AssignmentConflict(key=key):
+            return AssignmentConflict(
+                code=ErrorCode.ASSIGNMENT_CONFLICT, message=translate(key, locale)
+            )
         case domain.NotFound():
             return NotFound(code=ErrorCode.NOT_FOUND, message=translate("error.not_found", locale))

@@ -1,6 +1,6 @@
 """Requests (guide section 4), by use case: `filing` the five kinds, `reading` them (who
 may read which, and the lists), and their `lifecycle` (status changes, cancelling,
-comments)."""
+comments, assignment)."""
 
 from kabinet.resolvers.requests.filing import (
     CallbackForm,
@@ -16,6 +16,7 @@ from kabinet.resolvers.requests.lifecycle import (
     TRANSITIONS,
     Actor,
     add_comment,
+    assign_request,
     cancel_request,
     change_status,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "RequestFilter",
     "RequestForm",
     "add_comment",
+    "assign_request",
     "cancel_request",
     "change_status",
     "create_request",

@@ -1,4 +1,5 @@
-"""A request's lifecycle (guide section 4): status changes, cancelling and comments.
+"""A request's lifecycle (guide section 4): status changes, cancelling, comments (internal
+notes among them) and who handles it (assignment).
 
 The lifecycle is one table, `TRANSITIONS`, enforced in `_transition`. Each change
 is a single atomic update of the status, the history entry and a version number,
@@ -14,15 +15,18 @@ from beanie.operators import Inc, Push, Set
 from kabinet import faults
 from kabinet.auth import rate_limit
 from kabinet.auth.context import Caller
+from kabinet.auth.sessions import live_account
 from kabinet.clock import now
 from kabinet.config import Fault
 from kabinet.documents import (
     AuditAction,
     RequestDocument,
     RequestStatus,
+    Role,
     UserDocument,
 )
 from kabinet.documents.request import (
+    Assignment,
     Comment,
     StatusChange,
     one_request,
@@ -31,6 +35,7 @@ from kabinet.i18n import Term
 from kabinet.notify.templates import STATUS_LABELS
 from kabinet.resolvers import audit, files, notifications
 from kabinet.resolvers.errors import (
+    AssignmentConflict,
     ErrorCode,
     FieldErrorCode,
     FieldProblem,
@@ -212,12 +217,16 @@ async def add_comment(
     request_id: PydanticObjectId,
     text: str,
     attachments: list[IncomingFile],
+    internal: bool = False,
 ) -> RequestDocument | NotFound | NotAllowed | InvalidInput | RateLimited:
     """A message on a request; the owner's answer moves NEEDS_INFO back to IN_PROGRESS.
-    A request holds at most MAX_COMMENTS, so reading one stays bounded."""
+    A request holds at most MAX_COMMENTS, so reading one stays bounded. An ``internal``
+    note is staff's: its owner never sees it (`RequestDocument.comments_for`)."""
     request = await find_request(user, request_id)
     if request is None:
         return NotFound()
+    if internal and not user.is_staff:
+        return InvalidInput([FieldProblem("internal", FieldErrorCode.STAFF_ONLY)])
     if refused := _refuses_comments(request):
         return refused
     # Staff answer many people; the limit is for an account writing to its own requests.
@@ -230,11 +239,21 @@ async def add_comment(
     checked.problems.extend(files.file_problems(attachments, "attachments", required=False))
     if checked.problems:
         return InvalidInput(checked.problems)
-    stored = await files.store(attachments, owner_id=request.user_id, request_id=request.id)  # type: ignore[arg-type]
+    stored = await files.store(
+        attachments,
+        owner_id=request.user_id,
+        request_id=request.id,  # type: ignore[arg-type]
+        internal=internal,
+    )
     moment = now()
     by_operator = user.is_staff
     comment = Comment(
-        text=cleaned or "", at=moment, by_operator=by_operator, actor_id=user.id, attachments=stored
+        text=cleaned or "",
+        at=moment,
+        by_operator=by_operator,
+        actor_id=user.id,
+        attachments=stored,
+        internal=internal,
     )
     answer = StatusChange(
         status=S.IN_PROGRESS, at=moment, comment=cleaned, by_operator=False, actor_id=user.id
@@ -249,7 +268,10 @@ async def add_comment(
         return outcome
     if by_operator:  # staff writing to a person is a staff action
         await _audit_staff_action(
-            caller, AuditAction.REQUEST_COMMENTED, outcome, after={"attachments": len(stored)}
+            caller,
+            AuditAction.REQUEST_COMMENTED,
+            outcome,
+            after={"attachments": len(stored), "internal": internal},
         )
     return outcome
 
@@ -286,12 +308,98 @@ async def _append_comment(
     raise RequestKeptChanging(request.id)
 
 
+async def assign_request(
+    *,
+    caller: Caller,
+    user: UserDocument,
+    request_id: PydanticObjectId,
+    assignee_id: PydanticObjectId | None,
+) -> RequestDocument | NotFound | NotAllowed | InvalidInput | AssignmentConflict:
+    """Staff: who handles a request. An operator takes an unassigned request for themselves
+    or releases their own (``assignee_id`` None); an administrator assigns, reassigns or
+    releases any. Audited; subscribers see it as an event (`StatusChange.assignment`)."""
+    request = await find_request(user, request_id)
+    if request is None:
+        return NotFound()
+    if assignee_id is not None:
+        assignee = await UserDocument.get(assignee_id)
+        if assignee is None or not assignee.is_staff or not live_account(assignee):
+            return InvalidInput([FieldProblem("operatorId", FieldErrorCode.ASSIGNEE_NOT_STAFF)])
+    for _ in range(TRANSITION_ATTEMPTS):
+        if refused := _refuses_assignment(request, user, assignee_id):
+            return refused
+        if request.assignee_id == assignee_id:
+            return request  # already so: nothing to write or audit
+        updated = await _try_assign(request, user, assignee_id)
+        if updated is not None:
+            await _audit_staff_action(
+                caller,
+                AuditAction.REQUEST_ASSIGNED,
+                updated,
+                before={"assignee": _id_or_none(request.assignee_id)},
+                after={"assignee": _id_or_none(assignee_id)},
+            )
+            return updated
+        current = await RequestDocument.get(request.id)
+        if current is None:
+            return NotFound()
+        if current.assignee_id != request.assignee_id:
+            return AssignmentConflict()  # someone else assigned it since we read it
+        request = current  # changed otherwise (a comment, a status): try again
+    raise RequestKeptChanging(request.id)
+
+
+def _refuses_assignment(
+    request: RequestDocument, user: UserDocument, assignee_id: PydanticObjectId | None
+) -> NotAllowed | AssignmentConflict | None:
+    """Why ``user`` may not give ``request`` to ``assignee_id``: an operator acts only for
+    themselves, and a request someone else holds is theirs (a conflict when taking it)."""
+    if user.role is Role.ADMIN:
+        return None
+    if assignee_id is not None and assignee_id != user.id:
+        return NotAllowed(ErrorCode.ASSIGNMENT_NOT_ALLOWED, "error.assign_only_yourself")
+    if request.assignee_id in (None, user.id):
+        return None
+    if assignee_id is None:
+        return NotAllowed(ErrorCode.ASSIGNMENT_NOT_ALLOWED, "error.release_only_yours")
+    return AssignmentConflict()
+
+
+async def _try_assign(
+    request: RequestDocument, user: UserDocument, assignee_id: PydanticObjectId | None
+) -> RequestDocument | None:
+    """One atomic update, only if nothing changed since ``request`` was read (its version,
+    so its assignee too): of two operators taking it at once, one writes. The history entry
+    keeps the status and makes the change an event for subscribers."""
+    moment = now()
+    entry = StatusChange(
+        status=request.status,
+        at=moment,
+        by_operator=True,
+        actor_id=user.id,
+        assignment=Assignment(assignee_id=assignee_id),
+    )
+    return await RequestDocument.find_one(  # type: ignore[return-value]
+        {**one_request(request.id, request.user_id), "version": request.version}
+    ).update(
+        Set({"assignee_id": assignee_id, "updated_at": moment}),
+        Push({"history": entry}),
+        Inc({"version": 1}),
+        response_type=UpdateResponse.NEW_DOCUMENT,
+    )
+
+
+def _id_or_none(value: PydanticObjectId | None) -> str | None:
+    return str(value) if value is not None else None
+
+
 class RequestKeptChanging(RuntimeError):
-    """Every attempt to add a comment found the request changed since it was read: the
-    caller gets an internal error and, as with any failed mutation, still holds the text."""
+    """Every attempt to add a comment (or assign) found the request changed since it was
+    read: the caller gets an internal error and, as with any failed mutation, still holds
+    the text."""
 
     def __init__(self, request_id: PydanticObjectId) -> None:
-        super().__init__(f"request {request_id} changed on each of {COMMENT_ATTEMPTS} attempts")
+        super().__init__(f"request {request_id} changed on each attempt to write to it")
 
 
 def _refuses_comments(request: RequestDocument) -> NotAllowed | None:

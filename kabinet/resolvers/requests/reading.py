@@ -50,6 +50,8 @@ class RequestFilter:
     policy_id: PydanticObjectId | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    # Handled by each of these (None: by nobody): all must hold, so two differ -> nothing.
+    assignees: tuple[PydanticObjectId | None, ...] = ()
 
 
 async def list_requests(
@@ -75,6 +77,9 @@ async def list_requests(
         created["$lte"] = filters.created_to
     if created:
         query["created_at"] = created
+    if filters.assignees:
+        one = len(set(filters.assignees)) == 1
+        query = within({"assignee_id": filters.assignees[0]} if one else None, query)
     return await pages.newest_first(
         RequestDocument,
         within(readable(viewer), query),

@@ -28,6 +28,15 @@ class RequestFilter:
     )
     created_from: datetime | None = strawberry.field(default=None, description="Filed at or after.")
     created_to: datetime | None = strawberry.field(default=None, description="Filed at or before.")
+    assigned_to_me: bool | None = strawberry.field(
+        default=None, description="Staff: `true` for those you handle (`Request.assignee`)."
+    )
+    unassigned: bool | None = strawberry.field(
+        default=None, description="Staff: `true` for those nobody handles yet."
+    )
+    assignee_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Staff: handled by this staff member (a `User` id)."
+    )
 
 
 @strawberry.input(description="A span of time.")
@@ -132,6 +141,21 @@ class AddCommentInput:
     text: str = strawberry.field(description="The message; may be empty when files are sent.")
     attachments: list[Upload] | None = strawberry.field(
         default=None, description="Up to 10 files, PDF/JPEG/PNG/HEIC, 10 MB each."
+    )
+    internal: bool | None = strawberry.field(
+        default=False,
+        description="Staff: a note for the contact centre only; the person never sees it "
+        "(not in the API, live events, the data export or notifications).",
+    )
+
+
+@strawberry.input(description="Staff: who handles a request.")
+class AssignRequestInput:
+    request_id: strawberry.ID = strawberry.field(description="Id of the request.")
+    operator_id: strawberry.ID | None = strawberry.field(
+        description="The staff member (a `User` id) to handle it; null releases it. An "
+        "operator may give only themselves an unassigned request and release only their own; "
+        "an administrator anyone."
     )
 
 

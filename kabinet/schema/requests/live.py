@@ -44,9 +44,13 @@ class RequestEvent:
     comment: str | None = strawberry.field(
         description="Why, as written by whoever changed the status."
     )
+    assignee_changed: bool = strawberry.field(
+        description="Whether this change is of who handles the request (`request.assignee`), "
+        "at the same status, rather than of its status."
+    )
     request: Request = strawberry.field(
         description="The request as it stood right after this change: its status, the history "
-        "up to it and the comments written by then."
+        "up to it, its assignee and the comments written by then."
     )
     source: strawberry.Private[events.StatusEvent]
 
@@ -63,6 +67,7 @@ class RequestEvent:
                 at=event.at,
                 by_operator=event.change.by_operator,
                 comment=event.change.comment,
+                assignee_changed=event.change.assignment is not None,
                 request=Request.from_document(event.request),
                 source=event,
             )
@@ -186,7 +191,8 @@ async def _live(
 class RequestsSubscription:
     @strawberry.subscription(
         permission_classes=[SignedIn],
-        description="Status changes of the signed-in person's requests; of one request when "
+        description="Status changes (and changes of who handles them: `assigneeChanged`) of "
+        "the signed-in person's requests; of one request when "
         "`requestId` is given.",
     )
     async def request_updated(

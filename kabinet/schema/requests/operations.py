@@ -1,5 +1,5 @@
-"""The queries and mutations on requests: the queue, filing, cancelling, commenting and
-changing a status."""
+"""The queries and mutations on requests: the queue, filing, cancelling, commenting,
+changing a status and assigning."""
 
 from typing import Annotated
 
@@ -7,11 +7,12 @@ import strawberry
 from beanie import PydanticObjectId
 
 from kabinet.clock import aware
-from kabinet.documents import RequestDocument
+from kabinet.documents import RequestDocument, UserDocument
 from kabinet.resolvers import errors as domain
 from kabinet.resolvers import requests
 from kabinet.schema.context import Info
 from kabinet.schema.errors import (
+    AssignmentConflict,
     InputError,
     NotAllowed,
     NotFound,
@@ -28,6 +29,7 @@ from kabinet.schema.pagination import (
 from kabinet.schema.permissions import SignedIn, Staff, viewer
 from kabinet.schema.requests.inputs import (
     AddCommentInput,
+    AssignRequestInput,
     CancelRequestInput,
     ChangeRequestStatusInput,
     CreateRequestInput,
@@ -56,6 +58,7 @@ async def request_connection(
         policy_id=filter_id(given.policy_id, "Policy"),
         created_from=aware(given.created_from) if given.created_from else None,
         created_to=aware(given.created_to) if given.created_to else None,
+        assignees=_assignees(given, info.context.caller.user),
     )
     page = await requests.list_requests(
         viewer=info.context.caller.user,
@@ -72,6 +75,21 @@ async def request_connection(
         page_info=PageInfo.of([edge.cursor for edge in edges], has_next=page.has_next, after=after),
         count=page.count,
     )
+
+
+def _assignees(
+    given: RequestFilter, user: UserDocument | None
+) -> tuple[PydanticObjectId | None, ...]:
+    """The filter's conditions on who handles the requests (None: nobody); `false` and
+    null ask nothing."""
+    wanted: list[PydanticObjectId | None] = []
+    if given.assigned_to_me and user is not None:
+        wanted.append(user.id)
+    if given.unassigned:
+        wanted.append(None)
+    if given.assignee_id is not None:
+        wanted.append(filter_id(given.assignee_id, "User"))
+    return tuple(wanted)
 
 
 CreateRequestResult = Annotated[
@@ -92,6 +110,16 @@ AddCommentResult = Annotated[
 ChangeRequestStatusResult = Annotated[
     Request | NotFound | NotAllowed | InputError,
     strawberry.union("ChangeRequestStatusResult", description="The changed request, or why not."),
+]
+
+
+AssignRequestResult = Annotated[
+    Request | NotFound | NotAllowed | InputError | AssignmentConflict,
+    strawberry.union(
+        "AssignRequestResult",
+        description="The request with its new assignee, or why not (AssignmentConflict: "
+        "another staff member changed it first).",
+    ),
 ]
 
 
@@ -177,6 +205,7 @@ class RequestsMutation:
                 request_id=request_id,
                 text=input.text,
                 attachments=attachments,
+                internal=bool(input.internal),
             ),
         )
         return _answer(info, outcome)
@@ -200,6 +229,28 @@ class RequestsMutation:
                 status=input.status,
                 comment=input.comment,
                 scheduled_at=aware(input.scheduled_at) if input.scheduled_at else None,
+            ),
+        )
+        return _answer(info, outcome)
+
+    @strawberry.mutation(
+        permission_classes=[Staff],
+        description="Staff: take a request (operator: an unassigned one, for yourself), "
+        "release it (`operatorId: null`; operator: your own only) or, as an administrator, "
+        "assign it to any staff member. Two taking it at once: one wins, the other gets "
+        "`AssignmentConflict`.",
+    )
+    async def assign_request(self, info: Info, input: AssignRequestInput) -> AssignRequestResult:
+        user = viewer(info)
+        assignee_id = filter_id(input.operator_id, "User")
+        outcome = await by_id(
+            input.request_id,
+            "Request",
+            lambda request_id: requests.assign_request(
+                caller=info.context.caller,
+                user=user,
+                request_id=request_id,
+                assignee_id=assignee_id,
             ),
         )
         return _answer(info, outcome)

@@ -107,6 +107,9 @@ class Comment(relay.Node):
     at: datetime = strawberry.field(description="When.")
     by_operator: bool = strawberry.field(description="Written by the contact centre.")
     attachments: list[Attachment] = strawberry.field(description="Files sent with it.")
+    internal: bool = strawberry.field(
+        description="A staff note: only staff see it (the person never gets it)."
+    )
 
     @classmethod
     def from_value(cls, comment: CommentValue, info: Info) -> Self:
@@ -116,6 +119,7 @@ class Comment(relay.Node):
             at=comment.at,
             by_operator=comment.by_operator,
             attachments=[Attachment.from_value(a, info) for a in comment.attachments],
+            internal=comment.internal,
         )
 
     @classmethod
@@ -183,6 +187,22 @@ RequestDetails = Annotated[
     | CallbackDetails,
     strawberry.union("RequestDetails", description="The details of the request's kind."),
 ]
+
+
+@strawberry.type(description="Who in the contact centre handles a request.")
+class RequestAssignee:
+    first_name: str | None = strawberry.field(
+        description="Their first name: all the person is shown of them."
+    )
+    user: User | None = strawberry.field(
+        description="Staff only: the staff member's account; null for the person."
+    )
+
+
+def _staff_reads(info: Info) -> bool:
+    """Whether the caller is staff, who see internal notes and who handles a request."""
+    viewer = info.context.caller.user
+    return viewer is not None and viewer.is_staff
 
 
 async def _then[T, R](pending: Awaitable[T], then: Callable[[T], R]) -> R:
@@ -274,11 +294,28 @@ class Request(relay.Node):
 
     @strawberry.field(description="Every status, oldest first.")
     def history(self) -> list[StatusChange]:
-        return [StatusChange.from_value(change) for change in self.document.history]
+        return [StatusChange.from_value(change) for change in self.document.status_changes()]
 
-    @strawberry.field(description="Messages, oldest first.")
+    @strawberry.field(
+        description="Messages, oldest first; staff also see internal notes (`internal`)."
+    )
     def comments(self, info: Info) -> list[Comment]:
-        return [Comment.from_value(comment, info) for comment in self.document.comments]
+        shown = self.document.comments_for(staff=_staff_reads(info))
+        return [Comment.from_value(comment, info) for comment in shown]
+
+    @strawberry.field(
+        description="Who in the contact centre handles it (`assignRequest`); null while nobody "
+        "does. The person sees only the first name."
+    )
+    async def assignee(self, info: Info) -> RequestAssignee | None:
+        assignee_id = self.document.assignee_id
+        user = await info.context.loaders.user.load(assignee_id) if assignee_id else None
+        if user is None:
+            return None
+        staff = _staff_reads(info)
+        return RequestAssignee(
+            first_name=user.profile.first_name, user=User.from_document(user) if staff else None
+        )
 
     @strawberry.field(description="Files filed with it.")
     def attachments(self, info: Info) -> list[Attachment]:
@@ -289,7 +326,7 @@ class Request(relay.Node):
         """Synchronous when the card is known already (see `Loaders.card_of_request`):
         graphql-core awaits only the answers that are awaitable."""
         viewer = info.context.caller.user
-        staff = viewer is not None and viewer.is_staff
+        staff = _staff_reads(info)
 
         def shown(card: PolicyDocument | None) -> Policy:
             # Read once the card is loaded: loading the owner's cards settles the active one.

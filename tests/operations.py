@@ -280,6 +280,21 @@ mutation Comment($input: AddCommentInput!) {{
 }}
 """
 
+ASSIGN_REQUEST = f"""
+mutation Assign($input: AssignRequestInput!) {{
+  assignRequest(input: $input) {{
+    {REQUEST_RESULT}
+    ... on Request {{ assignee {{ firstName user {{ email }} }} }}
+  }}
+}}
+"""
+
+ADD_INTERNAL_NOTE = f"""
+mutation InternalNote($requestId: ID!, $text: String!) {{
+  addComment(input: {{requestId: $requestId, text: $text, internal: true}}) {{ {REQUEST_RESULT} }}
+}}
+"""
+
 MY_REQUESTS = """
 query MyRequests($first: Int, $after: String, $filter: RequestFilter) {
   me {

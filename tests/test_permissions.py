@@ -210,6 +210,12 @@ TABLE: dict[str, Row] = {
     "ADD_COMMENT": Row(
         {**owner_only(), "operator": DATA, "admin": DATA}, request_input(text="Дякую")
     ),
+    "ADD_INTERNAL_NOTE": Row(
+        {**owner_only(typed("INVALID_INPUT")), "operator": DATA, "admin": DATA},
+        lambda world, role: {"requestId": world.request_id, "text": "Перевірити поліс"},
+    ),
+    # Release: nobody holds the request, so staff get it back unchanged.
+    "ASSIGN_REQUEST": Row(STAFF_ONLY, request_input(operatorId=None)),
     "MY_REQUESTS": Row(signed_in(anonymous=NULL)),
     "REQUEST_QUEUE": Row(STAFF_ONLY),
     "NODE": Row(

@@ -31,6 +31,8 @@ PUBLISHED = {
         "TRANSITION_NOT_ALLOWED",
         "REQUEST_CLOSED",
         "TOO_MANY_COMMENTS",
+        "ASSIGNMENT_CONFLICT",
+        "ASSIGNMENT_NOT_ALLOWED",
     },
     "FieldErrorCode": {
         "REQUIRED",
@@ -81,6 +83,8 @@ PUBLISHED = {
         "PHONE_REQUIRED",
         "SCHEDULED_AT_REQUIRED",
         "STATUS_NOT_ANNOUNCED",
+        "ASSIGNEE_NOT_STAFF",
+        "STAFF_ONLY",
     },
     "GraphQLErrorCode": {
         "UNAUTHENTICATED",

@@ -8,6 +8,7 @@ from strawberry import relay
 
 from kabinet.documents import AuditEventDocument, RequestDocument, UserDocument
 from kabinet.i18n import Locale, translate
+from kabinet.resolvers.requests import lifecycle
 from tests.operations import ASSIGN_REQUEST
 from tests.policies import staff_token
 from tests.requests_support import callback, customer
@@ -237,3 +238,24 @@ async def test_bad_assignments_are_refused_in_the_callers_language_and_change_no
 
     assert (await stored(filed["id"])).model_dump() == before
     assert len(await assignments()) == audited
+
+
+async def test_the_update_itself_refuses_a_request_read_before_someone_took_it(
+    api: Api, mailbox: Mailbox
+):
+    """The race decided by the write, not by the check before it: an operator who read the
+    request unassigned writes nothing once another has taken it."""
+    member = await customer(api, mailbox)
+    filed = await callback(api, member)
+    oksana, oksana_id = await staff(api, "oksana@example.com", "operator", "Оксана")
+    await staff(api, "petro@example.com", "operator", "Петро")
+    petro = await UserDocument.find_one({"email": "petro@example.com"})
+    assert petro is not None
+    read_before = await stored(filed["id"])
+    await assign(api, oksana, filed["id"], oksana_id)
+
+    assert await lifecycle._try_assign(read_before, petro, petro.id) is None
+
+    after = await stored(filed["id"])
+    assert str(after.assignee_id) == relay.GlobalID.from_id(oksana_id).node_id
+    assert after.version == read_before.version + 1

@@ -410,3 +410,31 @@ async def test_events_made_while_subscribing_arrive_once_and_in_order(
         events = [m["payload"]["data"]["requestUpdated"] for m in messages]
         assert [event["status"] for event in events] == expected
         assert [event["at"] for event in events] == sorted({event["at"] for event in events})
+
+
+async def test_a_compressed_connection_gets_its_groups_answers_through_its_task(
+    api: Api, mailbox: Mailbox, settings: Settings, database: Database
+):
+    """A server that negotiates permessage-deflate (not as `kabinet serve` runs) has no
+    frames to write past the tasks (kabinet.wire): each subscriber's task sends."""
+    instance, task, port = await serve_on_loopback(
+        create_app(settings, database=database), ws_per_message_deflate=True
+    )
+    compressing = f"http://127.0.0.1:{port}"
+    try:
+        olena = await customer(api, mailbox)
+        async with (
+            subscribed(compressing, olena, STATUS) as first,
+            subscribed(compressing, olena, STATUS, operation_id="t") as second,
+        ):
+            written = direct_events()
+            await callback(api, olena)
+            got = [await next_message(ws) for ws in (first, second)]
+            assert direct_events() == written
+    finally:
+        instance.should_exit = True
+        await task
+
+    assert [m["id"] for m in got] == ["s", "t"]
+    assert got[0]["payload"] == got[1]["payload"]
+    assert got[0]["payload"]["data"]["requestUpdated"]["status"] == "SUBMITTED"

@@ -33,6 +33,7 @@ from kabinet.pages import account_page
 from kabinet.resolvers import files, notifications, policies, privacy
 from kabinet.schema.view import KabinetGraphQL
 from kabinet.services import Services
+from kabinet.wire import FramesMiddleware
 
 logger = logging.getLogger(__name__)
 
@@ -185,6 +186,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     app.add_middleware(ObserveMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, https=settings.public_url.startswith("https:"))
+    # Outermost: it finds the WebSocket's connection behind the `send` uvicorn hands over.
+    app.add_middleware(FramesMiddleware)
     app.state.services = services
     app.state.database = db
     return app

@@ -33,6 +33,7 @@ def serve(reload: bool) -> None:
     import uvicorn
 
     from kabinet.config import Settings
+    from kabinet.wire import WS_PER_MESSAGE_DEFLATE
 
     settings = Settings()
     uvicorn.run(
@@ -49,9 +50,7 @@ def serve(reload: bool) -> None:
         proxy_headers=bool(settings.forwarded_allow_ips),
         forwarded_allow_ips=settings.forwarded_allow_ips or None,
         ws_max_size=settings.max_body_bytes,  # a WebSocket message is a body too
-        # Compressing costs CPU per socket for every message: an event's answer, encoded
-        # once for a thousand subscribers, would be compressed a thousand times.
-        ws_per_message_deflate=False,
+        ws_per_message_deflate=WS_PER_MESSAGE_DEFLATE,
         timeout_keep_alive=settings.keepalive_timeout_seconds,
         log_config=None,  # kabinet.logs configures every logger, uvicorn's too
         access_log=False,  # kabinet.observe writes it, without query strings

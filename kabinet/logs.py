@@ -9,6 +9,7 @@ quote what a client sent, are not logged at all.
 
 import logging
 import sys
+import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
@@ -17,6 +18,10 @@ import orjson
 from kabinet.config import LogFormat, Settings
 
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
 
 
 class _WithRequestId(logging.Filter):

@@ -37,6 +37,10 @@ HTTP_SECONDS = Histogram(
 )
 WEBSOCKETS = Gauge("kabinet_websocket_connections", "Open WebSocket connections.")
 SUBSCRIPTIONS = Gauge("kabinet_subscriptions", "Active subscriptions to request events.")
+SUBSCRIPTION_EVENTS_DIRECT = Counter(
+    "kabinet_subscription_events_direct",
+    "Live events written to a subscriber's socket past its own task (its group's answer).",
+)
 OUTBOX_BACKLOG = Gauge(
     "kabinet_outbox_backlog", "Messages waiting to be sent, read at scrape time.", ["channel"]
 )

@@ -6,7 +6,6 @@ nothing else caught with a masked JSON 500."""
 import logging
 import re
 import time
-import uuid
 
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, Response
@@ -19,10 +18,6 @@ from kabinet.schema.masking import masked
 logger = logging.getLogger(__name__)
 access_log = logging.getLogger("kabinet.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-
-
-def new_request_id() -> str:
-    return uuid.uuid4().hex
 
 
 def unexpected_error(scope: Scope) -> Response:
@@ -43,7 +38,7 @@ class ObserveMiddleware:
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if _REQUEST_ID.match(given) else new_request_id()
+        request_id = given if _REQUEST_ID.match(given) else logs.new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
         logs.request_id.set(request_id)
         if scope["type"] == "websocket":

@@ -22,6 +22,7 @@ from kabinet.clock import clock
 from kabinet.config import Settings, SmtpSecurity
 from kabinet.db import Database
 from kabinet.documents import ALL_DOCUMENTS
+from kabinet.wire import WS_PER_MESSAGE_DEFLATE
 from tests.support import Api, CommandLog, Mailbox, SmsGateway, free_port
 
 
@@ -33,8 +34,17 @@ def mailbox() -> Iterator[Mailbox]:
     box.stop()
 
 
-async def serve_on_loopback(app: Any) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
+async def serve_on_loopback(
+    app: Any, **options: Any
+) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
+    """``app`` under uvicorn, configured as `kabinet serve` unless ``options`` say otherwise."""
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=free_port(),
+        log_level="warning",
+        **{"ws_per_message_deflate": WS_PER_MESSAGE_DEFLATE, **options},
+    )
     instance = uvicorn.Server(config)
     task = asyncio.create_task(instance.serve())
     async with asyncio.timeout(10):

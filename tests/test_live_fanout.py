@@ -7,6 +7,7 @@ import json
 import socket
 
 import pytest
+import websockets
 from prometheus_client import REGISTRY
 from websockets.client import ClientProtocol
 from websockets.frames import Frame, Opcode
@@ -34,6 +35,12 @@ subscription Queue { requestQueueUpdated { status request { number status policy
 """
 
 
+def direct_events() -> float:
+    """Live events written to sockets past their subscribers' tasks, by every server of
+    this process (kabinet.events.Broker)."""
+    return REGISTRY.get_sample_value("kabinet_subscription_events_direct_total") or 0.0
+
+
 def numbers(messages: list[dict], field: str) -> list[str]:
     return [m["payload"]["data"][field]["request"]["number"] for m in messages]
 
@@ -53,6 +60,7 @@ async def test_a_shared_answer_reaches_only_those_allowed_to_see_it(
         subscribed(server, operator, SAME_TEXT, operation_name="Queue") as queue,
         subscribed(server, second_operator, SAME_TEXT, operation_name="Queue") as other_queue,
     ):
+        written = direct_events()
         hers = await callback(api, olena)
         theirs = await callback(api, stranger)
         olena_got = [await next_message(olenas)]
@@ -63,6 +71,9 @@ async def test_a_shared_answer_reaches_only_those_allowed_to_see_it(
         # Nothing else is on its way to either member.
         assert await nothing_within(olenas, 0.5)
         assert await nothing_within(strangers, 0.5)
+        # Each group's first answered, the rest were written its answer past their tasks:
+        # olena's other tab once, the second operator twice; the stranger is alone.
+        assert direct_events() - written == 3
 
     assert numbers(olena_got, "requestUpdated") == [hers["number"]]
     assert other_tab_got == olena_got
@@ -82,8 +93,9 @@ async def change_status(api: Api, operator: str, request: dict, status: str) -> 
 async def test_each_protocol_gets_its_groups_answer_under_its_own_id(
     api: Api, mailbox: Mailbox, server: str
 ):
-    """One group on three sockets: the first subscriber answers for it, the others are sent
-    the group's encoded answer, each under its own operation id, in its protocol's type."""
+    """One group on three sockets: the first subscriber answers for it, the others are
+    written the group's encoded answer past their tasks, each under its own operation id
+    (quotes and Cyrillic escaped as JSON), in its protocol's type."""
     olena = await customer(api, mailbox)
     operator = await staff_token(api, "operator@example.com", "operator")
     quoted = 'вкладка "2"'
@@ -99,6 +111,7 @@ async def test_each_protocol_gets_its_groups_answer_under_its_own_id(
             protocol="graphql-ws",
         ) as legacy,
     ):
+        written = direct_events()
         request = await callback(api, olena)
         await change_status(api, operator, request, "IN_PROGRESS")
         got = {
@@ -106,6 +119,7 @@ async def test_each_protocol_gets_its_groups_answer_under_its_own_id(
             for name, ws in (("first", first), ("second", second), ("legacy", legacy))
         }
         assert await nothing_within(legacy, 0.5)
+        assert direct_events() - written == 4  # both events to `second` and `legacy`
 
     assert [(m["id"], m["type"]) for m in got["first"]] == [("s", "next")] * 2
     assert [(m["id"], m["type"]) for m in got["second"]] == [(quoted, "next")] * 2
@@ -140,11 +154,13 @@ async def test_a_group_replays_then_shares_live_events_in_order_once(
         subscribed(server, olena, SINCE, since) as first,
         subscribed(server, olena, SINCE, since, operation_id="t") as second,
     ):
+        written = direct_events()
         await change_status(api, operator, request, "NEEDS_INFO")
         await change_status(api, operator, request, "IN_PROGRESS")
         got = [[await next_message(ws) for _ in range(4)] for ws in (first, second)]
         assert await nothing_within(first, 0.5)
         assert await nothing_within(second, 0.5)
+        assert direct_events() - written == 2  # the live ones, to the second
 
     assert {(m["id"], m["type"]) for m in got[0]} == {("s", "next")}
     assert {(m["id"], m["type"]) for m in got[1]} == {("t", "next")}
@@ -258,6 +274,7 @@ async def test_a_subscriber_that_does_not_read_is_closed_and_replays_what_it_mis
         else None
     )
     open_before = subscriptions_open()
+    written = direct_events()
     before = now().isoformat()
     slow = await BareClient.connected(small_backlog, token)
     slow.send({"id": "s", "type": "subscribe", "payload": {"query": HEAVY}})
@@ -272,6 +289,8 @@ async def test_a_subscriber_that_does_not_read_is_closed_and_replays_what_it_mis
         assert answer["changeRequestStatus"]["status"] == status
         changes.append(status)
     assert subscriptions_open() == open_before  # the server gave up on it
+    # Behind a reader, it was written past its task until its socket backed up.
+    assert (direct_events() > written) == reader
     received = await slow.messages()
 
     assert slow.protocol.close_rcvd is not None
@@ -293,3 +312,129 @@ async def test_a_subscriber_that_does_not_read_is_closed_and_replays_what_it_mis
         assert await nothing_within(fast, 0.5)
         assert [event["at"] for event in read[: len(live)]] == [event["at"] for event in live]
     await readers.aclose()
+
+
+STATUS = "subscription { requestUpdated { at status } }"
+
+
+async def until_quiet(ws: websockets.ClientConnection) -> list[dict]:
+    """The messages that arrive until none has for half a second."""
+    received = []
+    with contextlib.suppress(TimeoutError):
+        while True:
+            received.append(await next_message(ws, 0.5))
+    return received
+
+
+@pytest.mark.parametrize("protocol", ["graphql-transport-ws", "graphql-ws"])
+async def test_no_event_follows_a_completed_subscription(
+    api: Api, mailbox: Mailbox, server: str, protocol: str
+):
+    """A subscriber of a group that completes while events keep coming is written nothing
+    once its operation is over (graphql-ws: after the server's `complete`; the other: no
+    event made after the server dropped it), while the rest of its group gets every event,
+    in order."""
+    olena = await customer(api, mailbox)
+    operator = await staff_token(api, "operator@example.com", "operator")
+    request = await callback(api, olena)
+    statuses = ["IN_PROGRESS", "NEEDS_INFO"] * 3
+    async with (
+        subscribed(server, olena, STATUS) as lead,
+        subscribed(server, olena, STATUS, operation_id="f", protocol=protocol) as leaving,
+    ):
+        open_before = subscriptions_open()
+
+        async def changes() -> None:
+            for status in statuses:
+                await change_status(api, operator, request, status)
+
+        changing = asyncio.create_task(changes())
+        received = [await next_message(leaving)]
+        stop = "stop" if protocol == "graphql-ws" else "complete"
+        await leaving.send(json.dumps({"id": "f", "type": stop}))
+        if protocol == "graphql-ws":  # its `complete` says the operation is over
+            while (message := await next_message(leaving))["type"] != "complete":
+                received.append(message)
+        else:  # over once the server no longer counts it
+            while subscriptions_open() == open_before:  # noqa: ASYNC110 - the server's count
+                await asyncio.sleep(0.01)
+        await changing
+        await change_status(api, operator, request, "IN_PROGRESS")
+        got = [await next_message(lead) for _ in range(len(statuses) + 1)]
+        after = await until_quiet(leaving)
+
+    assert [m["payload"]["data"]["requestUpdated"]["status"] for m in got] == [
+        *statuses,
+        "IN_PROGRESS",
+    ]
+    if protocol == "graphql-ws":
+        assert after == []
+    else:  # what was on its way before the server dropped it may still arrive
+        received += after
+    assert {(m["id"], m["type"]) for m in received} == {
+        ("f", "next" if stop == "complete" else "data")
+    }
+    seen = [m["payload"]["data"]["requestUpdated"]["status"] for m in received]
+    assert seen == statuses[: len(seen)]  # in order, and none made after it was over
+
+
+async def test_events_made_while_subscribing_arrive_once_and_in_order(
+    api: Api, mailbox: Mailbox, server: str
+):
+    """Changes made while two subscribers of one group replay (`since`) and go live reach
+    each once, in order, whether replayed, sent by its task or written past it."""
+    olena = await customer(api, mailbox)
+    operator = await staff_token(api, "operator@example.com", "operator")
+    since = {"since": now().isoformat()}
+    request = await callback(api, olena)
+    await change_status(api, operator, request, "IN_PROGRESS")
+    statuses = ["NEEDS_INFO", "IN_PROGRESS"] * 4
+
+    async def changes() -> None:
+        for status in statuses:
+            await change_status(api, operator, request, status)
+
+    changing = asyncio.create_task(changes())
+    async with (
+        subscribed(server, olena, SINCE, since) as first,
+        subscribed(server, olena, SINCE, since, operation_id="t") as second,
+    ):
+        await changing
+        await change_status(api, operator, request, "NEEDS_INFO")
+        expected = ["SUBMITTED", "IN_PROGRESS", *statuses, "NEEDS_INFO"]
+        got = [[await next_message(ws) for _ in expected] for ws in (first, second)]
+        assert await nothing_within(first, 0.5)
+        assert await nothing_within(second, 0.5)
+
+    for messages in got:
+        events = [m["payload"]["data"]["requestUpdated"] for m in messages]
+        assert [event["status"] for event in events] == expected
+        assert [event["at"] for event in events] == sorted({event["at"] for event in events})
+
+
+async def test_a_compressed_connection_gets_its_groups_answers_through_its_task(
+    api: Api, mailbox: Mailbox, settings: Settings, database: Database
+):
+    """A server that negotiates permessage-deflate (not as `kabinet serve` runs) has no
+    frames to write past the tasks (kabinet.wire): each subscriber's task sends."""
+    instance, task, port = await serve_on_loopback(
+        create_app(settings, database=database), ws_per_message_deflate=True
+    )
+    compressing = f"http://127.0.0.1:{port}"
+    try:
+        olena = await customer(api, mailbox)
+        async with (
+            subscribed(compressing, olena, STATUS) as first,
+            subscribed(compressing, olena, STATUS, operation_id="t") as second,
+        ):
+            written = direct_events()
+            await callback(api, olena)
+            got = [await next_message(ws) for ws in (first, second)]
+            assert direct_events() == written
+    finally:
+        instance.should_exit = True
+        await task
+
+    assert [m["id"] for m in got] == ["s", "t"]
+    assert got[0]["payload"] == got[1]["payload"]
+    assert got[0]["payload"]["data"]["requestUpdated"]["status"] == "SUBMITTED"

@@ -2,6 +2,8 @@
 ids and never a password, code or token."""
 
 import json
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -276,3 +278,12 @@ async def test_an_exception_nothing_caught_is_a_masked_500_with_the_request_id(
     (logged,) = [r for r in caplog.records if r.name == "kabinet.observe"]
     assert logged.exc_info is not None
     assert str(logged.exc_info[1]) == "secret detail"
+
+
+def test_the_middleware_module_imports_on_its_own():
+    """kabinet.observe imported first (as a tool or a test might) once met the schema
+    package half-initialised: a circular import."""
+    imported = subprocess.run(
+        [sys.executable, "-c", "import kabinet.observe"], capture_output=True, text=True
+    )
+    assert imported.returncode == 0, imported.stderr

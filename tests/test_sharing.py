@@ -2,6 +2,7 @@
 group of subscribers, through the executor the schema uses."""
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncGenerator, Hashable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ class Event:
     owner: strawberry.Private[str]
     answers: strawberry.Private[dict[Hashable, Any]]
     runs: strawberry.Private[list[str]]
+    answered_groups: strawberry.Private[list[Hashable]] = dataclasses.field(default_factory=list)
 
     @strawberry.field
     def seen_by(self, info: Info) -> str:
@@ -38,6 +40,9 @@ class Event:
     def audience(self, context: Any) -> Hashable:
         viewer: Viewer = context["viewer"]
         return "staff" if viewer.staff else viewer.name
+
+    def answered(self, key: Hashable) -> None:
+        self.answered_groups.append(key)
 
 
 @dataclass
@@ -66,7 +71,7 @@ SCHEMA = strawberry.Schema(
 VIEWERS = [Viewer("olena", False), Viewer("ops-1", True), Viewer("ops-2", True)]
 
 
-async def answers_to_one_event(query: str) -> tuple[list[Any], list[str]]:
+async def answers_to_one_event(query: str) -> tuple[list[Any], list[str], list[Hashable]]:
     feed = Feed()
     streams = [
         await SCHEMA.subscribe(query, context_value={"viewer": viewer, "feed": feed})
@@ -81,22 +86,24 @@ async def answers_to_one_event(query: str) -> tuple[list[Any], list[str]]:
     results = await asyncio.gather(*firsts)
     for stream in streams:
         await stream.aclose()
-    return [result.data for result in results], event.runs
+    return [result.data for result in results], event.runs, event.answered_groups
 
 
 async def test_a_selection_runs_once_per_audience():
-    data, runs = await answers_to_one_event("subscription { events { seenBy } }")
+    data, runs, answered = await answers_to_one_event("subscription { events { seenBy } }")
 
     assert sorted(runs) == ["olena", "ops-1"]  # olena's two tabs and the two operators share
+    assert len(set(answered)) == len(answered) == 2  # each group's answer announced once
     assert [d["events"]["seenBy"] for d in data] == ["olena", "staff", "staff", "olena"]
     assert isinstance(data[1], SharedData)
     assert data[1] is data[2]  # one answer, encoded once
 
 
 async def test_a_selection_that_waits_is_shared_too():
-    data, runs = await answers_to_one_event("subscription { events { seenBy later } }")
+    data, runs, answered = await answers_to_one_event("subscription { events { seenBy later } }")
 
     assert sorted(runs) == ["olena", "ops-1"]
+    assert len(set(answered)) == len(answered) == 2  # once each answer is there
     assert [d["events"]["later"] for d in data][1:3] == [2, 2]
 
 

@@ -11,7 +11,7 @@ import contextlib
 import dataclasses
 import inspect
 import logging
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -43,6 +43,17 @@ class StatusEvent:
     # What its subscribers computed from it, to share (kabinet.schema.sharing): one event
     # object reaches every subscriber of this process.
     shared: dict[Hashable, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)
+    # The groups whose answers subscribers wait for, to be written past their tasks
+    # (`Broker`), by the same keys.
+    leads: "dict[Hashable, _Lead]" = dataclasses.field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def answered(self, key: Hashable) -> None:
+        """The answer of the group ``key`` is in `shared`: written to those waiting for it."""
+        lead = self.leads.get(key)
+        if lead is not None:
+            lead.answered()
 
     @property
     def change_id(self) -> PydanticObjectId:
@@ -120,26 +131,195 @@ class HistoryLost(Exception):
     ends and its client subscribes again with `since`, which replays them."""
 
 
+class Shortcut(Protocol):
+    """A live subscriber's way to its socket past its own task: its group's answer to an
+    event, once there, written as it is (kabinet.schema.sharing.Direct)."""
+
+    def key(self, event: StatusEvent) -> Hashable:
+        """Its group's key among the event's `shared` answers."""
+        ...
+
+    @property
+    def ready(self) -> bool:
+        """Whether a frame written now goes out at once: its operation runs and its socket
+        is open and not backed up."""
+        ...
+
+    def send(self, answer: Any) -> bool | None:
+        """Writes the group's ``answer``: True when done (or dropped, its socket being
+        closed), False when it cannot be (an answer with errors, a socket backed up: the
+        subscriber's task takes the event), None while there is no answer yet."""
+        ...
+
+
+class _Lead:
+    """One group's answer to one event: a subscriber's task computes it (the lead's), the
+    others of the group wait for it in their `pending`."""
+
+    __slots__ = ("finished", "waiting")
+
+    def __init__(self) -> None:
+        self.waiting: list[_Subscription] = []
+        # The lead's task is done with the event (or gone): what has no answer by now is
+        # left to each waiting subscriber's own task.
+        self.finished = False
+
+    def answered(self) -> None:
+        """Writes the answer to every waiting subscriber whose turn it is."""
+        written = sum(subscription.flush() for subscription in self.waiting)
+        if written:
+            metrics.SUBSCRIPTION_EVENTS_DIRECT.inc(written)
+
+    def finish(self) -> None:
+        self.finished = True
+        self.answered()
+
+
 class _Subscription:
+    """One subscriber: its own queue and task, or, once live and idle, its `Shortcut`.
+
+    An event takes the shortcut only when the subscriber's task has nothing of its own to
+    send (its queue empty, no event in hand), and waits in `pending` until its group's
+    answer is there; an event that cannot take it goes to the queue, with every pending
+    one before it. So its events reach its socket in order, by one way or the other.
+    """
+
     def __init__(
         self,
         wanted: Callable[[StatusEvent], bool],
         capacity: int,
         overflowed: Callable[[], None] | None,
+        registry: dict["_Subscription", None],
     ) -> None:
         self.wanted = wanted
         self.queue: asyncio.Queue[StatusEvent] = asyncio.Queue(capacity)
         self.overflowed = overflowed
+        self._capacity = capacity
+        self._registry = registry
         # Why the subscription ends once its queue is drained.
         self.ended: type[Exception] = SubscriberTooSlow
+        # Events it replayed (`skip`): one published live too is not delivered twice.
+        self.replayed: set[PydanticObjectId] = set()
+        self.shortcut: Shortcut | None = None
+        self.pending: deque[tuple[StatusEvent, Hashable, _Lead]] = deque()
+        # The event its task is handling, and the groups it answers for (by change).
+        self.handling: StatusEvent | None = None
+        self.leading: dict[PydanticObjectId, _Lead] = {}
+
+    @property
+    def idle(self) -> bool:
+        """Whether its task has nothing in hand or queued: a frame written past it now
+        overtakes nothing."""
+        return self.handling is None and self.queue.empty()
+
+    def skip(self, replayed: set[PydanticObjectId]) -> None:
+        """The changes it replayed: not delivered again when they are published live."""
+        self.replayed = replayed
+
+    def go_live(self, shortcut: Shortcut | None) -> None:
+        """Its replay is done: from now on an event may reach its socket by ``shortcut``."""
+        self.shortcut = shortcut
+
+    def deliver(self, event: StatusEvent, leads: dict[Hashable, _Lead]) -> None:
+        """``event`` (which it wants) by the shortcut when it may take it, else its queue;
+        the first subscriber of a group whose task takes the event answers for the group."""
+        shortcut = self.shortcut
+        if shortcut is None:
+            self.enqueue(event)
+            return
+        key = shortcut.key(event)
+        lead = leads.get(key)
+        if lead is not None and (self.pending or self.idle) and shortcut.ready:
+            if len(self.pending) >= self._capacity:
+                self.end(SubscriberTooSlow)
+                return
+            self.pending.append((event, key, lead))
+            lead.waiting.append(self)
+            return
+        self.to_task()
+        if self.enqueue(event) and lead is None and shortcut.ready:
+            leads[key] = self.leading[event.change_id] = _Lead()
+
+    def flush(self) -> int:
+        """Sends its pending events whose answers are there, in order; the first that cannot
+        be sent goes to its task with all after it. How many it wrote."""
+        pending, written = self.pending, 0
+        while pending and self.shortcut is not None:
+            event, key, lead = pending[0]
+            sent = self.shortcut.send(event.shared.get(key))
+            if sent is None and not lead.finished:
+                break  # the lead's task is still at it
+            if not sent:
+                self.to_task()
+                break
+            pending.popleft()
+            written += 1
+        return written
+
+    def to_task(self) -> None:
+        """Its pending events go to its queue, for its task to send (in order)."""
+        while self.pending:
+            self.enqueue(self.pending.popleft()[0])
+
+    def enqueue(self, event: StatusEvent) -> bool:
+        """Whether ``event`` was queued; a full queue ends the subscription."""
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.end(SubscriberTooSlow)
+            return False
+        return True
+
+    def end(self, reason: type[Exception]) -> None:
+        """Ends it with ``reason`` after the events it has (pending ones too, queued first);
+        when it fell behind, ``overflowed`` is told."""
+        self._registry.pop(self, None)
+        self.to_task()
+        self.shortcut = None
+        self.ended = reason
+        self.queue.shutdown()
+        if reason is SubscriberTooSlow and self.overflowed is not None:
+            self.overflowed()
+
+    def handled(self) -> None:
+        """Its task is done with the event in hand: the groups it answered for may go on."""
+        event, self.handling = self.handling, None
+        if event is not None and (lead := self.leading.pop(event.change_id, None)):
+            lead.finish()
+
+    def left(self) -> None:
+        """It is gone: nothing more by its shortcut, and no group waits for its task."""
+        self._registry.pop(self, None)
+        self.shortcut = None
+        self.pending.clear()
+        self.handled()
+        leading, self.leading = self.leading, {}
+        for lead in leading.values():
+            lead.finish()
+
+    def __aiter__(self) -> "_Subscription":
+        return self
+
+    async def __anext__(self) -> StatusEvent:
+        self.handled()
+        while True:
+            try:
+                event = await self.queue.get()
+            except asyncio.QueueShutDown:
+                raise self.ended from None
+            if event.change_id not in self.replayed:
+                self.handling = event
+                return event
 
 
 class Broker:
     """Fans events out to this process's subscribers; a full queue ends that subscriber.
 
-    Subscribers are served in the order they subscribed (their tasks wake in that order),
-    so the first subscriber of a group is the one that answers for it
-    (kabinet.schema.sharing)."""
+    Subscribers are served in the order they subscribed, so the first subscriber of a group
+    whose task takes an event is the one that answers for it (kabinet.schema.sharing); a
+    live subscriber whose task is idle is written its group's answer by the lead's task as
+    soon as it is there (`Shortcut`), without its own task waking.
+    """
 
     def __init__(self, capacity: int = 100) -> None:
         self._capacity = capacity
@@ -150,49 +330,31 @@ class Broker:
         return len(self._subscriptions)
 
     def publish(self, event: StatusEvent) -> None:
+        leads, change = event.leads, event.change_id
         for subscription in list(self._subscriptions):
-            if not subscription.wanted(event):
-                continue
-            try:
-                subscription.queue.put_nowait(event)
-            except asyncio.QueueFull:
-                self._end(subscription, SubscriberTooSlow)
-                if subscription.overflowed is not None:
-                    subscription.overflowed()
+            replayed = subscription.replayed  # empty, mostly: no id hashed then
+            if subscription.wanted(event) and not (replayed and change in replayed):
+                subscription.deliver(event, leads)
 
     def end_all(self, reason: type[Exception]) -> None:
         """End every subscription with ``reason``, after the events already queued for it."""
         for subscription in list(self._subscriptions):
-            self._end(subscription, reason)
-
-    def _end(self, subscription: _Subscription, reason: type[Exception]) -> None:
-        subscription.ended = reason
-        subscription.queue.shutdown()
-        self._subscriptions.pop(subscription, None)
+            subscription.end(reason)
 
     @contextlib.asynccontextmanager
     async def subscribe(
         self, wanted: Callable[[StatusEvent], bool], overflowed: Callable[[], None] | None = None
-    ) -> AsyncIterator[AsyncIterator[StatusEvent]]:
+    ) -> AsyncIterator[_Subscription]:
         """Events for ``wanted``; a quiet subscriber waits on its queue and costs nothing.
         ``overflowed`` is called when its queue is full (its reader is stuck, e.g. writing
         to a socket whose client does not read): the subscription has ended then."""
-        subscription = _Subscription(wanted, self._capacity, overflowed)
+        subscription = _Subscription(wanted, self._capacity, overflowed, self._subscriptions)
         self._subscriptions[subscription] = None
-
-        async def events() -> AsyncIterator[StatusEvent]:
-            while True:
-                try:
-                    event = await subscription.queue.get()
-                except asyncio.QueueShutDown:
-                    raise subscription.ended from None
-                yield event
-
         try:
             with metrics.SUBSCRIPTIONS.track_inprogress():
-                yield events()
+                yield subscription
         finally:
-            self._subscriptions.pop(subscription, None)
+            subscription.left()
 
 
 class EventSource(Protocol):

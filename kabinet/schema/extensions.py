@@ -21,7 +21,6 @@ from kabinet import logs
 from kabinet.auth.sessions import reload_session
 from kabinet.i18n import N_, translate
 from kabinet.metrics import OperationMetrics
-from kabinet.observe import new_request_id
 from kabinet.schema.errors import GraphQLErrorCode
 from kabinet.schema.limits import MAX_OBJECTS, count_objects
 from kabinet.schema.loaders import Loaders
@@ -41,7 +40,7 @@ class RecheckWebSocketCaller(SchemaExtension):
         if context.websocket:
             # Each operation on the socket is a request of its own in the logs; this runs
             # in the operation's own task, so the id stays with it.
-            logs.request_id.set(f"{context.caller.request_id}.{new_request_id()[:8]}")
+            logs.request_id.set(f"{context.caller.request_id}.{logs.new_request_id()[:8]}")
             context.loaders = Loaders()
             caller = context.caller
             if caller.session is not None:

@@ -11,18 +11,25 @@ masking rewrites errors in place, per caller): each subscriber executes its own.
 
 Once a group's answer is there, a subscription sends it itself (`Outlet.send`): the
 message is the group's encoded text behind the operation's id, written straight to the
-socket, without graphql-core executing anything or Strawberry handling a result.
+socket, without graphql-core executing anything or Strawberry handling a result. A live
+subscription whose task is idle is not even woken: the task that computed the group's
+answer writes it to its socket as a frame (`Direct`, through kabinet.events.Broker and
+kabinet.wire).
 """
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import orjson
 from graphql import ExecutionResult, OperationDefinitionNode
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from kabinet.wire import FrameWriter
+
+# A group's answer to an event: there, or on its way.
+type Answer = ExecutionResult | asyncio.Future[ExecutionResult]
 
 
 @runtime_checkable
@@ -34,8 +41,12 @@ class SharedEvent(Protocol):
         ...
 
     @property
-    def answers(self) -> dict[Hashable, "ExecutionResult | asyncio.Future[ExecutionResult]"]:
+    def answers(self) -> dict[Hashable, Answer]:
         """The answers computed for this event so far, by group."""
+        ...
+
+    def answered(self, key: Hashable) -> None:
+        """The answer of the group ``key`` is final: those waiting for it may have it."""
         ...
 
 
@@ -67,8 +78,9 @@ class SharedData(dict[str, Any]):
             self._encoded: str = orjson.dumps(self).decode()
             return self._encoded
 
-    def tail(self, message_type: str) -> str:
-        """A message of ``message_type`` carrying this data, from after its `id` member."""
+    def tail(self, message_type: str) -> bytes:
+        """A message of ``message_type`` carrying this data, from after its `id` member
+        (UTF-8)."""
         try:
             tails = self._tails
         except AttributeError:
@@ -77,26 +89,88 @@ class SharedData(dict[str, Any]):
         if text is None:
             text = tails[message_type] = "".join(
                 ('"type":"', message_type, '","payload":{"data":', self.encoded(), "}}")
-            )
+            ).encode()
         return text
 
 
-@dataclass(frozen=True, slots=True)
 class Outlet:
     """Where one operation's answers go: its id and message type on its socket."""
 
-    head: str  # `{"id":<id>,`
-    message_type: str  # graphql-transport-ws `next`, graphql-ws `data`
-    send_text: Callable[[str], Awaitable[None]]
+    __slots__ = ("frames", "head", "message_type", "send_text")
 
-    @classmethod
-    def of(
-        cls, operation_id: str, message_type: str, send_text: Callable[[str], Awaitable[None]]
-    ) -> "Outlet":
-        return cls('{"id":' + orjson.dumps(operation_id).decode() + ",", message_type, send_text)
+    def __init__(
+        self,
+        operation_id: str,
+        message_type: str,  # graphql-transport-ws `next`, graphql-ws `data`
+        send_text: Callable[[str], Awaitable[None]],
+        frames: FrameWriter | None,
+    ) -> None:
+        self.head = b'{"id":' + orjson.dumps(operation_id) + b","
+        self.message_type = message_type
+        self.send_text = send_text
+        self.frames = frames
 
     async def send(self, data: SharedData) -> None:
-        await self.send_text(self.head + data.tail(self.message_type))
+        """``data`` as this operation's message: a frame written at once when the socket
+        takes it, else through the ASGI `send` (which waits while the socket is backed up)."""
+        tail = data.tail(self.message_type)
+        frames = self.frames
+        if frames is not None and not frames.closing and not frames.paused:
+            frames.write_text(self.head, tail)
+        else:
+            await self.send_text((self.head + tail).decode())
+
+    def shortcut(self, key: Callable[[Any], Hashable]) -> "Direct | None":
+        """The running operation's way past its task (kabinet.events.Shortcut), for its
+        group ``key``; None when its socket's frames cannot be written directly."""
+        task = asyncio.current_task()
+        if self.frames is None or task is None:
+            return None
+        return Direct(self, self.frames, key, task)
+
+
+class Direct:
+    """A live operation's `kabinet.events.Shortcut`: its group's answer written to its
+    socket as one frame by whichever task has it, without waking the operation's own.
+
+    Nothing goes once the operation is being cancelled (the client completed it, or the
+    socket is being closed): its task has not run yet, but no message may follow.
+    """
+
+    __slots__ = ("_frames", "_outlet", "_task", "key")
+
+    def __init__(
+        self,
+        outlet: Outlet,
+        frames: FrameWriter,
+        key: Callable[[Any], Hashable],
+        task: "asyncio.Task[Any]",
+    ) -> None:
+        self._outlet = outlet
+        self._frames = frames
+        self._task = task
+        self.key = key
+
+    @property
+    def ready(self) -> bool:
+        frames = self._frames
+        return not self._task.cancelling() and not frames.closing and not frames.paused
+
+    def send(self, answer: Answer | None) -> bool | None:
+        if answer is None:
+            return None
+        if isinstance(answer, asyncio.Future):
+            if not answer.done():
+                return None
+            answer = answer.result() if not answer.cancelled() and not answer.exception() else None
+        data = shared_data(answer)
+        frames = self._frames
+        if self._task.cancelling() or frames.closing:
+            return True  # dropped: nothing goes after a complete or a close
+        if data is None or frames.paused:
+            return False
+        frames.write_text(self._outlet.head, data.tail(self._outlet.message_type))
+        return True
 
 
 # The running operation's outlet, set by the protocol handlers in the operation's task.
@@ -111,9 +185,7 @@ def shared_data(answer: object) -> SharedData | None:
     return None
 
 
-async def awaited_data(
-    answer: "ExecutionResult | asyncio.Future[ExecutionResult] | None",
-) -> SharedData | None:
+async def awaited_data(answer: Answer | None) -> SharedData | None:
     """`shared_data` of a group's answer, once the one computing it is done (shielded: one
     subscriber leaving must not cancel what the others await); None when there is none
     yet (this subscriber is the first of its group)."""
@@ -149,9 +221,11 @@ class SharingExecutor(StrawberryGraphQLCoreExecutionContext):
         if answer is None:  # the first of its group
             result = super().execute_operation(serially)
             if isinstance(result, Awaitable):  # some resolver waits (a loader): a task awaits
-                event.answers[key] = asyncio.ensure_future(_shareable(result))
-                return self._from_group(event.answers[key], serially)
+                future = event.answers[key] = asyncio.ensure_future(_shareable(result))
+                future.add_done_callback(lambda _: event.answered(key))
+                return self._from_group(future, serially)
             event.answers[key] = answer = _shareable_now(result)
+            event.answered(key)
             return answer
         if isinstance(answer, ExecutionResult):  # no coroutine for the many that follow
             return self._own(answer, serially)

@@ -37,6 +37,7 @@ from kabinet.schema.context import Context
 from kabinet.schema.errors import GraphQLErrorCode
 from kabinet.schema.sharing import OUTLET, Outlet, encode_message
 from kabinet.services import Services
+from kabinet.wire import FRAMES
 
 GRAPHIQL_PAGE = Path(__file__).parent.parent / "static" / "graphiql.html"
 # A browser sends these content types cross-site without a CORS preflight, so a
@@ -144,8 +145,10 @@ class SocketHandling:
     answer_type: str
 
     def outlet(self, operation_id: str) -> None:
-        """Lets the operation running in this task send a shared answer itself."""
-        OUTLET.set(Outlet.of(operation_id, self.answer_type, self.websocket.send_text))
+        """Lets the operation running in this task send a shared answer itself, as a frame
+        written to the connection when the server is one `kabinet.wire` knows."""
+        frames = self.websocket.ws.scope.get(FRAMES)
+        OUTLET.set(Outlet(operation_id, self.answer_type, self.websocket.send_text, frames))
 
     async def handle(self) -> None:
         self.context.close_socket = self.close

@@ -80,6 +80,9 @@ class RequestEvent:
     def answers(self) -> dict[Hashable, Any]:
         return self.source.shared
 
+    def answered(self, key: Hashable) -> None:
+        self.source.answered(key)
+
 
 def _audience(event: events.StatusEvent, context: Context) -> Hashable:
     """Who sees the event's request, for sharing answers (kabinet.schema.sharing): its owner
@@ -158,15 +161,18 @@ async def _live(
                 else []
             )
             missed = [event for event in missed if wanted(event)]
-            replayed = {event.change_id for event in missed}
+            stream.skip({event.change_id for event in missed})
             outlet = OUTLET.get()
             groups = _Groups(selection_of(info.operation, info.variable_values), context.caller)
             try:
                 for event in missed:
                     yield RequestEvent.of(event, info)
+                if outlet is not None:
+                    # Caught up: an event may now reach the socket without this task (its
+                    # group's answer written by the task that computed it), when this task
+                    # has nothing of its own to send before it.
+                    stream.go_live(outlet.shortcut(groups.of))
                 async for event in stream:
-                    if event.change_id in replayed:  # listening began before the replay's read
-                        continue
                     answer = event.shared.get(groups.of(event))
                     data = await awaited_data(answer)
                     if outlet is not None and data is not None:

@@ -46,6 +46,9 @@ FELL_BEHIND = 4413  # kabinet.events.sockets.SUBSCRIBER_TOO_SLOW
 PER_PROCESS = 1000  # sockets per client process
 MIXED_FROM = 1000  # from this many subscribers on, half follow the owner's own requests
 WAIT_SECONDS = 30  # for one event to reach everyone, before the next change is made
+# Latencies each size is measured on at least: a p99 of five (one subscriber, five
+# changes) is their maximum, and the baseline of every ratio swung with it.
+MIN_LATENCIES = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,11 +259,19 @@ async def subscriptions(
     per_process: int = PER_PROCESS,
 ) -> list[Delivery]:
     """For each size, a fresh set of subscribers, ``idle_seconds`` of quiet, and ``changes``
-    status changes."""
+    status changes, more where fewer would give under MIN_LATENCIES latencies."""
     async with Client(server.base_url) as client:
         tokens = {email: await client.login(email) for email in (WRITER, OPERATOR)}
         return [
-            await _delivery(client, server, tokens, size, changes, idle_seconds, per_process)
+            await _delivery(
+                client,
+                server,
+                tokens,
+                size,
+                max(changes, math.ceil(MIN_LATENCIES / size)),
+                idle_seconds,
+                per_process,
+            )
             for size in sizes
         ]
 

@@ -49,6 +49,8 @@ WAIT_SECONDS = 30  # for one event to reach everyone, before the next change is 
 # Latencies each size is measured on at least: a p99 of five (one subscriber, five
 # changes) is their maximum, and the baseline of every ratio swung with it.
 MIN_LATENCIES = 100
+# Status changes made to one request: more would grow its history, and each event's cost.
+CHANGES_PER_REQUEST = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,10 +204,14 @@ async def _delivery(
     idle_seconds: float,
     per_process: int,
 ) -> Delivery:
-    """A new request (SUBMITTED, so the status cycle is valid), ``size`` subscribers idle
-    for ``idle_seconds``, then ``changes`` status changes."""
-    filed = expect(await client.graphql(CREATE, tokens[WRITER]), "createRequest", "Request")
-    await asyncio.sleep(1.5)  # the filing's event has gone out before anyone listens
+    """New requests (SUBMITTED, so the status cycle is valid), ``size`` subscribers idle
+    for ``idle_seconds``, then ``changes`` status changes, CHANGES_PER_REQUEST to a
+    request, so every size measures events of requests alike."""
+    filed = [
+        expect(await client.graphql(CREATE, tokens[WRITER]), "createRequest", "Request")
+        for _ in range(math.ceil(changes / CHANGES_PER_REQUEST))
+    ]
+    await asyncio.sleep(1.5)  # the filings' events have gone out before anyone listens
     owners = size // 2 if size >= MIXED_FROM else 0
     subscribers = [(tokens[OPERATOR], QUEUE)] * (size - owners) + [(tokens[WRITER], OWN)] * owners
     processes = math.ceil(size / per_process)
@@ -221,8 +227,9 @@ async def _delivery(
     cpu_before = server.cpu_seconds()
     for n in range(changes):
         sent.append(time.perf_counter())
+        request, nth = divmod(n, CHANGES_PER_REQUEST)
         changed = await client.graphql(
-            CHANGE, tokens[OPERATOR], id=filed["id"], status=CYCLE[n % 2]
+            CHANGE, tokens[OPERATOR], id=filed[request]["id"], status=CYCLE[nth % 2]
         )
         expect(changed, "changeRequestStatus", "Request")
         everyone = asyncio.gather(*(c.wait_for(n + 1) for c in clients))

@@ -31,6 +31,7 @@ from kabinet.middleware import (
 from kabinet.observe import ObserveMiddleware
 from kabinet.pages import account_page
 from kabinet.resolvers import files, notifications, policies, privacy
+from kabinet.resolvers.requests import due
 from kabinet.schema.view import KabinetGraphQL
 from kabinet.services import Services
 from kabinet.wire import FramesMiddleware
@@ -84,6 +85,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         sweeper = asyncio.create_task(
             files.keep_sweeping(settings.orphan_file_grace), name="orphan-files"
         )
+        overdue = asyncio.create_task(
+            due.keep_announcing_overdue(settings), name="overdue-announcements"
+        )
         keys = asyncio.create_task(_fill_search_keys(), name="search-keys")
         source = choose_source(
             await db.client.admin.command("hello"),
@@ -111,7 +115,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         try:
             yield
         finally:
-            for task in (sender, eraser, announcer, sweeper, keys, listener, sessions):
+            for task in (sender, eraser, announcer, sweeper, overdue, keys, listener, sessions):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

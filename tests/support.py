@@ -206,6 +206,7 @@ class CommandLog(CommandListener):
             "deletions",
             "announcements",
             "orphan-files",
+            "overdue-announcements",
             "search-keys",
             "request-events",
             "socket-sessions",

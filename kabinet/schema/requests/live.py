@@ -48,6 +48,10 @@ class RequestEvent:
         description="Whether this change is of who handles the request (`request.assignee`), "
         "at the same status, rather than of its status."
     )
+    became_overdue: bool = strawberry.field(
+        description="Whether this event is the request turning overdue (its `dueAt` passed), "
+        "at the same status: announced once, to staff (`requestQueueUpdated`) only."
+    )
     request: Request = strawberry.field(
         description="The request as it stood right after this change: its status, the history "
         "up to it, its assignee and the comments written by then."
@@ -68,6 +72,7 @@ class RequestEvent:
                 by_operator=event.change.by_operator,
                 comment=event.change.comment,
                 assignee_changed=event.change.assignment is not None,
+                became_overdue=event.change.overdue,
                 request=Request.from_document(event.request),
                 source=event,
             )
@@ -219,13 +224,19 @@ class RequestsSubscription:
             return
 
         def wanted(event: events.StatusEvent) -> bool:
-            return event.user_id == user.id and (only is None or event.request_id == only)
+            return (
+                event.user_id == user.id
+                and (only is None or event.request_id == only)
+                and not event.change.overdue  # the staff's business
+            )
 
         async for update in _live(info, wanted, since, user.id):
             yield update
 
     @strawberry.subscription(
-        permission_classes=[Staff], description="Staff: every request filed or changed."
+        permission_classes=[Staff],
+        description="Staff: every request filed or changed, and each turning overdue "
+        "(`becameOverdue`).",
     )
     async def request_queue_updated(
         self,

@@ -11,6 +11,7 @@ from kabinet.documents import RequestDocument, UserDocument
 from kabinet.resolvers import errors as domain
 from kabinet.resolvers import requests
 from kabinet.schema.context import Info
+from kabinet.schema.enums import RequestOrder
 from kabinet.schema.errors import (
     AssignmentConflict,
     InputError,
@@ -37,7 +38,7 @@ from kabinet.schema.requests.inputs import (
     read_uploads,
     request_form,
 )
-from kabinet.schema.requests.types import Request, RequestConnection, RequestEdge
+from kabinet.schema.requests.types import QueueCounts, Request, RequestConnection, RequestEdge
 
 
 async def request_connection(
@@ -47,6 +48,7 @@ async def request_connection(
     first: int | None,
     after: str | None,
     filter: RequestFilter | None,
+    order: requests.RequestOrder = requests.RequestOrder.NEWEST,
 ) -> RequestConnection:
     """A page of the requests the caller may read (`requests.reading.readable`); of one
     ``account`` when given (`User.requests`)."""
@@ -59,15 +61,21 @@ async def request_connection(
         created_from=aware(given.created_from) if given.created_from else None,
         created_to=aware(given.created_to) if given.created_to else None,
         assignees=_assignees(given, info.context.caller.user),
+        overdue=bool(given.overdue),
     )
     page = await requests.list_requests(
         viewer=info.context.caller.user,
         filters=filters,
         first=page_size(first),
         after=decode_time_cursor(after),
+        order=order,
     )
+    by_due = order is requests.RequestOrder.DUE_SOONEST
     edges = [
-        RequestEdge(cursor=encode_time_cursor(r.created_at, r.id), node=Request.from_document(r))
+        RequestEdge(
+            cursor=encode_time_cursor(r.due_at if by_due else r.created_at, r.id),  # type: ignore[arg-type]
+            node=Request.from_document(r),
+        )
         for r in page.items
     ]
     return RequestConnection(
@@ -132,7 +140,8 @@ def _answer(info: Info, outcome: RequestDocument | domain.DomainError) -> object
 @strawberry.type
 class RequestsQuery:
     @strawberry.field(
-        permission_classes=[Staff], description="Staff: every request, newest first, with filters."
+        permission_classes=[Staff],
+        description="Staff: every request, newest first (or soonest due: `orderBy`), with filters.",
     )
     async def request_queue(
         self,
@@ -140,8 +149,26 @@ class RequestsQuery:
         first: int | None = None,
         after: str | None = None,
         filter: RequestFilter | None = None,
+        order_by: Annotated[
+            RequestOrder,
+            strawberry.argument(
+                description="NEWEST (the default) or DUE_SOONEST; a cursor (`after`) continues "
+                "the order it came from."
+            ),
+        ] = requests.RequestOrder.NEWEST,
     ) -> RequestConnection:
-        return await request_connection(info, first=first, after=after, filter=filter)
+        return await request_connection(
+            info, first=first, after=after, filter=filter, order=order_by
+        )
+
+    @strawberry.field(
+        permission_classes=[Staff],
+        description="Staff: how many requests there are by status, by kind, overdue and "
+        "assigned to you, for a dashboard. Each number is one index-backed count, counted "
+        "only when asked for.",
+    )
+    def queue_counts(self, info: Info) -> QueueCounts:
+        return QueueCounts(viewer=viewer(info))
 
 
 @strawberry.type
@@ -182,7 +209,10 @@ class RequestsMutation:
             input.request_id,
             "Request",
             lambda request_id: requests.cancel_request(
-                user=user, request_id=request_id, reason=input.reason
+                services=info.context.services,
+                user=user,
+                request_id=request_id,
+                reason=input.reason,
             ),
         )
         return _answer(info, outcome)

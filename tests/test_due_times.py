@@ -13,6 +13,7 @@ from kabinet.clock import clock
 from kabinet.config import Settings
 from kabinet.db import Database
 from kabinet.documents import RequestDocument
+from kabinet.i18n import Locale
 from kabinet.resolvers.requests import due
 from kabinet.schema.ids import decode_id
 from tests.conftest import served
@@ -21,6 +22,7 @@ from tests.policies import staff_token
 from tests.requests_support import callback, create, customer, window
 from tests.subscriptions import next_message, subscribed
 from tests.support import Api, CommandLog, Mailbox
+from tests.test_assignment import speaking
 
 DUE = "query Due($id: ID!) { node(id: $id) { ... on Request { status dueAt overdue } } }"
 QUEUE_OVERDUE = """subscription {
@@ -245,3 +247,31 @@ async def test_queue_counts_are_for_staff_only(api: Api, mailbox: Mailbox):
 def test_bad_due_settings_are_refused_at_start(values: dict[str, int], message: str):
     with pytest.raises(ValidationError, match=message):
         Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(
+    ("order", "locale", "message"),
+    [
+        ("DUE_SOONEST", "en", "This cursor does not belong to this list in this order"),
+        ("NEWEST", "uk", "Цей курсор не належить до цього списку"),
+    ],
+)
+async def test_a_cursor_of_another_order_is_refused(
+    api: Api, mailbox: Mailbox, order: str, locale: str, message: str
+):
+    member = await customer(api, mailbox)
+    operator = await staff_token(api, "operator@example.com", "operator")
+    for _ in range(2):
+        await callback(api, member)
+    other = "NEWEST" if order == "DUE_SOONEST" else "DUE_SOONEST"
+    page = await api.data(DUE_QUEUE, {"first": 1, "orderBy": other}, token=operator)
+    cursor = page["requestQueue"]["pageInfo"]["endCursor"]
+
+    variables = {"first": 1, "after": cursor, "orderBy": order}
+    await speaking("operator@example.com", Locale(locale))
+    refused = await api.post(DUE_QUEUE, variables, token=operator)
+    assert refused["data"] is None
+    (error,) = refused["errors"]
+    assert error["extensions"]["code"] == "INVALID_CURSOR"
+    assert error["extensions"]["argument"] == "after"
+    assert error["message"].startswith(message)

@@ -5,15 +5,18 @@ from typing import Annotated
 
 import strawberry
 from beanie import PydanticObjectId
+from graphql import GraphQLError
 
 from kabinet.clock import aware
 from kabinet.documents import RequestDocument, UserDocument
+from kabinet.i18n import translate
 from kabinet.resolvers import errors as domain
 from kabinet.resolvers import requests
 from kabinet.schema.context import Info
 from kabinet.schema.enums import RequestOrder
 from kabinet.schema.errors import (
     AssignmentConflict,
+    GraphQLErrorCode,
     InputError,
     NotAllowed,
     NotFound,
@@ -63,17 +66,24 @@ async def request_connection(
         assignees=_assignees(given, info.context.caller.user),
         overdue=bool(given.overdue),
     )
+    by_due = order is requests.RequestOrder.DUE_SOONEST
+    tag = DUE_CURSOR if by_due else ""
+    position = decode_time_cursor(after, tag)
+    if after is not None and position is None:
+        raise GraphQLError(
+            translate("error.cursor_invalid", info.context.caller.locale),
+            extensions={"code": GraphQLErrorCode.INVALID_CURSOR, "argument": "after"},
+        )
     page = await requests.list_requests(
         viewer=info.context.caller.user,
         filters=filters,
         first=page_size(first),
-        after=decode_time_cursor(after),
+        after=position,
         order=order,
     )
-    by_due = order is requests.RequestOrder.DUE_SOONEST
     edges = [
         RequestEdge(
-            cursor=encode_time_cursor(r.due_at if by_due else r.created_at, r.id),  # type: ignore[arg-type]
+            cursor=encode_time_cursor(r.due_at if by_due else r.created_at, r.id, tag),  # type: ignore[arg-type]
             node=Request.from_document(r),
         )
         for r in page.items
@@ -83,6 +93,10 @@ async def request_connection(
         page_info=PageInfo.of([edge.cursor for edge in edges], has_next=page.has_next, after=after),
         count=page.count,
     )
+
+
+# What a cursor of the queue by due time starts with (`encode_time_cursor`).
+DUE_CURSOR = "due:"
 
 
 def _assignees(

@@ -208,6 +208,7 @@ class CommandLog(CommandListener):
             "orphan-files",
             "overdue-announcements",
             "search-keys",
+            "due-times",
             "request-events",
             "socket-sessions",
         }

@@ -275,3 +275,31 @@ async def test_a_cursor_of_another_order_is_refused(
     assert error["extensions"]["code"] == "INVALID_CURSOR"
     assert error["extensions"]["argument"] == "after"
     assert error["message"].startswith(message)
+
+
+async def test_requests_filed_before_due_times_get_theirs(
+    api: Api, mailbox: Mailbox, settings: Settings
+):
+    member = await customer(api, mailbox)
+    operator = await staff_token(api, "operator@example.com", "operator")
+    old, recent, closed = [await callback(api, member) for _ in range(3)]
+    await change(api, operator, closed["id"], "REJECTED")
+    collection = RequestDocument.get_pymongo_collection()
+    await collection.update_many({}, {"$unset": {"due_at": "", "overdue_watch_at": ""}})
+    # `old` was filed an hour before the others: its first response is overdue already.
+    filed_earlier = at(old["createdAt"]) - timedelta(hours=1)
+    await collection.update_one({"_id": _id(old["id"])}, {"$set": {"created_at": filed_earlier}})
+
+    assert await due.fill_missing_due_times(settings, batch_size=2) == 3
+    assert await due.fill_missing_due_times(settings) == 0
+    stored = {
+        number: await RequestDocument.get(_id(request["id"]))
+        for number, request in (("old", old), ("recent", recent), ("closed", closed))
+    }
+    due_times = {name: (r.due_at, r.overdue_watch_at) for name, r in stored.items() if r}
+    in_half_an_hour = at(recent["createdAt"]) + timedelta(minutes=30)
+    assert due_times == {
+        "old": (filed_earlier + timedelta(minutes=30), None),  # overdue: not announced
+        "recent": (in_half_an_hour, in_half_an_hour),
+        "closed": (None, None),
+    }

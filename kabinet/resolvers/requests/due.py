@@ -129,3 +129,25 @@ async def keep_announcing_overdue(settings: Settings) -> None:
         timedelta(seconds=settings.overdue_check_seconds),
         what="announcing overdue requests",
     )
+
+
+async def fill_missing_due_times(settings: Settings, batch_size: int = 500) -> int:
+    """Give the requests filed before due times existed theirs, ``batch_size`` at a time;
+    how many were filled. Those already past it are not announced (an upgrade would
+    announce the whole backlog at once); the overdue filter shows them. Idempotent, and a
+    request changed meanwhile (its status change wrote its due time) is left as it is."""
+    collection = RequestDocument.get_pymongo_collection()
+    missing = {"due_at": {"$exists": False}}
+    kinds = targets(settings)
+    moment = now()
+    filled = 0
+    while requests := await RequestDocument.find(missing).limit(batch_size).to_list():
+        for request in requests:
+            due = due_at(request.kind, request.created_at, request.status_changes(), kinds)
+            watch = due if due is not None and aware(due) > moment else None
+            await collection.update_one(
+                {**one_request(request.id, request.user_id), **missing},
+                {"$set": {"due_at": due, "overdue_watch_at": watch}},
+            )
+        filled += len(requests)
+    return filled

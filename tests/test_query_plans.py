@@ -93,11 +93,8 @@ SQLITE_ENGINE_GAPS: dict[str, str] = {
     'requests {"assignee_id": "null"}': NULL_EQUALITY,
     'requests {"assignee_id": "null"} sort {"created_at": -1, "_id": -1}': NULL_EQUALITY,
     'requests {"due_at": {"$lte": "?", "$type": "?"}} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
-    'requests {"kind": "?", "status": {"$in": "[?]"}}': COMPOUND_ONLY,
     'requests {"kind": {"$in": "[?]"}}': COMPOUND_ONLY,
     'requests {"kind": {"$in": "[?]"}} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
-    'requests {"status": "?"}': COMPOUND_ONLY,
-    'requests {"status": {"$in": "[?]"}}': COMPOUND_ONLY,
     'requests {"status": {"$in": "[?]"}} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
     "requests {}": TIME_ORDER,
 }

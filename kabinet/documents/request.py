@@ -219,8 +219,10 @@ class RequestDocument(Document):
                 [("kind", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
                 name="kind_newest",
             ),
-            # The queue's counts of open requests (`queueCounts`): by kind, and one's own.
-            IndexModel([("kind", ASCENDING), ("status", ASCENDING)], name="kind_status"),
+            # The queue's counts of open requests (`queueCounts`): by status (and by kind
+            # among the open ones), and one's own. A single-field index, since the embedded
+            # engine narrows by one on a string equality or `$in` but not by a compound's.
+            IndexModel([("status", ASCENDING)], name="status"),
             IndexModel([("assignee_id", ASCENDING), ("status", ASCENDING)], name="assignee_status"),
             # The queue of one staff member's requests, or of nobody's (`assignee_id` null).
             IndexModel(

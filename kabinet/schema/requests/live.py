@@ -39,7 +39,7 @@ class RequestEvent:
     at: datetime = strawberry.field(description="When the status changed.")
     by_operator: bool = strawberry.field(
         description="Whether the contact centre made the change (else the person: filing, "
-        "cancelling, or answering a question)."
+        "cancelling, or answering a question; or nobody: `becameOverdue`)."
     )
     comment: str | None = strawberry.field(
         description="Why, as written by whoever changed the status."

@@ -382,7 +382,7 @@ class RequestEdge:
     node: Request = strawberry.field(description="The request.")
 
 
-@strawberry.type(description="A page of requests, newest first.")
+@strawberry.type(description="A page of requests, newest first unless ordered otherwise.")
 class RequestConnection(Counted):
     edges: list[RequestEdge] = strawberry.field(description="The requests of this page.")
     page_info: PageInfo = strawberry.field(description="Where the page sits.")

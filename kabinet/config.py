@@ -33,10 +33,6 @@ class Fault(StrEnum):
     AFTER_STATUS_UPDATE = "after-status-update"
 
 
-# The request kinds' names in the due-time settings (`due_<name>_response_minutes`).
-DUE_KINDS = ("callback", "appointment", "medications", "lab_tests", "reimbursement")
-
-
 class Settings(BaseSettings):
     """Configuration; each field is the variable ``KABINET_<FIELD>``."""
 
@@ -266,9 +262,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _outcomes_after_responses(self) -> Self:
-        for kind in DUE_KINDS:
-            response = getattr(self, f"due_{kind}_response_minutes")
-            outcome = getattr(self, f"due_{kind}_outcome_minutes")
+        for field in type(self).model_fields:
+            if not (field.startswith("due_") and field.endswith("_response_minutes")):
+                continue
+            kind = field.removeprefix("due_").removesuffix("_response_minutes")
+            response, outcome = getattr(self, field), getattr(self, f"due_{kind}_outcome_minutes")
             if outcome < response:
                 raise ValueError(
                     f"KABINET_DUE_{kind.upper()}_OUTCOME_MINUTES ({outcome}) is shorter than "

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from kabinet.clock import clock
 from kabinet.config import Settings
 from kabinet.db import Database
-from kabinet.documents import RequestDocument
+from kabinet.documents import RequestDocument, RequestKind
 from kabinet.i18n import Locale
 from kabinet.resolvers.requests import due
 from kabinet.schema.ids import decode_id
@@ -303,3 +303,11 @@ async def test_requests_filed_before_due_times_get_theirs(
         "recent": (in_half_an_hour, in_half_an_hour),
         "closed": (None, None),
     }
+
+
+def test_every_kind_has_its_due_settings():
+    targets = due.targets(Settings(_env_file=None, due_lab_tests_outcome_minutes=90))  # type: ignore[call-arg]
+    assert set(targets) == set(RequestKind)
+    assert targets[RequestKind.LAB_TESTS] == due.Target(
+        response=timedelta(minutes=60), outcome=timedelta(minutes=90)
+    )

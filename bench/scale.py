@@ -67,6 +67,13 @@ QUEUE_TOTAL = "{ requestQueue(first: 20) { totalCount edges { node { number stat
 QUEUE_BY_STATUS = """{
   requestQueue(first: 20, filter: {statuses: [IN_PROGRESS]}) { edges { node { number status } } }
 }"""
+QUEUE_DUE = """{
+  requestQueue(first: 20, orderBy: DUE_SOONEST) { edges { node { number status dueAt } } }
+}"""
+QUEUE_OVERDUE = """{
+  requestQueue(first: 20, filter: {overdue: true}) { edges { node { number status dueAt } } }
+}"""
+QUEUE_COUNTS = "{ queueCounts { byStatus { count } byKind { count } overdue assignedToMe } }"
 FIND = (
     "query Find($s: String!) { findPolicies(search: $s, first: 20) { edges { node { number } } } }"
 )
@@ -319,6 +326,9 @@ async def _operations(
         await measure("requestQueue first page", query(QUEUE, operator))
         await measure("requestQueue with totalCount", query(QUEUE_TOTAL, operator))
         await measure("requestQueue by status", query(QUEUE_BY_STATUS, operator))
+        await measure("requestQueue by due time", query(QUEUE_DUE, operator))
+        await measure("requestQueue overdue", query(QUEUE_OVERDUE, operator))
+        await measure("queueCounts", query(QUEUE_COUNTS, operator))
         await measure("findPolicies by phone", find(scale_seed.member_phone(members // 2)))
         await measure("findPolicies by name", find(surname_and_first_name))
         await measure("findPolicies by number prefix", find("UA-S-0000"))

@@ -31,6 +31,7 @@ from kabinet.middleware import (
 from kabinet.observe import ObserveMiddleware
 from kabinet.pages import account_page
 from kabinet.resolvers import files, notifications, policies, privacy
+from kabinet.resolvers.requests import due
 from kabinet.schema.view import KabinetGraphQL
 from kabinet.services import Services
 from kabinet.wire import FramesMiddleware
@@ -84,7 +85,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         sweeper = asyncio.create_task(
             files.keep_sweeping(settings.orphan_file_grace), name="orphan-files"
         )
+        overdue = asyncio.create_task(
+            due.keep_announcing_overdue(settings), name="overdue-announcements"
+        )
         keys = asyncio.create_task(_fill_search_keys(), name="search-keys")
+        dues = asyncio.create_task(_fill_due_times(settings), name="due-times")
         source = choose_source(
             await db.client.admin.command("hello"),
             settings.events_poll_seconds,
@@ -111,7 +116,17 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         try:
             yield
         finally:
-            for task in (sender, eraser, announcer, sweeper, keys, listener, sessions):
+            for task in (
+                sender,
+                eraser,
+                announcer,
+                sweeper,
+                overdue,
+                keys,
+                dues,
+                listener,
+                sessions,
+            ):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -191,6 +206,17 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.services = services
     app.state.database = db
     return app
+
+
+async def _fill_due_times(settings: Settings) -> None:
+    """Once at start, like the search keys."""
+    try:
+        filled = await due.fill_missing_due_times(settings)
+    except Exception:  # the server serves on; those requests have no due time yet
+        logger.exception("writing the due times of older requests failed")
+        return
+    if filled:
+        logger.info("due times written for %d requests filed before they existed", filled)
 
 
 async def _fill_search_keys() -> None:

@@ -212,6 +212,69 @@ class Settings(BaseSettings):
         "the upload (the server stopped mid-upload) are deleted; the sweep runs this often.",
     )
 
+    # Targets of the contact centre per request kind (issue 16): minutes from filing to
+    # the first response (leaving SUBMITTED) and to the outcome (SCHEDULED, APPROVED or
+    # closed), in elapsed time: the contact centre works around the clock, so a "working
+    # day" is 24 hours. Time waiting in NEEDS_INFO for the member does not count.
+    due_callback_response_minutes: int = Field(
+        30, gt=0, description="A callback is answered (leaves SUBMITTED) within this many minutes."
+    )
+    due_callback_outcome_minutes: int = Field(
+        240, gt=0, description="A callback reaches its outcome within this many minutes."
+    )
+    due_appointment_response_minutes: int = Field(
+        60, gt=0, description="A doctor's appointment request is answered within this many minutes."
+    )
+    due_appointment_outcome_minutes: int = Field(
+        1440,
+        gt=0,
+        description="A doctor's appointment is scheduled within this many minutes (one working "
+        "day: the contact centre works around the clock).",
+    )
+    due_medications_response_minutes: int = Field(
+        60, gt=0, description="A medications request is answered within this many minutes."
+    )
+    due_medications_outcome_minutes: int = Field(
+        1440,
+        gt=0,
+        description="A medications request reaches its outcome within this many minutes.",
+    )
+    due_lab_tests_response_minutes: int = Field(
+        60, gt=0, description="A lab tests request is answered within this many minutes."
+    )
+    due_lab_tests_outcome_minutes: int = Field(
+        1440, gt=0, description="Lab tests are scheduled within this many minutes."
+    )
+    due_reimbursement_response_minutes: int = Field(
+        1440, gt=0, description="A reimbursement claim is answered within this many minutes."
+    )
+    due_reimbursement_outcome_minutes: int = Field(
+        14400,
+        gt=0,
+        description="A reimbursement claim is decided within this many minutes (ten days).",
+    )
+    overdue_check_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="How often each process looks for requests past their due time, to "
+        "announce each on `requestQueueUpdated` once.",
+    )
+
+    @model_validator(mode="after")
+    def _outcomes_after_responses(self) -> Self:
+        for field in type(self).model_fields:
+            if not (field.startswith("due_") and field.endswith("_response_minutes")):
+                continue
+            kind = field.removeprefix("due_").removesuffix("_response_minutes")
+            response, outcome = getattr(self, field), getattr(self, f"due_{kind}_outcome_minutes")
+            if outcome < response:
+                raise ValueError(
+                    f"KABINET_DUE_{kind.upper()}_OUTCOME_MINUTES ({outcome}) is shorter than "
+                    f"KABINET_DUE_{kind.upper()}_RESPONSE_MINUTES ({response}): the outcome "
+                    "cannot be due before the first response"
+                )
+        return self
+
     @field_validator("allowed_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:

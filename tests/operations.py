@@ -325,6 +325,27 @@ query Queue($first: Int, $after: String, $filter: RequestFilter) {
 }
 """
 
+DUE_QUEUE = """
+query DueQueue($first: Int, $after: String, $filter: RequestFilter, $orderBy: RequestOrder) {
+  requestQueue(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node { number kind status dueAt overdue } }
+  }
+}
+"""
+
+QUEUE_COUNTS = """
+query QueueCounts {
+  queueCounts {
+    byStatus { status count }
+    byKind { kind count }
+    overdue
+    assignedToMe
+  }
+}
+"""
+
 EXPORT_MY_DATA = "mutation Export { exportMyData { json files { filename contentType size url } } }"
 
 DELETE_ACCOUNT = """

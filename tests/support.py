@@ -206,7 +206,9 @@ class CommandLog(CommandListener):
             "deletions",
             "announcements",
             "orphan-files",
+            "overdue-announcements",
             "search-keys",
+            "due-times",
             "request-events",
             "socket-sessions",
         }

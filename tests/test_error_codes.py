@@ -97,6 +97,7 @@ PUBLISHED = {
         "TOO_MANY_SUBSCRIPTIONS",
         "EVENTS_INTERRUPTED",
         "TOO_MANY_CONNECTIONS",
+        "INVALID_CURSOR",
     },
 }
 

@@ -218,6 +218,8 @@ TABLE: dict[str, Row] = {
     "ASSIGN_REQUEST": Row(STAFF_ONLY, request_input(operatorId=None)),
     "MY_REQUESTS": Row(signed_in(anonymous=NULL)),
     "REQUEST_QUEUE": Row(STAFF_ONLY),
+    "DUE_QUEUE": Row(STAFF_ONLY, lambda world, role: {"orderBy": "DUE_SOONEST"}),
+    "QUEUE_COUNTS": Row(STAFF_ONLY),
     "NODE": Row(
         {**owner_only(others=NULL), "anonymous": NULL, "operator": DATA, "admin": DATA},
         lambda world, role: {"id": world.request_id},

@@ -20,7 +20,7 @@ import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,17 +31,21 @@ from pymongo.errors import DuplicateKeyError
 from strawberry import relay
 
 from kabinet import engine_compat
+from kabinet.clock import clock
 from kabinet.config import Settings
 from kabinet.db import EMBEDDED_FILE, Database
 from kabinet.documents import UserDocument
+from kabinet.resolvers.requests import due
 from tests.operations import (
     ADD_CONTACT,
     ASSIGN_REQUEST,
     CANCEL_REQUEST,
+    DUE_QUEUE,
     FIND_POLICIES,
     ME,
     MY_POLICIES,
     MY_REQUESTS,
+    QUEUE_COUNTS,
     REQUEST_QUEUE,
     SECURITY_EVENTS,
     VERIFY_CONTACT,
@@ -81,15 +85,16 @@ SQLITE_ENGINE_GAPS: dict[str, str] = {
     "audit_events {}": TIME_ORDER,
     'fs.chunks {"files_id": {"$in": "[?]"}}': COMPOUND_ONLY,
     'outbox {"$or": [{"locked_until": "null"}, {"locked_until": {"$lte": "?"}}], "next_attempt_at": {"$lte": "?"}, "status": "?"} sort {"next_attempt_at": 1}': COMPOUND_ONLY,
+    'requests {"$and": [{"due_at": {"$lte": "?", "$type": "?"}}, {"$or": [{"created_at": {"$lt": "?"}}, {"_id": {"$lt": "?"}, "created_at": "?"}]}]} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
     'requests {"$and": [{"kind": {"$in": "[?]"}}, {"$or": [{"created_at": {"$lt": "?"}}, {"_id": {"$lt": "?"}, "created_at": "?"}]}]} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
     'requests {"$and": [{"status": {"$in": "[?]"}}, {"$or": [{"created_at": {"$lt": "?"}}, {"_id": {"$lt": "?"}, "created_at": "?"}]}]} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
     'requests {"$and": [{}, {"$or": [{"created_at": {"$lt": "?"}}, {"_id": {"$lt": "?"}, "created_at": "?"}]}]} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
     'requests {"$and": [{"assignee_id": "null"}, {"$or": [{"created_at": {"$lt": "?"}}, {"_id": {"$lt": "?"}, "created_at": "?"}]}]} sort {"created_at": -1, "_id": -1}': NULL_EQUALITY,
     'requests {"assignee_id": "null"}': NULL_EQUALITY,
     'requests {"assignee_id": "null"} sort {"created_at": -1, "_id": -1}': NULL_EQUALITY,
+    'requests {"due_at": {"$lte": "?", "$type": "?"}} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
     'requests {"kind": {"$in": "[?]"}}': COMPOUND_ONLY,
     'requests {"kind": {"$in": "[?]"}} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
-    'requests {"status": {"$in": "[?]"}}': COMPOUND_ONLY,
     'requests {"status": {"$in": "[?]"}} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
     "requests {}": TIME_ORDER,
 }
@@ -269,6 +274,16 @@ async def scenario(api: Api, mailbox: Mailbox, sms_gateway: SmsGateway) -> None:
         await api.data(
             REQUEST_QUEUE, {"first": 1, "after": after, "filter": queue_filter}, token=operator
         )
+    # Past the callbacks' first response: the overdue filter, the announcement, the counts.
+    clock.advance(timedelta(minutes=31))
+    await due.announce_overdue()
+    for due_filter in (None, {"overdue": True}):
+        for order in ("DUE_SOONEST", "NEWEST"):
+            variables = {"first": 1, "filter": due_filter, "orderBy": order}
+            page = await api.data(DUE_QUEUE, variables, token=operator)
+            after = page["requestQueue"]["pageInfo"]["endCursor"]
+            await api.data(DUE_QUEUE, {**variables, "after": after}, token=operator)
+    await api.data(QUEUE_COUNTS, token=operator)
     await api.data(FIND_POLICIES, {"search": "+380671234567"}, token=operator)
     user = await UserDocument.find_one({"email": olena.email})
     assert user is not None

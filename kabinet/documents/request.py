@@ -125,6 +125,14 @@ class StatusChange(BaseModel):
     by_operator: bool
     actor_id: PydanticObjectId | None = None
     assignment: Assignment | None = None
+    # The request turned overdue (its `due_at` passed), at the same status: an event for
+    # the staff's queue only (`resolvers/requests/due.py`).
+    overdue: bool = False
+
+    @property
+    def status_entered(self) -> bool:
+        """Whether this entry is a status change (not an assignment or an overdue mark)."""
+        return self.assignment is None and not self.overdue
 
 
 class Comment(BaseModel):
@@ -167,6 +175,13 @@ class RequestDocument(Document):
     # The staff member handling it (`assignRequest`); None: in nobody's hands.
     assignee_id: PydanticObjectId | None = None
     idempotency_key: str | None = None
+    # When the target that applies now (first response, then outcome) falls due; None when
+    # none does (NEEDS_INFO pauses it; an outcome or a closed request ends it). Set by the
+    # update that changes the status (`resolvers/requests/due.py`).
+    due_at: datetime | None = None
+    # The same time while its passing is still to be announced; cleared by the one process
+    # that announces it.
+    overdue_watch_at: datetime | None = None
     created_at: datetime = Field(default_factory=now)
     updated_at: datetime = Field(default_factory=now)
     # Set when the owner deleted the account: personal fields erased, the record kept.
@@ -179,8 +194,8 @@ class RequestDocument(Document):
     unannounced_since: datetime | None = None
 
     def status_changes(self) -> list[StatusChange]:
-        """The history's status entries, without the assignment entries."""
-        return [change for change in self.history if change.assignment is None]
+        """The history's status entries, without the assignment and overdue entries."""
+        return [change for change in self.history if change.status_entered]
 
     def comments_for(self, *, staff: bool) -> list[Comment]:
         """The comments a reader sees: staff every one, anyone else none of the internal."""
@@ -204,10 +219,27 @@ class RequestDocument(Document):
                 [("kind", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
                 name="kind_newest",
             ),
+            # The queue's counts of open requests (`queueCounts`): by status (and by kind
+            # among the open ones), and one's own. A single-field index, since the embedded
+            # engine narrows by one on a string equality or `$in` but not by a compound's.
+            IndexModel([("status", ASCENDING)], name="status"),
+            IndexModel([("assignee_id", ASCENDING), ("status", ASCENDING)], name="assignee_status"),
             # The queue of one staff member's requests, or of nobody's (`assignee_id` null).
             IndexModel(
                 [("assignee_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
                 name="assignee_newest",
+            ),
+            # The queue by due time, and its overdue filter: only requests with a due time.
+            IndexModel(
+                [("due_at", ASCENDING), ("_id", ASCENDING)],
+                partialFilterExpression={"due_at": {"$type": "date"}},
+                name="due_soonest",
+            ),
+            # Only requests whose turning overdue is still to be announced.
+            IndexModel(
+                [("overdue_watch_at", ASCENDING)],
+                partialFilterExpression={"overdue_watch_at": {"$type": "date"}},
+                name="overdue_watch",
             ),
             # The polling event source and `since` replays read what changed after a time.
             IndexModel([("updated_at", ASCENDING)], name="changed"),

@@ -74,7 +74,7 @@ async def list_events(
         query["$or"] = [{"subject_id": filters.user_id}, {"actor_id": filters.user_id}]
     if filters.action is not None:
         query["action"] = filters.action.value
-    return await pages.newest_first(
+    return await pages.in_time_order(
         AuditEventDocument,
         within(readable(viewer), query),
         time_field="at",

@@ -1,4 +1,5 @@
-"""Newest-first pages of a collection, by (time, id) so equal times neither repeat nor skip."""
+"""Pages of a collection in time order (newest first, or soonest first for due times), by
+(time, id) so equal times neither repeat nor skip."""
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -18,27 +19,30 @@ class Page[T]:
     count: Callable[[], Awaitable[int]]
 
 
-async def newest_first[D: Document](
+async def in_time_order[D: Document](
     document: type[D],
     query: dict[str, Any],
     *,
     time_field: str,
     first: int,
     after: After | None,
+    newest_first: bool = True,
 ) -> Page[D]:
-    """Up to ``first`` documents of ``query`` after the cursor ``after``: one find."""
+    """Up to ``first`` documents of ``query`` after the cursor ``after``: one find. Oldest
+    first (``newest_first`` false) needs a ``query`` whose documents all hold a time."""
     page_query = query
+    beyond, direction = ("$lt", -1) if newest_first else ("$gt", 1)
     if after is not None:
         at, last_id = after
         page_query = {
             "$and": [
                 query,
-                {"$or": [{time_field: {"$lt": at}}, {time_field: at, "_id": {"$lt": last_id}}]},
+                {"$or": [{time_field: {beyond: at}}, {time_field: at, "_id": {beyond: last_id}}]},
             ]
         }
     found = (
         await document.find(page_query)
-        .sort([(time_field, -1), ("_id", -1)])
+        .sort([(time_field, direction), ("_id", direction)])
         .limit(first + 1)
         .to_list()
     )

@@ -14,6 +14,7 @@ from strawberry.types.enum import StrawberryEnumDefinition
 from kabinet import documents
 from kabinet.i18n import Locale as LocaleValue
 from kabinet.resolvers.policies import LookupStatus
+from kabinet.resolvers.requests.reading import RequestOrder as RequestOrderValue
 from kabinet.roles import Role as RoleValue
 
 
@@ -118,6 +119,16 @@ RequestKind = publish(
         documents.RequestKind.LAB_TESTS: "Laboratory tests, possibly taken at home.",
         documents.RequestKind.REIMBURSEMENT: "Money back for a service paid for.",
         documents.RequestKind.CALLBACK: "A call from the contact centre.",
+    },
+)
+
+RequestOrder = publish(
+    RequestOrderValue,
+    description="The order of the requests in `requestQueue`.",
+    values={
+        RequestOrderValue.NEWEST: "Newest filed first (the default).",
+        RequestOrderValue.DUE_SOONEST: "Soonest due first (`Request.dueAt`); only the requests "
+        "with a due time (not those waiting for the person, scheduled, approved or closed).",
     },
 )
 

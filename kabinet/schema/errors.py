@@ -129,6 +129,7 @@ class GraphQLErrorCode(StrEnum):
     TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
     EVENTS_INTERRUPTED = "EVENTS_INTERRUPTED"
     TOO_MANY_CONNECTIONS = "TOO_MANY_CONNECTIONS"
+    INVALID_CURSOR = "INVALID_CURSOR"
 
 
 publish(
@@ -157,6 +158,8 @@ publish(
         "all be delivered live: subscribe again with `since`.",
         GraphQLErrorCode.TOO_MANY_CONNECTIONS: "The `connection_error` payload on the older "
         "`graphql-ws` protocol before a socket over the limit is closed with 4429.",
+        GraphQLErrorCode.INVALID_CURSOR: "`after` is not a cursor of this list in this order "
+        "(`extensions.argument`); start again without it.",
     },
 )
 

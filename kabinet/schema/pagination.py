@@ -61,17 +61,21 @@ def page_size(first: int | None) -> int:
     return min(max(first or DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE)
 
 
-def encode_time_cursor(at: datetime, item_id: PydanticObjectId | None) -> str:
-    """The cursor of an item in a newest-first list (see resolvers/pages.py)."""
-    return encode_cursor(f"{at.isoformat()}|{item_id}")
+def encode_time_cursor(at: datetime, item_id: PydanticObjectId | None, order: str = "") -> str:
+    """The cursor of an item in a list in time order (see resolvers/pages.py); an ``order``
+    other than newest first is named in it, so a cursor of one order is refused by another."""
+    return encode_cursor(f"{order}{at.isoformat()}|{item_id}")
 
 
-def decode_time_cursor(cursor: str | None) -> tuple[datetime, PydanticObjectId] | None:
-    """The (time, id) in a cursor of ``encode_time_cursor``; ``None`` for anything else."""
+def decode_time_cursor(
+    cursor: str | None, order: str = ""
+) -> tuple[datetime, PydanticObjectId] | None:
+    """The (time, id) in a cursor of ``encode_time_cursor`` for ``order``; ``None`` for
+    anything else."""
     decoded = decode_cursor(cursor)
-    if not decoded or "|" not in decoded:
+    if not decoded or "|" not in decoded or not decoded.startswith(order):
         return None
-    at, _, raw_id = decoded.partition("|")
+    at, _, raw_id = decoded.removeprefix(order).partition("|")
     item_id = object_id(raw_id)
     try:
         return (datetime.fromisoformat(at), item_id) if item_id else None

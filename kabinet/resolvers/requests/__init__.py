@@ -21,7 +21,12 @@ from kabinet.resolvers.requests.lifecycle import (
     change_status,
 )
 from kabinet.resolvers.requests.reading import (
+    OPEN,
     RequestFilter,
+    RequestOrder,
+    count_open,
+    count_open_each,
+    count_overdue,
     find_requests,
     list_requests,
     readable_of,
@@ -29,6 +34,7 @@ from kabinet.resolvers.requests.reading import (
 
 __all__ = [
     "MAX_COMMENTS",
+    "OPEN",
     "TRANSITIONS",
     "Actor",
     "CallbackForm",
@@ -38,10 +44,14 @@ __all__ = [
     "ReimbursementForm",
     "RequestFilter",
     "RequestForm",
+    "RequestOrder",
     "add_comment",
     "assign_request",
     "cancel_request",
     "change_status",
+    "count_open",
+    "count_open_each",
+    "count_overdue",
     "create_request",
     "find_requests",
     "list_requests",

@@ -39,6 +39,7 @@ from kabinet.resolvers.errors import (
     RateLimited,
 )
 from kabinet.resolvers.files import IncomingFile
+from kabinet.resolvers.requests import due
 from kabinet.resolvers.validation import Checked, parse_idempotency_key, parse_phone
 from kabinet.services import Services
 
@@ -135,6 +136,10 @@ async def create_request(
     request_id = PydanticObjectId()
     attachments = await files.store(validation.files, owner_id=user.id, request_id=request_id)  # type: ignore[arg-type]
     moment = now()
+    submitted = StatusChange(
+        status=RequestStatus.SUBMITTED, at=moment, by_operator=False, actor_id=user.id
+    )
+    due_at = due.due_at(details.kind, moment, [submitted], due.targets(services.settings))
     request = RequestDocument(
         id=request_id,
         number=await _next_number(moment.year),
@@ -143,11 +148,9 @@ async def create_request(
         kind=details.kind,
         details=details,
         attachments=attachments,
-        history=[
-            StatusChange(
-                status=RequestStatus.SUBMITTED, at=moment, by_operator=False, actor_id=user.id
-            )
-        ],
+        history=[submitted],
+        due_at=due_at,
+        overdue_watch_at=due_at,
         idempotency_key=key,
         created_at=moment,
         updated_at=moment,

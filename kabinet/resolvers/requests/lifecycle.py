@@ -45,6 +45,7 @@ from kabinet.resolvers.errors import (
     RateLimited,
 )
 from kabinet.resolvers.files import IncomingFile
+from kabinet.resolvers.requests import due
 from kabinet.resolvers.requests.reading import find_request
 from kabinet.resolvers.validation import Checked
 from kabinet.services import Services
@@ -115,7 +116,9 @@ async def change_status(
         checked.problems.append(FieldProblem("scheduledAt", FieldErrorCode.SCHEDULED_AT_REQUIRED))
     if checked.problems:
         return InvalidInput(checked.problems)
-    changed = await _transition(request, status, Actor.OPERATOR, user, text, scheduled_at)
+    changed = await _transition(
+        request, status, Actor.OPERATOR, user, text, scheduled_at, due.targets(services.settings)
+    )
     if isinstance(changed, RequestDocument):
         faults.crash_at(services.settings, Fault.AFTER_STATUS_UPDATE)
         await _audit_staff_action(
@@ -130,7 +133,7 @@ async def change_status(
 
 
 async def cancel_request(
-    *, user: UserDocument, request_id: PydanticObjectId, reason: str | None
+    *, services: Services, user: UserDocument, request_id: PydanticObjectId, reason: str | None
 ) -> RequestDocument | NotFound | NotAllowed | InvalidInput:
     """The owner cancels before the work is done; anyone else's request is not found."""
     request = await find_request(user, request_id)
@@ -140,7 +143,8 @@ async def cancel_request(
     text = checked.text(reason, "reason", max_length=2000, required=False)
     if checked.problems:
         return InvalidInput(checked.problems)
-    return await _transition(request, S.CANCELLED, Actor.CUSTOMER, user, text, None)
+    targets = due.targets(services.settings)
+    return await _transition(request, S.CANCELLED, Actor.CUSTOMER, user, text, None, targets)
 
 
 def _not_allowed(request: RequestDocument) -> NotAllowed:
@@ -158,6 +162,7 @@ async def _transition(
     user: UserDocument,
     comment: str | None,
     scheduled_at: datetime | None,
+    targets: due.Targets,
 ) -> RequestDocument | NotAllowed:
     """The one place the lifecycle table is enforced; one atomic, version-guarded update.
     A conflict is read again: a comment written meanwhile leaves the transition allowed,
@@ -165,7 +170,9 @@ async def _transition(
     for _ in range(TRANSITION_ATTEMPTS):
         if TRANSITIONS.get(request.status, {}).get(status) is not actor:
             return _not_allowed(request)
-        updated = await _try_transition(request, status, actor, user, comment, scheduled_at)
+        updated = await _try_transition(
+            request, status, actor, user, comment, scheduled_at, targets
+        )
         if updated is not None:
             return updated
         current = await RequestDocument.get(request.id)
@@ -182,6 +189,7 @@ async def _try_transition(
     user: UserDocument,
     comment: str | None,
     scheduled_at: datetime | None,
+    targets: due.Targets,
 ) -> RequestDocument | None:
     moment = now()
     changes: dict[str, object] = {"status": status, "updated_at": moment}
@@ -194,6 +202,7 @@ async def _try_transition(
         by_operator=actor is Actor.OPERATOR,
         actor_id=user.id,
     )
+    changes |= due.due_fields(request, entry, targets)
     pushes: dict[str, object] = {"history": entry}
     if actor is Actor.OPERATOR:  # announced to the owner: recorded in the same atomic update
         pushes["unannounced"] = entry.id
@@ -259,7 +268,7 @@ async def add_comment(
         status=S.IN_PROGRESS, at=moment, comment=cleaned, by_operator=False, actor_id=user.id
     )
     try:
-        outcome = await _append_comment(request, comment, answer)
+        outcome = await _append_comment(request, comment, answer, due.targets(services.settings))
     except BaseException:
         await files.delete(stored)
         raise
@@ -277,7 +286,7 @@ async def add_comment(
 
 
 async def _append_comment(
-    request: RequestDocument, comment: Comment, answer: StatusChange
+    request: RequestDocument, comment: Comment, answer: StatusChange, targets: due.Targets
 ) -> RequestDocument | NotFound | NotAllowed:
     """Add ``comment`` to an open request with room for it; the owner's comment also
     answers a NEEDS_INFO request (``answer``). Each attempt writes only if nobody changed
@@ -290,6 +299,7 @@ async def _append_comment(
         pushes: dict[str, object] = {"comments": comment}
         if not comment.by_operator and request.status is S.NEEDS_INFO:
             changes["status"] = S.IN_PROGRESS
+            changes |= due.due_fields(request, answer, targets)  # the clock runs again
             pushes["history"] = answer
         updated = await RequestDocument.find_one(
             {**one_request(request.id, request.user_id), "version": request.version}

@@ -1,11 +1,14 @@
-"""Which requests a caller may read, and the lists of them."""
+"""Which requests a caller may read, the lists of them, and the queue's counts."""
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from beanie import PydanticObjectId
 
+from kabinet.clock import now
 from kabinet.documents import (
     RequestDocument,
     RequestKind,
@@ -13,6 +16,7 @@ from kabinet.documents import (
     UserDocument,
 )
 from kabinet.resolvers import pages
+from kabinet.resolvers.requests.due import passed
 from kabinet.resolvers.scopes import Filter, find_by_ids, within
 
 
@@ -52,6 +56,14 @@ class RequestFilter:
     created_to: datetime | None = None
     # Handled by each of these (None: by nobody): all must hold, so two differ -> nothing.
     assignees: tuple[PydanticObjectId | None, ...] = ()
+    # Only those whose due time has passed (`RequestDocument.due_at`).
+    overdue: bool = False
+
+
+class RequestOrder(StrEnum):
+    NEWEST = "newest"
+    # By due time, soonest first: only the requests with one (`due_at`).
+    DUE_SOONEST = "due_soonest"
 
 
 async def list_requests(
@@ -60,9 +72,10 @@ async def list_requests(
     filters: RequestFilter,
     first: int,
     after: pages.After | None,
+    order: RequestOrder = RequestOrder.NEWEST,
 ) -> pages.Page[RequestDocument]:
-    """The requests ``viewer`` may read that match ``filters``, newest first, by
-    (created_at, id) so the order is stable under equal times."""
+    """The requests ``viewer`` may read that match ``filters``, newest first by (created_at,
+    id) or soonest due by (due_at, id), so the order is stable under equal times."""
     query = readable_of(viewer, filters.owner_id)
     if filters.kinds:
         query["kind"] = {"$in": [kind.value for kind in filters.kinds]}
@@ -77,13 +90,55 @@ async def list_requests(
         created["$lte"] = filters.created_to
     if created:
         query["created_at"] = created
+    if filters.overdue:
+        query["due_at"] = passed(now())
+    elif order is RequestOrder.DUE_SOONEST:
+        query["due_at"] = {"$type": "date"}
     if filters.assignees:
         one = len(set(filters.assignees)) == 1
         query = within({"assignee_id": filters.assignees[0]} if one else None, query)
-    return await pages.newest_first(
+    by_due = order is RequestOrder.DUE_SOONEST
+    return await pages.in_time_order(
         RequestDocument,
         within(readable(viewer), query),
-        time_field="created_at",
+        time_field="due_at" if by_due else "created_at",
         first=first,
         after=after,
+        newest_first=not by_due,
     )
+
+
+# The statuses of the work in hand; a closed request's count grows with the history, and
+# is `requestQueue(filter: {statuses: …}) { totalCount }` when wanted.
+OPEN = (
+    RequestStatus.SUBMITTED,
+    RequestStatus.IN_PROGRESS,
+    RequestStatus.NEEDS_INFO,
+    RequestStatus.SCHEDULED,
+    RequestStatus.APPROVED,
+)
+OPEN_STATUSES = {"$in": [status.value for status in OPEN]}
+
+
+async def count_open(viewer: UserDocument | None, query: Filter) -> int:
+    """How many open requests ``viewer`` may read match ``query``: one `count` command,
+    served by an index whose prefix is ``query``'s field then `status`, so a count costs
+    the open requests it counts, not the collection (`pages.counter`)."""
+    scoped = within(readable(viewer), {**query, "status": query.get("status", OPEN_STATUSES)})
+    return await pages.counter(RequestDocument, scoped)()
+
+
+async def count_open_each[V: StrEnum](
+    viewer: UserDocument | None, field: str, values: Sequence[V]
+) -> list[tuple[V, int]]:
+    """How many open requests have each of ``values`` at ``field``: one count each, at once."""
+    counts = await asyncio.gather(*(count_open(viewer, {field: value.value}) for value in values))
+    return list(zip(values, counts, strict=True))
+
+
+async def count_overdue(viewer: UserDocument | None) -> int:
+    """How many are past their due time (only open requests have one): one count, served by
+    the `due_soonest` index."""
+    return await pages.counter(
+        RequestDocument, within(readable(viewer), {"due_at": passed(now())})
+    )()

@@ -37,6 +37,11 @@ class RequestFilter:
     assignee_id: strawberry.ID | None = strawberry.field(
         default=None, description="Staff: handled by this staff member (a `User` id)."
     )
+    overdue: bool | None = strawberry.field(
+        default=None,
+        description="`true` for those past their due time (`Request.overdue`); `false` and null "
+        "ask nothing.",
+    )
 
 
 @strawberry.input(description="A span of time.")

@@ -39,7 +39,7 @@ class RequestEvent:
     at: datetime = strawberry.field(description="When the status changed.")
     by_operator: bool = strawberry.field(
         description="Whether the contact centre made the change (else the person: filing, "
-        "cancelling, or answering a question)."
+        "cancelling, or answering a question; or nobody: `becameOverdue`)."
     )
     comment: str | None = strawberry.field(
         description="Why, as written by whoever changed the status."
@@ -47,6 +47,10 @@ class RequestEvent:
     assignee_changed: bool = strawberry.field(
         description="Whether this change is of who handles the request (`request.assignee`), "
         "at the same status, rather than of its status."
+    )
+    became_overdue: bool = strawberry.field(
+        description="Whether this event is the request turning overdue (its `dueAt` passed), "
+        "at the same status: announced once, to staff (`requestQueueUpdated`) only."
     )
     request: Request = strawberry.field(
         description="The request as it stood right after this change: its status, the history "
@@ -68,6 +72,7 @@ class RequestEvent:
                 by_operator=event.change.by_operator,
                 comment=event.change.comment,
                 assignee_changed=event.change.assignment is not None,
+                became_overdue=event.change.overdue,
                 request=Request.from_document(event.request),
                 source=event,
             )
@@ -219,13 +224,19 @@ class RequestsSubscription:
             return
 
         def wanted(event: events.StatusEvent) -> bool:
-            return event.user_id == user.id and (only is None or event.request_id == only)
+            return (
+                event.user_id == user.id
+                and (only is None or event.request_id == only)
+                and not event.change.overdue  # the staff's business
+            )
 
         async for update in _live(info, wanted, since, user.id):
             yield update
 
     @strawberry.subscription(
-        permission_classes=[Staff], description="Staff: every request filed or changed."
+        permission_classes=[Staff],
+        description="Staff: every request filed or changed, and each turning overdue "
+        "(`becameOverdue`).",
     )
     async def request_queue_updated(
         self,

@@ -5,14 +5,18 @@ from typing import Annotated
 
 import strawberry
 from beanie import PydanticObjectId
+from graphql import GraphQLError
 
 from kabinet.clock import aware
 from kabinet.documents import RequestDocument, UserDocument
+from kabinet.i18n import translate
 from kabinet.resolvers import errors as domain
 from kabinet.resolvers import requests
 from kabinet.schema.context import Info
+from kabinet.schema.enums import RequestOrder
 from kabinet.schema.errors import (
     AssignmentConflict,
+    GraphQLErrorCode,
     InputError,
     NotAllowed,
     NotFound,
@@ -37,7 +41,7 @@ from kabinet.schema.requests.inputs import (
     read_uploads,
     request_form,
 )
-from kabinet.schema.requests.types import Request, RequestConnection, RequestEdge
+from kabinet.schema.requests.types import QueueCounts, Request, RequestConnection, RequestEdge
 
 
 async def request_connection(
@@ -47,6 +51,7 @@ async def request_connection(
     first: int | None,
     after: str | None,
     filter: RequestFilter | None,
+    order: requests.RequestOrder = requests.RequestOrder.NEWEST,
 ) -> RequestConnection:
     """A page of the requests the caller may read (`requests.reading.readable`); of one
     ``account`` when given (`User.requests`)."""
@@ -59,15 +64,28 @@ async def request_connection(
         created_from=aware(given.created_from) if given.created_from else None,
         created_to=aware(given.created_to) if given.created_to else None,
         assignees=_assignees(given, info.context.caller.user),
+        overdue=bool(given.overdue),
     )
+    by_due = order is requests.RequestOrder.DUE_SOONEST
+    tag = DUE_CURSOR if by_due else ""
+    position = decode_time_cursor(after, tag)
+    if after is not None and position is None:
+        raise GraphQLError(
+            translate("error.cursor_invalid", info.context.caller.locale),
+            extensions={"code": GraphQLErrorCode.INVALID_CURSOR, "argument": "after"},
+        )
     page = await requests.list_requests(
         viewer=info.context.caller.user,
         filters=filters,
         first=page_size(first),
-        after=decode_time_cursor(after),
+        after=position,
+        order=order,
     )
     edges = [
-        RequestEdge(cursor=encode_time_cursor(r.created_at, r.id), node=Request.from_document(r))
+        RequestEdge(
+            cursor=encode_time_cursor(r.due_at if by_due else r.created_at, r.id, tag),  # type: ignore[arg-type]
+            node=Request.from_document(r),
+        )
         for r in page.items
     ]
     return RequestConnection(
@@ -75,6 +93,10 @@ async def request_connection(
         page_info=PageInfo.of([edge.cursor for edge in edges], has_next=page.has_next, after=after),
         count=page.count,
     )
+
+
+# What a cursor of the queue by due time starts with (`encode_time_cursor`).
+DUE_CURSOR = "due:"
 
 
 def _assignees(
@@ -132,7 +154,8 @@ def _answer(info: Info, outcome: RequestDocument | domain.DomainError) -> object
 @strawberry.type
 class RequestsQuery:
     @strawberry.field(
-        permission_classes=[Staff], description="Staff: every request, newest first, with filters."
+        permission_classes=[Staff],
+        description="Staff: every request, newest first (or soonest due: `orderBy`), with filters.",
     )
     async def request_queue(
         self,
@@ -140,8 +163,26 @@ class RequestsQuery:
         first: int | None = None,
         after: str | None = None,
         filter: RequestFilter | None = None,
+        order_by: Annotated[
+            RequestOrder,
+            strawberry.argument(
+                description="NEWEST (the default) or DUE_SOONEST; a cursor (`after`) continues "
+                "the order it came from."
+            ),
+        ] = requests.RequestOrder.NEWEST,
     ) -> RequestConnection:
-        return await request_connection(info, first=first, after=after, filter=filter)
+        return await request_connection(
+            info, first=first, after=after, filter=filter, order=order_by
+        )
+
+    @strawberry.field(
+        permission_classes=[Staff],
+        description="Staff: how many requests there are by status, by kind, overdue and "
+        "assigned to you, for a dashboard. Each number is one index-backed count, counted "
+        "only when asked for.",
+    )
+    def queue_counts(self, info: Info) -> QueueCounts:
+        return QueueCounts(viewer=viewer(info))
 
 
 @strawberry.type
@@ -182,7 +223,10 @@ class RequestsMutation:
             input.request_id,
             "Request",
             lambda request_id: requests.cancel_request(
-                user=user, request_id=request_id, reason=input.reason
+                services=info.context.services,
+                user=user,
+                request_id=request_id,
+                reason=input.reason,
             ),
         )
         return _answer(info, outcome)

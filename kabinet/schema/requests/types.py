@@ -9,7 +9,8 @@ import strawberry
 from strawberry import relay
 
 from kabinet.documents import Attachment as AttachmentValue
-from kabinet.documents import PolicyDocument, RequestDocument
+from kabinet.documents import PolicyDocument, RequestDocument, UserDocument
+from kabinet.documents import RequestKind as RequestKindValue
 from kabinet.documents.request import (
     CallbackDetails as CallbackValue,
 )
@@ -29,7 +30,9 @@ from kabinet.documents.request import (
 )
 from kabinet.documents.request import StatusChange as StatusChangeValue
 from kabinet.documents.request import TimeWindow as TimeWindowValue
+from kabinet.resolvers import requests
 from kabinet.resolvers.files import download_url
+from kabinet.resolvers.requests import due
 from kabinet.schema.addresses import Address
 from kabinet.schema.context import Info
 from kabinet.schema.enums import RequestKind, RequestStatus
@@ -270,6 +273,12 @@ class Request(relay.Node):
         description="When the owner deleted the account: free text, phones, addresses, IBAN, "
         "comments and files were erased then, the rest kept for the insurer; null otherwise."
     )
+    due_at: datetime | None = strawberry.field(
+        description="When the contact centre's target that applies now falls due: the first "
+        "response while SUBMITTED, the outcome while IN_PROGRESS (each kind's targets are "
+        "settings; time waiting for the person in NEEDS_INFO is added back). Null when none "
+        "applies: NEEDS_INFO (the clock is paused), SCHEDULED, APPROVED or closed."
+    )
     document: strawberry.Private[RequestDocument]
 
     @classmethod
@@ -282,8 +291,13 @@ class Request(relay.Node):
             created_at=document.created_at,
             updated_at=document.updated_at,
             anonymised_at=document.anonymised_at,
+            due_at=document.due_at,
             document=document,
         )
+
+    @strawberry.field(description="Whether `dueAt` has passed.")
+    def overdue(self) -> bool:
+        return due.overdue(self.document)
 
     # The parts below are built only when asked for: a list of requests usually shows
     # the number and status of each, not every comment of twenty requests.
@@ -368,7 +382,47 @@ class RequestEdge:
     node: Request = strawberry.field(description="The request.")
 
 
-@strawberry.type(description="A page of requests, newest first.")
+@strawberry.type(description="A page of requests, newest first unless ordered otherwise.")
 class RequestConnection(Counted):
     edges: list[RequestEdge] = strawberry.field(description="The requests of this page.")
     page_info: PageInfo = strawberry.field(description="Where the page sits.")
+
+
+@strawberry.type(description="How many open requests have one status.")
+class StatusCount:
+    status: RequestStatus = strawberry.field(description="The status.")
+    count: int = strawberry.field(description="How many open requests have it.")
+
+
+@strawberry.type(description="How many open requests are of one kind.")
+class KindCount:
+    kind: RequestKind = strawberry.field(description="The kind.")
+    count: int = strawberry.field(description="How many open requests are of it.")
+
+
+@strawberry.type(
+    description="The queue in numbers, for a dashboard: open requests (SUBMITTED, "
+    "IN_PROGRESS, NEEDS_INFO, SCHEDULED, APPROVED) only; closed ones are "
+    "`requestQueue(filter: {statuses: …}) { totalCount }`. Each number is one count the "
+    "indexes serve, so the cost does not grow with the number of requests filed."
+)
+class QueueCounts:
+    viewer: strawberry.Private[UserDocument]
+
+    @strawberry.field(description="Per open status, in the lifecycle's order.")
+    async def by_status(self) -> list[StatusCount]:
+        counted = await requests.count_open_each(self.viewer, "status", requests.OPEN)
+        return [StatusCount(status=status, count=count) for status, count in counted]
+
+    @strawberry.field(description="Open requests per kind.")
+    async def by_kind(self) -> list[KindCount]:
+        counted = await requests.count_open_each(self.viewer, "kind", list(RequestKindValue))
+        return [KindCount(kind=kind, count=count) for kind, count in counted]
+
+    @strawberry.field(description="Past their due time (`Request.overdue`).")
+    async def overdue(self) -> int:
+        return await requests.count_overdue(self.viewer)
+
+    @strawberry.field(description="Open requests you handle (`Request.assignee`).")
+    async def assigned_to_me(self) -> int:
+        return await requests.count_open(self.viewer, {"assignee_id": self.viewer.id})

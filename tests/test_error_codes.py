@@ -85,6 +85,8 @@ PUBLISHED = {
         "STATUS_NOT_ANNOUNCED",
         "ASSIGNEE_NOT_STAFF",
         "STAFF_ONLY",
+        "OUTCOME_REQUIRED",
+        "OUTCOME_KIND_MISMATCH",
     },
     "GraphQLErrorCode": {
         "UNAUTHENTICATED",

@@ -97,6 +97,22 @@ Details = (
 RequestDetails = Annotated[Details, Field(discriminator="kind")]
 
 
+class AppointmentOutcome(BaseModel):
+    """Where and when the person is seen: recorded with SCHEDULED (issue 16 item 4)."""
+
+    kind: Literal[RequestKind.DOCTOR_APPOINTMENT] = RequestKind.DOCTOR_APPOINTMENT
+    clinic_name: str
+    clinic_address: str
+    doctor: str
+    specialty: str
+    at: datetime
+    instructions: str | None = None
+
+
+# What the contact centre arranged, as the member acts on it; one per kind.
+Outcome = AppointmentOutcome
+
+
 class Attachment(BaseModel):
     """A file in GridFS; its bytes are served by the authenticated `/files/{id}` route."""
 
@@ -166,6 +182,8 @@ class RequestDocument(Document):
     version: int = 1
     # The staff member handling it (`assignRequest`); None: in nobody's hands.
     assignee_id: PydanticObjectId | None = None
+    # What was arranged (`changeRequestStatus`'s `outcome`); None until then.
+    outcome: Outcome | None = None
     idempotency_key: str | None = None
     created_at: datetime = Field(default_factory=now)
     updated_at: datetime = Field(default_factory=now)

@@ -87,6 +87,8 @@ class FieldErrorCode(Enum):
     STATUS_NOT_ANNOUNCED = N_("field.status_not_announced")
     ASSIGNEE_NOT_STAFF = N_("field.assignee_not_staff")
     STAFF_ONLY = N_("field.staff_only")
+    OUTCOME_REQUIRED = N_("field.outcome_required")
+    OUTCOME_KIND_MISMATCH = N_("field.outcome_kind_mismatch")
 
 
 @dataclass(frozen=True, slots=True)

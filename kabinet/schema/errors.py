@@ -112,6 +112,9 @@ publish(
         FieldErrorCode.ASSIGNEE_NOT_STAFF: "Not a staff member's account (an operator or an "
         "administrator).",
         FieldErrorCode.STAFF_ONLY: "Only the contact centre may set it (e.g. `internal`).",
+        FieldErrorCode.OUTCOME_REQUIRED: "This status change needs the outcome of the "
+        "request's kind (see `availableActions`).",
+        FieldErrorCode.OUTCOME_KIND_MISMATCH: "An outcome of another kind than the request's.",
     },
 )
 

@@ -20,6 +20,11 @@ from kabinet.resolvers.requests.lifecycle import (
     cancel_request,
     change_status,
 )
+from kabinet.resolvers.requests.outcomes import (
+    AppointmentOutcomeForm,
+    OutcomeForm,
+    required_fields,
+)
 from kabinet.resolvers.requests.reading import (
     RequestFilter,
     find_requests,
@@ -31,10 +36,12 @@ __all__ = [
     "MAX_COMMENTS",
     "TRANSITIONS",
     "Actor",
+    "AppointmentOutcomeForm",
     "CallbackForm",
     "DoctorAppointmentForm",
     "LabTestsForm",
     "MedicationsForm",
+    "OutcomeForm",
     "ReimbursementForm",
     "RequestFilter",
     "RequestForm",
@@ -46,4 +53,5 @@ __all__ = [
     "find_requests",
     "list_requests",
     "readable_of",
+    "required_fields",
 ]

@@ -28,6 +28,7 @@ from kabinet.documents import (
 from kabinet.documents.request import (
     Assignment,
     Comment,
+    Outcome,
     StatusChange,
     one_request,
 )
@@ -45,6 +46,7 @@ from kabinet.resolvers.errors import (
     RateLimited,
 )
 from kabinet.resolvers.files import IncomingFile
+from kabinet.resolvers.requests.outcomes import OutcomeForm, checked_outcome
 from kabinet.resolvers.requests.reading import find_request
 from kabinet.resolvers.validation import Checked
 from kabinet.services import Services
@@ -104,26 +106,30 @@ async def change_status(
     status: RequestStatus,
     comment: str | None,
     scheduled_at: datetime | None,
+    outcome: OutcomeForm | None = None,
 ) -> RequestDocument | NotFound | NotAllowed | InvalidInput:
-    """An operator moves a request along the lifecycle; audited."""
+    """An operator moves a request along the lifecycle, with the outcome the change needs
+    (`outcomes.required_fields`) written by the same update; audited."""
     request = await find_request(user, request_id)
     if request is None:
         return NotFound()
     checked = Checked()
     text = checked.text(comment, "comment", max_length=2000, required=False)
-    if status is S.SCHEDULED and (scheduled_at is None or scheduled_at <= now()):
-        checked.problems.append(FieldProblem("scheduledAt", FieldErrorCode.SCHEDULED_AT_REQUIRED))
+    arranged = checked_outcome(checked, request.kind, status, outcome, scheduled_at)
     if checked.problems:
         return InvalidInput(checked.problems)
-    changed = await _transition(request, status, Actor.OPERATOR, user, text, scheduled_at)
+    changed = await _transition(request, status, Actor.OPERATOR, user, text, scheduled_at, arranged)
     if isinstance(changed, RequestDocument):
         faults.crash_at(services.settings, Fault.AFTER_STATUS_UPDATE)
+        after: dict[str, object] = {"status": status.value}
+        if arranged is not None:
+            after["outcome"] = arranged.kind.value
         await _audit_staff_action(
             caller,
             AuditAction.REQUEST_STATUS_CHANGED,
             changed,
             before={"status": request.status.value},
-            after={"status": status.value},
+            after=after,
         )
         await notifications.announce_pending(services, changed)
     return changed
@@ -158,6 +164,7 @@ async def _transition(
     user: UserDocument,
     comment: str | None,
     scheduled_at: datetime | None,
+    outcome: Outcome | None = None,
 ) -> RequestDocument | NotAllowed:
     """The one place the lifecycle table is enforced; one atomic, version-guarded update.
     A conflict is read again: a comment written meanwhile leaves the transition allowed,
@@ -165,7 +172,9 @@ async def _transition(
     for _ in range(TRANSITION_ATTEMPTS):
         if TRANSITIONS.get(request.status, {}).get(status) is not actor:
             return _not_allowed(request)
-        updated = await _try_transition(request, status, actor, user, comment, scheduled_at)
+        updated = await _try_transition(
+            request, status, actor, user, comment, scheduled_at, outcome
+        )
         if updated is not None:
             return updated
         current = await RequestDocument.get(request.id)
@@ -182,11 +191,14 @@ async def _try_transition(
     user: UserDocument,
     comment: str | None,
     scheduled_at: datetime | None,
+    outcome: Outcome | None,
 ) -> RequestDocument | None:
     moment = now()
     changes: dict[str, object] = {"status": status, "updated_at": moment}
     if scheduled_at is not None and hasattr(request.details, "scheduled_at"):
         changes["details.scheduled_at"] = scheduled_at
+    if outcome is not None:
+        changes["outcome"] = outcome
     entry = StatusChange(
         status=status,
         at=moment,

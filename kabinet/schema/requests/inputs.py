@@ -159,6 +159,42 @@ class AssignRequestInput:
     )
 
 
+@strawberry.input(
+    description="Where and with whom a doctor appointment was arranged; its "
+    "time is the change's `scheduledAt`."
+)
+class AppointmentOutcomeInput:
+    clinic_name: str = strawberry.field(description="The clinic, as the person looks it up.")
+    clinic_address: str = strawberry.field(description="Its address, as one line.")
+    doctor: str = strawberry.field(description="The doctor's name.")
+    specialty: str = strawberry.field(description="Their specialty.")
+    instructions: str | None = strawberry.field(
+        default=None, description="What to bring or do beforehand."
+    )
+
+    def form(self) -> requests.AppointmentOutcomeForm:
+        return requests.AppointmentOutcomeForm(
+            clinic_name=self.clinic_name,
+            clinic_address=self.clinic_address,
+            doctor=self.doctor,
+            specialty=self.specialty,
+            instructions=self.instructions,
+        )
+
+
+@strawberry.input(
+    one_of=True, description="Exactly one outcome, of the request's kind: shown to the person."
+)
+class RequestOutcomeInput:
+    appointment: AppointmentOutcomeInput | None = strawberry.field(
+        default=strawberry.UNSET, description="A doctor appointment's (required for SCHEDULED)."
+    )
+
+    def form(self) -> requests.OutcomeForm:
+        given = [value for value in vars(self).values() if value]
+        return given[0].form()  # one of them: the schema lets exactly one through
+
+
 @strawberry.input(description="Staff: move a request along its lifecycle.")
 class ChangeRequestStatusInput:
     request_id: strawberry.ID = strawberry.field(description="Id of the request.")
@@ -166,6 +202,11 @@ class ChangeRequestStatusInput:
     comment: str | None = strawberry.field(default=None, description="Shown to the person.")
     scheduled_at: datetime | None = strawberry.field(
         default=None, description="Required for SCHEDULED: the agreed time."
+    )
+    outcome: RequestOutcomeInput | None = strawberry.field(
+        default=None,
+        description="What was arranged, recorded with the change (required where "
+        "`availableActions` lists it).",
     )
 
 

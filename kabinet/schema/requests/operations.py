@@ -229,6 +229,7 @@ class RequestsMutation:
                 status=input.status,
                 comment=input.comment,
                 scheduled_at=aware(input.scheduled_at) if input.scheduled_at else None,
+                outcome=input.outcome.form() if input.outcome else None,
             ),
         )
         return _answer(info, outcome)

@@ -10,6 +10,7 @@ from strawberry import relay
 
 from kabinet.documents import Attachment as AttachmentValue
 from kabinet.documents import PolicyDocument, RequestDocument
+from kabinet.documents.request import AppointmentOutcome as AppointmentOutcomeValue
 from kabinet.documents.request import (
     CallbackDetails as CallbackValue,
 )
@@ -24,6 +25,7 @@ from kabinet.documents.request import (
 from kabinet.documents.request import (
     MedicationsDetails as MedicationsValue,
 )
+from kabinet.documents.request import Outcome as OutcomeValue
 from kabinet.documents.request import (
     ReimbursementDetails as ReimbursementValue,
 )
@@ -189,6 +191,37 @@ RequestDetails = Annotated[
 ]
 
 
+@strawberry.type(description="Where, when and with whom a doctor appointment was arranged.")
+class AppointmentOutcome:
+    clinic_name: str = strawberry.field(description="The clinic.")
+    clinic_address: str = strawberry.field(description="Its address.")
+    doctor: str = strawberry.field(description="The doctor's name.")
+    specialty: str = strawberry.field(description="Their specialty.")
+    at: datetime = strawberry.field(description="Date and time of the appointment.")
+    instructions: str | None = strawberry.field(description="What to bring or do beforehand.")
+
+
+RequestOutcome = Annotated[
+    AppointmentOutcome,
+    strawberry.union(
+        "RequestOutcome", description="What the contact centre arranged, by the request's kind."
+    ),
+]
+
+
+def _outcome(value: OutcomeValue) -> object:
+    match value:
+        case AppointmentOutcomeValue():
+            return AppointmentOutcome(
+                clinic_name=value.clinic_name,
+                clinic_address=value.clinic_address,
+                doctor=value.doctor,
+                specialty=value.specialty,
+                at=value.at,
+                instructions=value.instructions,
+            )
+
+
 @strawberry.type(description="Who in the contact centre handles a request.")
 class RequestAssignee:
     first_name: str | None = strawberry.field(
@@ -291,6 +324,14 @@ class Request(relay.Node):
     @strawberry.field(description="The details of its kind.")
     def details(self) -> RequestDetails:
         return _details(self.document.details)  # type: ignore[return-value]
+
+    @strawberry.field(
+        description="What the contact centre arranged (where and when, what was approved "
+        "and paid), of the request's kind; null until it is recorded."
+    )
+    def outcome(self) -> RequestOutcome | None:
+        arranged = self.document.outcome
+        return _outcome(arranged) if arranged is not None else None  # type: ignore[return-value]
 
     @strawberry.field(description="Every status, oldest first.")
     def history(self) -> list[StatusChange]:

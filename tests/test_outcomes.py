@@ -1,0 +1,190 @@
+"""Outcomes per kind (issue 16 item 4): staff record what was arranged with the status
+change that needs it, in one update; the member reads it, nobody else's; bad input is
+refused, localised, and changes nothing."""
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from strawberry import relay
+
+from kabinet.clock import now
+from kabinet.documents import AuditAction, AuditEventDocument, RequestDocument, UserDocument
+from kabinet.i18n import Locale, translate
+from tests.operations import CHANGE_STATUS, MY_REQUESTS
+from tests.policies import staff_token
+from tests.requests_support import callback, create, customer, window
+from tests.support import Api, Mailbox
+from tests.test_api_guide import operations as guide
+
+OUTCOME = """
+query Outcome($id: ID!) {
+  node(id: $id) {
+    ... on Request {
+      status
+      outcome {
+        __typename
+        ... on AppointmentOutcome { clinicName clinicAddress doctor specialty at instructions }
+      }
+    }
+  }
+}
+"""
+APPOINTMENT = {
+    "clinicName": "Клініка «Добробут»",
+    "clinicAddress": "Київ, вул. Богдана Хмельницького, 5",
+    "doctor": "Іваненко Марія Петрівна",
+    "specialty": "Терапевт",
+    "instructions": "Візьміть паспорт і поліс",
+}
+
+
+@pytest.fixture
+async def member(api: Api, mailbox: Mailbox) -> str:
+    return await customer(api, mailbox)
+
+
+@pytest.fixture
+async def operator(api: Api) -> str:
+    return await staff_token(api, "operator@example.com", "operator")
+
+
+async def appointment(api: Api, member: str, operator: str) -> str:
+    """A member's doctor appointment request, IN_PROGRESS."""
+    filed = await create(
+        api, member, {"doctorAppointment": {"specialty": "Терапевт", "preferredTimes": [window()]}}
+    )
+    await start(api, operator, filed["id"])
+    return filed["id"]
+
+
+async def start(api: Api, operator: str, request_id: str) -> None:
+    variables = {"input": {"requestId": request_id, "status": "IN_PROGRESS"}}
+    started = await api.data(CHANGE_STATUS, variables, token=operator)
+    assert started["changeRequestStatus"]["status"] == "IN_PROGRESS"
+
+
+def in_two_days() -> str:
+    return (now() + timedelta(days=2)).replace(microsecond=0).isoformat()
+
+
+async def document_of(request_id: str) -> RequestDocument:
+    document = await RequestDocument.get(relay.GlobalID.from_id(request_id).node_id)
+    assert document is not None
+    return document
+
+
+async def stored(request_id: str) -> dict[str, Any]:
+    return (await document_of(request_id)).model_dump()
+
+
+async def test_scheduling_an_appointment_shows_the_member_where_and_when(
+    api: Api, member: str, operator: str
+):
+    request_id = await appointment(api, member, operator)
+    at = in_two_days()
+
+    answer = await api.data(
+        guide()["ScheduleAppointment"],
+        {"requestId": request_id, "at": at, "appointment": APPOINTMENT},
+        token=operator,
+    )
+
+    assert answer["changeRequestStatus"]["status"] == "SCHEDULED"
+    seen = (await api.data(OUTCOME, {"id": request_id}, token=member))["node"]
+    assert seen["outcome"] == {"__typename": "AppointmentOutcome", **APPOINTMENT, "at": at}
+    document = await document_of(request_id)
+    assert document.details.scheduled_at.isoformat() == at  # written by the same update
+    audited = await AuditEventDocument.find(
+        {"action": AuditAction.REQUEST_STATUS_CHANGED}
+    ).to_list()
+    assert audited[-1].after == {"status": "scheduled", "outcome": "doctor_appointment"}
+
+
+async def test_another_member_never_reads_an_outcome(api: Api, mailbox: Mailbox, operator: str):
+    olena = await customer(api, mailbox)
+    taras = await customer(api, mailbox, "taras@example.com", "+380501112233")
+    request_id = await appointment(api, olena, operator)
+    variables = {"requestId": request_id, "at": in_two_days(), "appointment": APPOINTMENT}
+    await api.data(guide()["ScheduleAppointment"], variables, token=operator)
+
+    assert (await api.data(OUTCOME, {"id": request_id}, token=taras))["node"] is None
+    assert (await api.data(MY_REQUESTS, token=taras))["me"]["requests"]["totalCount"] == 0
+    assert (await api.data(OUTCOME, {"id": request_id}, token=olena))["node"]["outcome"]
+
+
+@pytest.mark.parametrize("locale", [Locale.UK, Locale.EN])
+@pytest.mark.parametrize(
+    ("outcome", "field", "code"),
+    [
+        (None, "outcome.appointment", "OUTCOME_REQUIRED"),
+        (
+            {"appointment": {**APPOINTMENT, "clinicName": " "}},
+            "outcome.appointment.clinicName",
+            "REQUIRED",
+        ),
+        ({"appointment": {**APPOINTMENT, "doctor": ""}}, "outcome.appointment.doctor", "REQUIRED"),
+    ],
+)
+async def test_scheduling_without_a_complete_outcome_is_refused_and_writes_nothing(
+    api: Api, member: str, operator: str, locale: Locale, outcome: Any, field: str, code: str
+):
+    request_id = await appointment(api, member, operator)
+    before = await stored(request_id)
+    given = {"outcome": outcome} if outcome else {}
+    variables = {
+        "input": {"requestId": request_id, "status": "SCHEDULED", "scheduledAt": in_two_days()}
+        | given
+    }
+
+    staff = await UserDocument.find_one({"email": "operator@example.com"})
+    await staff.set({"locale": locale})  # a signed-in caller reads their account's language
+
+    answer = await api.data(CHANGE_STATUS, variables, token=operator)
+
+    refused = answer["changeRequestStatus"]
+    assert refused["__typename"] == "InputError"
+    assert [(f["field"], f["code"]) for f in refused["fields"]] == [(field, code)]
+    key = "field.outcome_required" if code == "OUTCOME_REQUIRED" else "field.required"
+    assert refused["fields"][0]["message"] == translate(key, locale)
+    assert await stored(request_id) == before
+
+
+async def test_an_outcome_of_another_kind_is_refused(api: Api, member: str, operator: str):
+    filed = await callback(api, member)
+    await start(api, operator, filed["id"])
+    before = await stored(filed["id"])
+    variables = {
+        "input": {
+            "requestId": filed["id"],
+            "status": "NEEDS_INFO",
+            "scheduledAt": in_two_days(),
+            "outcome": {"appointment": APPOINTMENT},
+        }
+    }
+
+    answer = await api.data(CHANGE_STATUS, variables, token=operator)
+
+    refused = answer["changeRequestStatus"]
+    assert [(f["field"], f["code"]) for f in refused["fields"]] == [
+        ("outcome", "OUTCOME_KIND_MISMATCH")
+    ]
+    assert await stored(filed["id"]) == before
+
+
+async def test_a_member_cannot_set_an_outcome(api: Api, member: str, operator: str):
+    request_id = await appointment(api, member, operator)
+    before = await stored(request_id)
+    variables = {
+        "input": {
+            "requestId": request_id,
+            "status": "SCHEDULED",
+            "scheduledAt": in_two_days(),
+            "outcome": {"appointment": APPOINTMENT},
+        }
+    }
+
+    body = await api.post(CHANGE_STATUS, variables, token=member)
+
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert await stored(request_id) == before

@@ -14,6 +14,7 @@ from strawberry.types.enum import StrawberryEnumDefinition
 from kabinet import documents
 from kabinet.i18n import Locale as LocaleValue
 from kabinet.resolvers.policies import LookupStatus
+from kabinet.resolvers.requests import Action
 from kabinet.roles import Role as RoleValue
 
 
@@ -134,6 +135,19 @@ RequestStatus = publish(
         documents.RequestStatus.COMPLETED: "Done (final).",
         documents.RequestStatus.REJECTED: "Refused by the contact centre (final).",
         documents.RequestStatus.CANCELLED: "Cancelled by the person (final).",
+    },
+)
+
+RequestAction = publish(
+    Action,
+    name="RequestAction",
+    description="What can be done to a request (`Request.availableActions`).",
+    values={
+        Action.CHANGE_STATUS: "Staff: `changeRequestStatus` to `status`, with `requiredFields`.",
+        Action.CANCEL: "The owner: `cancelRequest` (to CANCELLED).",
+        Action.COMMENT: "`addComment` (the owner's answers a NEEDS_INFO request).",
+        Action.TAKE: "Staff: `assignRequest` to yourself.",
+        Action.RELEASE: "Staff: `assignRequest` with `operatorId: null`.",
     },
 )
 

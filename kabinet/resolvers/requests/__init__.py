@@ -14,9 +14,12 @@ from kabinet.resolvers.requests.filing import (
 from kabinet.resolvers.requests.lifecycle import (
     MAX_COMMENTS,
     TRANSITIONS,
+    Action,
     Actor,
+    AvailableAction,
     add_comment,
     assign_request,
+    available_actions,
     cancel_request,
     change_status,
 )
@@ -35,8 +38,10 @@ from kabinet.resolvers.requests.reading import (
 __all__ = [
     "MAX_COMMENTS",
     "TRANSITIONS",
+    "Action",
     "Actor",
     "AppointmentOutcomeForm",
+    "AvailableAction",
     "CallbackForm",
     "DoctorAppointmentForm",
     "LabTestsForm",
@@ -47,6 +52,7 @@ __all__ = [
     "RequestForm",
     "add_comment",
     "assign_request",
+    "available_actions",
     "cancel_request",
     "change_status",
     "create_request",

@@ -6,6 +6,7 @@ is a single atomic update of the status, the history entry and a version number,
 conditional on the version read, so two operators cannot overwrite each other.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -46,7 +47,7 @@ from kabinet.resolvers.errors import (
     RateLimited,
 )
 from kabinet.resolvers.files import IncomingFile
-from kabinet.resolvers.requests.outcomes import OutcomeForm, checked_outcome
+from kabinet.resolvers.requests.outcomes import OutcomeForm, checked_outcome, required_fields
 from kabinet.resolvers.requests.reading import find_request
 from kabinet.resolvers.validation import Checked
 from kabinet.services import Services
@@ -90,6 +91,53 @@ TRANSITIONS: dict[RequestStatus, dict[RequestStatus, Actor]] = {
     },
     S.APPROVED: {S.COMPLETED: Actor.OPERATOR},
 }
+
+
+class Action(StrEnum):
+    """What a caller can do to a request (`Request.availableActions`)."""
+
+    CHANGE_STATUS = "change_status"
+    CANCEL = "cancel"
+    COMMENT = "comment"
+    TAKE = "take"
+    RELEASE = "release"
+
+
+# The mutation each actor moves a request along the lifecycle with.
+_MOVED_WITH = {Actor.OPERATOR: Action.CHANGE_STATUS, Actor.CUSTOMER: Action.CANCEL}
+
+
+@dataclass(frozen=True, slots=True)
+class AvailableAction:
+    action: Action
+    status: RequestStatus | None = None  # the status it leads to, for lifecycle moves
+    required_fields: tuple[str, ...] = ()
+
+
+def available_actions(request: RequestDocument, user: UserDocument) -> list[AvailableAction]:
+    """What ``user`` may do to ``request`` now, from the rules the mutations enforce:
+    `TRANSITIONS` (with `outcomes.required_fields`), `_refuses_comments` and
+    `_refuses_assignment`."""
+    actors = {Actor.OPERATOR} if user.is_staff else set()
+    if request.user_id == user.id:
+        actors.add(Actor.CUSTOMER)
+    actions = [
+        AvailableAction(
+            _MOVED_WITH[actor],
+            status,
+            tuple(required_fields(request.kind, status)) if actor is Actor.OPERATOR else (),
+        )
+        for status, actor in TRANSITIONS.get(request.status, {}).items()
+        if actor in actors
+    ]
+    if _refuses_comments(request) is None:
+        actions.append(AvailableAction(Action.COMMENT))
+    if user.is_staff:
+        if request.assignee_id != user.id and _refuses_assignment(request, user, user.id) is None:
+            actions.append(AvailableAction(Action.TAKE))
+        if request.assignee_id is not None and _refuses_assignment(request, user, None) is None:
+            actions.append(AvailableAction(Action.RELEASE))
+    return actions
 
 
 def status_label(request: RequestDocument) -> Term:

@@ -32,9 +32,10 @@ from kabinet.documents.request import (
 from kabinet.documents.request import StatusChange as StatusChangeValue
 from kabinet.documents.request import TimeWindow as TimeWindowValue
 from kabinet.resolvers.files import download_url
+from kabinet.resolvers.requests import available_actions as actions_for
 from kabinet.schema.addresses import Address
 from kabinet.schema.context import Info
-from kabinet.schema.enums import RequestKind, RequestStatus
+from kabinet.schema.enums import RequestAction, RequestKind, RequestStatus
 from kabinet.schema.ids import object_id
 from kabinet.schema.pagination import (
     Counted,
@@ -222,6 +223,18 @@ def _outcome(value: OutcomeValue) -> object:
             )
 
 
+@strawberry.type(description="Something the caller may do to a request now.")
+class AvailableAction:
+    action: RequestAction = strawberry.field(description="What, and with which mutation.")
+    status: RequestStatus | None = strawberry.field(
+        description="The status it leads to (CHANGE_STATUS, CANCEL); null otherwise."
+    )
+    required_fields: list[str] = strawberry.field(
+        description="The mutation's input fields it needs besides the request and status, "
+        "as paths (e.g. `scheduledAt`, `outcome.appointment`)."
+    )
+
+
 @strawberry.type(description="Who in the contact centre handles a request.")
 class RequestAssignee:
     first_name: str | None = strawberry.field(
@@ -332,6 +345,24 @@ class Request(relay.Node):
     def outcome(self) -> RequestOutcome | None:
         arranged = self.document.outcome
         return _outcome(arranged) if arranged is not None else None  # type: ignore[return-value]
+
+    @strawberry.field(
+        description="What the caller may do to it now: the next statuses with the fields "
+        "each needs, cancelling, commenting, taking or releasing it. A mutation not listed "
+        "would be refused (e.g. `TRANSITION_NOT_ALLOWED`)."
+    )
+    def available_actions(self, info: Info) -> list[AvailableAction]:
+        viewer = info.context.caller.user
+        if viewer is None:
+            return []
+        return [
+            AvailableAction(
+                action=allowed.action,
+                status=allowed.status,
+                required_fields=list(allowed.required_fields),
+            )
+            for allowed in actions_for(self.document, viewer)
+        ]
 
     @strawberry.field(description="Every status, oldest first.")
     def history(self) -> list[StatusChange]:

@@ -87,6 +87,7 @@ PUBLISHED = {
         "STAFF_ONLY",
         "OUTCOME_REQUIRED",
         "OUTCOME_KIND_MISMATCH",
+        "OUTCOME_ITEMS_MISMATCH",
     },
     "GraphQLErrorCode": {
         "UNAUTHENTICATED",

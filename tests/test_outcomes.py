@@ -25,6 +25,9 @@ query Outcome($id: ID!) {
       outcome {
         __typename
         ... on AppointmentOutcome { clinicName clinicAddress doctor specialty at instructions }
+        ... on MedicationsOutcome {
+          handover pharmacyName pharmacyAddress items { name decision substitute }
+        }
       }
     }
   }
@@ -187,4 +190,83 @@ async def test_a_member_cannot_set_an_outcome(api: Api, member: str, operator: s
     body = await api.post(CHANGE_STATUS, variables, token=member)
 
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert await stored(request_id) == before
+
+
+ORDERED = [
+    {"name": "Парацетамол", "quantity": 2},
+    {"name": "Нурофен", "quantity": 1},
+    {"name": "Аспірин", "quantity": 1},
+]
+PICKUP = {
+    "handover": "PHARMACY_PICKUP",
+    "pharmacyName": "Аптека «Подорожник»",
+    "pharmacyAddress": "Київ, вул. Саксаганського, 12",
+    "items": [
+        {"decision": "APPROVED"},
+        {"decision": "SUBSTITUTED", "substitute": "Ібупрофен 200 мг"},
+        {"decision": "REFUSED"},
+    ],
+}
+
+
+async def medications(api: Api, member: str, operator: str) -> str:
+    filed = await create(api, member, {"medications": {"items": ORDERED}})
+    await start(api, operator, filed["id"])
+    return filed["id"]
+
+
+async def approve(api: Api, operator: str, request_id: str, outcome: Any) -> dict[str, Any]:
+    given = {"outcome": {"medications": outcome}} if outcome else {}
+    variables = {"input": {"requestId": request_id, "status": "APPROVED"} | given}
+    return (await api.data(CHANGE_STATUS, variables, token=operator))["changeRequestStatus"]
+
+
+async def test_approved_medications_tell_the_member_where_and_which(
+    api: Api, member: str, operator: str
+):
+    request_id = await medications(api, member, operator)
+
+    assert (await approve(api, operator, request_id, PICKUP))["status"] == "APPROVED"
+
+    seen = (await api.data(OUTCOME, {"id": request_id}, token=member))["node"]["outcome"]
+    assert seen == {
+        "__typename": "MedicationsOutcome",
+        "handover": "PHARMACY_PICKUP",
+        "pharmacyName": PICKUP["pharmacyName"],
+        "pharmacyAddress": PICKUP["pharmacyAddress"],
+        "items": [
+            {"name": "Парацетамол", "decision": "APPROVED", "substitute": None},
+            {"name": "Нурофен", "decision": "SUBSTITUTED", "substitute": "Ібупрофен 200 мг"},
+            {"name": "Аспірин", "decision": "REFUSED", "substitute": None},
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("outcome", "field", "code"),
+    [
+        (None, "outcome.medications", "OUTCOME_REQUIRED"),
+        (
+            {**PICKUP, "items": PICKUP["items"][:2]},
+            "outcome.medications.items",
+            "OUTCOME_ITEMS_MISMATCH",
+        ),
+        ({**PICKUP, "pharmacyName": None}, "outcome.medications.pharmacyName", "REQUIRED"),
+        (
+            {**PICKUP, "items": [{"decision": "SUBSTITUTED"}, *PICKUP["items"][1:]]},
+            "outcome.medications.items.0.substitute",
+            "REQUIRED",
+        ),
+    ],
+)
+async def test_an_incomplete_medications_outcome_is_refused_and_writes_nothing(
+    api: Api, member: str, operator: str, outcome: Any, field: str, code: str
+):
+    request_id = await medications(api, member, operator)
+    before = await stored(request_id)
+
+    refused = await approve(api, operator, request_id, outcome)
+
+    assert [(f["field"], f["code"]) for f in refused["fields"]] == [(field, code)]
     assert await stored(request_id) == before

@@ -14,6 +14,8 @@ from kabinet.documents.rate_limit import RateLimitBucketDocument
 from kabinet.documents.request import (
     Attachment,
     CounterDocument,
+    Handover,
+    ItemDecision,
     RequestDocument,
     RequestKind,
     RequestStatus,
@@ -57,7 +59,9 @@ __all__ = [
     "CounterDocument",
     "EmailTokenDocument",
     "Gender",
+    "Handover",
     "InsuredPerson",
+    "ItemDecision",
     "NotificationSettings",
     "OutboxMessageDocument",
     "OutboxStatus",

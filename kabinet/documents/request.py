@@ -109,8 +109,38 @@ class AppointmentOutcome(BaseModel):
     instructions: str | None = None
 
 
+class ItemDecision(StrEnum):
+    APPROVED = "approved"
+    SUBSTITUTED = "substituted"
+    REFUSED = "refused"
+
+
+class MedicationDecision(BaseModel):
+    """What became of one requested item (the request's `items`, same order)."""
+
+    name: str
+    decision: ItemDecision
+    substitute: str | None = None  # what is given instead, when SUBSTITUTED
+
+
+class Handover(StrEnum):
+    DELIVERY = "delivery"
+    PHARMACY_PICKUP = "pharmacy_pickup"
+
+
+class MedicationsOutcome(BaseModel):
+    """How the person gets the medications and which: recorded with APPROVED."""
+
+    kind: Literal[RequestKind.MEDICATIONS] = RequestKind.MEDICATIONS
+    handover: Handover
+    pharmacy_name: str | None = None  # for a pick-up
+    pharmacy_address: str | None = None
+    items: list[MedicationDecision]
+
+
 # What the contact centre arranged, as the member acts on it; one per kind.
-Outcome = AppointmentOutcome
+Outcome = AppointmentOutcome | MedicationsOutcome
+RequestOutcome = Annotated[Outcome, Field(discriminator="kind")]
 
 
 class Attachment(BaseModel):
@@ -183,7 +213,7 @@ class RequestDocument(Document):
     # The staff member handling it (`assignRequest`); None: in nobody's hands.
     assignee_id: PydanticObjectId | None = None
     # What was arranged (`changeRequestStatus`'s `outcome`); None until then.
-    outcome: Outcome | None = None
+    outcome: RequestOutcome | None = None
     idempotency_key: str | None = None
     created_at: datetime = Field(default_factory=now)
     updated_at: datetime = Field(default_factory=now)

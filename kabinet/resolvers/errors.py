@@ -89,6 +89,7 @@ class FieldErrorCode(Enum):
     STAFF_ONLY = N_("field.staff_only")
     OUTCOME_REQUIRED = N_("field.outcome_required")
     OUTCOME_KIND_MISMATCH = N_("field.outcome_kind_mismatch")
+    OUTCOME_ITEMS_MISMATCH = N_("field.outcome_items_mismatch")
 
 
 @dataclass(frozen=True, slots=True)

@@ -138,6 +138,26 @@ RequestStatus = publish(
     },
 )
 
+ItemDecision = publish(
+    documents.ItemDecision,
+    description="What became of one requested medication.",
+    values={
+        documents.ItemDecision.APPROVED: "Given as asked.",
+        documents.ItemDecision.SUBSTITUTED: "Another is given instead (`substitute`).",
+        documents.ItemDecision.REFUSED: "Not given.",
+    },
+)
+
+Handover = publish(
+    documents.Handover,
+    description="How the person gets the medications.",
+    values={
+        documents.Handover.DELIVERY: "Delivered to the request's delivery address.",
+        documents.Handover.PHARMACY_PICKUP: "Picked up at a pharmacy (`pharmacyName`, "
+        "`pharmacyAddress`).",
+    },
+)
+
 RequestAction = publish(
     Action,
     name="RequestAction",

@@ -115,6 +115,8 @@ publish(
         FieldErrorCode.OUTCOME_REQUIRED: "This status change needs the outcome of the "
         "request's kind (see `availableActions`).",
         FieldErrorCode.OUTCOME_KIND_MISMATCH: "An outcome of another kind than the request's.",
+        FieldErrorCode.OUTCOME_ITEMS_MISMATCH: "Not one decision per requested item, in the "
+        "request's order.",
     },
 )
 

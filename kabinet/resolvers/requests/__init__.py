@@ -25,6 +25,8 @@ from kabinet.resolvers.requests.lifecycle import (
 )
 from kabinet.resolvers.requests.outcomes import (
     AppointmentOutcomeForm,
+    MedicationDecisionForm,
+    MedicationsOutcomeForm,
     OutcomeForm,
     required_fields,
 )
@@ -45,7 +47,9 @@ __all__ = [
     "CallbackForm",
     "DoctorAppointmentForm",
     "LabTestsForm",
+    "MedicationDecisionForm",
     "MedicationsForm",
+    "MedicationsOutcomeForm",
     "OutcomeForm",
     "ReimbursementForm",
     "RequestFilter",

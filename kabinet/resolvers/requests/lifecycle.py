@@ -163,7 +163,7 @@ async def change_status(
         return NotFound()
     checked = Checked()
     text = checked.text(comment, "comment", max_length=2000, required=False)
-    arranged = checked_outcome(checked, request.kind, status, outcome, scheduled_at)
+    arranged = checked_outcome(checked, request, status, outcome, scheduled_at)
     if checked.problems:
         return InvalidInput(checked.problems)
     changed = await _transition(request, status, Actor.OPERATOR, user, text, scheduled_at, arranged)

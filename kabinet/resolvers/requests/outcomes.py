@@ -6,8 +6,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kabinet.clock import now
-from kabinet.documents import RequestKind, RequestStatus
-from kabinet.documents.request import AppointmentOutcome, Outcome
+from kabinet.documents import RequestDocument, RequestKind, RequestStatus
+from kabinet.documents.request import (
+    AppointmentOutcome,
+    Handover,
+    ItemDecision,
+    MedicationDecision,
+    MedicationsDetails,
+    MedicationsOutcome,
+    Outcome,
+)
 from kabinet.resolvers.errors import FieldErrorCode
 from kabinet.resolvers.validation import Checked
 
@@ -24,16 +32,37 @@ class AppointmentOutcomeForm:
     instructions: str | None = None
 
 
-OutcomeForm = AppointmentOutcomeForm
+@dataclass(frozen=True, slots=True)
+class MedicationDecisionForm:
+    decision: ItemDecision
+    substitute: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MedicationsOutcomeForm:
+    handover: Handover
+    items: list[MedicationDecisionForm]
+    pharmacy_name: str | None = None
+    pharmacy_address: str | None = None
+
+
+OutcomeForm = AppointmentOutcomeForm | MedicationsOutcomeForm
 
 # The input field of each kind's outcome (`RequestOutcomeInput`).
-OUTCOME_FIELDS: dict[RequestKind, str] = {RequestKind.DOCTOR_APPOINTMENT: "appointment"}
+OUTCOME_FIELDS: dict[RequestKind, str] = {
+    RequestKind.DOCTOR_APPOINTMENT: "appointment",
+    RequestKind.MEDICATIONS: "medications",
+}
 # The status changes that must carry an outcome: the person acts on it.
 NEEDS_OUTCOME: frozenset[tuple[RequestKind, RequestStatus]] = frozenset(
-    {(RequestKind.DOCTOR_APPOINTMENT, RequestStatus.SCHEDULED)}
+    {
+        (RequestKind.DOCTOR_APPOINTMENT, RequestStatus.SCHEDULED),
+        (RequestKind.MEDICATIONS, RequestStatus.APPROVED),
+    }
 )
-_FORM_KINDS: dict[type[OutcomeForm], RequestKind] = {
-    AppointmentOutcomeForm: RequestKind.DOCTOR_APPOINTMENT
+_FORM_KINDS: dict[type, RequestKind] = {
+    AppointmentOutcomeForm: RequestKind.DOCTOR_APPOINTMENT,
+    MedicationsOutcomeForm: RequestKind.MEDICATIONS,
 }
 
 
@@ -48,12 +77,13 @@ def required_fields(kind: RequestKind, status: RequestStatus) -> list[str]:
 
 def checked_outcome(
     checked: Checked,
-    kind: RequestKind,
+    request: RequestDocument,
     status: RequestStatus,
     form: OutcomeForm | None,
     scheduled_at: datetime | None,
 ) -> Outcome | None:
     """The outcome to store with the change, or None; problems go to ``checked``."""
+    kind = request.kind
     required = required_fields(kind, status)
     timed = "scheduledAt" in required or isinstance(form, AppointmentOutcomeForm)
     if timed and (scheduled_at is None or scheduled_at <= now()):
@@ -69,18 +99,21 @@ def checked_outcome(
     match form:
         case AppointmentOutcomeForm():
             return _appointment(checked, path, form, scheduled_at)
+        case MedicationsOutcomeForm():
+            return _medications(checked, path, form, request.details)  # type: ignore[arg-type]
+
+
+def _line(checked: Checked, value: str | None, path: str, *, required: bool = True) -> str | None:
+    return checked.text(value, path, max_length=NAME_LENGTH, required=required)
 
 
 def _appointment(
     checked: Checked, path: str, form: AppointmentOutcomeForm, scheduled_at: datetime | None
 ) -> AppointmentOutcome | None:
-    def line(value: str, name: str) -> str | None:
-        return checked.text(value, f"{path}.{name}", max_length=NAME_LENGTH, required=True)
-
-    clinic_name = line(form.clinic_name, "clinicName")
-    clinic_address = line(form.clinic_address, "clinicAddress")
-    doctor = line(form.doctor, "doctor")
-    specialty = line(form.specialty, "specialty")
+    clinic_name = _line(checked, form.clinic_name, f"{path}.clinicName")
+    clinic_address = _line(checked, form.clinic_address, f"{path}.clinicAddress")
+    doctor = _line(checked, form.doctor, f"{path}.doctor")
+    specialty = _line(checked, form.specialty, f"{path}.specialty")
     instructions = checked.text(
         form.instructions,
         f"{path}.instructions",
@@ -97,4 +130,40 @@ def _appointment(
         specialty=specialty,  # type: ignore[arg-type]
         at=scheduled_at,  # type: ignore[arg-type]
         instructions=instructions,
+    )
+
+
+def _medications(
+    checked: Checked, path: str, form: MedicationsOutcomeForm, details: MedicationsDetails
+) -> MedicationsOutcome | None:
+    """One decision per requested item, in the request's order; a pick-up names the
+    pharmacy, a substitute names what is given instead."""
+    pickup = form.handover is Handover.PHARMACY_PICKUP
+    pharmacy_name = _line(checked, form.pharmacy_name, f"{path}.pharmacyName", required=pickup)
+    pharmacy_address = _line(
+        checked, form.pharmacy_address, f"{path}.pharmacyAddress", required=pickup
+    )
+    if len(form.items) != len(details.items):
+        checked.fail(f"{path}.items", FieldErrorCode.OUTCOME_ITEMS_MISMATCH)
+        return None
+    decisions = []
+    for index, (asked, given) in enumerate(zip(details.items, form.items, strict=True)):
+        substituted = given.decision is ItemDecision.SUBSTITUTED
+        substitute = _line(
+            checked, given.substitute, f"{path}.items.{index}.substitute", required=substituted
+        )
+        decisions.append(
+            MedicationDecision(
+                name=asked.name,
+                decision=given.decision,
+                substitute=substitute if substituted else None,
+            )
+        )
+    if checked.problems:
+        return None
+    return MedicationsOutcome(
+        handover=form.handover,
+        pharmacy_name=pharmacy_name if pickup else None,
+        pharmacy_address=pharmacy_address if pickup else None,
+        items=decisions,
     )

@@ -11,7 +11,7 @@ from kabinet.documents.request import MedicationItem as MedicationItemValue
 from kabinet.documents.request import TimeWindow as TimeWindowValue
 from kabinet.resolvers import requests
 from kabinet.resolvers.files import MAX_FILE_BYTES, MAX_FILES, IncomingFile
-from kabinet.schema.enums import RequestKind, RequestStatus
+from kabinet.schema.enums import Handover, ItemDecision, RequestKind, RequestStatus
 from kabinet.schema.ids import decode_id
 
 
@@ -182,12 +182,48 @@ class AppointmentOutcomeInput:
         )
 
 
+@strawberry.input(description="The decision on one requested medication.")
+class MedicationDecisionInput:
+    decision: ItemDecision = strawberry.field(description="Approved, substituted or refused.")
+    substitute: str | None = strawberry.field(
+        default=None, description="What is given instead; required for SUBSTITUTED."
+    )
+
+
+@strawberry.input(description="How and which medications the person gets.")
+class MedicationsOutcomeInput:
+    handover: Handover = strawberry.field(description="Delivery or a pharmacy pick-up.")
+    pharmacy_name: str | None = strawberry.field(
+        default=None, description="Required for PHARMACY_PICKUP."
+    )
+    pharmacy_address: str | None = strawberry.field(
+        default=None, description="Required for PHARMACY_PICKUP."
+    )
+    items: list[MedicationDecisionInput] = strawberry.field(
+        description="One decision per requested item, in the request's order."
+    )
+
+    def form(self) -> requests.MedicationsOutcomeForm:
+        return requests.MedicationsOutcomeForm(
+            handover=self.handover,
+            pharmacy_name=self.pharmacy_name,
+            pharmacy_address=self.pharmacy_address,
+            items=[
+                requests.MedicationDecisionForm(decision=i.decision, substitute=i.substitute)
+                for i in self.items
+            ],
+        )
+
+
 @strawberry.input(
     one_of=True, description="Exactly one outcome, of the request's kind: shown to the person."
 )
 class RequestOutcomeInput:
     appointment: AppointmentOutcomeInput | None = strawberry.field(
         default=strawberry.UNSET, description="A doctor appointment's (required for SCHEDULED)."
+    )
+    medications: MedicationsOutcomeInput | None = strawberry.field(
+        default=strawberry.UNSET, description="Medications' (required for APPROVED)."
     )
 
     def form(self) -> requests.OutcomeForm:

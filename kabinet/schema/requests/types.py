@@ -25,6 +25,7 @@ from kabinet.documents.request import (
 from kabinet.documents.request import (
     MedicationsDetails as MedicationsValue,
 )
+from kabinet.documents.request import MedicationsOutcome as MedicationsOutcomeValue
 from kabinet.documents.request import Outcome as OutcomeValue
 from kabinet.documents.request import (
     ReimbursementDetails as ReimbursementValue,
@@ -35,7 +36,13 @@ from kabinet.resolvers.files import download_url
 from kabinet.resolvers.requests import available_actions as actions_for
 from kabinet.schema.addresses import Address
 from kabinet.schema.context import Info
-from kabinet.schema.enums import RequestAction, RequestKind, RequestStatus
+from kabinet.schema.enums import (
+    Handover,
+    ItemDecision,
+    RequestAction,
+    RequestKind,
+    RequestStatus,
+)
 from kabinet.schema.ids import object_id
 from kabinet.schema.pagination import (
     Counted,
@@ -202,8 +209,25 @@ class AppointmentOutcome:
     instructions: str | None = strawberry.field(description="What to bring or do beforehand.")
 
 
+@strawberry.type(description="What became of one requested medication.")
+class MedicationDecision:
+    name: str = strawberry.field(description="The medication asked for.")
+    decision: ItemDecision = strawberry.field(description="Approved, substituted or refused.")
+    substitute: str | None = strawberry.field(description="What is given instead, if any.")
+
+
+@strawberry.type(description="How and which medications the person gets.")
+class MedicationsOutcome:
+    handover: Handover = strawberry.field(description="Delivery or a pharmacy pick-up.")
+    pharmacy_name: str | None = strawberry.field(description="The pharmacy, for a pick-up.")
+    pharmacy_address: str | None = strawberry.field(description="Its address.")
+    items: list[MedicationDecision] = strawberry.field(
+        description="Each requested item, in the request's order."
+    )
+
+
 RequestOutcome = Annotated[
-    AppointmentOutcome,
+    AppointmentOutcome | MedicationsOutcome,
     strawberry.union(
         "RequestOutcome", description="What the contact centre arranged, by the request's kind."
     ),
@@ -220,6 +244,16 @@ def _outcome(value: OutcomeValue) -> object:
                 specialty=value.specialty,
                 at=value.at,
                 instructions=value.instructions,
+            )
+        case MedicationsOutcomeValue():
+            return MedicationsOutcome(
+                handover=value.handover,
+                pharmacy_name=value.pharmacy_name,
+                pharmacy_address=value.pharmacy_address,
+                items=[
+                    MedicationDecision(name=i.name, decision=i.decision, substitute=i.substitute)
+                    for i in value.items
+                ],
             )
 
 

@@ -55,6 +55,7 @@ async def test_a_new_request_can_be_cancelled_by_its_member_and_taken_up_by_staf
         ("CHANGE_STATUS", "REJECTED", ()),
         COMMENT,
         TAKE,
+        ("RECORD_CALL_ATTEMPT", None, ()),
     }
 
 

@@ -88,6 +88,7 @@ PUBLISHED = {
         "OUTCOME_REQUIRED",
         "OUTCOME_KIND_MISMATCH",
         "OUTCOME_ITEMS_MISMATCH",
+        "TIME_NOT_IN_FUTURE",
     },
     "GraphQLErrorCode": {
         "UNAUTHENTICATED",

@@ -25,6 +25,7 @@ query Outcome($id: ID!) {
       outcome {
         __typename
         ... on AppointmentOutcome { clinicName clinicAddress doctor specialty at instructions }
+        ... on CallbackOutcome { attempts { result } nextAttemptAt }
         ... on MedicationsOutcome {
           handover pharmacyName pharmacyAddress items { name decision substitute }
         }
@@ -270,3 +271,64 @@ async def test_an_incomplete_medications_outcome_is_refused_and_writes_nothing(
 
     assert [(f["field"], f["code"]) for f in refused["fields"]] == [(field, code)]
     assert await stored(request_id) == before
+
+
+async def call(api: Api, token: str, request_id: str, result: str, next_at: str | None) -> Any:
+    variables = {"requestId": request_id, "result": result, "next": next_at}
+    body = await api.post(guide()["RecordCallAttempt"], variables, token=token)
+    return body["data"]["recordCallAttempt"] if body.get("data") else body
+
+
+async def test_each_call_attempt_is_shown_to_the_member_with_the_next_one(
+    api: Api, member: str, operator: str
+):
+    request_id = (await callback(api, member))["id"]
+    next_at = (now() + timedelta(hours=1)).replace(microsecond=0).isoformat()
+
+    await call(api, operator, request_id, "NO_ANSWER", next_at)
+    seen = (await api.data(OUTCOME, {"id": request_id}, token=member))["node"]["outcome"]
+    assert seen == {
+        "__typename": "CallbackOutcome",
+        "attempts": [{"result": "NO_ANSWER"}],
+        "nextAttemptAt": next_at,
+    }
+    await call(api, operator, request_id, "REACHED", None)
+    seen = (await api.data(OUTCOME, {"id": request_id}, token=member))["node"]["outcome"]
+    assert seen["attempts"] == [{"result": "NO_ANSWER"}, {"result": "REACHED"}]
+    assert seen["nextAttemptAt"] is None
+    audited = await AuditEventDocument.find(
+        {"action": AuditAction.REQUEST_OUTCOME_RECORDED}
+    ).to_list()
+    assert [event.after for event in audited] == [
+        {"call_attempt": "no_answer"},
+        {"call_attempt": "reached"},
+    ]
+
+
+async def test_a_call_attempt_is_refused_where_it_does_not_belong(
+    api: Api, member: str, operator: str
+):
+    appointment_id = await appointment(api, member, operator)
+    callback_id = (await callback(api, member))["id"]
+    before = {request_id: await stored(request_id) for request_id in (appointment_id, callback_id)}
+    past = (now() - timedelta(minutes=1)).isoformat()
+
+    wrong_kind = await call(api, operator, appointment_id, "REACHED", None)
+    in_the_past = await call(api, operator, callback_id, "NO_ANSWER", past)
+    by_member = await call(api, member, callback_id, "REACHED", None)
+
+    assert [(f["field"], f["code"]) for f in wrong_kind["fields"]] == [
+        ("requestId", "OUTCOME_KIND_MISMATCH")
+    ]
+    assert [(f["field"], f["code"]) for f in in_the_past["fields"]] == [
+        ("nextAttemptAt", "TIME_NOT_IN_FUTURE")
+    ]
+    assert in_the_past["fields"][0]["message"] == translate("field.time_not_in_future", Locale.UK)
+    assert by_member["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    for request_id, document in before.items():
+        assert await stored(request_id) == document
+    # A closed request takes no more.
+    variables = {"input": {"requestId": callback_id, "status": "REJECTED"}}
+    await api.data(CHANGE_STATUS, variables, token=operator)
+    closed = await call(api, operator, callback_id, "REACHED", None)
+    assert closed["code"] == "REQUEST_CLOSED"

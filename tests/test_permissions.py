@@ -216,6 +216,8 @@ TABLE: dict[str, Row] = {
     ),
     # Release: nobody holds the request, so staff get it back unchanged.
     "ASSIGN_REQUEST": Row(STAFF_ONLY, request_input(operatorId=None)),
+    # The world's request is a callback.
+    "RECORD_CALL_ATTEMPT": Row(STAFF_ONLY, request_input(result="NO_ANSWER")),
     "MY_REQUESTS": Row(signed_in(anonymous=NULL)),
     "REQUEST_QUEUE": Row(STAFF_ONLY),
     "NODE": Row(

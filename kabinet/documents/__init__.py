@@ -13,6 +13,7 @@ from kabinet.documents.policy import (
 from kabinet.documents.rate_limit import RateLimitBucketDocument
 from kabinet.documents.request import (
     Attachment,
+    CallResult,
     CounterDocument,
     Handover,
     ItemDecision,
@@ -53,6 +54,7 @@ __all__ = [
     "Attachment",
     "AuditAction",
     "AuditEventDocument",
+    "CallResult",
     "Channel",
     "ContactDocument",
     "ContactKind",

@@ -138,8 +138,28 @@ class MedicationsOutcome(BaseModel):
     items: list[MedicationDecision]
 
 
+class CallResult(StrEnum):
+    REACHED = "reached"
+    NO_ANSWER = "no_answer"
+    WRONG_NUMBER = "wrong_number"
+
+
+class CallAttempt(BaseModel):
+    at: datetime
+    result: CallResult
+    actor_id: PydanticObjectId | None = None
+
+
+class CallbackOutcome(BaseModel):
+    """Each call made (`recordCallAttempt`) and when the next one is planned."""
+
+    kind: Literal[RequestKind.CALLBACK] = RequestKind.CALLBACK
+    attempts: list[CallAttempt] = Field(default_factory=list)
+    next_attempt_at: datetime | None = None
+
+
 # What the contact centre arranged, as the member acts on it; one per kind.
-Outcome = AppointmentOutcome | MedicationsOutcome
+Outcome = AppointmentOutcome | MedicationsOutcome | CallbackOutcome
 RequestOutcome = Annotated[Outcome, Field(discriminator="kind")]
 
 

@@ -90,6 +90,7 @@ class FieldErrorCode(Enum):
     OUTCOME_REQUIRED = N_("field.outcome_required")
     OUTCOME_KIND_MISMATCH = N_("field.outcome_kind_mismatch")
     OUTCOME_ITEMS_MISMATCH = N_("field.outcome_items_mismatch")
+    TIME_NOT_IN_FUTURE = N_("field.time_not_in_future")
 
 
 @dataclass(frozen=True, slots=True)

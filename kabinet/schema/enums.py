@@ -158,6 +158,16 @@ Handover = publish(
     },
 )
 
+CallResult = publish(
+    documents.CallResult,
+    description="How a call to the person went.",
+    values={
+        documents.CallResult.REACHED: "The person answered.",
+        documents.CallResult.NO_ANSWER: "Nobody answered.",
+        documents.CallResult.WRONG_NUMBER: "The number is not the person's.",
+    },
+)
+
 RequestAction = publish(
     Action,
     name="RequestAction",
@@ -168,6 +178,7 @@ RequestAction = publish(
         Action.COMMENT: "`addComment` (the owner's answers a NEEDS_INFO request).",
         Action.TAKE: "Staff: `assignRequest` to yourself.",
         Action.RELEASE: "Staff: `assignRequest` with `operatorId: null`.",
+        Action.RECORD_CALL_ATTEMPT: "Staff: `recordCallAttempt` (a callback).",
     },
 )
 
@@ -194,6 +205,8 @@ SecurityAction = publish(
         "(`after.internal`: a staff note the person does not see).",
         documents.AuditAction.REQUEST_ASSIGNED: "Staff took, released or reassigned a request "
         "(`before`/`after.assignee`: the staff account's id, null for nobody).",
+        documents.AuditAction.REQUEST_OUTCOME_RECORDED: "Staff added to a request's outcome "
+        "outside a status change (`after`: what, e.g. a call attempt's result).",
         documents.AuditAction.POLICY_PHONES_UPDATED: "Staff changed a card's phones.",
         documents.AuditAction.POLICIES_IMPORTED: "An administrator imported the card registry.",
     },

@@ -22,6 +22,7 @@ from kabinet.resolvers.requests.lifecycle import (
     available_actions,
     cancel_request,
     change_status,
+    record_call_attempt,
 )
 from kabinet.resolvers.requests.outcomes import (
     AppointmentOutcomeForm,
@@ -63,5 +64,6 @@ __all__ = [
     "find_requests",
     "list_requests",
     "readable_of",
+    "record_call_attempt",
     "required_fields",
 ]

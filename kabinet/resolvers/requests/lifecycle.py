@@ -6,6 +6,7 @@ is a single atomic update of the status, the history entry and a version number,
 conditional on the version read, so two operators cannot overwrite each other.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -22,12 +23,16 @@ from kabinet.config import Fault
 from kabinet.documents import (
     AuditAction,
     RequestDocument,
+    RequestKind,
     RequestStatus,
     Role,
     UserDocument,
 )
 from kabinet.documents.request import (
     Assignment,
+    CallAttempt,
+    CallbackOutcome,
+    CallResult,
     Comment,
     Outcome,
     StatusChange,
@@ -53,6 +58,7 @@ from kabinet.resolvers.validation import Checked
 from kabinet.services import Services
 
 MAX_COMMENTS = 100
+MAX_CALL_ATTEMPTS = 50
 TRANSITION_ATTEMPTS = 3
 # A comment is the member's own text: worth more attempts than a status change.
 COMMENT_ATTEMPTS = 10
@@ -65,6 +71,7 @@ class Actor(StrEnum):
 
 
 S = RequestStatus
+K = RequestKind
 # The lifecycle: from -> {to: who may make the change}.
 TRANSITIONS: dict[RequestStatus, dict[RequestStatus, Actor]] = {
     S.SUBMITTED: {
@@ -101,6 +108,7 @@ class Action(StrEnum):
     COMMENT = "comment"
     TAKE = "take"
     RELEASE = "release"
+    RECORD_CALL_ATTEMPT = "record_call_attempt"
 
 
 # The mutation each actor moves a request along the lifecycle with.
@@ -132,6 +140,8 @@ def available_actions(request: RequestDocument, user: UserDocument) -> list[Avai
     ]
     if _refuses_comments(request) is None:
         actions.append(AvailableAction(Action.COMMENT))
+    if user.is_staff and request.kind is K.CALLBACK and _refuses_outcome(request) is None:
+        actions.append(AvailableAction(Action.RECORD_CALL_ATTEMPT))
     if user.is_staff:
         if request.assignee_id != user.id and _refuses_assignment(request, user, user.id) is None:
             actions.append(AvailableAction(Action.TAKE))
@@ -449,6 +459,76 @@ async def _try_assign(
     )
 
 
+async def record_call_attempt(
+    *,
+    caller: Caller,
+    user: UserDocument,
+    request_id: PydanticObjectId,
+    result: CallResult,
+    next_attempt_at: datetime | None,
+) -> RequestDocument | NotFound | NotAllowed | InvalidInput:
+    """Staff: how a call for a callback request went, and when the next one is planned
+    (None: none planned); appended to its outcome by one version-guarded update; audited."""
+    request = await find_request(user, request_id)
+    if request is None:
+        return NotFound()
+    checked = Checked()
+    if request.kind is not K.CALLBACK:
+        checked.fail("requestId", FieldErrorCode.OUTCOME_KIND_MISMATCH)
+    if next_attempt_at is not None and next_attempt_at <= now():
+        checked.fail("nextAttemptAt", FieldErrorCode.TIME_NOT_IN_FUTURE)
+    if checked.problems:
+        return InvalidInput(checked.problems)
+    attempt = CallAttempt(at=now(), result=result, actor_id=user.id)
+
+    def with_attempt(current: RequestDocument) -> CallbackOutcome | InvalidInput:
+        stored = current.outcome
+        outcome = stored if isinstance(stored, CallbackOutcome) else CallbackOutcome()
+        if len(outcome.attempts) >= MAX_CALL_ATTEMPTS:
+            limit = {"max_items": MAX_CALL_ATTEMPTS}
+            return InvalidInput([FieldProblem("requestId", FieldErrorCode.TOO_MANY_ITEMS, limit)])
+        return CallbackOutcome(
+            attempts=[*outcome.attempts, attempt], next_attempt_at=next_attempt_at
+        )
+
+    updated = await _write_outcome(request, with_attempt)
+    if isinstance(updated, RequestDocument):
+        await _audit_staff_action(
+            caller,
+            AuditAction.REQUEST_OUTCOME_RECORDED,
+            updated,
+            after={"call_attempt": result.value},
+        )
+    return updated
+
+
+async def _write_outcome(
+    request: RequestDocument, build: Callable[[RequestDocument], Outcome | InvalidInput]
+) -> RequestDocument | NotFound | NotAllowed | InvalidInput:
+    """Replace an open request's outcome with ``build(request)``: one update, conditional
+    on the version read, retried on what is stored after a concurrent change."""
+    for _ in range(TRANSITION_ATTEMPTS):
+        if refused := _refuses_outcome(request):
+            return refused
+        outcome = build(request)
+        if not isinstance(outcome, Outcome):
+            return outcome
+        updated = await RequestDocument.find_one(
+            {**one_request(request.id, request.user_id), "version": request.version}
+        ).update(
+            Set({"outcome": outcome, "updated_at": now()}),
+            Inc({"version": 1}),
+            response_type=UpdateResponse.NEW_DOCUMENT,
+        )
+        if updated is not None:
+            return updated  # type: ignore[return-value]
+        current = await RequestDocument.get(request.id)
+        if current is None:
+            return NotFound()
+        request = current
+    raise RequestKeptChanging(request.id)
+
+
 def _id_or_none(value: PydanticObjectId | None) -> str | None:
     return str(value) if value is not None else None
 
@@ -462,12 +542,19 @@ class RequestKeptChanging(RuntimeError):
         super().__init__(f"request {request_id} changed on each attempt to write to it")
 
 
-def _refuses_comments(request: RequestDocument) -> NotAllowed | None:
-    """Why ``request`` takes no more comments: closed, or holding MAX_COMMENTS already."""
+def _refuses_outcome(request: RequestDocument) -> NotAllowed | None:
+    """Why staff may not add to ``request``'s outcome: it is closed."""
     if request.status in CLOSED:
         return NotAllowed(
             ErrorCode.REQUEST_CLOSED, "error.request_closed", {"status": status_label(request)}
         )
+    return None
+
+
+def _refuses_comments(request: RequestDocument) -> NotAllowed | None:
+    """Why ``request`` takes no more comments: closed, or holding MAX_COMMENTS already."""
+    if refused := _refuses_outcome(request):
+        return refused
     if len(request.comments) >= MAX_COMMENTS:
         return NotAllowed(
             ErrorCode.TOO_MANY_COMMENTS, "error.too_many_comments", {"limit": MAX_COMMENTS}

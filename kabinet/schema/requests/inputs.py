@@ -11,7 +11,7 @@ from kabinet.documents.request import MedicationItem as MedicationItemValue
 from kabinet.documents.request import TimeWindow as TimeWindowValue
 from kabinet.resolvers import requests
 from kabinet.resolvers.files import MAX_FILE_BYTES, MAX_FILES, IncomingFile
-from kabinet.schema.enums import Handover, ItemDecision, RequestKind, RequestStatus
+from kabinet.schema.enums import CallResult, Handover, ItemDecision, RequestKind, RequestStatus
 from kabinet.schema.ids import decode_id
 
 
@@ -229,6 +229,15 @@ class RequestOutcomeInput:
     def form(self) -> requests.OutcomeForm:
         given = [value for value in vars(self).values() if value]
         return given[0].form()  # one of them: the schema lets exactly one through
+
+
+@strawberry.input(description="Staff: how a call for a callback request went.")
+class RecordCallAttemptInput:
+    request_id: strawberry.ID = strawberry.field(description="Id of a callback request.")
+    result: CallResult = strawberry.field(description="How the call went.")
+    next_attempt_at: datetime | None = strawberry.field(
+        default=None, description="When the next call is planned (future); null: none."
+    )
 
 
 @strawberry.input(description="Staff: move a request along its lifecycle.")

@@ -33,6 +33,7 @@ from kabinet.schema.requests.inputs import (
     CancelRequestInput,
     ChangeRequestStatusInput,
     CreateRequestInput,
+    RecordCallAttemptInput,
     RequestFilter,
     read_uploads,
     request_form,
@@ -112,6 +113,13 @@ ChangeRequestStatusResult = Annotated[
     strawberry.union("ChangeRequestStatusResult", description="The changed request, or why not."),
 ]
 
+
+RecordCallAttemptResult = Annotated[
+    Request | NotFound | NotAllowed | InputError,
+    strawberry.union(
+        "RecordCallAttemptResult", description="The request with the attempt, or why not."
+    ),
+]
 
 AssignRequestResult = Annotated[
     Request | NotFound | NotAllowed | InputError | AssignmentConflict,
@@ -252,6 +260,30 @@ class RequestsMutation:
                 user=user,
                 request_id=request_id,
                 assignee_id=assignee_id,
+            ),
+        )
+        return _answer(info, outcome)
+
+    @strawberry.mutation(
+        permission_classes=[Staff],
+        description="Staff: record a call made for a callback request (reached, no answer, "
+        "wrong number) and when the next one is planned; the person sees them in "
+        "`Request.outcome`.",
+    )
+    async def record_call_attempt(
+        self, info: Info, input: RecordCallAttemptInput
+    ) -> RecordCallAttemptResult:
+        user = viewer(info)
+        next_attempt_at = input.next_attempt_at
+        outcome = await by_id(
+            input.request_id,
+            "Request",
+            lambda request_id: requests.record_call_attempt(
+                caller=info.context.caller,
+                user=user,
+                request_id=request_id,
+                result=input.result,
+                next_attempt_at=aware(next_attempt_at) if next_attempt_at else None,
             ),
         )
         return _answer(info, outcome)

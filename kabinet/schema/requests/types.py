@@ -14,6 +14,7 @@ from kabinet.documents.request import AppointmentOutcome as AppointmentOutcomeVa
 from kabinet.documents.request import (
     CallbackDetails as CallbackValue,
 )
+from kabinet.documents.request import CallbackOutcome as CallbackOutcomeValue
 from kabinet.documents.request import Comment as CommentValue
 from kabinet.documents.request import Details
 from kabinet.documents.request import (
@@ -37,6 +38,7 @@ from kabinet.resolvers.requests import available_actions as actions_for
 from kabinet.schema.addresses import Address
 from kabinet.schema.context import Info
 from kabinet.schema.enums import (
+    CallResult,
     Handover,
     ItemDecision,
     RequestAction,
@@ -226,8 +228,22 @@ class MedicationsOutcome:
     )
 
 
+@strawberry.type(description="One call to the person.")
+class CallAttempt:
+    at: datetime = strawberry.field(description="When it was made.")
+    result: CallResult = strawberry.field(description="How it went.")
+
+
+@strawberry.type(description="The calls made for a callback request.")
+class CallbackOutcome:
+    attempts: list[CallAttempt] = strawberry.field(description="Each call, oldest first.")
+    next_attempt_at: datetime | None = strawberry.field(
+        description="When the next call is planned; null: none."
+    )
+
+
 RequestOutcome = Annotated[
-    AppointmentOutcome | MedicationsOutcome,
+    AppointmentOutcome | MedicationsOutcome | CallbackOutcome,
     strawberry.union(
         "RequestOutcome", description="What the contact centre arranged, by the request's kind."
     ),
@@ -244,6 +260,11 @@ def _outcome(value: OutcomeValue) -> object:
                 specialty=value.specialty,
                 at=value.at,
                 instructions=value.instructions,
+            )
+        case CallbackOutcomeValue():
+            return CallbackOutcome(
+                attempts=[CallAttempt(at=a.at, result=a.result) for a in value.attempts],
+                next_attempt_at=value.next_attempt_at,
             )
         case MedicationsOutcomeValue():
             return MedicationsOutcome(

@@ -295,6 +295,12 @@ mutation CallAttempt($input: RecordCallAttemptInput!) {{
 }}
 """
 
+UPLOAD_LAB_RESULTS = f"""
+mutation LabResults($input: UploadLabResultsInput!) {{
+  uploadLabResults(input: $input) {{ {REQUEST_RESULT} }}
+}}
+"""
+
 ADD_INTERNAL_NOTE = f"""
 mutation InternalNote($requestId: ID!, $text: String!) {{
   addComment(input: {{requestId: $requestId, text: $text, internal: true}}) {{ {REQUEST_RESULT} }}

@@ -89,6 +89,7 @@ PUBLISHED = {
         "OUTCOME_KIND_MISMATCH",
         "OUTCOME_ITEMS_MISMATCH",
         "TIME_NOT_IN_FUTURE",
+        "RESULT_TYPE_NOT_ALLOWED",
     },
     "GraphQLErrorCode": {
         "UNAUTHENTICATED",

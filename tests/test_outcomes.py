@@ -9,13 +9,20 @@ import pytest
 from strawberry import relay
 
 from kabinet.clock import now
-from kabinet.documents import AuditAction, AuditEventDocument, RequestDocument, UserDocument
+from kabinet.documents import (
+    AuditAction,
+    AuditEventDocument,
+    OutboxMessageDocument,
+    RequestDocument,
+    UserDocument,
+)
 from kabinet.i18n import Locale, translate
-from tests.operations import CHANGE_STATUS, MY_REQUESTS
-from tests.policies import staff_token
-from tests.requests_support import callback, create, customer, window
-from tests.support import Api, Mailbox
+from tests.operations import CHANGE_STATUS, MY_REQUESTS, UPDATE_NOTIFICATION_SETTINGS
+from tests.policies import PHONE, staff_token
+from tests.requests_support import HEIC, PDF, PNG, callback, create, customer, multipart, window
+from tests.support import Api, Mailbox, SmsGateway
 from tests.test_api_guide import operations as guide
+from tests.test_privacy import delete, export
 
 OUTCOME = """
 query Outcome($id: ID!) {
@@ -25,6 +32,9 @@ query Outcome($id: ID!) {
       outcome {
         __typename
         ... on AppointmentOutcome { clinicName clinicAddress doctor specialty at instructions }
+        ... on LabTestsOutcome {
+          laboratory laboratoryAddress samplesAt results { filename contentType url }
+        }
         ... on CallbackOutcome { attempts { result } nextAttemptAt }
         ... on MedicationsOutcome {
           handover pharmacyName pharmacyAddress items { name decision substitute }
@@ -332,3 +342,151 @@ async def test_a_call_attempt_is_refused_where_it_does_not_belong(
     await api.data(CHANGE_STATUS, variables, token=operator)
     closed = await call(api, operator, callback_id, "REACHED", None)
     assert closed["code"] == "REQUEST_CLOSED"
+
+
+LAB = {"laboratory": "Сінево", "laboratoryAddress": "Київ, просп. Перемоги, 20"}
+
+
+async def lab_tests(api: Api, member: str, operator: str) -> str:
+    """A member's lab tests request, SCHEDULED at a laboratory."""
+    filed = await create(
+        api,
+        member,
+        {"labTests": {"tests": ["Загальний аналіз крові"], "preferredTimes": [window()]}},
+    )
+    await start(api, operator, filed["id"])
+    variables = {
+        "input": {
+            "requestId": filed["id"],
+            "status": "SCHEDULED",
+            "scheduledAt": in_two_days(),
+            "outcome": {"labTests": LAB},
+        }
+    }
+    scheduled = await api.data(CHANGE_STATUS, variables, token=operator)
+    assert scheduled["changeRequestStatus"]["status"] == "SCHEDULED"
+    return filed["id"]
+
+
+async def upload(api: Api, token: str, request_id: str, *files: tuple[str, bytes]) -> Any:
+    variables = {"input": {"requestId": request_id, "files": [None] * len(files)}}
+    paths = {f"variables.input.files.{index}": file for index, file in enumerate(files)}
+    response = await multipart(api, token, guide()["UploadLabResults"], variables, paths)
+    body = response.json()
+    return body["data"]["uploadLabResults"] if body.get("data") else body
+
+
+async def results_news() -> list[str]:
+    """The channels the "results ready" messages went to."""
+    messages = await OutboxMessageDocument.find({"dedupe_key": {"$regex": "^results:"}}).to_list()
+    return sorted(message.channel.value for message in messages)
+
+
+async def test_lab_results_reach_the_member_as_files_with_a_message(
+    api: Api, mailbox: Mailbox, sms_gateway: SmsGateway, operator: str
+):
+    member = await customer(api, mailbox)
+    taras = await customer(api, mailbox, "taras@example.com", "+380501112233")
+    request_id = await lab_tests(api, member, operator)
+    before = (await api.data(OUTCOME, {"id": request_id}, token=member))["node"]["outcome"]
+    assert (before["laboratory"], before["results"]) == (LAB["laboratory"], [])
+
+    uploaded = await upload(api, operator, request_id, ("аналіз.pdf", PDF), ("фото.png", PNG))
+
+    assert uploaded["__typename"] == "Request"
+    seen = (await api.data(OUTCOME, {"id": request_id}, token=member))["node"]["outcome"]
+    assert [(r["filename"], r["contentType"]) for r in seen["results"]] == [
+        ("аналіз.pdf", "application/pdf"),
+        ("фото.png", "image/png"),
+    ]
+    path = seen["results"][0]["url"].removeprefix("http://cabinet.test")
+    mine = await api.http.get(path, headers={"Authorization": f"Bearer {member}"})
+    theirs = await api.http.get(path, headers={"Authorization": f"Bearer {taras}"})
+    assert (mine.status_code, mine.content) == (200, PDF)
+    assert theirs.status_code == 404
+    # By default a member takes status news by SMS only: so the results news too.
+    sent = await sms_gateway.wait_for(PHONE, count=2)  # SCHEDULED's, then the results'
+    number = (await document_of(request_id)).number
+    assert translate("sms.results_ready", Locale.UK, number=number) in [m["text"] for m in sent]
+    assert await results_news() == ["sms"]
+
+
+async def test_results_news_follows_the_members_channels(api: Api, member: str, operator: str):
+    settings = {"input": {"sms": [], "email": ["COMPLETED"]}}
+    await api.data(UPDATE_NOTIFICATION_SETTINGS, settings, token=member)
+    request_id = await lab_tests(api, member, operator)
+
+    await upload(api, operator, request_id, ("аналіз.pdf", PDF))
+
+    assert await results_news() == ["email"]
+
+
+@pytest.mark.parametrize(
+    ("file", "code"),
+    [
+        (("фото.heic", HEIC), "RESULT_TYPE_NOT_ALLOWED"),
+        (("a.txt", b"hello"), "FILE_TYPE_NOT_ALLOWED"),
+    ],
+)
+async def test_results_that_are_not_pdf_jpeg_or_png_are_refused_unstored(
+    api: Api, member: str, operator: str, file: tuple[str, bytes], code: str
+):
+    request_id = await lab_tests(api, member, operator)
+    before = await stored(request_id)
+    files_before = (
+        await RequestDocument.get_pymongo_collection().database["fs.files"].count_documents({})
+    )
+
+    refused = await upload(api, operator, request_id, ("аналіз.pdf", PDF), file)
+
+    assert [(f["field"], f["code"]) for f in refused["fields"]] == [("files[1]", code)]
+    assert refused["fields"][0]["message"] == translate(f"field.{code.lower()}", Locale.UK)
+    assert await stored(request_id) == before
+    files_after = (
+        await RequestDocument.get_pymongo_collection().database["fs.files"].count_documents({})
+    )
+    assert files_after == files_before
+    assert await results_news() == []
+
+
+async def test_results_belong_to_lab_tests_and_scheduling_them_needs_a_laboratory(
+    api: Api, member: str, operator: str
+):
+    callback_id = (await callback(api, member))["id"]
+    before = await stored(callback_id)
+
+    refused = await upload(api, operator, callback_id, ("аналіз.pdf", PDF))
+
+    assert [(f["field"], f["code"]) for f in refused["fields"]] == [
+        ("requestId", "OUTCOME_KIND_MISMATCH")
+    ]
+    assert await stored(callback_id) == before
+    filed = await create(
+        api, member, {"labTests": {"tests": ["Глюкоза"], "preferredTimes": [window()]}}
+    )
+    await start(api, operator, filed["id"])
+    variables = {
+        "input": {"requestId": filed["id"], "status": "SCHEDULED", "scheduledAt": in_two_days()}
+    }
+    unscheduled = (await api.data(CHANGE_STATUS, variables, token=operator))["changeRequestStatus"]
+    assert [(f["field"], f["code"]) for f in unscheduled["fields"]] == [
+        ("outcome.labTests", "OUTCOME_REQUIRED")
+    ]
+
+
+async def test_lab_results_are_exported_and_erased_with_the_account(
+    api: Api, member: str, operator: str
+):
+    request_id = await lab_tests(api, member, operator)
+    await upload(api, operator, request_id, ("аналіз.pdf", PDF))
+
+    exported, _, files = await export(api, member)
+
+    (request,) = exported["requests"]
+    assert request["outcome"]["laboratory"] == LAB["laboratory"]
+    assert [result["filename"] for result in request["outcome"]["results"]] == ["аналіз.pdf"]
+    assert "аналіз.pdf" in [file["filename"] for file in files]
+    await delete(api, member)
+    erased = await document_of(request_id)
+    assert erased.outcome.results == []
+    assert erased.outcome.laboratory == LAB["laboratory"]  # kept for the insurer

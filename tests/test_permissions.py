@@ -218,6 +218,11 @@ TABLE: dict[str, Row] = {
     "ASSIGN_REQUEST": Row(STAFF_ONLY, request_input(operatorId=None)),
     # The world's request is a callback.
     "RECORD_CALL_ATTEMPT": Row(STAFF_ONLY, request_input(result="NO_ANSWER")),
+    # No files (and a callback): refused as input, after the permission check.
+    "UPLOAD_LAB_RESULTS": Row(
+        {**STAFF_ONLY, "operator": typed("INVALID_INPUT"), "admin": typed("INVALID_INPUT")},
+        request_input(files=[]),
+    ),
     "MY_REQUESTS": Row(signed_in(anonymous=NULL)),
     "REQUEST_QUEUE": Row(STAFF_ONLY),
     "NODE": Row(

@@ -97,6 +97,16 @@ Details = (
 RequestDetails = Annotated[Details, Field(discriminator="kind")]
 
 
+class Attachment(BaseModel):
+    """A file in GridFS; its bytes are served by the authenticated `/files/{id}` route."""
+
+    id: PydanticObjectId
+    filename: str
+    content_type: str
+    size: int
+    uploaded_at: datetime
+
+
 class AppointmentOutcome(BaseModel):
     """Where and when the person is seen: recorded with SCHEDULED (issue 16 item 4)."""
 
@@ -158,19 +168,21 @@ class CallbackOutcome(BaseModel):
     next_attempt_at: datetime | None = None
 
 
+class LabTestsOutcome(BaseModel):
+    """Where and when samples are taken (set with SCHEDULED), then the results staff
+    upload (`uploadLabResults`), which the owner downloads."""
+
+    kind: Literal[RequestKind.LAB_TESTS] = RequestKind.LAB_TESTS
+    laboratory: str | None = None
+    laboratory_address: str | None = None
+    at: datetime | None = None
+    results: list[Attachment] = Field(default_factory=list)
+    results_ready_at: datetime | None = None
+
+
 # What the contact centre arranged, as the member acts on it; one per kind.
-Outcome = AppointmentOutcome | MedicationsOutcome | CallbackOutcome
+Outcome = AppointmentOutcome | MedicationsOutcome | CallbackOutcome | LabTestsOutcome
 RequestOutcome = Annotated[Outcome, Field(discriminator="kind")]
-
-
-class Attachment(BaseModel):
-    """A file in GridFS; its bytes are served by the authenticated `/files/{id}` route."""
-
-    id: PydanticObjectId
-    filename: str
-    content_type: str
-    size: int
-    uploaded_at: datetime
 
 
 class Assignment(BaseModel):

@@ -91,6 +91,7 @@ class FieldErrorCode(Enum):
     OUTCOME_KIND_MISMATCH = N_("field.outcome_kind_mismatch")
     OUTCOME_ITEMS_MISMATCH = N_("field.outcome_items_mismatch")
     TIME_NOT_IN_FUTURE = N_("field.time_not_in_future")
+    RESULT_TYPE_NOT_ALLOWED = N_("field.result_type_not_allowed")
 
 
 @dataclass(frozen=True, slots=True)

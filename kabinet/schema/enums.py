@@ -179,6 +179,7 @@ RequestAction = publish(
         Action.TAKE: "Staff: `assignRequest` to yourself.",
         Action.RELEASE: "Staff: `assignRequest` with `operatorId: null`.",
         Action.RECORD_CALL_ATTEMPT: "Staff: `recordCallAttempt` (a callback).",
+        Action.UPLOAD_LAB_RESULTS: "Staff: `uploadLabResults` (lab tests).",
     },
 )
 

@@ -115,6 +115,7 @@ publish(
         FieldErrorCode.OUTCOME_REQUIRED: "This status change needs the outcome of the "
         "request's kind (see `availableActions`).",
         FieldErrorCode.OUTCOME_KIND_MISMATCH: "An outcome of another kind than the request's.",
+        FieldErrorCode.RESULT_TYPE_NOT_ALLOWED: "Results must be PDF, JPEG or PNG.",
         FieldErrorCode.TIME_NOT_IN_FUTURE: "A time that has passed where a future one is needed.",
         FieldErrorCode.OUTCOME_ITEMS_MISMATCH: "Not one decision per requested item, in the "
         "request's order.",

@@ -23,9 +23,11 @@ from kabinet.resolvers.requests.lifecycle import (
     cancel_request,
     change_status,
     record_call_attempt,
+    upload_lab_results,
 )
 from kabinet.resolvers.requests.outcomes import (
     AppointmentOutcomeForm,
+    LabTestsOutcomeForm,
     MedicationDecisionForm,
     MedicationsOutcomeForm,
     OutcomeForm,
@@ -48,6 +50,7 @@ __all__ = [
     "CallbackForm",
     "DoctorAppointmentForm",
     "LabTestsForm",
+    "LabTestsOutcomeForm",
     "MedicationDecisionForm",
     "MedicationsForm",
     "MedicationsOutcomeForm",
@@ -66,4 +69,5 @@ __all__ = [
     "readable_of",
     "record_call_attempt",
     "required_fields",
+    "upload_lab_results",
 ]

@@ -34,12 +34,13 @@ from kabinet.documents.request import (
     CallbackOutcome,
     CallResult,
     Comment,
+    LabTestsOutcome,
     Outcome,
     StatusChange,
     one_request,
 )
 from kabinet.i18n import Term
-from kabinet.notify.templates import STATUS_LABELS
+from kabinet.notify.templates import STATUS_LABELS, OutcomeNews
 from kabinet.resolvers import audit, files, notifications
 from kabinet.resolvers.errors import (
     AssignmentConflict,
@@ -59,6 +60,7 @@ from kabinet.services import Services
 
 MAX_COMMENTS = 100
 MAX_CALL_ATTEMPTS = 50
+MAX_RESULTS = 20
 TRANSITION_ATTEMPTS = 3
 # A comment is the member's own text: worth more attempts than a status change.
 COMMENT_ATTEMPTS = 10
@@ -109,6 +111,7 @@ class Action(StrEnum):
     TAKE = "take"
     RELEASE = "release"
     RECORD_CALL_ATTEMPT = "record_call_attempt"
+    UPLOAD_LAB_RESULTS = "upload_lab_results"
 
 
 # The mutation each actor moves a request along the lifecycle with.
@@ -142,6 +145,8 @@ def available_actions(request: RequestDocument, user: UserDocument) -> list[Avai
         actions.append(AvailableAction(Action.COMMENT))
     if user.is_staff and request.kind is K.CALLBACK and _refuses_outcome(request) is None:
         actions.append(AvailableAction(Action.RECORD_CALL_ATTEMPT))
+    if user.is_staff and request.kind is K.LAB_TESTS and _refuses_outcome(request) is None:
+        actions.append(AvailableAction(Action.UPLOAD_LAB_RESULTS))
     if user.is_staff:
         if request.assignee_id != user.id and _refuses_assignment(request, user, user.id) is None:
             actions.append(AvailableAction(Action.TAKE))
@@ -499,6 +504,59 @@ async def record_call_attempt(
             updated,
             after={"call_attempt": result.value},
         )
+    return updated
+
+
+async def upload_lab_results(
+    *,
+    services: Services,
+    caller: Caller,
+    user: UserDocument,
+    request_id: PydanticObjectId,
+    results: list[IncomingFile],
+) -> RequestDocument | NotFound | NotAllowed | InvalidInput:
+    """Staff: a lab tests request's results (PDF, JPEG, PNG), stored as the owner's files
+    and added to its outcome by one version-guarded update; the owner is told they are
+    ready (`notifications.announce_outcome`). Audited."""
+    request = await find_request(user, request_id)
+    if request is None:
+        return NotFound()
+    checked = Checked()
+    if request.kind is not K.LAB_TESTS:
+        checked.fail("requestId", FieldErrorCode.OUTCOME_KIND_MISMATCH)
+    checked.problems.extend(
+        files.file_problems(results, "files", required=True, types=files.DOCUMENT_TYPES)
+    )
+    if checked.problems:
+        return InvalidInput(checked.problems)
+    if refused := _refuses_outcome(request):
+        return refused
+    stored = await files.store(results, owner_id=request.user_id, request_id=request.id)  # type: ignore[arg-type]
+
+    def with_results(current: RequestDocument) -> LabTestsOutcome | InvalidInput:
+        kept = current.outcome if isinstance(current.outcome, LabTestsOutcome) else None
+        outcome = kept or LabTestsOutcome()
+        if len(outcome.results) + len(stored) > MAX_RESULTS:
+            limit = {"max_files": MAX_RESULTS}
+            return InvalidInput([FieldProblem("files", FieldErrorCode.TOO_MANY_FILES, limit)])
+        return outcome.model_copy(
+            update={"results": [*outcome.results, *stored], "results_ready_at": now()}
+        )
+
+    try:
+        updated = await _write_outcome(request, with_results)
+    except BaseException:
+        await files.delete(stored)
+        raise
+    if not isinstance(updated, RequestDocument):
+        await files.delete(stored)
+        return updated
+    await _audit_staff_action(
+        caller, AuditAction.REQUEST_OUTCOME_RECORDED, updated, after={"results": len(stored)}
+    )
+    await notifications.announce_outcome(
+        services, updated, OutcomeNews.RESULTS_READY, key=f"results:{stored[0].id}"
+    )
     return updated
 
 

@@ -11,6 +11,7 @@ from kabinet.documents.request import (
     AppointmentOutcome,
     Handover,
     ItemDecision,
+    LabTestsOutcome,
     MedicationDecision,
     MedicationsDetails,
     MedicationsOutcome,
@@ -46,23 +47,32 @@ class MedicationsOutcomeForm:
     pharmacy_address: str | None = None
 
 
-OutcomeForm = AppointmentOutcomeForm | MedicationsOutcomeForm
+@dataclass(frozen=True, slots=True)
+class LabTestsOutcomeForm:
+    laboratory: str
+    laboratory_address: str
+
+
+OutcomeForm = AppointmentOutcomeForm | MedicationsOutcomeForm | LabTestsOutcomeForm
 
 # The input field of each kind's outcome (`RequestOutcomeInput`).
 OUTCOME_FIELDS: dict[RequestKind, str] = {
     RequestKind.DOCTOR_APPOINTMENT: "appointment",
     RequestKind.MEDICATIONS: "medications",
+    RequestKind.LAB_TESTS: "labTests",
 }
 # The status changes that must carry an outcome: the person acts on it.
 NEEDS_OUTCOME: frozenset[tuple[RequestKind, RequestStatus]] = frozenset(
     {
         (RequestKind.DOCTOR_APPOINTMENT, RequestStatus.SCHEDULED),
         (RequestKind.MEDICATIONS, RequestStatus.APPROVED),
+        (RequestKind.LAB_TESTS, RequestStatus.SCHEDULED),
     }
 )
 _FORM_KINDS: dict[type, RequestKind] = {
     AppointmentOutcomeForm: RequestKind.DOCTOR_APPOINTMENT,
     MedicationsOutcomeForm: RequestKind.MEDICATIONS,
+    LabTestsOutcomeForm: RequestKind.LAB_TESTS,
 }
 
 
@@ -85,7 +95,9 @@ def checked_outcome(
     """The outcome to store with the change, or None; problems go to ``checked``."""
     kind = request.kind
     required = required_fields(kind, status)
-    timed = "scheduledAt" in required or isinstance(form, AppointmentOutcomeForm)
+    timed = "scheduledAt" in required or isinstance(
+        form, AppointmentOutcomeForm | LabTestsOutcomeForm
+    )
     if timed and (scheduled_at is None or scheduled_at <= now()):
         checked.fail("scheduledAt", FieldErrorCode.SCHEDULED_AT_REQUIRED)
     if form is None:
@@ -101,6 +113,8 @@ def checked_outcome(
             return _appointment(checked, path, form, scheduled_at)
         case MedicationsOutcomeForm():
             return _medications(checked, path, form, request.details)  # type: ignore[arg-type]
+        case LabTestsOutcomeForm():
+            return _lab_tests(checked, path, form, scheduled_at, request.outcome)
 
 
 def _line(checked: Checked, value: str | None, path: str, *, required: bool = True) -> str | None:
@@ -166,4 +180,22 @@ def _medications(
         pharmacy_name=pharmacy_name if pickup else None,
         pharmacy_address=pharmacy_address if pickup else None,
         items=decisions,
+    )
+
+
+def _lab_tests(
+    checked: Checked,
+    path: str,
+    form: LabTestsOutcomeForm,
+    scheduled_at: datetime | None,
+    stored: Outcome | None,
+) -> LabTestsOutcome | None:
+    """The laboratory and time; results uploaded before (a re-planned request) stay."""
+    laboratory = _line(checked, form.laboratory, f"{path}.laboratory")
+    address = _line(checked, form.laboratory_address, f"{path}.laboratoryAddress")
+    if checked.problems:
+        return None
+    kept = stored if isinstance(stored, LabTestsOutcome) else LabTestsOutcome()
+    return kept.model_copy(
+        update={"laboratory": laboratory, "laboratory_address": address, "at": scheduled_at}
     )

@@ -216,6 +216,27 @@ class MedicationsOutcomeInput:
 
 
 @strawberry.input(
+    description="Where lab samples are taken; the time is the change's `scheduledAt`."
+)
+class LabTestsOutcomeInput:
+    laboratory: str = strawberry.field(description="The laboratory.")
+    laboratory_address: str = strawberry.field(description="Its address, as one line.")
+
+    def form(self) -> requests.LabTestsOutcomeForm:
+        return requests.LabTestsOutcomeForm(
+            laboratory=self.laboratory, laboratory_address=self.laboratory_address
+        )
+
+
+@strawberry.input(description="Staff: the results of a lab tests request.")
+class UploadLabResultsInput:
+    request_id: strawberry.ID = strawberry.field(description="Id of a lab tests request.")
+    files: list[Upload] = strawberry.field(
+        description="1 to 10 files, PDF, JPEG or PNG, 10 MB each."
+    )
+
+
+@strawberry.input(
     one_of=True, description="Exactly one outcome, of the request's kind: shown to the person."
 )
 class RequestOutcomeInput:
@@ -224,6 +245,9 @@ class RequestOutcomeInput:
     )
     medications: MedicationsOutcomeInput | None = strawberry.field(
         default=strawberry.UNSET, description="Medications' (required for APPROVED)."
+    )
+    lab_tests: LabTestsOutcomeInput | None = strawberry.field(
+        default=strawberry.UNSET, description="Lab tests' (required for SCHEDULED)."
     )
 
     def form(self) -> requests.OutcomeForm:

@@ -35,6 +35,7 @@ from kabinet.schema.requests.inputs import (
     CreateRequestInput,
     RecordCallAttemptInput,
     RequestFilter,
+    UploadLabResultsInput,
     read_uploads,
     request_form,
 )
@@ -118,6 +119,13 @@ RecordCallAttemptResult = Annotated[
     Request | NotFound | NotAllowed | InputError,
     strawberry.union(
         "RecordCallAttemptResult", description="The request with the attempt, or why not."
+    ),
+]
+
+UploadLabResultsResult = Annotated[
+    Request | NotFound | NotAllowed | InputError,
+    strawberry.union(
+        "UploadLabResultsResult", description="The request with the results, or why not."
     ),
 ]
 
@@ -284,6 +292,30 @@ class RequestsMutation:
                 request_id=request_id,
                 result=input.result,
                 next_attempt_at=aware(next_attempt_at) if next_attempt_at else None,
+            ),
+        )
+        return _answer(info, outcome)
+
+    @strawberry.mutation(
+        permission_classes=[Staff],
+        description="Staff: upload a lab tests request's results (PDF, JPEG or PNG, a "
+        "multipart request like `addComment`'s files); the person downloads them from "
+        "`LabTestsOutcome.results` and is told they are ready.",
+    )
+    async def upload_lab_results(
+        self, info: Info, input: UploadLabResultsInput
+    ) -> UploadLabResultsResult:
+        user = viewer(info)
+        results = await read_uploads(input.files)
+        outcome = await by_id(
+            input.request_id,
+            "Request",
+            lambda request_id: requests.upload_lab_results(
+                services=info.context.services,
+                caller=info.context.caller,
+                user=user,
+                request_id=request_id,
+                results=results,
             ),
         )
         return _answer(info, outcome)

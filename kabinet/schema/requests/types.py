@@ -23,6 +23,7 @@ from kabinet.documents.request import (
 from kabinet.documents.request import (
     LabTestsDetails as LabTestsValue,
 )
+from kabinet.documents.request import LabTestsOutcome as LabTestsOutcomeValue
 from kabinet.documents.request import (
     MedicationsDetails as MedicationsValue,
 )
@@ -242,16 +243,37 @@ class CallbackOutcome:
     )
 
 
+@strawberry.type(description="Where and when lab samples are taken, and the results.")
+class LabTestsOutcome:
+    laboratory: str | None = strawberry.field(description="The laboratory, once SCHEDULED.")
+    laboratory_address: str | None = strawberry.field(description="Its address.")
+    samples_at: datetime | None = strawberry.field(description="When samples are taken.")
+    results: list[Attachment] = strawberry.field(
+        description="The results, to download like any attachment; empty until ready."
+    )
+    results_ready_at: datetime | None = strawberry.field(
+        description="When the last results were added."
+    )
+
+
 RequestOutcome = Annotated[
-    AppointmentOutcome | MedicationsOutcome | CallbackOutcome,
+    AppointmentOutcome | MedicationsOutcome | CallbackOutcome | LabTestsOutcome,
     strawberry.union(
         "RequestOutcome", description="What the contact centre arranged, by the request's kind."
     ),
 ]
 
 
-def _outcome(value: OutcomeValue) -> object:
+def _outcome(value: OutcomeValue, info: Info) -> object:
     match value:
+        case LabTestsOutcomeValue():
+            return LabTestsOutcome(
+                laboratory=value.laboratory,
+                laboratory_address=value.laboratory_address,
+                samples_at=value.at,
+                results=[Attachment.from_value(a, info) for a in value.results],
+                results_ready_at=value.results_ready_at,
+            )
         case AppointmentOutcomeValue():
             return AppointmentOutcome(
                 clinic_name=value.clinic_name,
@@ -397,9 +419,9 @@ class Request(relay.Node):
         description="What the contact centre arranged (where and when, what was approved "
         "and paid), of the request's kind; null until it is recorded."
     )
-    def outcome(self) -> RequestOutcome | None:
+    def outcome(self, info: Info) -> RequestOutcome | None:
         arranged = self.document.outcome
-        return _outcome(arranged) if arranged is not None else None  # type: ignore[return-value]
+        return _outcome(arranged, info) if arranged is not None else None  # type: ignore[return-value]
 
     @strawberry.field(
         description="What the caller may do to it now: the next statuses with the fields "

@@ -301,6 +301,12 @@ mutation LabResults($input: UploadLabResultsInput!) {{
 }}
 """
 
+RECORD_PAYOUT = f"""
+mutation Payout($input: RecordPayoutInput!) {{
+  recordPayout(input: $input) {{ {REQUEST_RESULT} }}
+}}
+"""
+
 ADD_INTERNAL_NOTE = f"""
 mutation InternalNote($requestId: ID!, $text: String!) {{
   addComment(input: {{requestId: $requestId, text: $text, internal: true}}) {{ {REQUEST_RESULT} }}

@@ -17,9 +17,24 @@ from kabinet.documents import (
     UserDocument,
 )
 from kabinet.i18n import Locale, translate
-from tests.operations import CHANGE_STATUS, MY_REQUESTS, UPDATE_NOTIFICATION_SETTINGS
+from tests.operations import (
+    CHANGE_STATUS,
+    CREATE_REQUEST,
+    MY_REQUESTS,
+    UPDATE_NOTIFICATION_SETTINGS,
+)
 from tests.policies import PHONE, staff_token
-from tests.requests_support import HEIC, PDF, PNG, callback, create, customer, multipart, window
+from tests.requests_support import (
+    HEIC,
+    PDF,
+    PNG,
+    VALID_IBAN,
+    callback,
+    create,
+    customer,
+    multipart,
+    window,
+)
 from tests.support import Api, Mailbox, SmsGateway
 from tests.test_api_guide import operations as guide
 from tests.test_privacy import delete, export
@@ -34,6 +49,10 @@ query Outcome($id: ID!) {
         ... on AppointmentOutcome { clinicName clinicAddress doctor specialty at instructions }
         ... on LabTestsOutcome {
           laboratory laboratoryAddress samplesAt results { filename contentType url }
+        }
+        ... on ReimbursementOutcome {
+          approvedAmount currency documents { attachmentId approved } refusals { reason text }
+          payout { status amount paidOn reference }
         }
         ... on CallbackOutcome { attempts { result } nextAttemptAt }
         ... on MedicationsOutcome {
@@ -490,3 +509,171 @@ async def test_lab_results_are_exported_and_erased_with_the_account(
     erased = await document_of(request_id)
     assert erased.outcome.results == []
     assert erased.outcome.laboratory == LAB["laboratory"]  # kept for the insurer
+
+
+async def reimbursement(api: Api, member: str, operator: str) -> tuple[str, list[str]]:
+    """A member's reimbursement of 1000.00 with two documents, IN_PROGRESS; its id and the
+    documents' ids."""
+    fields = {
+        "amount": "1000.00",
+        "serviceDate": (now().date() - timedelta(days=1)).isoformat(),
+        "description": "Консультація та аналізи",
+        "iban": VALID_IBAN,
+        "documents": [None, None],
+    }
+    filed = await multipart(
+        api,
+        member,
+        CREATE_REQUEST,
+        {"input": {"reimbursement": fields}},
+        {
+            "variables.input.reimbursement.documents.0": ("чек.pdf", PDF),
+            "variables.input.reimbursement.documents.1": ("акт.png", PNG),
+        },
+    )
+    request = filed.json()["data"]["createRequest"]
+    await start(api, operator, request["id"])
+    return request["id"], [attachment["id"] for attachment in request["attachments"]]
+
+
+def decision(documents: list[str], amount: str | None = "800.00", **extra: Any) -> dict:
+    return {
+        "approvedAmount": amount,
+        "documents": [
+            {"attachmentId": documents[0], "approved": True},
+            {"attachmentId": documents[1], "approved": False},
+        ],
+        "refusals": [{"reason": "INVALID_DOCUMENTS", "text": "Акт нечитабельний"}],
+    } | extra
+
+
+async def decide(api: Api, operator: str, request_id: str, status: str, given: dict) -> Any:
+    variables = {"requestId": request_id, "status": status, "decision": given}
+    answer = await api.data(guide()["DecideReimbursement"], variables, token=operator)
+    return answer["changeRequestStatus"]
+
+
+async def pay(api: Api, operator: str, request_id: str, **fields: Any) -> Any:
+    variables = {"input": {"requestId": request_id, **fields}}
+    answer = await api.data(guide()["RecordPayout"], variables, token=operator)
+    return answer["recordPayout"]
+
+
+async def test_a_reimbursement_decision_and_its_payout_reach_the_member(
+    api: Api, member: str, operator: str
+):
+    request_id, documents = await reimbursement(api, member, operator)
+
+    assert (await decide(api, operator, request_id, "APPROVED", decision(documents)))[
+        "status"
+    ] == "APPROVED"
+    pending = await pay(api, operator, request_id, status="PENDING", amount="800.00")
+    assert pending["outcome"]["payout"]["status"] == "PENDING"
+    assert await payout_news() == []
+    today = now().date().isoformat()
+    paid = {"status": "PAID", "amount": "800", "paidOn": today, "reference": "PL-2026-0042"}
+    await pay(api, operator, request_id, **paid)
+    await pay(api, operator, request_id, **paid)  # recorded again: told once
+
+    seen = (await api.data(OUTCOME, {"id": request_id}, token=member))["node"]["outcome"]
+    assert seen == {
+        "__typename": "ReimbursementOutcome",
+        "approvedAmount": "800.00",
+        "currency": "UAH",
+        "documents": [
+            {"attachmentId": documents[0], "approved": True},
+            {"attachmentId": documents[1], "approved": False},
+        ],
+        "refusals": [{"reason": "INVALID_DOCUMENTS", "text": "Акт нечитабельний"}],
+        "payout": {
+            "status": "PAID",
+            "amount": "800.00",
+            "paidOn": today,
+            "reference": "PL-2026-0042",
+        },
+    }
+    assert await payout_news() == ["sms"]
+    listed = await api.data(
+        "query($id: ID!) { node(id: $id) { ... on Request { availableActions { action } } } }",
+        {"id": request_id},
+        token=operator,
+    )
+    assert {"action": "RECORD_PAYOUT"} in listed["node"]["availableActions"]
+
+
+async def payout_news() -> list[str]:
+    messages = await OutboxMessageDocument.find({"dedupe_key": {"$regex": "^payout:"}}).to_list()
+    return sorted(message.channel.value for message in messages)
+
+
+@pytest.mark.parametrize("locale", [Locale.UK, Locale.EN])
+@pytest.mark.parametrize(
+    ("status", "change", "field", "code"),
+    [
+        ("APPROVED", {"approvedAmount": "1000.01"}, "approvedAmount", "AMOUNT_ABOVE_MAXIMUM"),
+        ("APPROVED", {"approvedAmount": "-5"}, "approvedAmount", "AMOUNT_INVALID"),
+        ("APPROVED", {"approvedAmount": "10.005"}, "approvedAmount", "AMOUNT_INVALID"),
+        ("APPROVED", {"approvedAmount": None}, "approvedAmount", "REQUIRED"),
+        ("APPROVED", {"refusals": []}, "refusals", "REFUSAL_REQUIRED"),
+        ("REJECTED", {"approvedAmount": None, "refusals": []}, "refusals", "REFUSAL_REQUIRED"),
+        ("APPROVED", {"documents": []}, "documents", "OUTCOME_DOCUMENTS_MISMATCH"),
+        (
+            "APPROVED",
+            {"refusals": [{"reason": "OTHER"}]},
+            "refusals.0.text",
+            "REQUIRED",
+        ),
+    ],
+)
+async def test_a_bad_reimbursement_decision_is_refused_and_writes_nothing(
+    api: Api,
+    member: str,
+    operator: str,
+    locale: Locale,
+    status: str,
+    change: dict,
+    field: str,
+    code: str,
+):
+    request_id, documents = await reimbursement(api, member, operator)
+    before = await stored(request_id)
+    staff = await UserDocument.find_one({"email": "operator@example.com"})
+    await staff.set({"locale": locale})
+
+    refused = await decide(api, operator, request_id, status, decision(documents) | change)
+
+    assert [(f["field"], f["code"]) for f in refused["fields"]] == [
+        (f"outcome.reimbursement.{field}", code)
+    ]
+    key = f"field.{code.lower()}"
+    expected = translate(key, locale, maximum="1000.00")
+    assert refused["fields"][0]["message"] == expected
+    assert await stored(request_id) == before
+
+
+@pytest.mark.parametrize(
+    ("fields", "problems"),
+    [
+        ({"status": "PENDING", "amount": "800.01"}, [("amount", "AMOUNT_ABOVE_MAXIMUM")]),
+        (
+            {"status": "PAID", "amount": "800.00"},
+            [("reference", "REQUIRED"), ("paidOn", "REQUIRED")],
+        ),
+    ],
+)
+async def test_a_bad_payout_is_refused_and_writes_nothing(
+    api: Api, member: str, operator: str, fields: dict, problems: list
+):
+    request_id, documents = await reimbursement(api, member, operator)
+    undecided = await pay(api, operator, request_id, status="PENDING", amount="1.00")
+    assert [(f["field"], f["code"]) for f in undecided["fields"]] == [
+        ("requestId", "DECISION_REQUIRED")
+    ]
+    await decide(api, operator, request_id, "APPROVED", decision(documents))
+    before = await stored(request_id)
+
+    refused = await pay(api, operator, request_id, **fields)
+
+    assert [(f["field"], f["code"]) for f in refused["fields"]] == problems
+    assert await stored(request_id) == before
+    assert await payout_news() == []

@@ -223,6 +223,11 @@ TABLE: dict[str, Row] = {
         {**STAFF_ONLY, "operator": typed("INVALID_INPUT"), "admin": typed("INVALID_INPUT")},
         request_input(files=[]),
     ),
+    # A callback has no payout: refused as input, after the permission check.
+    "RECORD_PAYOUT": Row(
+        {**STAFF_ONLY, "operator": typed("INVALID_INPUT"), "admin": typed("INVALID_INPUT")},
+        request_input(status="PENDING", amount="10.00"),
+    ),
     "MY_REQUESTS": Row(signed_in(anonymous=NULL)),
     "REQUEST_QUEUE": Row(STAFF_ONLY),
     "NODE": Row(

@@ -180,8 +180,59 @@ class LabTestsOutcome(BaseModel):
     results_ready_at: datetime | None = None
 
 
+class RefusalReason(StrEnum):
+    NOT_COVERED = "not_covered"
+    MISSING_DOCUMENTS = "missing_documents"
+    INVALID_DOCUMENTS = "invalid_documents"
+    OUTSIDE_POLICY_PERIOD = "outside_policy_period"
+    LIMIT_EXCEEDED = "limit_exceeded"
+    DUPLICATE_CLAIM = "duplicate_claim"
+    OTHER = "other"
+
+
+class Refusal(BaseModel):
+    reason: RefusalReason
+    text: str | None = None
+
+
+class DocumentDecision(BaseModel):
+    """Whether one of the request's files (`attachments`) was accepted."""
+
+    attachment_id: PydanticObjectId
+    approved: bool
+
+
+class PayoutStatus(StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+
+
+class Payout(BaseModel):
+    status: PayoutStatus
+    amount: str  # a decimal string, at most the approved amount
+    paid_on: date | None = None
+    reference: str | None = None  # the payment's reference, once PAID
+
+
+class ReimbursementOutcome(BaseModel):
+    """The decision (with APPROVED or REJECTED) and, once approved, the payout."""
+
+    kind: Literal[RequestKind.REIMBURSEMENT] = RequestKind.REIMBURSEMENT
+    approved_amount: str  # "0.00" when refused
+    currency: str
+    documents: list[DocumentDecision]
+    refusals: list[Refusal] = Field(default_factory=list)
+    payout: Payout | None = None
+
+
 # What the contact centre arranged, as the member acts on it; one per kind.
-Outcome = AppointmentOutcome | MedicationsOutcome | CallbackOutcome | LabTestsOutcome
+Outcome = (
+    AppointmentOutcome
+    | MedicationsOutcome
+    | CallbackOutcome
+    | LabTestsOutcome
+    | ReimbursementOutcome
+)
 RequestOutcome = Annotated[Outcome, Field(discriminator="kind")]
 
 

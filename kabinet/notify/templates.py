@@ -124,6 +124,7 @@ class OutcomeNews(StrEnum):
     """Something of a request's outcome its owner is told about."""
 
     RESULTS_READY = "results_ready"
+    PAYOUT_PAID = "payout_paid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +137,9 @@ class NewsTexts:
 OUTCOME_NEWS: dict[OutcomeNews, NewsTexts] = {
     OutcomeNews.RESULTS_READY: NewsTexts(
         N_("sms.results_ready"), N_("email.results_ready.subject"), N_("email.results_ready.body")
+    ),
+    OutcomeNews.PAYOUT_PAID: NewsTexts(
+        N_("sms.payout_paid"), N_("email.payout_paid.subject"), N_("email.payout_paid.body")
     ),
 }
 

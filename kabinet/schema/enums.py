@@ -168,6 +168,30 @@ CallResult = publish(
     },
 )
 
+RefusalReason = publish(
+    documents.RefusalReason,
+    description="Why a reimbursement was refused, in whole or in part.",
+    values={
+        documents.RefusalReason.NOT_COVERED: "The service is not covered by the programme.",
+        documents.RefusalReason.MISSING_DOCUMENTS: "Documents are missing.",
+        documents.RefusalReason.INVALID_DOCUMENTS: "Documents are unreadable or invalid.",
+        documents.RefusalReason.OUTSIDE_POLICY_PERIOD: "The service was outside the card's "
+        "validity.",
+        documents.RefusalReason.LIMIT_EXCEEDED: "The programme's limit is used up.",
+        documents.RefusalReason.DUPLICATE_CLAIM: "Already claimed.",
+        documents.RefusalReason.OTHER: "Another reason, given in `text`.",
+    },
+)
+
+PayoutStatus = publish(
+    documents.PayoutStatus,
+    description="Where a reimbursement's payment is.",
+    values={
+        documents.PayoutStatus.PENDING: "Ordered, not yet paid.",
+        documents.PayoutStatus.PAID: "Paid (`paidOn`, `reference`).",
+    },
+)
+
 RequestAction = publish(
     Action,
     name="RequestAction",
@@ -180,6 +204,7 @@ RequestAction = publish(
         Action.RELEASE: "Staff: `assignRequest` with `operatorId: null`.",
         Action.RECORD_CALL_ATTEMPT: "Staff: `recordCallAttempt` (a callback).",
         Action.UPLOAD_LAB_RESULTS: "Staff: `uploadLabResults` (lab tests).",
+        Action.RECORD_PAYOUT: "Staff: `recordPayout` (an approved reimbursement).",
     },
 )
 

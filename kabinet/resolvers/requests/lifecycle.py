@@ -8,7 +8,8 @@ conditional on the version read, so two operators cannot overwrite each other.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from beanie import PydanticObjectId, UpdateResponse
@@ -36,6 +37,9 @@ from kabinet.documents.request import (
     Comment,
     LabTestsOutcome,
     Outcome,
+    Payout,
+    PayoutStatus,
+    ReimbursementOutcome,
     StatusChange,
     one_request,
 )
@@ -112,6 +116,7 @@ class Action(StrEnum):
     RELEASE = "release"
     RECORD_CALL_ATTEMPT = "record_call_attempt"
     UPLOAD_LAB_RESULTS = "upload_lab_results"
+    RECORD_PAYOUT = "record_payout"
 
 
 # The mutation each actor moves a request along the lifecycle with.
@@ -147,6 +152,8 @@ def available_actions(request: RequestDocument, user: UserDocument) -> list[Avai
         actions.append(AvailableAction(Action.RECORD_CALL_ATTEMPT))
     if user.is_staff and request.kind is K.LAB_TESTS and _refuses_outcome(request) is None:
         actions.append(AvailableAction(Action.UPLOAD_LAB_RESULTS))
+    if user.is_staff and request.status is S.APPROVED and request.kind is K.REIMBURSEMENT:
+        actions.append(AvailableAction(Action.RECORD_PAYOUT))
     if user.is_staff:
         if request.assignee_id != user.id and _refuses_assignment(request, user, user.id) is None:
             actions.append(AvailableAction(Action.TAKE))
@@ -557,6 +564,68 @@ async def upload_lab_results(
     await notifications.announce_outcome(
         services, updated, OutcomeNews.RESULTS_READY, key=f"results:{stored[0].id}"
     )
+    return updated
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutForm:
+    status: PayoutStatus
+    amount: str
+    paid_on: date | None = None
+    reference: str | None = None
+
+
+async def record_payout(
+    *,
+    services: Services,
+    caller: Caller,
+    user: UserDocument,
+    request_id: PydanticObjectId,
+    form: PayoutForm,
+) -> RequestDocument | NotFound | NotAllowed | InvalidInput:
+    """Staff: the payout of an approved reimbursement (PENDING, or PAID with its date and
+    reference), at most the approved amount; written by one version-guarded update of the
+    outcome. The owner is told once when it is PAID. Audited."""
+    request = await find_request(user, request_id)
+    if request is None:
+        return NotFound()
+    if request.kind is not K.REIMBURSEMENT:
+        return InvalidInput([FieldProblem("requestId", FieldErrorCode.OUTCOME_KIND_MISMATCH)])
+
+    def with_payout(current: RequestDocument) -> ReimbursementOutcome | InvalidInput:
+        decision = current.outcome
+        if not isinstance(decision, ReimbursementOutcome) or Decimal(decision.approved_amount) <= 0:
+            return InvalidInput([FieldProblem("requestId", FieldErrorCode.DECISION_REQUIRED)])
+        checked = Checked()
+        maximum = Decimal(decision.approved_amount)
+        amount = checked.amount(
+            form.amount, "amount", maximum=maximum, above=FieldErrorCode.AMOUNT_ABOVE_MAXIMUM
+        )
+        paid = form.status is PayoutStatus.PAID
+        reference = checked.text(form.reference, "reference", max_length=100, required=paid)
+        if paid and form.paid_on is None:
+            checked.fail("paidOn", FieldErrorCode.REQUIRED)
+        elif form.paid_on is not None and form.paid_on > now().date():
+            checked.fail("paidOn", FieldErrorCode.DATE_INVALID)
+        if checked.problems or amount is None:
+            return InvalidInput(checked.problems)
+        payout = Payout(
+            status=form.status, amount=amount, paid_on=form.paid_on, reference=reference
+        )
+        return decision.model_copy(update={"payout": payout})
+
+    updated = await _write_outcome(request, with_payout)
+    if isinstance(updated, RequestDocument):
+        await _audit_staff_action(
+            caller,
+            AuditAction.REQUEST_OUTCOME_RECORDED,
+            updated,
+            after={"payout": form.status.value},
+        )
+        if form.status is PayoutStatus.PAID:  # told once, however often it is recorded
+            await notifications.announce_outcome(
+                services, updated, OutcomeNews.PAYOUT_PAID, key=f"payout:{updated.id}"
+            )
     return updated
 
 

@@ -2,13 +2,17 @@
 status change that records it: which status change needs which outcome, and the forms
 staff send."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
+
+from beanie import PydanticObjectId
 
 from kabinet.clock import now
 from kabinet.documents import RequestDocument, RequestKind, RequestStatus
 from kabinet.documents.request import (
     AppointmentOutcome,
+    DocumentDecision,
     Handover,
     ItemDecision,
     LabTestsOutcome,
@@ -16,6 +20,10 @@ from kabinet.documents.request import (
     MedicationsDetails,
     MedicationsOutcome,
     Outcome,
+    Refusal,
+    RefusalReason,
+    ReimbursementDetails,
+    ReimbursementOutcome,
 )
 from kabinet.resolvers.errors import FieldErrorCode
 from kabinet.resolvers.validation import Checked
@@ -53,13 +61,35 @@ class LabTestsOutcomeForm:
     laboratory_address: str
 
 
-OutcomeForm = AppointmentOutcomeForm | MedicationsOutcomeForm | LabTestsOutcomeForm
+@dataclass(frozen=True, slots=True)
+class RefusalForm:
+    reason: RefusalReason
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentDecisionForm:
+    attachment_id: PydanticObjectId | None  # None: an id that names no file
+    approved: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReimbursementOutcomeForm:
+    documents: list[DocumentDecisionForm]
+    approved_amount: str | None = None
+    refusals: list[RefusalForm] = field(default_factory=list)
+
+
+OutcomeForm = (
+    AppointmentOutcomeForm | MedicationsOutcomeForm | LabTestsOutcomeForm | ReimbursementOutcomeForm
+)
 
 # The input field of each kind's outcome (`RequestOutcomeInput`).
 OUTCOME_FIELDS: dict[RequestKind, str] = {
     RequestKind.DOCTOR_APPOINTMENT: "appointment",
     RequestKind.MEDICATIONS: "medications",
     RequestKind.LAB_TESTS: "labTests",
+    RequestKind.REIMBURSEMENT: "reimbursement",
 }
 # The status changes that must carry an outcome: the person acts on it.
 NEEDS_OUTCOME: frozenset[tuple[RequestKind, RequestStatus]] = frozenset(
@@ -67,12 +97,15 @@ NEEDS_OUTCOME: frozenset[tuple[RequestKind, RequestStatus]] = frozenset(
         (RequestKind.DOCTOR_APPOINTMENT, RequestStatus.SCHEDULED),
         (RequestKind.MEDICATIONS, RequestStatus.APPROVED),
         (RequestKind.LAB_TESTS, RequestStatus.SCHEDULED),
+        (RequestKind.REIMBURSEMENT, RequestStatus.APPROVED),
+        (RequestKind.REIMBURSEMENT, RequestStatus.REJECTED),
     }
 )
 _FORM_KINDS: dict[type, RequestKind] = {
     AppointmentOutcomeForm: RequestKind.DOCTOR_APPOINTMENT,
     MedicationsOutcomeForm: RequestKind.MEDICATIONS,
     LabTestsOutcomeForm: RequestKind.LAB_TESTS,
+    ReimbursementOutcomeForm: RequestKind.REIMBURSEMENT,
 }
 
 
@@ -107,6 +140,9 @@ def checked_outcome(
     if _FORM_KINDS[type(form)] is not kind:
         checked.fail("outcome", FieldErrorCode.OUTCOME_KIND_MISMATCH)
         return None
+    if (kind, status) not in NEEDS_OUTCOME:  # it would replace what was recorded
+        checked.fail("outcome", FieldErrorCode.OUTCOME_NOT_EXPECTED)
+        return None
     path = f"outcome.{OUTCOME_FIELDS[kind]}"
     match form:
         case AppointmentOutcomeForm():
@@ -115,6 +151,8 @@ def checked_outcome(
             return _medications(checked, path, form, request.details)  # type: ignore[arg-type]
         case LabTestsOutcomeForm():
             return _lab_tests(checked, path, form, scheduled_at, request.outcome)
+        case ReimbursementOutcomeForm():
+            return _reimbursement(checked, path, form, request, status)
 
 
 def _line(checked: Checked, value: str | None, path: str, *, required: bool = True) -> str | None:
@@ -198,4 +236,57 @@ def _lab_tests(
     kept = stored if isinstance(stored, LabTestsOutcome) else LabTestsOutcome()
     return kept.model_copy(
         update={"laboratory": laboratory, "laboratory_address": address, "at": scheduled_at}
+    )
+
+
+def _reimbursement(
+    checked: Checked,
+    path: str,
+    form: ReimbursementOutcomeForm,
+    request: RequestDocument,
+    status: RequestStatus,
+) -> ReimbursementOutcome | None:
+    """The decision: an approved amount (APPROVED: above zero, at most the claimed amount,
+    two decimals; REJECTED: none), one decision per filed document, and the reasons for
+    what was refused (at least one unless all the claim was approved)."""
+    details: ReimbursementDetails = request.details  # type: ignore[assignment]
+    claimed = Decimal(details.amount)
+    rejected = status is RequestStatus.REJECTED
+    approved: str | None = "0.00"
+    if rejected and form.approved_amount is not None:
+        checked.fail(f"{path}.approvedAmount", FieldErrorCode.AMOUNT_INVALID)
+    elif not rejected:
+        if form.approved_amount is None:
+            checked.fail(f"{path}.approvedAmount", FieldErrorCode.REQUIRED)
+        else:
+            approved = checked.amount(
+                form.approved_amount,
+                f"{path}.approvedAmount",
+                maximum=claimed,
+                above=FieldErrorCode.AMOUNT_ABOVE_MAXIMUM,
+            )
+    decided = [document.attachment_id for document in form.documents]
+    if sorted(map(str, decided)) != sorted(str(a.id) for a in request.attachments):
+        checked.fail(f"{path}.documents", FieldErrorCode.OUTCOME_DOCUMENTS_MISMATCH)
+    refusals = []
+    for index, refusal in enumerate(form.refusals):
+        text = checked.text(
+            refusal.text,
+            f"{path}.refusals.{index}.text",
+            max_length=INSTRUCTIONS_LENGTH,
+            required=refusal.reason is RefusalReason.OTHER,
+        )
+        refusals.append(Refusal(reason=refusal.reason, text=text))
+    if not refusals and approved is not None and Decimal(approved) < claimed:
+        checked.fail(f"{path}.refusals", FieldErrorCode.REFUSAL_REQUIRED)
+    if checked.problems or approved is None:
+        return None
+    return ReimbursementOutcome(
+        approved_amount=approved,
+        currency=details.currency,
+        documents=[
+            DocumentDecision(attachment_id=d.attachment_id, approved=d.approved)  # type: ignore[arg-type]
+            for d in form.documents
+        ],
+        refusals=refusals,
     )

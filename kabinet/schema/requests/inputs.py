@@ -11,7 +11,15 @@ from kabinet.documents.request import MedicationItem as MedicationItemValue
 from kabinet.documents.request import TimeWindow as TimeWindowValue
 from kabinet.resolvers import requests
 from kabinet.resolvers.files import MAX_FILE_BYTES, MAX_FILES, IncomingFile
-from kabinet.schema.enums import CallResult, Handover, ItemDecision, RequestKind, RequestStatus
+from kabinet.schema.enums import (
+    CallResult,
+    Handover,
+    ItemDecision,
+    PayoutStatus,
+    RefusalReason,
+    RequestKind,
+    RequestStatus,
+)
 from kabinet.schema.ids import decode_id
 
 
@@ -228,6 +236,70 @@ class LabTestsOutcomeInput:
         )
 
 
+@strawberry.input(description="Whether one of the request's files was accepted.")
+class DocumentDecisionInput:
+    attachment_id: strawberry.ID = strawberry.field(
+        description="An `Attachment` id of the request's `attachments`."
+    )
+    approved: bool = strawberry.field(description="Accepted for the reimbursement.")
+
+
+@strawberry.input(description="One reason for refusing a reimbursement, in whole or in part.")
+class RefusalInput:
+    reason: RefusalReason = strawberry.field(description="Why.")
+    text: str | None = strawberry.field(
+        default=None, description="In words, shown to the person; required for OTHER."
+    )
+
+
+@strawberry.input(description="The decision on a reimbursement.")
+class ReimbursementOutcomeInput:
+    approved_amount: str | None = strawberry.field(
+        default=None,
+        description="APPROVED: the amount paid back, above zero, at most the claimed amount, "
+        "two decimals; REJECTED: leave it out.",
+    )
+    documents: list[DocumentDecisionInput] = strawberry.field(
+        description="One decision for each of the request's files."
+    )
+    refusals: list[RefusalInput] = strawberry.field(
+        default_factory=list,
+        description="Why it was refused, or not all approved: at least one then.",
+    )
+
+    def form(self) -> requests.ReimbursementOutcomeForm:
+        return requests.ReimbursementOutcomeForm(
+            approved_amount=self.approved_amount,
+            documents=[
+                requests.DocumentDecisionForm(
+                    attachment_id=decode_id(d.attachment_id, "Attachment"), approved=d.approved
+                )
+                for d in self.documents
+            ],
+            refusals=[requests.RefusalForm(reason=r.reason, text=r.text) for r in self.refusals],
+        )
+
+
+@strawberry.input(description="Staff: the payout of an approved reimbursement.")
+class RecordPayoutInput:
+    request_id: strawberry.ID = strawberry.field(description="Id of a reimbursement request.")
+    status: PayoutStatus = strawberry.field(description="PENDING, or PAID.")
+    amount: str = strawberry.field(
+        description="The amount paid, at most the approved amount, two decimals."
+    )
+    paid_on: date | None = strawberry.field(
+        default=None, description="PAID: when, not later than today."
+    )
+    reference: str | None = strawberry.field(
+        default=None, description="PAID: the payment's reference."
+    )
+
+    def form(self) -> requests.PayoutForm:
+        return requests.PayoutForm(
+            status=self.status, amount=self.amount, paid_on=self.paid_on, reference=self.reference
+        )
+
+
 @strawberry.input(description="Staff: the results of a lab tests request.")
 class UploadLabResultsInput:
     request_id: strawberry.ID = strawberry.field(description="Id of a lab tests request.")
@@ -248,6 +320,10 @@ class RequestOutcomeInput:
     )
     lab_tests: LabTestsOutcomeInput | None = strawberry.field(
         default=strawberry.UNSET, description="Lab tests' (required for SCHEDULED)."
+    )
+    reimbursement: ReimbursementOutcomeInput | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="A reimbursement's decision (required for APPROVED and REJECTED).",
     )
 
     def form(self) -> requests.OutcomeForm:

@@ -34,6 +34,7 @@ from kabinet.schema.requests.inputs import (
     ChangeRequestStatusInput,
     CreateRequestInput,
     RecordCallAttemptInput,
+    RecordPayoutInput,
     RequestFilter,
     UploadLabResultsInput,
     read_uploads,
@@ -127,6 +128,11 @@ UploadLabResultsResult = Annotated[
     strawberry.union(
         "UploadLabResultsResult", description="The request with the results, or why not."
     ),
+]
+
+RecordPayoutResult = Annotated[
+    Request | NotFound | NotAllowed | InputError,
+    strawberry.union("RecordPayoutResult", description="The request with the payout, or why not."),
 ]
 
 AssignRequestResult = Annotated[
@@ -316,6 +322,27 @@ class RequestsMutation:
                 user=user,
                 request_id=request_id,
                 results=results,
+            ),
+        )
+        return _answer(info, outcome)
+
+    @strawberry.mutation(
+        permission_classes=[Staff],
+        description="Staff: the payout of an approved reimbursement (PENDING, or PAID with "
+        "its date and reference); the person sees it in `ReimbursementOutcome.payout` and is "
+        "told when it is paid.",
+    )
+    async def record_payout(self, info: Info, input: RecordPayoutInput) -> RecordPayoutResult:
+        user = viewer(info)
+        outcome = await by_id(
+            input.request_id,
+            "Request",
+            lambda request_id: requests.record_payout(
+                services=info.context.services,
+                caller=info.context.caller,
+                user=user,
+                request_id=request_id,
+                form=input.form(),
             ),
         )
         return _answer(info, outcome)

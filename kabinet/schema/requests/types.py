@@ -32,6 +32,7 @@ from kabinet.documents.request import Outcome as OutcomeValue
 from kabinet.documents.request import (
     ReimbursementDetails as ReimbursementValue,
 )
+from kabinet.documents.request import ReimbursementOutcome as ReimbursementOutcomeValue
 from kabinet.documents.request import StatusChange as StatusChangeValue
 from kabinet.documents.request import TimeWindow as TimeWindowValue
 from kabinet.resolvers.files import download_url
@@ -42,6 +43,8 @@ from kabinet.schema.enums import (
     CallResult,
     Handover,
     ItemDecision,
+    PayoutStatus,
+    RefusalReason,
     RequestAction,
     RequestKind,
     RequestStatus,
@@ -256,8 +259,43 @@ class LabTestsOutcome:
     )
 
 
+@strawberry.type(description="Whether one of the request's files was accepted.")
+class DocumentDecision:
+    attachment_id: strawberry.ID = strawberry.field(description="The `Attachment` id.")
+    approved: bool = strawberry.field(description="Accepted.")
+
+
+@strawberry.type(description="One reason for refusing a reimbursement, in whole or in part.")
+class Refusal:
+    reason: RefusalReason = strawberry.field(description="Why.")
+    text: str | None = strawberry.field(description="In words.")
+
+
+@strawberry.type(description="The payment of an approved reimbursement.")
+class Payout:
+    status: PayoutStatus = strawberry.field(description="PENDING or PAID.")
+    amount: str = strawberry.field(description="Decimal string, e.g. 1000.00.")
+    paid_on: date | None = strawberry.field(description="When it was paid.")
+    reference: str | None = strawberry.field(description="The payment's reference.")
+
+
+@strawberry.type(description="The decision on a reimbursement and its payout.")
+class ReimbursementOutcome:
+    approved_amount: str = strawberry.field(
+        description="Decimal string; 0.00 when refused. At most the claimed amount."
+    )
+    currency: str = strawberry.field(description="The claim's currency.")
+    documents: list[DocumentDecision] = strawberry.field(description="Each file's decision.")
+    refusals: list[Refusal] = strawberry.field(description="What was refused and why.")
+    payout: Payout | None = strawberry.field(description="The payment, once ordered.")
+
+
 RequestOutcome = Annotated[
-    AppointmentOutcome | MedicationsOutcome | CallbackOutcome | LabTestsOutcome,
+    AppointmentOutcome
+    | MedicationsOutcome
+    | CallbackOutcome
+    | LabTestsOutcome
+    | ReimbursementOutcome,
     strawberry.union(
         "RequestOutcome", description="What the contact centre arranged, by the request's kind."
     ),
@@ -266,6 +304,28 @@ RequestOutcome = Annotated[
 
 def _outcome(value: OutcomeValue, info: Info) -> object:
     match value:
+        case ReimbursementOutcomeValue():
+            payout = value.payout
+            return ReimbursementOutcome(
+                approved_amount=value.approved_amount,
+                currency=value.currency,
+                documents=[
+                    DocumentDecision(
+                        attachment_id=relay.to_base64("Attachment", str(d.attachment_id)),
+                        approved=d.approved,
+                    )
+                    for d in value.documents
+                ],
+                refusals=[Refusal(reason=r.reason, text=r.text) for r in value.refusals],
+                payout=Payout(
+                    status=payout.status,
+                    amount=payout.amount,
+                    paid_on=payout.paid_on,
+                    reference=payout.reference,
+                )
+                if payout
+                else None,
+            )
         case LabTestsOutcomeValue():
             return LabTestsOutcome(
                 laboratory=value.laboratory,

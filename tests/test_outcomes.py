@@ -677,3 +677,27 @@ async def test_a_bad_payout_is_refused_and_writes_nothing(
     assert [(f["field"], f["code"]) for f in refused["fields"]] == problems
     assert await stored(request_id) == before
     assert await payout_news() == []
+
+
+async def test_an_outcome_with_a_change_that_takes_none_is_refused(
+    api: Api, member: str, operator: str
+):
+    request_id = await appointment(api, member, operator)
+    variables = {"requestId": request_id, "at": in_two_days(), "appointment": APPOINTMENT}
+    await api.data(guide()["ScheduleAppointment"], variables, token=operator)
+    before = await stored(request_id)
+    completing = {
+        "input": {
+            "requestId": request_id,
+            "status": "COMPLETED",
+            "scheduledAt": in_two_days(),
+            "outcome": {"appointment": {**APPOINTMENT, "clinicName": "Інша клініка"}},
+        }
+    }
+
+    refused = (await api.data(CHANGE_STATUS, completing, token=operator))["changeRequestStatus"]
+
+    assert [(f["field"], f["code"]) for f in refused["fields"]] == [
+        ("outcome", "OUTCOME_NOT_EXPECTED")
+    ]
+    assert await stored(request_id) == before

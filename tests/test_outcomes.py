@@ -701,3 +701,24 @@ async def test_an_outcome_with_a_change_that_takes_none_is_refused(
         ("outcome", "OUTCOME_NOT_EXPECTED")
     ]
     assert await stored(request_id) == before
+
+
+async def test_re_planned_lab_tests_keep_their_results(api: Api, member: str, operator: str):
+    request_id = await lab_tests(api, member, operator)
+    await upload(api, operator, request_id, ("аналіз.pdf", PDF))
+    await start(api, operator, request_id)  # SCHEDULED -> IN_PROGRESS: re-planning
+    moved = {**LAB, "laboratory": "Діла"}
+    variables = {
+        "input": {
+            "requestId": request_id,
+            "status": "SCHEDULED",
+            "scheduledAt": in_two_days(),
+            "outcome": {"labTests": moved},
+        }
+    }
+
+    await api.data(CHANGE_STATUS, variables, token=operator)
+
+    seen = (await api.data(OUTCOME, {"id": request_id}, token=member))["node"]["outcome"]
+    assert seen["laboratory"] == "Діла"
+    assert [result["filename"] for result in seen["results"]] == ["аналіз.pdf"]

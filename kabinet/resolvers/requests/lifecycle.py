@@ -57,7 +57,12 @@ from kabinet.resolvers.errors import (
     RateLimited,
 )
 from kabinet.resolvers.files import IncomingFile
-from kabinet.resolvers.requests.outcomes import OutcomeForm, checked_outcome, required_fields
+from kabinet.resolvers.requests.outcomes import (
+    OutcomeForm,
+    checked_outcome,
+    keeping_results,
+    required_fields,
+)
 from kabinet.resolvers.requests.reading import find_request
 from kabinet.resolvers.validation import Checked
 from kabinet.services import Services
@@ -268,7 +273,7 @@ async def _try_transition(
     if scheduled_at is not None and hasattr(request.details, "scheduled_at"):
         changes["details.scheduled_at"] = scheduled_at
     if outcome is not None:
-        changes["outcome"] = outcome
+        changes["outcome"] = keeping_results(outcome, request.outcome)
     entry = StatusChange(
         status=status,
         at=moment,

@@ -150,7 +150,7 @@ def checked_outcome(
         case MedicationsOutcomeForm():
             return _medications(checked, path, form, request.details)  # type: ignore[arg-type]
         case LabTestsOutcomeForm():
-            return _lab_tests(checked, path, form, scheduled_at, request.outcome)
+            return _lab_tests(checked, path, form, scheduled_at)
         case ReimbursementOutcomeForm():
             return _reimbursement(checked, path, form, request, status)
 
@@ -222,21 +222,24 @@ def _medications(
 
 
 def _lab_tests(
-    checked: Checked,
-    path: str,
-    form: LabTestsOutcomeForm,
-    scheduled_at: datetime | None,
-    stored: Outcome | None,
+    checked: Checked, path: str, form: LabTestsOutcomeForm, scheduled_at: datetime | None
 ) -> LabTestsOutcome | None:
-    """The laboratory and time; results uploaded before (a re-planned request) stay."""
     laboratory = _line(checked, form.laboratory, f"{path}.laboratory")
     address = _line(checked, form.laboratory_address, f"{path}.laboratoryAddress")
     if checked.problems:
         return None
-    kept = stored if isinstance(stored, LabTestsOutcome) else LabTestsOutcome()
-    return kept.model_copy(
-        update={"laboratory": laboratory, "laboratory_address": address, "at": scheduled_at}
-    )
+    return LabTestsOutcome(laboratory=laboratory, laboratory_address=address, at=scheduled_at)
+
+
+def keeping_results(outcome: Outcome, stored: Outcome | None) -> Outcome:
+    """``outcome`` with the lab results ``stored`` holds: a re-planned request keeps them.
+    Applied to the request as read before each write attempt, so results uploaded
+    meanwhile are kept too."""
+    if isinstance(outcome, LabTestsOutcome) and isinstance(stored, LabTestsOutcome):
+        return outcome.model_copy(
+            update={"results": stored.results, "results_ready_at": stored.results_ready_at}
+        )
+    return outcome
 
 
 def _reimbursement(

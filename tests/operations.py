@@ -289,6 +289,24 @@ mutation Assign($input: AssignRequestInput!) {{
 }}
 """
 
+RECORD_CALL_ATTEMPT = f"""
+mutation CallAttempt($input: RecordCallAttemptInput!) {{
+  recordCallAttempt(input: $input) {{ {REQUEST_RESULT} }}
+}}
+"""
+
+UPLOAD_LAB_RESULTS = f"""
+mutation LabResults($input: UploadLabResultsInput!) {{
+  uploadLabResults(input: $input) {{ {REQUEST_RESULT} }}
+}}
+"""
+
+RECORD_PAYOUT = f"""
+mutation Payout($input: RecordPayoutInput!) {{
+  recordPayout(input: $input) {{ {REQUEST_RESULT} }}
+}}
+"""
+
 ADD_INTERNAL_NOTE = f"""
 mutation InternalNote($requestId: ID!, $text: String!) {{
   addComment(input: {{requestId: $requestId, text: $text, internal: true}}) {{ {REQUEST_RESULT} }}

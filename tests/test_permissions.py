@@ -216,6 +216,18 @@ TABLE: dict[str, Row] = {
     ),
     # Release: nobody holds the request, so staff get it back unchanged.
     "ASSIGN_REQUEST": Row(STAFF_ONLY, request_input(operatorId=None)),
+    # The world's request is a callback.
+    "RECORD_CALL_ATTEMPT": Row(STAFF_ONLY, request_input(result="NO_ANSWER")),
+    # No files (and a callback): refused as input, after the permission check.
+    "UPLOAD_LAB_RESULTS": Row(
+        {**STAFF_ONLY, "operator": typed("INVALID_INPUT"), "admin": typed("INVALID_INPUT")},
+        request_input(files=[]),
+    ),
+    # A callback has no payout: refused as input, after the permission check.
+    "RECORD_PAYOUT": Row(
+        {**STAFF_ONLY, "operator": typed("INVALID_INPUT"), "admin": typed("INVALID_INPUT")},
+        request_input(status="PENDING", amount="10.00"),
+    ),
     "MY_REQUESTS": Row(signed_in(anonymous=NULL)),
     "REQUEST_QUEUE": Row(STAFF_ONLY),
     "DUE_QUEUE": Row(STAFF_ONLY, lambda world, role: {"orderBy": "DUE_SOONEST"}),

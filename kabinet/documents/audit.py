@@ -30,6 +30,7 @@ class AuditAction(StrEnum):
     REQUEST_STATUS_CHANGED = "request.status_changed"
     REQUEST_COMMENTED = "request.commented"
     REQUEST_ASSIGNED = "request.assigned"
+    REQUEST_OUTCOME_RECORDED = "request.outcome_recorded"
     POLICY_PHONES_UPDATED = "policy.phones_updated"
     POLICIES_IMPORTED = "policies.imported"
 

@@ -107,6 +107,135 @@ class Attachment(BaseModel):
     uploaded_at: datetime
 
 
+class AppointmentOutcome(BaseModel):
+    """Where and when the person is seen: recorded with SCHEDULED (issue 16 item 4)."""
+
+    kind: Literal[RequestKind.DOCTOR_APPOINTMENT] = RequestKind.DOCTOR_APPOINTMENT
+    clinic_name: str
+    clinic_address: str
+    doctor: str
+    specialty: str
+    at: datetime
+    instructions: str | None = None
+
+
+class ItemDecision(StrEnum):
+    APPROVED = "approved"
+    SUBSTITUTED = "substituted"
+    REFUSED = "refused"
+
+
+class MedicationDecision(BaseModel):
+    """What became of one requested item (the request's `items`, same order)."""
+
+    name: str
+    decision: ItemDecision
+    substitute: str | None = None  # what is given instead, when SUBSTITUTED
+
+
+class Handover(StrEnum):
+    DELIVERY = "delivery"
+    PHARMACY_PICKUP = "pharmacy_pickup"
+
+
+class MedicationsOutcome(BaseModel):
+    """How the person gets the medications and which: recorded with APPROVED."""
+
+    kind: Literal[RequestKind.MEDICATIONS] = RequestKind.MEDICATIONS
+    handover: Handover
+    pharmacy_name: str | None = None  # for a pick-up
+    pharmacy_address: str | None = None
+    items: list[MedicationDecision]
+
+
+class CallResult(StrEnum):
+    REACHED = "reached"
+    NO_ANSWER = "no_answer"
+    WRONG_NUMBER = "wrong_number"
+
+
+class CallAttempt(BaseModel):
+    at: datetime
+    result: CallResult
+    actor_id: PydanticObjectId | None = None
+
+
+class CallbackOutcome(BaseModel):
+    """Each call made (`recordCallAttempt`) and when the next one is planned."""
+
+    kind: Literal[RequestKind.CALLBACK] = RequestKind.CALLBACK
+    attempts: list[CallAttempt] = Field(default_factory=list)
+    next_attempt_at: datetime | None = None
+
+
+class LabTestsOutcome(BaseModel):
+    """Where and when samples are taken (set with SCHEDULED), then the results staff
+    upload (`uploadLabResults`), which the owner downloads."""
+
+    kind: Literal[RequestKind.LAB_TESTS] = RequestKind.LAB_TESTS
+    laboratory: str | None = None
+    laboratory_address: str | None = None
+    at: datetime | None = None
+    results: list[Attachment] = Field(default_factory=list)
+    results_ready_at: datetime | None = None
+
+
+class RefusalReason(StrEnum):
+    NOT_COVERED = "not_covered"
+    MISSING_DOCUMENTS = "missing_documents"
+    INVALID_DOCUMENTS = "invalid_documents"
+    OUTSIDE_POLICY_PERIOD = "outside_policy_period"
+    LIMIT_EXCEEDED = "limit_exceeded"
+    DUPLICATE_CLAIM = "duplicate_claim"
+    OTHER = "other"
+
+
+class Refusal(BaseModel):
+    reason: RefusalReason
+    text: str | None = None
+
+
+class DocumentDecision(BaseModel):
+    """Whether one of the request's files (`attachments`) was accepted."""
+
+    attachment_id: PydanticObjectId
+    approved: bool
+
+
+class PayoutStatus(StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+
+
+class Payout(BaseModel):
+    status: PayoutStatus
+    amount: str  # a decimal string, at most the approved amount
+    paid_on: date | None = None
+    reference: str | None = None  # the payment's reference, once PAID
+
+
+class ReimbursementOutcome(BaseModel):
+    """The decision (with APPROVED or REJECTED) and, once approved, the payout."""
+
+    kind: Literal[RequestKind.REIMBURSEMENT] = RequestKind.REIMBURSEMENT
+    approved_amount: str  # "0.00" when refused
+    currency: str
+    documents: list[DocumentDecision]
+    refusals: list[Refusal] = Field(default_factory=list)
+    payout: Payout | None = None
+
+
+# What the contact centre arranged, as the member acts on it; one per kind.
+Outcome = (
+    AppointmentOutcome
+    | MedicationsOutcome
+    | CallbackOutcome
+    | LabTestsOutcome
+    | ReimbursementOutcome
+)
+RequestOutcome = Annotated[Outcome, Field(discriminator="kind")]
+
+
 class Assignment(BaseModel):
     """Who handles the request from a history entry on; ``assignee_id`` None: released."""
 
@@ -174,6 +303,8 @@ class RequestDocument(Document):
     version: int = 1
     # The staff member handling it (`assignRequest`); None: in nobody's hands.
     assignee_id: PydanticObjectId | None = None
+    # What was arranged (`changeRequestStatus`'s `outcome`); None until then.
+    outcome: RequestOutcome | None = None
     idempotency_key: str | None = None
     # When the target that applies now (first response, then outcome) falls due; None when
     # none does (NEEDS_INFO pauses it; an outcome or a closed request ends it). Set by the

@@ -1,6 +1,7 @@
 """Texts of emails and SMS, composed from the translated messages in ``kabinet.i18n``."""
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 from kabinet.documents import RequestStatus
@@ -117,3 +118,36 @@ def request_status_email(
         N_("email.request_status.body"),
         **_status_params(locale, number, status, comment),
     )
+
+
+class OutcomeNews(StrEnum):
+    """Something of a request's outcome its owner is told about."""
+
+    RESULTS_READY = "results_ready"
+    PAYOUT_PAID = "payout_paid"
+
+
+@dataclass(frozen=True, slots=True)
+class NewsTexts:
+    sms: str
+    subject: str
+    body: str
+
+
+OUTCOME_NEWS: dict[OutcomeNews, NewsTexts] = {
+    OutcomeNews.RESULTS_READY: NewsTexts(
+        N_("sms.results_ready"), N_("email.results_ready.subject"), N_("email.results_ready.body")
+    ),
+    OutcomeNews.PAYOUT_PAID: NewsTexts(
+        N_("sms.payout_paid"), N_("email.payout_paid.subject"), N_("email.payout_paid.body")
+    ),
+}
+
+
+def outcome_sms(locale: Locale, news: OutcomeNews, *, number: str) -> str:
+    return translate(OUTCOME_NEWS[news].sms, locale, number=number)
+
+
+def outcome_email(locale: Locale, news: OutcomeNews, *, number: str) -> EmailContent:
+    texts = OUTCOME_NEWS[news]
+    return _email(locale, texts.subject, texts.body, number=number)

@@ -87,6 +87,16 @@ class FieldErrorCode(Enum):
     STATUS_NOT_ANNOUNCED = N_("field.status_not_announced")
     ASSIGNEE_NOT_STAFF = N_("field.assignee_not_staff")
     STAFF_ONLY = N_("field.staff_only")
+    OUTCOME_REQUIRED = N_("field.outcome_required")
+    OUTCOME_KIND_MISMATCH = N_("field.outcome_kind_mismatch")
+    OUTCOME_ITEMS_MISMATCH = N_("field.outcome_items_mismatch")
+    TIME_NOT_IN_FUTURE = N_("field.time_not_in_future")
+    RESULT_TYPE_NOT_ALLOWED = N_("field.result_type_not_allowed")
+    AMOUNT_ABOVE_MAXIMUM = N_("field.amount_above_maximum")
+    OUTCOME_DOCUMENTS_MISMATCH = N_("field.outcome_documents_mismatch")
+    REFUSAL_REQUIRED = N_("field.refusal_required")
+    DECISION_REQUIRED = N_("field.decision_required")
+    OUTCOME_NOT_EXPECTED = N_("field.outcome_not_expected")
 
 
 @dataclass(frozen=True, slots=True)

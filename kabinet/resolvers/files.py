@@ -35,6 +35,8 @@ EXTENSIONS = {
     "image/png": (".png",),
     "image/heic": (".heic", ".heif"),
 }
+# Documents staff send a person (lab results): what every reader opens, so no HEIC.
+DOCUMENT_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png"})
 _HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1"}
 
 
@@ -59,7 +61,15 @@ def sniff_content_type(content: bytes) -> str | None:
     return None
 
 
-def file_problems(files: list[IncomingFile], path: str, *, required: bool) -> list[FieldProblem]:
+def file_problems(
+    files: list[IncomingFile],
+    path: str,
+    *,
+    required: bool,
+    types: frozenset[str] | None = None,
+) -> list[FieldProblem]:
+    """What is wrong with ``files``: missing, too many, too large, or not a recognised type
+    (PDF, JPEG, PNG, HEIC; only ``types`` when given: `RESULT_TYPE_NOT_ALLOWED`)."""
     if required and not files:
         return [FieldProblem(path, FieldErrorCode.FILES_REQUIRED)]
     if len(files) > MAX_FILES:
@@ -70,8 +80,12 @@ def file_problems(files: list[IncomingFile], path: str, *, required: bool) -> li
             problems.append(
                 FieldProblem(f"{path}[{index}]", FieldErrorCode.FILE_TOO_LARGE, {"max_mb": 10})
             )
-        elif sniff_content_type(file.content) is None:
+        elif (detected := sniff_content_type(file.content)) is None:
             problems.append(FieldProblem(f"{path}[{index}]", FieldErrorCode.FILE_TYPE_NOT_ALLOWED))
+        elif types is not None and detected not in types:
+            problems.append(
+                FieldProblem(f"{path}[{index}]", FieldErrorCode.RESULT_TYPE_NOT_ALLOWED)
+            )
     return problems
 
 
@@ -213,7 +227,8 @@ async def sweep(grace: timedelta) -> int:
         return 0
     request_ids = list({file["metadata"].get("request_id") for file in pending})
     requests = RequestDocument.get_pymongo_collection().find(
-        {"_id": {"$in": request_ids}}, {"attachments.id": True, "comments.attachments.id": True}
+        {"_id": {"$in": request_ids}},
+        {"attachments.id": True, "comments.attachments.id": True, "outcome.results.id": True},
     )
     referenced = {
         attachment["id"]
@@ -221,6 +236,7 @@ async def sweep(grace: timedelta) -> int:
         for attachment in [
             *request.get("attachments", []),
             *(a for comment in request.get("comments", []) for a in comment.get("attachments", [])),
+            *(request.get("outcome") or {}).get("results", []),
         ]
     }
     kept = [file["_id"] for file in pending if file["_id"] in referenced]

@@ -85,6 +85,23 @@ async def announce(services: Services, request: RequestDocument, change: StatusC
         await services.outbox.send_email(owner.email, content, dedupe_key=f"{change.id}:email")
 
 
+async def announce_outcome(
+    services: Services, request: RequestDocument, news: templates.OutcomeNews, *, key: str
+) -> None:
+    """Tell the owner news of their request's outcome (results ready, a payout made) on each
+    channel they take request news on (any status announced there); ``key`` names the news
+    once, so a repeat sends nothing."""
+    owner = await UserDocument.get(request.user_id)
+    if not live_account(owner):
+        return
+    if owner.notifications.sms and (phone := await contacts.primary_phone(owner.id)):
+        text = templates.outcome_sms(owner.locale, news, number=request.number)
+        await services.outbox.send_sms(phone, text, dedupe_key=f"{key}:sms")
+    if owner.notifications.email:
+        content = templates.outcome_email(owner.locale, news, number=request.number)
+        await services.outbox.send_email(owner.email, content, dedupe_key=f"{key}:email")
+
+
 async def update_settings(
     *, user: UserDocument, sms: list[RequestStatus], email: list[RequestStatus]
 ) -> UserDocument | InvalidInput:

@@ -45,7 +45,7 @@ from kabinet.documents import (
     RequestStatus,
     UserDocument,
 )
-from kabinet.documents.request import one_request
+from kabinet.documents.request import CallbackOutcome, LabTestsOutcome, Outcome, one_request
 from kabinet.periodic import repeat
 from kabinet.resolvers import audit, contacts, files, policies
 from kabinet.resolvers.account import Done
@@ -200,8 +200,10 @@ def _fields(model: BaseModel, *names: str) -> dict[str, Any]:
 
 
 def _attachments(request: RequestDocument) -> list[Attachment]:
+    results = request.outcome.results if isinstance(request.outcome, LabTestsOutcome) else []
     return [
         *request.attachments,
+        *results,
         *(
             attachment
             for comment in request.comments_for(staff=False)
@@ -238,7 +240,20 @@ def _request(
             for comment in request.comments_for(staff=False)
         ],
         "attachments": [_file(a, public_url) for a in request.attachments],
+        "outcome": _outcome(request.outcome, public_url),
     }
+
+
+def _outcome(outcome: Outcome | None, public_url: str) -> dict[str, Any] | None:
+    """The outcome as its owner reads it: without who in the contact centre made a call."""
+    if outcome is None:
+        return None
+    shown = outcome.model_dump(exclude={"kind", "attempts", "results"})
+    if isinstance(outcome, CallbackOutcome):
+        shown["attempts"] = [_fields(attempt, "at", "result") for attempt in outcome.attempts]
+    if isinstance(outcome, LabTestsOutcome):
+        shown["results"] = [_file(result, public_url) for result in outcome.results]
+    return shown
 
 
 def _staff_only(event: AuditEventDocument) -> bool:
@@ -330,7 +345,10 @@ async def erase(user_id: PydanticObjectId, database: Database) -> None:
     # Raw documents: a request this version cannot read must not stop the erasure.
     for request in (
         await RequestDocument.get_pymongo_collection()
-        .find({"user_id": user_id, "anonymised_at": None}, {"user_id": 1, "kind": 1, "history": 1})
+        .find(
+            {"user_id": user_id, "anonymised_at": None},
+            {"user_id": 1, "kind": 1, "history": 1, "outcome.results": 1},
+        )
         .to_list()
     ):
         await _anonymise(request)
@@ -350,6 +368,8 @@ async def _anonymise(request: dict[str, Any]) -> None:
         changes |= {f"details.{name}": value for name, value in PERSONAL_DETAILS[kind].items()}
     else:
         unset["details"] = ""
+    if "results" in (request.get("outcome") or {}):  # lab results: the owner's files, erased
+        changes["outcome.results"] = []
     history = request.get("history")
     for index in range(len(history) if isinstance(history, list) else 0):
         changes[f"history.{index}.comment"] = None

@@ -101,13 +101,19 @@ class Checked:
         ]
         return [text for text in texts if text]
 
-    def amount(self, typed: str, path: str, *, maximum: Decimal) -> str | None:
-        """A positive amount of money up to ``maximum``, as a string with two decimals."""
+    def amount(
+        self, typed: str, path: str, *, maximum: Decimal, above: FieldErrorCode | None = None
+    ) -> str | None:
+        """A positive amount of money up to ``maximum``, as a string with two decimals. One
+        above it is ``above`` (naming the maximum) when given, else `AMOUNT_INVALID`."""
         text = typed.strip().replace(" ", "")
         try:
             amount = Decimal(text.replace(",", ".")) if _AMOUNT.match(text) else None
         except InvalidOperation:
             amount = None
+        if amount is not None and amount > maximum and above is not None:
+            self.fail(path, above, maximum=f"{maximum:.2f}")
+            return None
         if amount is None or not Decimal(0) < amount <= maximum:
             self.fail(path, FieldErrorCode.AMOUNT_INVALID)
             return None

@@ -14,6 +14,7 @@ from strawberry.types.enum import StrawberryEnumDefinition
 from kabinet import documents
 from kabinet.i18n import Locale as LocaleValue
 from kabinet.resolvers.policies import LookupStatus
+from kabinet.resolvers.requests import Action
 from kabinet.resolvers.requests.reading import RequestOrder as RequestOrderValue
 from kabinet.roles import Role as RoleValue
 
@@ -148,6 +149,76 @@ RequestStatus = publish(
     },
 )
 
+ItemDecision = publish(
+    documents.ItemDecision,
+    description="What became of one requested medication.",
+    values={
+        documents.ItemDecision.APPROVED: "Given as asked.",
+        documents.ItemDecision.SUBSTITUTED: "Another is given instead (`substitute`).",
+        documents.ItemDecision.REFUSED: "Not given.",
+    },
+)
+
+Handover = publish(
+    documents.Handover,
+    description="How the person gets the medications.",
+    values={
+        documents.Handover.DELIVERY: "Delivered to the request's delivery address.",
+        documents.Handover.PHARMACY_PICKUP: "Picked up at a pharmacy (`pharmacyName`, "
+        "`pharmacyAddress`).",
+    },
+)
+
+CallResult = publish(
+    documents.CallResult,
+    description="How a call to the person went.",
+    values={
+        documents.CallResult.REACHED: "The person answered.",
+        documents.CallResult.NO_ANSWER: "Nobody answered.",
+        documents.CallResult.WRONG_NUMBER: "The number is not the person's.",
+    },
+)
+
+RefusalReason = publish(
+    documents.RefusalReason,
+    description="Why a reimbursement was refused, in whole or in part.",
+    values={
+        documents.RefusalReason.NOT_COVERED: "The service is not covered by the programme.",
+        documents.RefusalReason.MISSING_DOCUMENTS: "Documents are missing.",
+        documents.RefusalReason.INVALID_DOCUMENTS: "Documents are unreadable or invalid.",
+        documents.RefusalReason.OUTSIDE_POLICY_PERIOD: "The service was outside the card's "
+        "validity.",
+        documents.RefusalReason.LIMIT_EXCEEDED: "The programme's limit is used up.",
+        documents.RefusalReason.DUPLICATE_CLAIM: "Already claimed.",
+        documents.RefusalReason.OTHER: "Another reason, given in `text`.",
+    },
+)
+
+PayoutStatus = publish(
+    documents.PayoutStatus,
+    description="Where a reimbursement's payment is.",
+    values={
+        documents.PayoutStatus.PENDING: "Ordered, not yet paid.",
+        documents.PayoutStatus.PAID: "Paid (`paidOn`, `reference`).",
+    },
+)
+
+RequestAction = publish(
+    Action,
+    name="RequestAction",
+    description="What can be done to a request (`Request.availableActions`).",
+    values={
+        Action.CHANGE_STATUS: "Staff: `changeRequestStatus` to `status`, with `requiredFields`.",
+        Action.CANCEL: "The owner: `cancelRequest` (to CANCELLED).",
+        Action.COMMENT: "`addComment` (the owner's answers a NEEDS_INFO request).",
+        Action.TAKE: "Staff: `assignRequest` to yourself.",
+        Action.RELEASE: "Staff: `assignRequest` with `operatorId: null`.",
+        Action.RECORD_CALL_ATTEMPT: "Staff: `recordCallAttempt` (a callback).",
+        Action.UPLOAD_LAB_RESULTS: "Staff: `uploadLabResults` (lab tests).",
+        Action.RECORD_PAYOUT: "Staff: `recordPayout` (an approved reimbursement).",
+    },
+)
+
 SecurityAction = publish(
     documents.AuditAction,
     name="SecurityAction",
@@ -171,6 +242,8 @@ SecurityAction = publish(
         "(`after.internal`: a staff note the person does not see).",
         documents.AuditAction.REQUEST_ASSIGNED: "Staff took, released or reassigned a request "
         "(`before`/`after.assignee`: the staff account's id, null for nobody).",
+        documents.AuditAction.REQUEST_OUTCOME_RECORDED: "Staff added to a request's outcome "
+        "outside a status change (`after`: what, e.g. a call attempt's result).",
         documents.AuditAction.POLICY_PHONES_UPDATED: "Staff changed a card's phones.",
         documents.AuditAction.POLICIES_IMPORTED: "An administrator imported the card registry.",
     },

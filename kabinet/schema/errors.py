@@ -112,6 +112,23 @@ publish(
         FieldErrorCode.ASSIGNEE_NOT_STAFF: "Not a staff member's account (an operator or an "
         "administrator).",
         FieldErrorCode.STAFF_ONLY: "Only the contact centre may set it (e.g. `internal`).",
+        FieldErrorCode.OUTCOME_REQUIRED: "This status change needs the outcome of the "
+        "request's kind (see `availableActions`).",
+        FieldErrorCode.OUTCOME_KIND_MISMATCH: "An outcome of another kind than the request's.",
+        FieldErrorCode.AMOUNT_ABOVE_MAXIMUM: "More than allowed: the claimed amount for a "
+        "decision, the approved one for a payout.",
+        FieldErrorCode.OUTCOME_DOCUMENTS_MISMATCH: "Not one decision for each of the request's "
+        "files (`attachments`).",
+        FieldErrorCode.REFUSAL_REQUIRED: "A refusal, or an amount below the claimed one, needs "
+        "at least one reason.",
+        FieldErrorCode.DECISION_REQUIRED: "A payout needs an approved reimbursement decision "
+        "first.",
+        FieldErrorCode.OUTCOME_NOT_EXPECTED: "This status change takes no outcome (see "
+        "`availableActions`).",
+        FieldErrorCode.RESULT_TYPE_NOT_ALLOWED: "Results must be PDF, JPEG or PNG.",
+        FieldErrorCode.TIME_NOT_IN_FUTURE: "A time that has passed where a future one is needed.",
+        FieldErrorCode.OUTCOME_ITEMS_MISMATCH: "Not one decision per requested item, in the "
+        "request's order.",
     },
 )
 

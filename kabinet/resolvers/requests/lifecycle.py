@@ -6,7 +6,10 @@ is a single atomic update of the status, the history entry and a version number,
 conditional on the version read, so two operators cannot overwrite each other.
 """
 
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from beanie import PydanticObjectId, UpdateResponse
@@ -21,18 +24,27 @@ from kabinet.config import Fault
 from kabinet.documents import (
     AuditAction,
     RequestDocument,
+    RequestKind,
     RequestStatus,
     Role,
     UserDocument,
 )
 from kabinet.documents.request import (
     Assignment,
+    CallAttempt,
+    CallbackOutcome,
+    CallResult,
     Comment,
+    LabTestsOutcome,
+    Outcome,
+    Payout,
+    PayoutStatus,
+    ReimbursementOutcome,
     StatusChange,
     one_request,
 )
 from kabinet.i18n import Term
-from kabinet.notify.templates import STATUS_LABELS
+from kabinet.notify.templates import STATUS_LABELS, OutcomeNews
 from kabinet.resolvers import audit, files, notifications
 from kabinet.resolvers.errors import (
     AssignmentConflict,
@@ -46,11 +58,19 @@ from kabinet.resolvers.errors import (
 )
 from kabinet.resolvers.files import IncomingFile
 from kabinet.resolvers.requests import due
+from kabinet.resolvers.requests.outcomes import (
+    OutcomeForm,
+    checked_outcome,
+    keeping_results,
+    required_fields,
+)
 from kabinet.resolvers.requests.reading import find_request
 from kabinet.resolvers.validation import Checked
 from kabinet.services import Services
 
 MAX_COMMENTS = 100
+MAX_CALL_ATTEMPTS = 50
+MAX_RESULTS = 20
 TRANSITION_ATTEMPTS = 3
 # A comment is the member's own text: worth more attempts than a status change.
 COMMENT_ATTEMPTS = 10
@@ -63,6 +83,7 @@ class Actor(StrEnum):
 
 
 S = RequestStatus
+K = RequestKind
 # The lifecycle: from -> {to: who may make the change}.
 TRANSITIONS: dict[RequestStatus, dict[RequestStatus, Actor]] = {
     S.SUBMITTED: {
@@ -91,6 +112,62 @@ TRANSITIONS: dict[RequestStatus, dict[RequestStatus, Actor]] = {
 }
 
 
+class Action(StrEnum):
+    """What a caller can do to a request (`Request.availableActions`)."""
+
+    CHANGE_STATUS = "change_status"
+    CANCEL = "cancel"
+    COMMENT = "comment"
+    TAKE = "take"
+    RELEASE = "release"
+    RECORD_CALL_ATTEMPT = "record_call_attempt"
+    UPLOAD_LAB_RESULTS = "upload_lab_results"
+    RECORD_PAYOUT = "record_payout"
+
+
+# The mutation each actor moves a request along the lifecycle with.
+_MOVED_WITH = {Actor.OPERATOR: Action.CHANGE_STATUS, Actor.CUSTOMER: Action.CANCEL}
+
+
+@dataclass(frozen=True, slots=True)
+class AvailableAction:
+    action: Action
+    status: RequestStatus | None = None  # the status it leads to, for lifecycle moves
+    required_fields: tuple[str, ...] = ()
+
+
+def available_actions(request: RequestDocument, user: UserDocument) -> list[AvailableAction]:
+    """What ``user`` may do to ``request`` now, from the rules the mutations enforce:
+    `TRANSITIONS` (with `outcomes.required_fields`), `_refuses_comments` and
+    `_refuses_assignment`."""
+    actors = {Actor.OPERATOR} if user.is_staff else set()
+    if request.user_id == user.id:
+        actors.add(Actor.CUSTOMER)
+    actions = [
+        AvailableAction(
+            _MOVED_WITH[actor],
+            status,
+            tuple(required_fields(request.kind, status)) if actor is Actor.OPERATOR else (),
+        )
+        for status, actor in TRANSITIONS.get(request.status, {}).items()
+        if actor in actors
+    ]
+    if _refuses_comments(request) is None:
+        actions.append(AvailableAction(Action.COMMENT))
+    if user.is_staff and request.kind is K.CALLBACK and _refuses_outcome(request) is None:
+        actions.append(AvailableAction(Action.RECORD_CALL_ATTEMPT))
+    if user.is_staff and request.kind is K.LAB_TESTS and _refuses_outcome(request) is None:
+        actions.append(AvailableAction(Action.UPLOAD_LAB_RESULTS))
+    if user.is_staff and request.status is S.APPROVED and request.kind is K.REIMBURSEMENT:
+        actions.append(AvailableAction(Action.RECORD_PAYOUT))
+    if user.is_staff:
+        if request.assignee_id != user.id and _refuses_assignment(request, user, user.id) is None:
+            actions.append(AvailableAction(Action.TAKE))
+        if request.assignee_id is not None and _refuses_assignment(request, user, None) is None:
+            actions.append(AvailableAction(Action.RELEASE))
+    return actions
+
+
 def status_label(request: RequestDocument) -> Term:
     """The request's status as a person reads it, in the message's language."""
     return Term(STATUS_LABELS[request.status])
@@ -105,28 +182,33 @@ async def change_status(
     status: RequestStatus,
     comment: str | None,
     scheduled_at: datetime | None,
+    outcome: OutcomeForm | None = None,
 ) -> RequestDocument | NotFound | NotAllowed | InvalidInput:
-    """An operator moves a request along the lifecycle; audited."""
+    """An operator moves a request along the lifecycle, with the outcome the change needs
+    (`outcomes.required_fields`) written by the same update; audited."""
     request = await find_request(user, request_id)
     if request is None:
         return NotFound()
     checked = Checked()
     text = checked.text(comment, "comment", max_length=2000, required=False)
-    if status is S.SCHEDULED and (scheduled_at is None or scheduled_at <= now()):
-        checked.problems.append(FieldProblem("scheduledAt", FieldErrorCode.SCHEDULED_AT_REQUIRED))
+    arranged = checked_outcome(checked, request, status, outcome, scheduled_at)
     if checked.problems:
         return InvalidInput(checked.problems)
+    targets = due.targets(services.settings)
     changed = await _transition(
-        request, status, Actor.OPERATOR, user, text, scheduled_at, due.targets(services.settings)
+        request, status, Actor.OPERATOR, user, text, scheduled_at, targets, arranged
     )
     if isinstance(changed, RequestDocument):
         faults.crash_at(services.settings, Fault.AFTER_STATUS_UPDATE)
+        after: dict[str, object] = {"status": status.value}
+        if arranged is not None:
+            after["outcome"] = arranged.kind.value
         await _audit_staff_action(
             caller,
             AuditAction.REQUEST_STATUS_CHANGED,
             changed,
             before={"status": request.status.value},
-            after={"status": status.value},
+            after=after,
         )
         await notifications.announce_pending(services, changed)
     return changed
@@ -163,6 +245,7 @@ async def _transition(
     comment: str | None,
     scheduled_at: datetime | None,
     targets: due.Targets,
+    outcome: Outcome | None = None,
 ) -> RequestDocument | NotAllowed:
     """The one place the lifecycle table is enforced; one atomic, version-guarded update.
     A conflict is read again: a comment written meanwhile leaves the transition allowed,
@@ -171,7 +254,7 @@ async def _transition(
         if TRANSITIONS.get(request.status, {}).get(status) is not actor:
             return _not_allowed(request)
         updated = await _try_transition(
-            request, status, actor, user, comment, scheduled_at, targets
+            request, status, actor, user, comment, scheduled_at, targets, outcome
         )
         if updated is not None:
             return updated
@@ -190,11 +273,14 @@ async def _try_transition(
     comment: str | None,
     scheduled_at: datetime | None,
     targets: due.Targets,
+    outcome: Outcome | None,
 ) -> RequestDocument | None:
     moment = now()
     changes: dict[str, object] = {"status": status, "updated_at": moment}
     if scheduled_at is not None and hasattr(request.details, "scheduled_at"):
         changes["details.scheduled_at"] = scheduled_at
+    if outcome is not None:
+        changes["outcome"] = keeping_results(outcome, request.outcome)
     entry = StatusChange(
         status=status,
         at=moment,
@@ -399,6 +485,191 @@ async def _try_assign(
     )
 
 
+async def record_call_attempt(
+    *,
+    caller: Caller,
+    user: UserDocument,
+    request_id: PydanticObjectId,
+    result: CallResult,
+    next_attempt_at: datetime | None,
+) -> RequestDocument | NotFound | NotAllowed | InvalidInput:
+    """Staff: how a call for a callback request went, and when the next one is planned
+    (None: none planned); appended to its outcome by one version-guarded update; audited."""
+    request = await find_request(user, request_id)
+    if request is None:
+        return NotFound()
+    checked = Checked()
+    if request.kind is not K.CALLBACK:
+        checked.fail("requestId", FieldErrorCode.OUTCOME_KIND_MISMATCH)
+    if next_attempt_at is not None and next_attempt_at <= now():
+        checked.fail("nextAttemptAt", FieldErrorCode.TIME_NOT_IN_FUTURE)
+    if checked.problems:
+        return InvalidInput(checked.problems)
+    attempt = CallAttempt(at=now(), result=result, actor_id=user.id)
+
+    def with_attempt(current: RequestDocument) -> CallbackOutcome | InvalidInput:
+        stored = current.outcome
+        outcome = stored if isinstance(stored, CallbackOutcome) else CallbackOutcome()
+        if len(outcome.attempts) >= MAX_CALL_ATTEMPTS:
+            limit = {"max_items": MAX_CALL_ATTEMPTS}
+            return InvalidInput([FieldProblem("requestId", FieldErrorCode.TOO_MANY_ITEMS, limit)])
+        return CallbackOutcome(
+            attempts=[*outcome.attempts, attempt], next_attempt_at=next_attempt_at
+        )
+
+    updated = await _write_outcome(request, with_attempt)
+    if isinstance(updated, RequestDocument):
+        await _audit_staff_action(
+            caller,
+            AuditAction.REQUEST_OUTCOME_RECORDED,
+            updated,
+            after={"call_attempt": result.value},
+        )
+    return updated
+
+
+async def upload_lab_results(
+    *,
+    services: Services,
+    caller: Caller,
+    user: UserDocument,
+    request_id: PydanticObjectId,
+    results: list[IncomingFile],
+) -> RequestDocument | NotFound | NotAllowed | InvalidInput:
+    """Staff: a lab tests request's results (PDF, JPEG, PNG), stored as the owner's files
+    and added to its outcome by one version-guarded update; the owner is told they are
+    ready (`notifications.announce_outcome`). Audited."""
+    request = await find_request(user, request_id)
+    if request is None:
+        return NotFound()
+    checked = Checked()
+    if request.kind is not K.LAB_TESTS:
+        checked.fail("requestId", FieldErrorCode.OUTCOME_KIND_MISMATCH)
+    checked.problems.extend(
+        files.file_problems(results, "files", required=True, types=files.DOCUMENT_TYPES)
+    )
+    if checked.problems:
+        return InvalidInput(checked.problems)
+    if refused := _refuses_outcome(request):
+        return refused
+    stored = await files.store(results, owner_id=request.user_id, request_id=request.id)  # type: ignore[arg-type]
+
+    def with_results(current: RequestDocument) -> LabTestsOutcome | InvalidInput:
+        kept = current.outcome if isinstance(current.outcome, LabTestsOutcome) else None
+        outcome = kept or LabTestsOutcome()
+        if len(outcome.results) + len(stored) > MAX_RESULTS:
+            limit = {"max_files": MAX_RESULTS}
+            return InvalidInput([FieldProblem("files", FieldErrorCode.TOO_MANY_FILES, limit)])
+        return outcome.model_copy(
+            update={"results": [*outcome.results, *stored], "results_ready_at": now()}
+        )
+
+    try:
+        updated = await _write_outcome(request, with_results)
+    except BaseException:
+        await files.delete(stored)
+        raise
+    if not isinstance(updated, RequestDocument):
+        await files.delete(stored)
+        return updated
+    await _audit_staff_action(
+        caller, AuditAction.REQUEST_OUTCOME_RECORDED, updated, after={"results": len(stored)}
+    )
+    await notifications.announce_outcome(
+        services, updated, OutcomeNews.RESULTS_READY, key=f"results:{stored[0].id}"
+    )
+    return updated
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutForm:
+    status: PayoutStatus
+    amount: str
+    paid_on: date | None = None
+    reference: str | None = None
+
+
+async def record_payout(
+    *,
+    services: Services,
+    caller: Caller,
+    user: UserDocument,
+    request_id: PydanticObjectId,
+    form: PayoutForm,
+) -> RequestDocument | NotFound | NotAllowed | InvalidInput:
+    """Staff: the payout of an approved reimbursement (PENDING, or PAID with its date and
+    reference), at most the approved amount; written by one version-guarded update of the
+    outcome. The owner is told once when it is PAID. Audited."""
+    request = await find_request(user, request_id)
+    if request is None:
+        return NotFound()
+    if request.kind is not K.REIMBURSEMENT:
+        return InvalidInput([FieldProblem("requestId", FieldErrorCode.OUTCOME_KIND_MISMATCH)])
+
+    def with_payout(current: RequestDocument) -> ReimbursementOutcome | InvalidInput:
+        decision = current.outcome
+        if not isinstance(decision, ReimbursementOutcome) or Decimal(decision.approved_amount) <= 0:
+            return InvalidInput([FieldProblem("requestId", FieldErrorCode.DECISION_REQUIRED)])
+        checked = Checked()
+        maximum = Decimal(decision.approved_amount)
+        amount = checked.amount(
+            form.amount, "amount", maximum=maximum, above=FieldErrorCode.AMOUNT_ABOVE_MAXIMUM
+        )
+        paid = form.status is PayoutStatus.PAID
+        reference = checked.text(form.reference, "reference", max_length=100, required=paid)
+        if paid and form.paid_on is None:
+            checked.fail("paidOn", FieldErrorCode.REQUIRED)
+        elif form.paid_on is not None and form.paid_on > now().date():
+            checked.fail("paidOn", FieldErrorCode.DATE_INVALID)
+        if checked.problems or amount is None:
+            return InvalidInput(checked.problems)
+        payout = Payout(
+            status=form.status, amount=amount, paid_on=form.paid_on, reference=reference
+        )
+        return decision.model_copy(update={"payout": payout})
+
+    updated = await _write_outcome(request, with_payout)
+    if isinstance(updated, RequestDocument):
+        await _audit_staff_action(
+            caller,
+            AuditAction.REQUEST_OUTCOME_RECORDED,
+            updated,
+            after={"payout": form.status.value},
+        )
+        if form.status is PayoutStatus.PAID:  # told once, however often it is recorded
+            await notifications.announce_outcome(
+                services, updated, OutcomeNews.PAYOUT_PAID, key=f"payout:{updated.id}"
+            )
+    return updated
+
+
+async def _write_outcome(
+    request: RequestDocument, build: Callable[[RequestDocument], Outcome | InvalidInput]
+) -> RequestDocument | NotFound | NotAllowed | InvalidInput:
+    """Replace an open request's outcome with ``build(request)``: one update, conditional
+    on the version read, retried on what is stored after a concurrent change."""
+    for _ in range(TRANSITION_ATTEMPTS):
+        if refused := _refuses_outcome(request):
+            return refused
+        outcome = build(request)
+        if not isinstance(outcome, Outcome):
+            return outcome
+        updated = await RequestDocument.find_one(
+            {**one_request(request.id, request.user_id), "version": request.version}
+        ).update(
+            Set({"outcome": outcome, "updated_at": now()}),
+            Inc({"version": 1}),
+            response_type=UpdateResponse.NEW_DOCUMENT,
+        )
+        if updated is not None:
+            return updated  # type: ignore[return-value]
+        current = await RequestDocument.get(request.id)
+        if current is None:
+            return NotFound()
+        request = current
+    raise RequestKeptChanging(request.id)
+
+
 def _id_or_none(value: PydanticObjectId | None) -> str | None:
     return str(value) if value is not None else None
 
@@ -412,12 +683,19 @@ class RequestKeptChanging(RuntimeError):
         super().__init__(f"request {request_id} changed on each attempt to write to it")
 
 
-def _refuses_comments(request: RequestDocument) -> NotAllowed | None:
-    """Why ``request`` takes no more comments: closed, or holding MAX_COMMENTS already."""
+def _refuses_outcome(request: RequestDocument) -> NotAllowed | None:
+    """Why staff may not add to ``request``'s outcome: it is closed."""
     if request.status in CLOSED:
         return NotAllowed(
             ErrorCode.REQUEST_CLOSED, "error.request_closed", {"status": status_label(request)}
         )
+    return None
+
+
+def _refuses_comments(request: RequestDocument) -> NotAllowed | None:
+    """Why ``request`` takes no more comments: closed, or holding MAX_COMMENTS already."""
+    if refused := _refuses_outcome(request):
+        return refused
     if len(request.comments) >= MAX_COMMENTS:
         return NotAllowed(
             ErrorCode.TOO_MANY_COMMENTS, "error.too_many_comments", {"limit": MAX_COMMENTS}

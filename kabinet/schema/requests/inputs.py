@@ -11,7 +11,15 @@ from kabinet.documents.request import MedicationItem as MedicationItemValue
 from kabinet.documents.request import TimeWindow as TimeWindowValue
 from kabinet.resolvers import requests
 from kabinet.resolvers.files import MAX_FILE_BYTES, MAX_FILES, IncomingFile
-from kabinet.schema.enums import RequestKind, RequestStatus
+from kabinet.schema.enums import (
+    CallResult,
+    Handover,
+    ItemDecision,
+    PayoutStatus,
+    RefusalReason,
+    RequestKind,
+    RequestStatus,
+)
 from kabinet.schema.ids import decode_id
 
 
@@ -164,6 +172,179 @@ class AssignRequestInput:
     )
 
 
+@strawberry.input(
+    description="Where and with whom a doctor appointment was arranged; its "
+    "time is the change's `scheduledAt`."
+)
+class AppointmentOutcomeInput:
+    clinic_name: str = strawberry.field(description="The clinic, as the person looks it up.")
+    clinic_address: str = strawberry.field(description="Its address, as one line.")
+    doctor: str = strawberry.field(description="The doctor's name.")
+    specialty: str = strawberry.field(description="Their specialty.")
+    instructions: str | None = strawberry.field(
+        default=None, description="What to bring or do beforehand."
+    )
+
+    def form(self) -> requests.AppointmentOutcomeForm:
+        return requests.AppointmentOutcomeForm(
+            clinic_name=self.clinic_name,
+            clinic_address=self.clinic_address,
+            doctor=self.doctor,
+            specialty=self.specialty,
+            instructions=self.instructions,
+        )
+
+
+@strawberry.input(description="The decision on one requested medication.")
+class MedicationDecisionInput:
+    decision: ItemDecision = strawberry.field(description="Approved, substituted or refused.")
+    substitute: str | None = strawberry.field(
+        default=None, description="What is given instead; required for SUBSTITUTED."
+    )
+
+
+@strawberry.input(description="How and which medications the person gets.")
+class MedicationsOutcomeInput:
+    handover: Handover = strawberry.field(description="Delivery or a pharmacy pick-up.")
+    pharmacy_name: str | None = strawberry.field(
+        default=None, description="Required for PHARMACY_PICKUP."
+    )
+    pharmacy_address: str | None = strawberry.field(
+        default=None, description="Required for PHARMACY_PICKUP."
+    )
+    items: list[MedicationDecisionInput] = strawberry.field(
+        description="One decision per requested item, in the request's order."
+    )
+
+    def form(self) -> requests.MedicationsOutcomeForm:
+        return requests.MedicationsOutcomeForm(
+            handover=self.handover,
+            pharmacy_name=self.pharmacy_name,
+            pharmacy_address=self.pharmacy_address,
+            items=[
+                requests.MedicationDecisionForm(decision=i.decision, substitute=i.substitute)
+                for i in self.items
+            ],
+        )
+
+
+@strawberry.input(
+    description="Where lab samples are taken; the time is the change's `scheduledAt`."
+)
+class LabTestsOutcomeInput:
+    laboratory: str = strawberry.field(description="The laboratory.")
+    laboratory_address: str = strawberry.field(description="Its address, as one line.")
+
+    def form(self) -> requests.LabTestsOutcomeForm:
+        return requests.LabTestsOutcomeForm(
+            laboratory=self.laboratory, laboratory_address=self.laboratory_address
+        )
+
+
+@strawberry.input(description="Whether one of the request's files was accepted.")
+class DocumentDecisionInput:
+    attachment_id: strawberry.ID = strawberry.field(
+        description="An `Attachment` id of the request's `attachments`."
+    )
+    approved: bool = strawberry.field(description="Accepted for the reimbursement.")
+
+
+@strawberry.input(description="One reason for refusing a reimbursement, in whole or in part.")
+class RefusalInput:
+    reason: RefusalReason = strawberry.field(description="Why.")
+    text: str | None = strawberry.field(
+        default=None, description="In words, shown to the person; required for OTHER."
+    )
+
+
+@strawberry.input(description="The decision on a reimbursement.")
+class ReimbursementOutcomeInput:
+    approved_amount: str | None = strawberry.field(
+        default=None,
+        description="APPROVED: the amount paid back, above zero, at most the claimed amount, "
+        "two decimals; REJECTED: leave it out.",
+    )
+    documents: list[DocumentDecisionInput] = strawberry.field(
+        description="One decision for each of the request's files."
+    )
+    refusals: list[RefusalInput] = strawberry.field(
+        default_factory=list,
+        description="Why it was refused, or not all approved: at least one then.",
+    )
+
+    def form(self) -> requests.ReimbursementOutcomeForm:
+        return requests.ReimbursementOutcomeForm(
+            approved_amount=self.approved_amount,
+            documents=[
+                requests.DocumentDecisionForm(
+                    attachment_id=decode_id(d.attachment_id, "Attachment"), approved=d.approved
+                )
+                for d in self.documents
+            ],
+            refusals=[requests.RefusalForm(reason=r.reason, text=r.text) for r in self.refusals],
+        )
+
+
+@strawberry.input(description="Staff: the payout of an approved reimbursement.")
+class RecordPayoutInput:
+    request_id: strawberry.ID = strawberry.field(description="Id of a reimbursement request.")
+    status: PayoutStatus = strawberry.field(description="PENDING, or PAID.")
+    amount: str = strawberry.field(
+        description="The amount paid, at most the approved amount, two decimals."
+    )
+    paid_on: date | None = strawberry.field(
+        default=None, description="PAID: when, not later than today."
+    )
+    reference: str | None = strawberry.field(
+        default=None, description="PAID: the payment's reference."
+    )
+
+    def form(self) -> requests.PayoutForm:
+        return requests.PayoutForm(
+            status=self.status, amount=self.amount, paid_on=self.paid_on, reference=self.reference
+        )
+
+
+@strawberry.input(description="Staff: the results of a lab tests request.")
+class UploadLabResultsInput:
+    request_id: strawberry.ID = strawberry.field(description="Id of a lab tests request.")
+    files: list[Upload] = strawberry.field(
+        description="1 to 10 files, PDF, JPEG or PNG, 10 MB each."
+    )
+
+
+@strawberry.input(
+    one_of=True, description="Exactly one outcome, of the request's kind: shown to the person."
+)
+class RequestOutcomeInput:
+    appointment: AppointmentOutcomeInput | None = strawberry.field(
+        default=strawberry.UNSET, description="A doctor appointment's (required for SCHEDULED)."
+    )
+    medications: MedicationsOutcomeInput | None = strawberry.field(
+        default=strawberry.UNSET, description="Medications' (required for APPROVED)."
+    )
+    lab_tests: LabTestsOutcomeInput | None = strawberry.field(
+        default=strawberry.UNSET, description="Lab tests' (required for SCHEDULED)."
+    )
+    reimbursement: ReimbursementOutcomeInput | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="A reimbursement's decision (required for APPROVED and REJECTED).",
+    )
+
+    def form(self) -> requests.OutcomeForm:
+        given = [value for value in vars(self).values() if value]
+        return given[0].form()  # one of them: the schema lets exactly one through
+
+
+@strawberry.input(description="Staff: how a call for a callback request went.")
+class RecordCallAttemptInput:
+    request_id: strawberry.ID = strawberry.field(description="Id of a callback request.")
+    result: CallResult = strawberry.field(description="How the call went.")
+    next_attempt_at: datetime | None = strawberry.field(
+        default=None, description="When the next call is planned (future); null: none."
+    )
+
+
 @strawberry.input(description="Staff: move a request along its lifecycle.")
 class ChangeRequestStatusInput:
     request_id: strawberry.ID = strawberry.field(description="Id of the request.")
@@ -171,6 +352,11 @@ class ChangeRequestStatusInput:
     comment: str | None = strawberry.field(default=None, description="Shown to the person.")
     scheduled_at: datetime | None = strawberry.field(
         default=None, description="Required for SCHEDULED: the agreed time."
+    )
+    outcome: RequestOutcomeInput | None = strawberry.field(
+        default=None,
+        description="What was arranged, recorded with the change (required where "
+        "`availableActions` lists it).",
     )
 
 

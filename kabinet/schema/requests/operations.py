@@ -37,7 +37,10 @@ from kabinet.schema.requests.inputs import (
     CancelRequestInput,
     ChangeRequestStatusInput,
     CreateRequestInput,
+    RecordCallAttemptInput,
+    RecordPayoutInput,
     RequestFilter,
+    UploadLabResultsInput,
     read_uploads,
     request_form,
 )
@@ -134,6 +137,25 @@ ChangeRequestStatusResult = Annotated[
     strawberry.union("ChangeRequestStatusResult", description="The changed request, or why not."),
 ]
 
+
+RecordCallAttemptResult = Annotated[
+    Request | NotFound | NotAllowed | InputError,
+    strawberry.union(
+        "RecordCallAttemptResult", description="The request with the attempt, or why not."
+    ),
+]
+
+UploadLabResultsResult = Annotated[
+    Request | NotFound | NotAllowed | InputError,
+    strawberry.union(
+        "UploadLabResultsResult", description="The request with the results, or why not."
+    ),
+]
+
+RecordPayoutResult = Annotated[
+    Request | NotFound | NotAllowed | InputError,
+    strawberry.union("RecordPayoutResult", description="The request with the payout, or why not."),
+]
 
 AssignRequestResult = Annotated[
     Request | NotFound | NotAllowed | InputError | AssignmentConflict,
@@ -273,6 +295,7 @@ class RequestsMutation:
                 status=input.status,
                 comment=input.comment,
                 scheduled_at=aware(input.scheduled_at) if input.scheduled_at else None,
+                outcome=input.outcome.form() if input.outcome else None,
             ),
         )
         return _answer(info, outcome)
@@ -295,6 +318,75 @@ class RequestsMutation:
                 user=user,
                 request_id=request_id,
                 assignee_id=assignee_id,
+            ),
+        )
+        return _answer(info, outcome)
+
+    @strawberry.mutation(
+        permission_classes=[Staff],
+        description="Staff: record a call made for a callback request (reached, no answer, "
+        "wrong number) and when the next one is planned; the person sees them in "
+        "`Request.outcome`.",
+    )
+    async def record_call_attempt(
+        self, info: Info, input: RecordCallAttemptInput
+    ) -> RecordCallAttemptResult:
+        user = viewer(info)
+        next_attempt_at = input.next_attempt_at
+        outcome = await by_id(
+            input.request_id,
+            "Request",
+            lambda request_id: requests.record_call_attempt(
+                caller=info.context.caller,
+                user=user,
+                request_id=request_id,
+                result=input.result,
+                next_attempt_at=aware(next_attempt_at) if next_attempt_at else None,
+            ),
+        )
+        return _answer(info, outcome)
+
+    @strawberry.mutation(
+        permission_classes=[Staff],
+        description="Staff: upload a lab tests request's results (PDF, JPEG or PNG, a "
+        "multipart request like `addComment`'s files); the person downloads them from "
+        "`LabTestsOutcome.results` and is told they are ready.",
+    )
+    async def upload_lab_results(
+        self, info: Info, input: UploadLabResultsInput
+    ) -> UploadLabResultsResult:
+        user = viewer(info)
+        results = await read_uploads(input.files)
+        outcome = await by_id(
+            input.request_id,
+            "Request",
+            lambda request_id: requests.upload_lab_results(
+                services=info.context.services,
+                caller=info.context.caller,
+                user=user,
+                request_id=request_id,
+                results=results,
+            ),
+        )
+        return _answer(info, outcome)
+
+    @strawberry.mutation(
+        permission_classes=[Staff],
+        description="Staff: the payout of an approved reimbursement (PENDING, or PAID with "
+        "its date and reference); the person sees it in `ReimbursementOutcome.payout` and is "
+        "told when it is paid.",
+    )
+    async def record_payout(self, info: Info, input: RecordPayoutInput) -> RecordPayoutResult:
+        user = viewer(info)
+        outcome = await by_id(
+            input.request_id,
+            "Request",
+            lambda request_id: requests.record_payout(
+                services=info.context.services,
+                caller=info.context.caller,
+                user=user,
+                request_id=request_id,
+                form=input.form(),
             ),
         )
         return _answer(info, outcome)

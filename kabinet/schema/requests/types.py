@@ -11,9 +11,11 @@ from strawberry import relay
 from kabinet.documents import Attachment as AttachmentValue
 from kabinet.documents import PolicyDocument, RequestDocument, UserDocument
 from kabinet.documents import RequestKind as RequestKindValue
+from kabinet.documents.request import AppointmentOutcome as AppointmentOutcomeValue
 from kabinet.documents.request import (
     CallbackDetails as CallbackValue,
 )
+from kabinet.documents.request import CallbackOutcome as CallbackOutcomeValue
 from kabinet.documents.request import Comment as CommentValue
 from kabinet.documents.request import Details
 from kabinet.documents.request import (
@@ -22,20 +24,34 @@ from kabinet.documents.request import (
 from kabinet.documents.request import (
     LabTestsDetails as LabTestsValue,
 )
+from kabinet.documents.request import LabTestsOutcome as LabTestsOutcomeValue
 from kabinet.documents.request import (
     MedicationsDetails as MedicationsValue,
 )
+from kabinet.documents.request import MedicationsOutcome as MedicationsOutcomeValue
+from kabinet.documents.request import Outcome as OutcomeValue
 from kabinet.documents.request import (
     ReimbursementDetails as ReimbursementValue,
 )
+from kabinet.documents.request import ReimbursementOutcome as ReimbursementOutcomeValue
 from kabinet.documents.request import StatusChange as StatusChangeValue
 from kabinet.documents.request import TimeWindow as TimeWindowValue
 from kabinet.resolvers import requests
 from kabinet.resolvers.files import download_url
+from kabinet.resolvers.requests import available_actions as actions_for
 from kabinet.resolvers.requests import due
 from kabinet.schema.addresses import Address
 from kabinet.schema.context import Info
-from kabinet.schema.enums import RequestKind, RequestStatus
+from kabinet.schema.enums import (
+    CallResult,
+    Handover,
+    ItemDecision,
+    PayoutStatus,
+    RefusalReason,
+    RequestAction,
+    RequestKind,
+    RequestStatus,
+)
 from kabinet.schema.ids import object_id
 from kabinet.schema.pagination import (
     Counted,
@@ -192,6 +208,173 @@ RequestDetails = Annotated[
 ]
 
 
+@strawberry.type(description="Where, when and with whom a doctor appointment was arranged.")
+class AppointmentOutcome:
+    clinic_name: str = strawberry.field(description="The clinic.")
+    clinic_address: str = strawberry.field(description="Its address.")
+    doctor: str = strawberry.field(description="The doctor's name.")
+    specialty: str = strawberry.field(description="Their specialty.")
+    at: datetime = strawberry.field(description="Date and time of the appointment.")
+    instructions: str | None = strawberry.field(description="What to bring or do beforehand.")
+
+
+@strawberry.type(description="What became of one requested medication.")
+class MedicationDecision:
+    name: str = strawberry.field(description="The medication asked for.")
+    decision: ItemDecision = strawberry.field(description="Approved, substituted or refused.")
+    substitute: str | None = strawberry.field(description="What is given instead, if any.")
+
+
+@strawberry.type(description="How and which medications the person gets.")
+class MedicationsOutcome:
+    handover: Handover = strawberry.field(description="Delivery or a pharmacy pick-up.")
+    pharmacy_name: str | None = strawberry.field(description="The pharmacy, for a pick-up.")
+    pharmacy_address: str | None = strawberry.field(description="Its address.")
+    items: list[MedicationDecision] = strawberry.field(
+        description="Each requested item, in the request's order."
+    )
+
+
+@strawberry.type(description="One call to the person.")
+class CallAttempt:
+    at: datetime = strawberry.field(description="When it was made.")
+    result: CallResult = strawberry.field(description="How it went.")
+
+
+@strawberry.type(description="The calls made for a callback request.")
+class CallbackOutcome:
+    attempts: list[CallAttempt] = strawberry.field(description="Each call, oldest first.")
+    next_attempt_at: datetime | None = strawberry.field(
+        description="When the next call is planned; null: none."
+    )
+
+
+@strawberry.type(description="Where and when lab samples are taken, and the results.")
+class LabTestsOutcome:
+    laboratory: str | None = strawberry.field(description="The laboratory, once SCHEDULED.")
+    laboratory_address: str | None = strawberry.field(description="Its address.")
+    samples_at: datetime | None = strawberry.field(description="When samples are taken.")
+    results: list[Attachment] = strawberry.field(
+        description="The results, to download like any attachment; empty until ready."
+    )
+    results_ready_at: datetime | None = strawberry.field(
+        description="When the last results were added."
+    )
+
+
+@strawberry.type(description="Whether one of the request's files was accepted.")
+class DocumentDecision:
+    attachment_id: strawberry.ID = strawberry.field(description="The `Attachment` id.")
+    approved: bool = strawberry.field(description="Accepted.")
+
+
+@strawberry.type(description="One reason for refusing a reimbursement, in whole or in part.")
+class Refusal:
+    reason: RefusalReason = strawberry.field(description="Why.")
+    text: str | None = strawberry.field(description="In words.")
+
+
+@strawberry.type(description="The payment of an approved reimbursement.")
+class Payout:
+    status: PayoutStatus = strawberry.field(description="PENDING or PAID.")
+    amount: str = strawberry.field(description="Decimal string, e.g. 1000.00.")
+    paid_on: date | None = strawberry.field(description="When it was paid.")
+    reference: str | None = strawberry.field(description="The payment's reference.")
+
+
+@strawberry.type(description="The decision on a reimbursement and its payout.")
+class ReimbursementOutcome:
+    approved_amount: str = strawberry.field(
+        description="Decimal string; 0.00 when refused. At most the claimed amount."
+    )
+    currency: str = strawberry.field(description="The claim's currency.")
+    documents: list[DocumentDecision] = strawberry.field(description="Each file's decision.")
+    refusals: list[Refusal] = strawberry.field(description="What was refused and why.")
+    payout: Payout | None = strawberry.field(description="The payment, once ordered.")
+
+
+RequestOutcome = Annotated[
+    AppointmentOutcome
+    | MedicationsOutcome
+    | CallbackOutcome
+    | LabTestsOutcome
+    | ReimbursementOutcome,
+    strawberry.union(
+        "RequestOutcome", description="What the contact centre arranged, by the request's kind."
+    ),
+]
+
+
+def _outcome(value: OutcomeValue, info: Info) -> object:
+    match value:
+        case ReimbursementOutcomeValue():
+            payout = value.payout
+            return ReimbursementOutcome(
+                approved_amount=value.approved_amount,
+                currency=value.currency,
+                documents=[
+                    DocumentDecision(
+                        attachment_id=relay.to_base64("Attachment", str(d.attachment_id)),
+                        approved=d.approved,
+                    )
+                    for d in value.documents
+                ],
+                refusals=[Refusal(reason=r.reason, text=r.text) for r in value.refusals],
+                payout=Payout(
+                    status=payout.status,
+                    amount=payout.amount,
+                    paid_on=payout.paid_on,
+                    reference=payout.reference,
+                )
+                if payout
+                else None,
+            )
+        case LabTestsOutcomeValue():
+            return LabTestsOutcome(
+                laboratory=value.laboratory,
+                laboratory_address=value.laboratory_address,
+                samples_at=value.at,
+                results=[Attachment.from_value(a, info) for a in value.results],
+                results_ready_at=value.results_ready_at,
+            )
+        case AppointmentOutcomeValue():
+            return AppointmentOutcome(
+                clinic_name=value.clinic_name,
+                clinic_address=value.clinic_address,
+                doctor=value.doctor,
+                specialty=value.specialty,
+                at=value.at,
+                instructions=value.instructions,
+            )
+        case CallbackOutcomeValue():
+            return CallbackOutcome(
+                attempts=[CallAttempt(at=a.at, result=a.result) for a in value.attempts],
+                next_attempt_at=value.next_attempt_at,
+            )
+        case MedicationsOutcomeValue():
+            return MedicationsOutcome(
+                handover=value.handover,
+                pharmacy_name=value.pharmacy_name,
+                pharmacy_address=value.pharmacy_address,
+                items=[
+                    MedicationDecision(name=i.name, decision=i.decision, substitute=i.substitute)
+                    for i in value.items
+                ],
+            )
+
+
+@strawberry.type(description="Something the caller may do to a request now.")
+class AvailableAction:
+    action: RequestAction = strawberry.field(description="What, and with which mutation.")
+    status: RequestStatus | None = strawberry.field(
+        description="The status it leads to (CHANGE_STATUS, CANCEL); null otherwise."
+    )
+    required_fields: list[str] = strawberry.field(
+        description="The mutation's input fields it needs besides the request and status, "
+        "as paths (e.g. `scheduledAt`, `outcome.appointment`)."
+    )
+
+
 @strawberry.type(description="Who in the contact centre handles a request.")
 class RequestAssignee:
     first_name: str | None = strawberry.field(
@@ -305,6 +488,32 @@ class Request(relay.Node):
     @strawberry.field(description="The details of its kind.")
     def details(self) -> RequestDetails:
         return _details(self.document.details)  # type: ignore[return-value]
+
+    @strawberry.field(
+        description="What the contact centre arranged (where and when, what was approved "
+        "and paid), of the request's kind; null until it is recorded."
+    )
+    def outcome(self, info: Info) -> RequestOutcome | None:
+        arranged = self.document.outcome
+        return _outcome(arranged, info) if arranged is not None else None  # type: ignore[return-value]
+
+    @strawberry.field(
+        description="What the caller may do to it now: the next statuses with the fields "
+        "each needs, cancelling, commenting, taking or releasing it. A mutation not listed "
+        "would be refused (e.g. `TRANSITION_NOT_ALLOWED`)."
+    )
+    def available_actions(self, info: Info) -> list[AvailableAction]:
+        viewer = info.context.caller.user
+        if viewer is None:
+            return []
+        return [
+            AvailableAction(
+                action=allowed.action,
+                status=allowed.status,
+                required_fields=list(allowed.required_fields),
+            )
+            for allowed in actions_for(self.document, viewer)
+        ]
 
     @strawberry.field(description="Every status, oldest first.")
     def history(self) -> list[StatusChange]:

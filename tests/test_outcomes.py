@@ -9,6 +9,8 @@ import pytest
 from strawberry import relay
 
 from kabinet.clock import now
+from kabinet.config import Settings
+from kabinet.db import Database
 from kabinet.documents import (
     AuditAction,
     AuditEventDocument,
@@ -16,7 +18,10 @@ from kabinet.documents import (
     RequestDocument,
     UserDocument,
 )
+from kabinet.documents.request import OutcomeNews, PendingNews
 from kabinet.i18n import Locale, translate
+from kabinet.resolvers.notifications import announce_all_pending
+from kabinet.services import Services
 from tests.operations import (
     CHANGE_STATUS,
     CREATE_REQUEST,
@@ -722,3 +727,30 @@ async def test_re_planned_lab_tests_keep_their_results(api: Api, member: str, op
     seen = (await api.data(OUTCOME, {"id": request_id}, token=member))["node"]["outcome"]
     assert seen["laboratory"] == "Діла"
     assert [result["filename"] for result in seen["results"]] == ["аналіз.pdf"]
+
+
+async def test_payout_news_left_pending_by_a_crash_is_told_once_by_the_sweeper(
+    api: Api, member: str, operator: str, settings: Settings, database: Database
+):
+    request_id, documents = await reimbursement(api, member, operator)
+    await decide(api, operator, request_id, "APPROVED", decision(documents))
+    today = now().date().isoformat()
+    await pay(api, operator, request_id, status="PAID", amount="800", paidOn=today, reference="R1")
+    told = await document_of(request_id)
+    assert (told.unannounced_news, told.unannounced_since) == ([], None)
+    assert await payout_news() == ["sms"]
+
+    # As a crash right after the payout's update leaves it: the news pending, no message.
+    await OutboxMessageDocument.find({"dedupe_key": {"$regex": "^payout:"}}).delete()
+    pending = PendingNews(key=f"payout:{told.id}", news=OutcomeNews.PAYOUT_PAID)
+    await RequestDocument.get_pymongo_collection().update_one(
+        {"_id": told.id},
+        {"$push": {"unannounced_news": pending.model_dump()}, "$set": {"unannounced_since": now()}},
+    )
+    services = Services.of(settings, database)
+    assert await announce_all_pending(services) == 1
+    assert await announce_all_pending(services) == 0
+
+    swept = await document_of(request_id)
+    assert (swept.unannounced_news, swept.unannounced_since) == ([], None)
+    assert await payout_news() == ["sms"]

@@ -281,6 +281,20 @@ def assignee_after(history: list[StatusChange]) -> PydanticObjectId | None:
     return assigned[-1].assignee_id if assigned else None
 
 
+class OutcomeNews(StrEnum):
+    """Something of a request's outcome its owner is told about."""
+
+    RESULTS_READY = "results_ready"
+    PAYOUT_PAID = "payout_paid"
+
+
+class PendingNews(BaseModel):
+    """Outcome news to tell the owner; ``key`` names it once (the outbox's dedupe key)."""
+
+    key: str
+    news: OutcomeNews
+
+
 def one_request(request_id: object, user_id: object) -> dict[str, object]:
     """The filter of a write to one request. With `user_id`, the shard key of a sharded
     `requests` (`{user_id: "hashed"}`), every MongoDB version routes the write to one shard;
@@ -322,6 +336,8 @@ class RequestDocument(Document):
     # between leaves them here for the sweeper (resolvers/notifications.py). The time is
     # set with them and cleared when none is left: a scalar the sweeper finds by index.
     unannounced: list[PydanticObjectId] = Field(default_factory=list)
+    # Outcome news (results ready, a payout made) still to be told, kept the same way.
+    unannounced_news: list[PendingNews] = Field(default_factory=list)
     unannounced_since: datetime | None = None
 
     def status_changes(self) -> list[StatusChange]:

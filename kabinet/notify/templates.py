@@ -1,10 +1,10 @@
 """Texts of emails and SMS, composed from the translated messages in ``kabinet.i18n``."""
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Protocol
 
 from kabinet.documents import RequestStatus
+from kabinet.documents.request import OutcomeNews
 from kabinet.i18n import N_, Locale, translate
 
 # A request's status as a person reads it (never its enum name).
@@ -118,13 +118,6 @@ def request_status_email(
         N_("email.request_status.body"),
         **_status_params(locale, number, status, comment),
     )
-
-
-class OutcomeNews(StrEnum):
-    """Something of a request's outcome its owner is told about."""
-
-    RESULTS_READY = "results_ready"
-    PAYOUT_PAID = "payout_paid"
 
 
 @dataclass(frozen=True, slots=True)

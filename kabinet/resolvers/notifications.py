@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from kabinet.auth.sessions import live_account
 from kabinet.documents import RequestDocument, UserDocument
-from kabinet.documents.request import RequestStatus, StatusChange, one_request
+from kabinet.documents.request import OutcomeNews, RequestStatus, StatusChange, one_request
 from kabinet.notify import templates
 from kabinet.periodic import repeat
 from kabinet.resolvers import contacts
@@ -38,8 +38,14 @@ async def announce_pending(services: Services, request: RequestDocument) -> None
         if change := changes.get(change_id):
             await announce(services, request, change)
         await collection.update_one(this_request, {"$pull": {"unannounced": change_id}})
+    for pending in request.unannounced_news:
+        await announce_outcome(services, request, pending.news, key=pending.key)
+        await collection.update_one(
+            this_request, {"$pull": {"unannounced_news": {"key": pending.key}}}
+        )
+    nothing_left = {"unannounced": {"$size": 0}, "unannounced_news.0": {"$exists": False}}
     await collection.update_one(
-        {**this_request, "unannounced": {"$size": 0}}, {"$set": {"unannounced_since": None}}
+        {**this_request, **nothing_left}, {"$set": {"unannounced_since": None}}
     )
 
 
@@ -86,7 +92,7 @@ async def announce(services: Services, request: RequestDocument, change: StatusC
 
 
 async def announce_outcome(
-    services: Services, request: RequestDocument, news: templates.OutcomeNews, *, key: str
+    services: Services, request: RequestDocument, news: OutcomeNews, *, key: str
 ) -> None:
     """Tell the owner news of their request's outcome (results ready, a payout made) on each
     channel they take request news on (any status announced there); ``key`` names the news

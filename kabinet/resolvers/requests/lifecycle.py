@@ -37,14 +37,16 @@ from kabinet.documents.request import (
     Comment,
     LabTestsOutcome,
     Outcome,
+    OutcomeNews,
     Payout,
     PayoutStatus,
+    PendingNews,
     ReimbursementOutcome,
     StatusChange,
     one_request,
 )
 from kabinet.i18n import Term
-from kabinet.notify.templates import STATUS_LABELS, OutcomeNews
+from kabinet.notify.templates import STATUS_LABELS
 from kabinet.resolvers import audit, files, notifications
 from kabinet.resolvers.errors import (
     AssignmentConflict,
@@ -538,7 +540,7 @@ async def upload_lab_results(
 ) -> RequestDocument | NotFound | NotAllowed | InvalidInput:
     """Staff: a lab tests request's results (PDF, JPEG, PNG), stored as the owner's files
     and added to its outcome by one version-guarded update; the owner is told they are
-    ready (`notifications.announce_outcome`). Audited."""
+    ready (recorded as pending news by the same update). Audited."""
     request = await find_request(user, request_id)
     if request is None:
         return NotFound()
@@ -564,8 +566,9 @@ async def upload_lab_results(
             update={"results": [*outcome.results, *stored], "results_ready_at": now()}
         )
 
+    news = PendingNews(key=f"results:{stored[0].id}", news=OutcomeNews.RESULTS_READY)
     try:
-        updated = await _write_outcome(request, with_results)
+        updated = await _write_outcome(request, with_results, news)
     except BaseException:
         await files.delete(stored)
         raise
@@ -575,9 +578,7 @@ async def upload_lab_results(
     await _audit_staff_action(
         caller, AuditAction.REQUEST_OUTCOME_RECORDED, updated, after={"results": len(stored)}
     )
-    await notifications.announce_outcome(
-        services, updated, OutcomeNews.RESULTS_READY, key=f"results:{stored[0].id}"
-    )
+    await notifications.announce_pending(services, updated)
     return updated
 
 
@@ -628,7 +629,9 @@ async def record_payout(
         )
         return decision.model_copy(update={"payout": payout})
 
-    updated = await _write_outcome(request, with_payout)
+    paid = form.status is PayoutStatus.PAID  # told once, however often it is recorded
+    news = PendingNews(key=f"payout:{request.id}", news=OutcomeNews.PAYOUT_PAID) if paid else None
+    updated = await _write_outcome(request, with_payout, news)
     if isinstance(updated, RequestDocument):
         await _audit_staff_action(
             caller,
@@ -636,31 +639,34 @@ async def record_payout(
             updated,
             after={"payout": form.status.value},
         )
-        if form.status is PayoutStatus.PAID:  # told once, however often it is recorded
-            await notifications.announce_outcome(
-                services, updated, OutcomeNews.PAYOUT_PAID, key=f"payout:{updated.id}"
-            )
+        await notifications.announce_pending(services, updated)
     return updated
 
 
 async def _write_outcome(
-    request: RequestDocument, build: Callable[[RequestDocument], Outcome | InvalidInput]
+    request: RequestDocument,
+    build: Callable[[RequestDocument], Outcome | InvalidInput],
+    news: PendingNews | None = None,
 ) -> RequestDocument | NotFound | NotAllowed | InvalidInput:
     """Replace an open request's outcome with ``build(request)``: one update, conditional
-    on the version read, retried on what is stored after a concurrent change."""
+    on the version read, retried on what is stored after a concurrent change. ``news`` for
+    the owner is recorded as pending by the same update (`notifications.announce_pending`
+    tells it, or the sweeper after a crash)."""
     for _ in range(TRANSITION_ATTEMPTS):
         if refused := _refuses_outcome(request):
             return refused
         outcome = build(request)
         if not isinstance(outcome, Outcome):
             return outcome
+        moment = now()
+        changes: dict[str, object] = {"outcome": outcome, "updated_at": moment}
+        operations = [Set(changes), Inc({"version": 1})]
+        if news is not None:
+            changes["unannounced_since"] = moment
+            operations.append(Push({"unannounced_news": news}))
         updated = await RequestDocument.find_one(
             {**one_request(request.id, request.user_id), "version": request.version}
-        ).update(
-            Set({"outcome": outcome, "updated_at": now()}),
-            Inc({"version": 1}),
-            response_type=UpdateResponse.NEW_DOCUMENT,
-        )
+        ).update(*operations, response_type=UpdateResponse.NEW_DOCUMENT)
         if updated is not None:
             return updated  # type: ignore[return-value]
         current = await RequestDocument.get(request.id)

@@ -754,3 +754,30 @@ async def test_payout_news_left_pending_by_a_crash_is_told_once_by_the_sweeper(
     swept = await document_of(request_id)
     assert (swept.unannounced_news, swept.unannounced_since) == ([], None)
     assert await payout_news() == ["sms"]
+
+
+async def test_erasing_the_account_erases_what_staff_wrote_in_its_outcomes(
+    api: Api, member: str, operator: str
+):
+    visit = await appointment(api, member, operator)
+    await api.data(
+        guide()["ScheduleAppointment"],
+        {"requestId": visit, "at": in_two_days(), "appointment": APPOINTMENT},
+        token=operator,
+    )
+    claim, documents = await reimbursement(api, member, operator)
+    await decide(api, operator, claim, "APPROVED", decision(documents))
+
+    await delete(api, member)
+
+    scheduled = (await document_of(visit)).outcome
+    assert scheduled.instructions is None
+    assert (scheduled.clinic_name, scheduled.doctor) == (
+        APPOINTMENT["clinicName"],
+        APPOINTMENT["doctor"],
+    )
+    decided = (await document_of(claim)).outcome
+    assert [(refusal.reason.value, refusal.text) for refusal in decided.refusals] == [
+        ("invalid_documents", None)
+    ]
+    assert decided.approved_amount == "800.00"  # kept for the insurer

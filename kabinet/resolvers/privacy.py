@@ -347,7 +347,7 @@ async def erase(user_id: PydanticObjectId, database: Database) -> None:
         await RequestDocument.get_pymongo_collection()
         .find(
             {"user_id": user_id, "anonymised_at": None},
-            {"user_id": 1, "kind": 1, "history": 1, "outcome.results": 1},
+            {"user_id": 1, "kind": 1, "history": 1, "outcome": 1},
         )
         .to_list()
     ):
@@ -368,8 +368,16 @@ async def _anonymise(request: dict[str, Any]) -> None:
         changes |= {f"details.{name}": value for name, value in PERSONAL_DETAILS[kind].items()}
     else:
         unset["details"] = ""
-    if "results" in (request.get("outcome") or {}):  # lab results: the owner's files, erased
+    outcome = request.get("outcome") or {}
+    if "results" in outcome:  # lab results: the owner's files, erased
         changes["outcome.results"] = []
+    # What staff wrote to the person is free text too; where and when, and why a claim was
+    # refused (its reason), stay for the insurer.
+    if outcome.get("instructions") is not None:
+        changes["outcome.instructions"] = None
+    refusals = outcome.get("refusals")
+    for index in range(len(refusals) if isinstance(refusals, list) else 0):
+        changes[f"outcome.refusals.{index}.text"] = None
     history = request.get("history")
     for index in range(len(history) if isinstance(history, list) else 0):
         changes[f"history.{index}.comment"] = None

@@ -22,7 +22,9 @@ from tests.policies import staff_token
 from tests.requests_support import callback, create, customer, window
 from tests.subscriptions import next_message, subscribed
 from tests.support import Api, CommandLog, Mailbox
+from tests.test_api_guide import operations as guide
 from tests.test_assignment import speaking
+from tests.test_outcomes import APPOINTMENT, in_two_days
 
 DUE = "query Due($id: ID!) { node(id: $id) { ... on Request { status dueAt overdue } } }"
 QUEUE_OVERDUE = """subscription {
@@ -311,3 +313,24 @@ def test_every_kind_has_its_due_settings():
     assert targets[RequestKind.LAB_TESTS] == due.Target(
         response=timedelta(minutes=60), outcome=timedelta(minutes=90)
     )
+
+
+async def test_a_re_planned_request_gets_a_whole_outcome_target_from_its_return(
+    api: Api, mailbox: Mailbox
+):
+    member = await customer(api, mailbox)
+    operator = await staff_token(api, "operator@example.com", "operator")
+    filed = await appointment(api, member)
+    await change(api, operator, filed["id"], "IN_PROGRESS")
+    scheduled = {"requestId": filed["id"], "at": in_two_days(), "appointment": APPOINTMENT}
+    await api.data(guide()["ScheduleAppointment"], scheduled, token=operator)
+    clock.advance(timedelta(days=2))  # the visit fell through, past the first day's target
+
+    await change(api, operator, filed["id"], "IN_PROGRESS")
+
+    stored = await RequestDocument.get(_id(filed["id"]))
+    assert stored is not None
+    returned = stored.status_changes()[-1]
+    again = await seen(api, operator, filed["id"])
+    assert at(again["dueAt"]) == returned.at + timedelta(minutes=1440)
+    assert again["overdue"] is False

@@ -2,12 +2,13 @@
 outcome, the due time that applies now, and announcing a request turning overdue.
 
 A request is due for its first response while SUBMITTED (from filing), then for its
-outcome while IN_PROGRESS (from filing, plus the time it waited in NEEDS_INFO for its
-member); NEEDS_INFO, an outcome (SCHEDULED, APPROVED) and a closed request have no due
-time. Times are elapsed time: the contact centre works around the clock. The due time is
-stored (`RequestDocument.due_at`) by the update that changes the status, so the queue
-sorts and filters by it through an index; a change of the settings applies to the status
-changes after it.
+outcome while IN_PROGRESS (from filing, or from its return to IN_PROGRESS when an
+outcome fell through, e.g. a re-planned appointment; plus the time it waited in
+NEEDS_INFO for its member since); NEEDS_INFO, an outcome (SCHEDULED, APPROVED) and a
+closed request have no due time. Times are elapsed time: the contact centre works around
+the clock. The due time is stored (`RequestDocument.due_at`) by the update that changes
+the status, so the queue sorts and filters by it through an index; a change of the
+settings applies to the status changes after it.
 """
 
 from dataclasses import dataclass
@@ -31,6 +32,11 @@ SETTING_NAMES = {
     RequestKind.LAB_TESTS: "lab_tests",
     RequestKind.REIMBURSEMENT: "reimbursement",
 }
+
+
+# Statuses that are an outcome reached; a request sent back to IN_PROGRESS from one of
+# them is planned again.
+OUTCOME_STATUSES = frozenset({RequestStatus.SCHEDULED, RequestStatus.APPROVED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +69,12 @@ def due_at(
         return created_at + targets[kind].response
     if status is not RequestStatus.IN_PROGRESS:
         return None
-    return created_at + targets[kind].outcome + _paused(changes)
+    reached = [n for n, change in enumerate(changes) if change.status in OUTCOME_STATUSES]
+    if not reached:
+        return created_at + targets[kind].outcome + _paused(changes)
+    # An outcome undone (the visit fell through): a whole outcome target from the return.
+    since = changes[reached[-1] + 1 :]
+    return since[0].at + targets[kind].outcome + _paused(since)
 
 
 def _paused(changes: list[StatusChange]) -> timedelta:

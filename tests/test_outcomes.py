@@ -745,7 +745,10 @@ async def test_payout_news_left_pending_by_a_crash_is_told_once_by_the_sweeper(
     pending = PendingNews(key=f"payout:{told.id}", news=OutcomeNews.PAYOUT_PAID)
     await RequestDocument.get_pymongo_collection().update_one(
         {"_id": told.id},
-        {"$push": {"unannounced_news": pending.model_dump()}, "$set": {"unannounced_since": now()}},
+        {
+            "$push": {"unannounced": pending.id, "unannounced_news": pending.model_dump()},
+            "$set": {"unannounced_since": now()},
+        },
     )
     services = Services.of(settings, database)
     assert await announce_all_pending(services) == 1

@@ -291,6 +291,7 @@ class OutcomeNews(StrEnum):
 class PendingNews(BaseModel):
     """Outcome news to tell the owner; ``key`` names it once (the outbox's dedupe key)."""
 
+    id: PydanticObjectId = Field(default_factory=PydanticObjectId)  # also in `unannounced`
     key: str
     news: OutcomeNews
 
@@ -336,7 +337,8 @@ class RequestDocument(Document):
     # between leaves them here for the sweeper (resolvers/notifications.py). The time is
     # set with them and cleared when none is left: a scalar the sweeper finds by index.
     unannounced: list[PydanticObjectId] = Field(default_factory=list)
-    # Outcome news (results ready, a payout made) still to be told, kept the same way.
+    # Outcome news (results ready, a payout made) still to be told: each also has its id in
+    # `unannounced`, which so orders and tracks every announcement still due.
     unannounced_news: list[PendingNews] = Field(default_factory=list)
     unannounced_since: datetime | None = None
 

@@ -34,18 +34,18 @@ async def announce_pending(services: Services, request: RequestDocument) -> None
     collection = RequestDocument.get_pymongo_collection()
     this_request = one_request(request.id, request.user_id)
     changes = {change.id: change for change in request.history}
-    for change_id in request.unannounced:
-        if change := changes.get(change_id):
+    news = {pending.id: pending for pending in request.unannounced_news}
+    for pending_id in request.unannounced:
+        if change := changes.get(pending_id):
             await announce(services, request, change)
-        await collection.update_one(this_request, {"$pull": {"unannounced": change_id}})
-    for pending in request.unannounced_news:
-        await announce_outcome(services, request, pending.news, key=pending.key)
+        elif told := news.get(pending_id):
+            await announce_outcome(services, request, told.news, key=told.key)
         await collection.update_one(
-            this_request, {"$pull": {"unannounced_news": {"key": pending.key}}}
+            this_request,
+            {"$pull": {"unannounced": pending_id, "unannounced_news": {"id": pending_id}}},
         )
-    nothing_left = {"unannounced": {"$size": 0}, "unannounced_news.0": {"$exists": False}}
     await collection.update_one(
-        {**this_request, **nothing_left}, {"$set": {"unannounced_since": None}}
+        {**this_request, "unannounced": {"$size": 0}}, {"$set": {"unannounced_since": None}}
     )
 
 

@@ -663,7 +663,7 @@ async def _write_outcome(
         operations = [Set(changes), Inc({"version": 1})]
         if news is not None:
             changes["unannounced_since"] = moment
-            operations.append(Push({"unannounced_news": news}))
+            operations.append(Push({"unannounced": news.id, "unannounced_news": news}))
         updated = await RequestDocument.find_one(
             {**one_request(request.id, request.user_id), "version": request.version}
         ).update(*operations, response_type=UpdateResponse.NEW_DOCUMENT)

@@ -295,15 +295,20 @@ async def _try_transition(
     if actor is Actor.OPERATOR:  # announced to the owner: recorded in the same atomic update
         pushes["unannounced"] = entry.id
         changes["unannounced_since"] = moment
-    # None when someone changed it since we read it.
+    return await _update_unless_changed(request, changes, pushes)
+
+
+async def _update_unless_changed(
+    request: RequestDocument, changes: dict[str, object], pushes: dict[str, object]
+) -> RequestDocument | None:
+    """One atomic update of ``request`` (its `version` incremented), written only if
+    nobody changed it since it was read; None when somebody did."""
+    operations = [Set(changes), Inc({"version": 1})]
+    if pushes:
+        operations.append(Push(pushes))
     return await RequestDocument.find_one(  # type: ignore[return-value]
         {**one_request(request.id, request.user_id), "version": request.version}
-    ).update(
-        Set(changes),
-        Push(pushes),
-        Inc({"version": 1}),
-        response_type=UpdateResponse.NEW_DOCUMENT,
-    )
+    ).update(*operations, response_type=UpdateResponse.NEW_DOCUMENT)
 
 
 async def add_comment(
@@ -389,16 +394,9 @@ async def _append_comment(
             changes["status"] = S.IN_PROGRESS
             changes |= due.due_fields(request, answer, targets)  # the clock runs again
             pushes["history"] = answer
-        updated = await RequestDocument.find_one(
-            {**one_request(request.id, request.user_id), "version": request.version}
-        ).update(
-            Set(changes),
-            Push(pushes),
-            Inc({"version": 1}),
-            response_type=UpdateResponse.NEW_DOCUMENT,
-        )
+        updated = await _update_unless_changed(request, changes, pushes)
         if updated is not None:
-            return updated  # type: ignore[return-value]
+            return updated
         current = await RequestDocument.get(request.id)
         if current is None:
             return NotFound()
@@ -477,13 +475,8 @@ async def _try_assign(
         actor_id=user.id,
         assignment=Assignment(assignee_id=assignee_id),
     )
-    return await RequestDocument.find_one(  # type: ignore[return-value]
-        {**one_request(request.id, request.user_id), "version": request.version}
-    ).update(
-        Set({"assignee_id": assignee_id, "updated_at": moment}),
-        Push({"history": entry}),
-        Inc({"version": 1}),
-        response_type=UpdateResponse.NEW_DOCUMENT,
+    return await _update_unless_changed(
+        request, {"assignee_id": assignee_id, "updated_at": moment}, {"history": entry}
     )
 
 
@@ -660,15 +653,13 @@ async def _write_outcome(
             return outcome
         moment = now()
         changes: dict[str, object] = {"outcome": outcome, "updated_at": moment}
-        operations = [Set(changes), Inc({"version": 1})]
+        pushes: dict[str, object] = {}
         if news is not None:
             changes["unannounced_since"] = moment
-            operations.append(Push({"unannounced": news.id, "unannounced_news": news}))
-        updated = await RequestDocument.find_one(
-            {**one_request(request.id, request.user_id), "version": request.version}
-        ).update(*operations, response_type=UpdateResponse.NEW_DOCUMENT)
+            pushes = {"unannounced": news.id, "unannounced_news": news}
+        updated = await _update_unless_changed(request, changes, pushes)
         if updated is not None:
-            return updated  # type: ignore[return-value]
+            return updated
         current = await RequestDocument.get(request.id)
         if current is None:
             return NotFound()

@@ -66,6 +66,11 @@ than `FEW_ENOUGH_TO_SORT` documents (one count of at most that many entries), th
 sends the query to the engine's general path, which reads those documents and sorts
 them; with more, the walk tests each entry against them before reading its document.
 
+A tenth is in sorting by a field not every document holds as one type (`due_at`, null
+on closed requests): the engine orders by a general type expression no index matches, so
+the queue by due time sorted every dated request. When the filter keeps only dates there
+(`$type: "date"`), the patch orders by the index's value expression, which SQLite walks.
+
 It is written for one version: `apply` refuses any other, and a test fails when the pinned
 version changes, so the patch is re-examined (and dropped if the engine fixed these).
 """
@@ -305,7 +310,8 @@ def apply() -> None:
             not sort
             or options.get("hint") is not None
             or not all(
-                self._field_uniform_tagged_type_in_collection(db_name, coll_name, field)  # type: ignore[attr-defined]
+                _dates_only(plan, field)
+                or self._field_uniform_tagged_type_in_collection(db_name, coll_name, field)  # type: ignore[attr-defined]
                 for field, _direction in sort
             )
         ):
@@ -313,7 +319,11 @@ def apply() -> None:
         order = ", ".join(
             f"{expression} {'ASC' if direction == 1 else 'DESC'}"
             for field, direction in sort
-            for expression in index_expressions_sql(field)
+            for expression in index_expressions_sql(field)[
+                # A type the filter fixes by equality is left out of the order: SQLite
+                # does not see that an equality-bound expression keeps the index's order.
+                1 if _dates_only(plan, field) else 0 :
+            ]
         )
         return build_select_statement_with_custom_order(
             select_clause=options["select_clause"],
@@ -615,6 +625,23 @@ def _uniform_tagged_type(engine: Any, db_name: str, coll_name: str, field: str) 
         else:
             cache[key] = first if tagged == documents and types == 1 else False
     return cache[key]
+
+
+def _dates_only(plan: Any, field: str) -> bool:
+    """Whether ``plan`` keeps only documents holding a date at ``field`` by a ``$type:
+    "date"``, alone or as a clause of an ``$and`` (a comparison with a date is not enough:
+    the engine's matches null too). Ordering them by type bucket is then one bucket,
+    whatever other documents hold there (`due_at` is null on closed requests), so the
+    index over the field gives their order."""
+    from mongoeco.core import query_plan
+
+    if isinstance(plan, query_plan.AndCondition):
+        return any(_dates_only(clause, field) for clause in plan.clauses)
+    return (
+        isinstance(plan, query_plan.TypeCondition)
+        and plan.field == field
+        and set(plan.values) <= {"date", 9}
+    )
 
 
 def _written_rows(engine: Any, db_name: str, coll_name: str) -> set[str] | None:

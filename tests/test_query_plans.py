@@ -477,6 +477,36 @@ async def test_a_sort_served_in_index_order_keeps_the_order_of_mixed_types(tmp_p
 
 
 @pytest.mark.skipif(ON_MONGODB, reason="the patch is of the embedded engine")
+async def test_a_sort_by_a_date_the_filter_requires_walks_its_index(tmp_path: Path):
+    """The queue by due time: `due_at` is null on closed requests, so the collection holds
+    two types there, but a filter keeping dates only (`$type`, alone or with a range, as
+    `due.passed` sends it) is sorted in the index's order, not by sorting every dated
+    document."""
+    from mongoeco import AsyncMongoClient as EmbeddedClient
+    from mongoeco.engines import SQLiteEngine
+
+    engine_compat.apply()
+    engine = SQLiteEngine(str(tmp_path / "due.sqlite3"))
+    async with EmbeddedClient(engine) as client:
+        items = client["kabinet"]["items"]
+        await items.create_index([("due", 1), ("_id", 1)])
+        days = (3, None, 1, None, 2)
+        await items.insert_many(
+            [{"due": None if day is None else datetime(2026, 1, day, tzinfo=UTC)} for day in days]
+        )
+        for query, expected in (
+            ({"due": {"$type": "date"}}, [1, 2, 3]),
+            ({"due": {"$type": "date", "$gt": datetime(2026, 1, 1, tzinfo=UTC)}}, [2, 3]),
+        ):
+            cursor = items.find(query).sort([("due", 1), ("_id", 1)]).limit(10)
+            assert [item["due"].day for item in await cursor.to_list()] == expected
+            explained = await items.find(query).sort([("due", 1), ("_id", 1)]).limit(10).explain()
+            assert "TEMP B-TREE" not in json.dumps(explained["details"]["engine_details"])
+        everything = await items.find({}).sort([("due", 1), ("_id", 1)]).to_list()
+        assert [item["due"] and item["due"].day for item in everything] == [None, None, 1, 2, 3]
+
+
+@pytest.mark.skipif(ON_MONGODB, reason="the patch is of the embedded engine")
 @pytest.mark.parametrize("table", ["multikey_entries", "scalar_index_entries"])
 async def test_a_documents_index_entries_are_found_by_an_index(tmp_path: Path, table: str):
     """Each write to a card deletes its entries by storage key and index name."""

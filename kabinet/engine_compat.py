@@ -66,7 +66,13 @@ than `FEW_ENOUGH_TO_SORT` documents (one count of at most that many entries), th
 sends the query to the engine's general path, which reads those documents and sorts
 them; with more, the walk tests each entry against them before reading its document.
 
-A tenth is in sorting by a field not every document holds as one type (`due_at`, null
+A tenth is in such a walk of a compound index in sort order (the queue newest first, of
+one status): the patch's narrowing by a single-field index's entries (above) was a list of
+every document they name, built before the walk (the 20,000 requests in progress); in a
+walk it is one seek per document walked, and with fewer than `FEW_ENOUGH_TO_SORT` named
+documents the engine's general path sorts them instead of walking.
+
+An eleventh is in sorting by a field not every document holds as one type (`due_at`, null
 on closed requests): the engine orders by a general type expression no index matches, so
 the queue by due time sorted every dated request. When the filter keeps only dates there
 (`$type: "date"`), the patch orders by the index's value expression, which SQLite walks.
@@ -207,7 +213,7 @@ def apply() -> None:
     translate = SQLiteEngine._translate_query_plan_with_multikey
 
     def translate_by_key(
-        self: SQLiteEngine, db_name: str, coll_name: str, plan: Any
+        self: SQLiteEngine, db_name: str, coll_name: str, plan: Any, *, walking: bool = False
     ) -> tuple[str, list[object]]:
         sql, params = translate(self, db_name, coll_name, plan)
         clauses = plan.clauses if isinstance(plan, AndCondition) else (plan,)
@@ -223,6 +229,12 @@ def apply() -> None:
         if narrowed is None:
             return sql, params
         entries_sql, entries_params = narrowed
+        if walking:  # one seek per document walked, not a list of every one named first
+            named = f"SELECT 1 FROM ({entries_sql}) AS named WHERE named.storage_key = "  # noqa: S608
+            return f"(EXISTS ({named}documents.storage_key) AND ({sql}))", [
+                *entries_params,
+                *params,
+            ]
         return f"(documents.storage_key IN ({entries_sql}) AND ({sql}))", [
             *entries_params,
             *params,
@@ -316,6 +328,9 @@ def apply() -> None:
             )
         ):
             return build_select(self, db_name, coll_name, plan, **options)
+        narrowed = _narrowing(self, db_name, coll_name, plan, plan)
+        if narrowed is not None and _fewer_than(self, narrowed, FEW_ENOUGH_TO_SORT):
+            return build_select(self, db_name, coll_name, plan, **options)  # sort the few named
         order = ", ".join(
             f"{expression} {'ASC' if direction == 1 else 'DESC'}"
             for field, direction in sort
@@ -330,7 +345,7 @@ def apply() -> None:
             from_clause="documents",
             namespace_sql="db_name = ? AND coll_name = ?",
             namespace_params=(db_name, coll_name),
-            where_fragment=self._translate_query_plan_with_multikey(db_name, coll_name, plan),
+            where_fragment=translate_by_key(self, db_name, coll_name, plan, walking=True),
             order_sql=f" ORDER BY {order}",
             skip=options.get("skip", 0),
             limit=options.get("limit"),

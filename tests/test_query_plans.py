@@ -87,7 +87,6 @@ SQLITE_ENGINE_GAPS: dict[str, str] = {
     'outbox {"$or": [{"locked_until": "null"}, {"locked_until": {"$lte": "?"}}], "next_attempt_at": {"$lte": "?"}, "status": "?"} sort {"next_attempt_at": 1}': COMPOUND_ONLY,
     'requests {"$and": [{"due_at": {"$lte": "?", "$type": "?"}}, {"$or": [{"created_at": {"$lt": "?"}}, {"_id": {"$lt": "?"}, "created_at": "?"}]}]} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
     'requests {"$and": [{"kind": {"$in": "[?]"}}, {"$or": [{"created_at": {"$lt": "?"}}, {"_id": {"$lt": "?"}, "created_at": "?"}]}]} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
-    'requests {"$and": [{"status": {"$in": "[?]"}}, {"$or": [{"created_at": {"$lt": "?"}}, {"_id": {"$lt": "?"}, "created_at": "?"}]}]} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
     'requests {"$and": [{}, {"$or": [{"created_at": {"$lt": "?"}}, {"_id": {"$lt": "?"}, "created_at": "?"}]}]} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
     'requests {"$and": [{"assignee_id": "null"}, {"$or": [{"created_at": {"$lt": "?"}}, {"_id": {"$lt": "?"}, "created_at": "?"}]}]} sort {"created_at": -1, "_id": -1}': NULL_EQUALITY,
     'requests {"assignee_id": "null"}': NULL_EQUALITY,
@@ -95,7 +94,6 @@ SQLITE_ENGINE_GAPS: dict[str, str] = {
     'requests {"due_at": {"$lte": "?", "$type": "?"}} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
     'requests {"kind": {"$in": "[?]"}}': COMPOUND_ONLY,
     'requests {"kind": {"$in": "[?]"}} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
-    'requests {"status": {"$in": "[?]"}} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
     "requests {}": TIME_ORDER,
 }
 WHOLE_COLLECTION_COUNTS = {"requests {}", "audit_events {}"}  # totalCount, when asked
@@ -680,3 +678,44 @@ async def test_an_or_of_in_and_all_is_narrowed_to_the_same_documents(tmp_path: P
 
     assert found == [1, 2, 5]
     assert "storage_key = candidates.storage_key" in explained, explained
+
+
+@pytest.mark.skipif(ON_MONGODB, reason="the patch is of the embedded engine")
+async def test_a_walk_in_sort_order_tests_each_document_with_one_seek(tmp_path: Path):
+    """The queue of one status, newest first: a compound index gives the order and the
+    status's entries are tested one seek per document walked, not listed first (that list
+    grew with the requests of the status); a few named documents are sorted as they are."""
+    settings = Settings(_env_file=None, data_dir=tmp_path, database="walk")
+    async with Database(settings, bind_documents=False) as database:
+        requests = database.db["requests"]
+        await requests.create_index("status", name="status")
+        await requests.create_index([("created_at", -1), ("_id", -1)], name="newest")
+        many = engine_compat.FEW_ENOUGH_TO_SORT + 10
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        await requests.insert_many(
+            [
+                {
+                    "n": n,
+                    "status": "rare" if n % 50 == 0 else "open",
+                    "created_at": start + timedelta(minutes=n),
+                }
+                for n in range(many)
+            ]
+        )
+
+        async def newest(status: str) -> tuple[str, list[int]]:
+            query = {"status": status}
+            order = [("created_at", -1), ("_id", -1)]
+            explained = await requests.find(query).sort(order).limit(3).explain()
+            found = await requests.find(query).sort(order).limit(3).to_list()
+            return json.dumps(explained["details"]["engine_details"]), [r["n"] for r in found]
+
+        walked, most = await newest("open")
+        sorted_few, few = await newest("rare")
+
+    assert "LIST SUBQUERY" not in walked, walked
+    assert "TEMP B-TREE" not in walked, walked
+    assert "storage_key=?" in walked, walked
+    assert most == [many - 1, many - 2, many - 3]
+    assert "TEMP B-TREE" in sorted_few, sorted_few
+    assert few == [300, 250, 200]

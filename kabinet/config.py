@@ -216,6 +216,12 @@ class Settings(BaseSettings):
     # the first response (leaving SUBMITTED) and to the outcome (SCHEDULED, APPROVED or
     # closed), in elapsed time: the contact centre works around the clock, so a "working
     # day" is 24 hours. Time waiting in NEEDS_INFO for the member does not count.
+    queue_count_limit: int = Field(
+        1000,
+        gt=0,
+        description="`queueCounts` counts up to this many requests per number (a number equal to "
+        "it means at least that many), so a dashboard's cost does not grow with a backlog.",
+    )
     due_callback_response_minutes: int = Field(
         30, gt=0, description="A callback is answered (leaves SUBMITTED) within this many minutes."
     )

@@ -356,6 +356,7 @@ query DueQueue($first: Int, $after: String, $filter: RequestFilter, $orderBy: Re
 QUEUE_COUNTS = """
 query QueueCounts {
   queueCounts {
+    limit
     byStatus { status count }
     byKind { kind count }
     overdue

@@ -21,7 +21,7 @@ from tests.operations import ADD_COMMENT, ASSIGN_REQUEST, CHANGE_STATUS, DUE_QUE
 from tests.policies import staff_token
 from tests.requests_support import callback, create, customer, window
 from tests.subscriptions import next_message, subscribed
-from tests.support import Api, CommandLog, Mailbox
+from tests.support import Api, CommandLog, Mailbox, api_from
 from tests.test_api_guide import operations as guide
 from tests.test_assignment import speaking
 from tests.test_outcomes import APPOINTMENT, in_two_days
@@ -202,6 +202,7 @@ async def test_queue_counts_cost_the_same_commands_for_any_number_of_requests(
     commands = command_log.during_request(start)
 
     assert counts == {
+        "limit": 1000,
         "byStatus": [
             {"status": "SUBMITTED", "count": size - 1},
             {"status": "IN_PROGRESS", "count": 1},
@@ -224,6 +225,28 @@ async def test_queue_counts_cost_the_same_commands_for_any_number_of_requests(
     on_requests = [command for command in commands if command[1] == "requests"]
     assert on_requests == [("count", "requests")] * 12, commands
     assert {collection for _, collection in commands} == {"requests", "sessions", "users"}
+
+
+async def test_queue_counts_stop_at_their_limit(
+    api: Api, mailbox: Mailbox, settings: Settings, database: Database
+):
+    """A backlog costs a dashboard no more than `KABINET_QUEUE_COUNT_LIMIT` entries a number."""
+    member = await customer(api, mailbox)
+    operator = await staff_token(api, "operator@example.com", "operator")
+    for _ in range(3):
+        await callback(api, member)
+    clock.advance(timedelta(minutes=31))
+    capped = settings.model_copy(update={"queue_count_limit": 2})
+    async with served(capped, database) as url, api_from(url, "127.0.0.1") as capped_api:
+        counts = (await capped_api.data(QUEUE_COUNTS, token=operator))["queueCounts"]
+    exact = (await api.data(QUEUE_COUNTS, token=operator))["queueCounts"]
+
+    assert counts["limit"] == 2
+    assert {count["status"]: count["count"] for count in counts["byStatus"]}["SUBMITTED"] == 2
+    assert {count["kind"]: count["count"] for count in counts["byKind"]}["CALLBACK"] == 2
+    assert counts["overdue"] == 2
+    assert {count["status"]: count["count"] for count in exact["byStatus"]}["SUBMITTED"] == 3
+    assert exact["overdue"] == 3
 
 
 async def test_queue_counts_are_for_staff_only(api: Api, mailbox: Mailbox):

@@ -49,14 +49,20 @@ async def in_time_order[D: Document](
     return Page(items=found[:first], has_next=len(found) > first, count=counter(document, query))
 
 
-def counter(document: type[Document], query: dict[str, Any]) -> Callable[[], Awaitable[int]]:
+def counter(
+    document: type[Document], query: dict[str, Any], *, limit: int | None = None
+) -> Callable[[], Awaitable[int]]:
     """How many documents match ``query``, by the `count` command: an index count (the
     collection's own count for ``{}``) on MongoDB and on the embedded engine, where
-    `count_documents`, an aggregation, makes the engine decode every document."""
+    `count_documents`, an aggregation, makes the engine decode every document. With
+    ``limit``, the count stops there, and so does its cost."""
 
     async def count() -> int:
         collection = document.get_pymongo_collection()
-        answer = await collection.database.command({"count": collection.name, "query": query})
+        command: dict[str, Any] = {"count": collection.name, "query": query}
+        if limit is not None:
+            command["limit"] = limit
+        answer = await collection.database.command(command)
         return int(answer["n"])
 
     return count

@@ -120,25 +120,29 @@ OPEN = (
 OPEN_STATUSES = {"$in": [status.value for status in OPEN]}
 
 
-async def count_open(viewer: UserDocument | None, query: Filter) -> int:
-    """How many open requests ``viewer`` may read match ``query``: one `count` command,
-    served by an index whose prefix is ``query``'s field then `status`, so a count costs
-    the open requests it counts, not the collection (`pages.counter`)."""
+async def count_open(viewer: UserDocument | None, query: Filter, *, limit: int) -> int:
+    """How many open requests ``viewer`` may read match ``query``, up to ``limit``: one
+    `count` command, served by an index whose prefix is ``query``'s field then `status`,
+    which stops at ``limit`` entries, so a count costs at most that many whatever the
+    backlog (`pages.counter`)."""
     scoped = within(readable(viewer), {**query, "status": query.get("status", OPEN_STATUSES)})
-    return await pages.counter(RequestDocument, scoped)()
+    return await pages.counter(RequestDocument, scoped, limit=limit)()
 
 
 async def count_open_each[V: StrEnum](
-    viewer: UserDocument | None, field: str, values: Sequence[V]
+    viewer: UserDocument | None, field: str, values: Sequence[V], *, limit: int
 ) -> list[tuple[V, int]]:
-    """How many open requests have each of ``values`` at ``field``: one count each, at once."""
-    counts = await asyncio.gather(*(count_open(viewer, {field: value.value}) for value in values))
+    """How many open requests have each of ``values`` at ``field``, up to ``limit``: one
+    count each, at once."""
+    counts = await asyncio.gather(
+        *(count_open(viewer, {field: value.value}, limit=limit) for value in values)
+    )
     return list(zip(values, counts, strict=True))
 
 
-async def count_overdue(viewer: UserDocument | None) -> int:
-    """How many are past their due time (only open requests have one): one count, served by
-    the `due_soonest` index."""
+async def count_overdue(viewer: UserDocument | None, *, limit: int) -> int:
+    """How many are past their due time (only open requests have one), up to ``limit``: one
+    count, served by the `due_soonest` index."""
     return await pages.counter(
-        RequestDocument, within(readable(viewer), {"due_at": passed(now())})
+        RequestDocument, within(readable(viewer), {"due_at": passed(now())}), limit=limit
     )()

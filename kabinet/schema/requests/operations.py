@@ -200,11 +200,12 @@ class RequestsQuery:
     @strawberry.field(
         permission_classes=[Staff],
         description="Staff: how many requests there are by status, by kind, overdue and "
-        "assigned to you, for a dashboard. Each number is one index-backed count, counted "
-        "only when asked for.",
+        "assigned to you, for a dashboard. Each number is one index-backed count up to "
+        "`QueueCounts.limit`, counted only when asked for.",
     )
     def queue_counts(self, info: Info) -> QueueCounts:
-        return QueueCounts(viewer=viewer(info))
+        limit = info.context.services.settings.queue_count_limit
+        return QueueCounts(viewer=viewer(info), limit=limit)
 
 
 @strawberry.type

@@ -600,38 +600,53 @@ class RequestConnection(Counted):
 @strawberry.type(description="How many open requests have one status.")
 class StatusCount:
     status: RequestStatus = strawberry.field(description="The status.")
-    count: int = strawberry.field(description="How many open requests have it.")
+    count: int = strawberry.field(
+        description="How many open requests have it, up to `QueueCounts.limit`."
+    )
 
 
 @strawberry.type(description="How many open requests are of one kind.")
 class KindCount:
     kind: RequestKind = strawberry.field(description="The kind.")
-    count: int = strawberry.field(description="How many open requests are of it.")
+    count: int = strawberry.field(
+        description="How many open requests are of it, up to `QueueCounts.limit`."
+    )
 
 
 @strawberry.type(
     description="The queue in numbers, for a dashboard: open requests (SUBMITTED, "
     "IN_PROGRESS, NEEDS_INFO, SCHEDULED, APPROVED) only; closed ones are "
     "`requestQueue(filter: {statuses: …}) { totalCount }`. Each number is one count the "
-    "indexes serve, so the cost does not grow with the number of requests filed."
+    "indexes serve, and stops at `limit`, so the cost does not grow with the number of "
+    'requests filed nor with a backlog: show a number equal to `limit` as "1000+".'
 )
 class QueueCounts:
     viewer: strawberry.Private[UserDocument]
+    limit: int = strawberry.field(
+        description="Where each count stops (`KABINET_QUEUE_COUNT_LIMIT`): a number equal to "
+        "it means at least that many."
+    )
 
     @strawberry.field(description="Per open status, in the lifecycle's order.")
     async def by_status(self) -> list[StatusCount]:
-        counted = await requests.count_open_each(self.viewer, "status", requests.OPEN)
+        counted = await requests.count_open_each(
+            self.viewer, "status", requests.OPEN, limit=self.limit
+        )
         return [StatusCount(status=status, count=count) for status, count in counted]
 
     @strawberry.field(description="Open requests per kind.")
     async def by_kind(self) -> list[KindCount]:
-        counted = await requests.count_open_each(self.viewer, "kind", list(RequestKindValue))
+        counted = await requests.count_open_each(
+            self.viewer, "kind", list(RequestKindValue), limit=self.limit
+        )
         return [KindCount(kind=kind, count=count) for kind, count in counted]
 
-    @strawberry.field(description="Past their due time (`Request.overdue`).")
+    @strawberry.field(description="Past their due time (`Request.overdue`), up to `limit`.")
     async def overdue(self) -> int:
-        return await requests.count_overdue(self.viewer)
+        return await requests.count_overdue(self.viewer, limit=self.limit)
 
-    @strawberry.field(description="Open requests you handle (`Request.assignee`).")
+    @strawberry.field(description="Open requests you handle (`Request.assignee`), up to `limit`.")
     async def assigned_to_me(self) -> int:
-        return await requests.count_open(self.viewer, {"assignee_id": self.viewer.id})
+        return await requests.count_open(
+            self.viewer, {"assignee_id": self.viewer.id}, limit=self.limit
+        )

@@ -77,11 +77,20 @@ on closed requests): the engine orders by a general type expression no index mat
 the queue by due time sorted every dated request. When the filter keeps only dates there
 (`$type: "date"`), the patch orders by the index's value expression, which SQLite walks.
 
+A twelfth is in equalities on strings (`status`, `kind`): the engine tests them with
+JSON functions no index is built on, so a count of one status's open requests read every
+request the status's entries named, listed first, even with a limit (a dashboard count:
+600 ms at 90,000 open requests). When an index starts with such fields, none of which
+holds an array, the patch adds predicates on that index's own expressions, so SQLite
+seeks it and stops at the limit (`_compound_seek`); the engine's predicate stays.
+
 It is written for one version: `apply` refuses any other, and a test fails when the pinned
 version changes, so the patch is re-examined (and dropped if the engine fixed these).
 """
 
 import importlib.metadata
+import itertools
+import math
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -225,6 +234,9 @@ def apply() -> None:
                 keys = [self._storage_key(value) for value in values]
                 marks = ", ".join("?" * len(keys))
                 return f"(documents.storage_key IN ({marks}) AND ({sql}))", [*keys, *params]
+        if not walking and (seek := _compound_seek(self, db_name, coll_name, clauses)):
+            seek_sql, seek_params = seek
+            return f"({seek_sql} AND ({sql}))", [*seek_params, *params]
         narrowed = _narrowing(self, db_name, coll_name, plan, plan)
         if narrowed is None:
             return sql, params
@@ -439,6 +451,57 @@ def _fewer_than(engine: Any, narrowed: tuple[str, list[object]], limit: int) -> 
         .fetchone()
     )
     return bool(count < limit)
+
+
+def _compound_seek(
+    engine: Any, db_name: str, coll_name: str, clauses: tuple[Any, ...]
+) -> tuple[str, list[object]] | None:
+    """The string equalities and `$in`s of ``clauses`` as predicates on the expressions an
+    index of the collection is built on (``None`` when no index starts with their fields),
+    so SQLite seeks that index and reads only its matching documents, stopping at a limit.
+    The engine's own translation tests a field with JSON functions no index is built on,
+    so a count of one status read every document the status's entries named, listed first.
+
+    A string equal to a field's value is its index value with no type tag (a tagged value,
+    an ObjectId or a date, is an object), unless the field holds an array (then equality
+    means "an element"), so each field must hold none in the collection (the engine's own
+    question, kept across writes); top-level fields only. The predicates only narrow: the
+    engine's predicate is kept."""
+    from mongoeco.core.query_plan import EqualsCondition, InCondition
+    from mongoeco.engines.sqlite_query import index_expressions_sql
+
+    wanted: dict[str, list[object]] = {}
+    for clause in clauses:
+        if not isinstance(clause, EqualsCondition | InCondition) or clause.null_matches_undefined:
+            continue
+        values = [clause.value] if isinstance(clause, EqualsCondition) else list(clause.values)
+        if values and all(isinstance(value, str) for value in values) and "." not in clause.field:
+            wanted[clause.field] = values
+    best: list[str] = []
+    for index in engine._load_indexes(db_name, coll_name) if wanted else ():
+        if index.get("partial_filter_expression") or index.get("sparse") or index.get("hidden"):
+            continue
+        if index.get("collation") is not None:
+            continue
+        prefix = list(itertools.takewhile(wanted.__contains__, index["fields"]))
+        combinations = math.prod(len(wanted[field]) for field in prefix)
+        if len(prefix) > len(best) or (
+            prefix
+            and len(prefix) == len(best)
+            and combinations < math.prod(len(wanted[field]) for field in best)
+        ):
+            best = prefix
+    if not best or any(
+        engine._field_is_top_level_array_in_collection(db_name, coll_name, field) for field in best
+    ):
+        return None
+    predicates: list[str] = []
+    params: list[object] = []
+    for field in best:
+        tag, value = index_expressions_sql(field)
+        predicates.append(f"{tag} = '' AND {value} IN ({', '.join('?' * len(wanted[field]))})")
+        params.extend(wanted[field])
+    return " AND ".join(predicates), params
 
 
 def _skip_unnamed_entries(

@@ -76,23 +76,18 @@ NULL_EQUALITY = (
     "index for ObjectIds and strings only; MongoDB serves it from `assignee_newest`"
 )
 SQLITE_ENGINE_GAPS: dict[str, str] = {
-    'audit_events {"$and": [{"action": "?"}, {"$or": [{"at": {"$lt": "?"}}, {"_id": {"$lt": "?"}, "at": "?"}]}]} sort {"at": -1, "_id": -1}': TIME_ORDER,
     'audit_events {"$and": [{}, {"$or": [{"at": {"$lt": "?"}}, {"_id": {"$lt": "?"}, "at": "?"}]}]} sort {"at": -1, "_id": -1}': TIME_ORDER,
     'audit_events {"$or": [{"subject_id": "?"}, {"actor_id": "?"}]}': COMPOUND_ONLY,
     'audit_events {"$or": [{"subject_id": "?"}, {"actor_id": "?"}]} sort {"at": -1, "_id": -1}': TIME_ORDER,
-    'audit_events {"action": "?"}': COMPOUND_ONLY,
     'audit_events {"action": "?"} sort {"at": -1, "_id": -1}': TIME_ORDER,
     "audit_events {}": TIME_ORDER,
     'fs.chunks {"files_id": {"$in": "[?]"}}': COMPOUND_ONLY,
-    'outbox {"$or": [{"locked_until": "null"}, {"locked_until": {"$lte": "?"}}], "next_attempt_at": {"$lte": "?"}, "status": "?"} sort {"next_attempt_at": 1}': COMPOUND_ONLY,
     'requests {"$and": [{"due_at": {"$lte": "?", "$type": "?"}}, {"$or": [{"created_at": {"$lt": "?"}}, {"_id": {"$lt": "?"}, "created_at": "?"}]}]} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
-    'requests {"$and": [{"kind": {"$in": "[?]"}}, {"$or": [{"created_at": {"$lt": "?"}}, {"_id": {"$lt": "?"}, "created_at": "?"}]}]} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
     'requests {"$and": [{}, {"$or": [{"created_at": {"$lt": "?"}}, {"_id": {"$lt": "?"}, "created_at": "?"}]}]} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
     'requests {"$and": [{"assignee_id": "null"}, {"$or": [{"created_at": {"$lt": "?"}}, {"_id": {"$lt": "?"}, "created_at": "?"}]}]} sort {"created_at": -1, "_id": -1}': NULL_EQUALITY,
     'requests {"assignee_id": "null"}': NULL_EQUALITY,
     'requests {"assignee_id": "null"} sort {"created_at": -1, "_id": -1}': NULL_EQUALITY,
     'requests {"due_at": {"$lte": "?", "$type": "?"}} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
-    'requests {"kind": {"$in": "[?]"}}': COMPOUND_ONLY,
     'requests {"kind": {"$in": "[?]"}} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
     "requests {}": TIME_ORDER,
 }
@@ -327,7 +322,8 @@ async def test_every_query_the_request_paths_send_is_served_by_an_index(
             scanning[key] = scans
     assert len(by_shape) > 40, sorted(by_shape)  # the scenario reached every path
     assert {key: scans for key, scans in scanning.items() if key not in gaps} == {}
-    assert sorted(key for key in gaps if key in by_shape and key not in scanning) == []
+    no_longer = sorted(key for key in gaps if key in by_shape and key not in scanning)
+    assert no_longer == [], "\n".join(no_longer)  # take them off the list
     assert sorted(key for key in gaps if key not in by_shape) == []
 
 
@@ -719,3 +715,46 @@ async def test_a_walk_in_sort_order_tests_each_document_with_one_seek(tmp_path: 
     assert most == [many - 1, many - 2, many - 3]
     assert "TEMP B-TREE" in sorted_few, sorted_few
     assert few == [300, 250, 200]
+
+
+@pytest.mark.skipif(ON_MONGODB, reason="the patch is of the embedded engine")
+async def test_string_equalities_seek_an_index_that_starts_with_their_fields(tmp_path: Path):
+    """A queue count (open requests of one kind): the equality and the `$in` on strings
+    seek the compound index that starts with their fields, up to the count's limit, rather
+    than listing every request of the status first; an array at a field (where equality
+    means "an element") keeps the engine's own reading, and the same answers."""
+    settings = Settings(_env_file=None, data_dir=tmp_path, database="seek")
+    async with Database(settings, bind_documents=False) as database:
+        requests = database.db["requests"]
+        await requests.create_index("status", name="status")
+        await requests.create_index([("kind", 1), ("created_at", -1)], name="kind_newest")
+        await requests.insert_many(
+            [
+                {"kind": kind, "status": status, "created_at": datetime(2026, 1, 1, tzinfo=UTC)}
+                for kind in ("callback", "lab_tests")
+                for status in ("submitted", "in_progress", "completed")
+                for _ in range(3)
+            ]
+        )
+        open_callbacks = {"kind": "callback", "status": {"$in": ["submitted", "in_progress"]}}
+
+        async def count(query: dict[str, Any], limit: int = 0) -> int:
+            command: dict[str, Any] = {"count": "requests", "query": query}
+            if limit:
+                command["limit"] = limit
+            return int((await database.db.command(command))["n"])
+
+        async def steps(query: dict[str, Any]) -> str:
+            return json.dumps((await requests.find(query).explain())["details"]["engine_details"])
+
+        assert await count(open_callbacks) == 6
+        assert await count(open_callbacks, limit=4) == 4
+        assert await count({"kind": "dental", "status": "submitted"}) == 0
+        seeking = await steps(open_callbacks)
+        await requests.insert_one({"kind": ["callback", "dental"], "status": "submitted"})
+        assert await count(open_callbacks) == 7
+        assert await count({"kind": "dental", "status": "submitted"}) == 1
+        reading = await steps(open_callbacks)
+
+    assert "LIST SUBQUERY" not in seeking, seeking  # the compound index, sought
+    assert "LIST SUBQUERY" in reading, reading  # the status's entries, listed first

@@ -23,6 +23,8 @@ from kabinet.config import Settings, SmtpSecurity
 from kabinet.db import Database
 from kabinet.documents import ALL_DOCUMENTS
 from kabinet.wire import WS_PER_MESSAGE_DEFLATE
+from tests.policies import staff_token
+from tests.requests_support import customer
 from tests.support import Api, CommandLog, Mailbox, SmsGateway, free_port
 
 
@@ -145,3 +147,15 @@ async def api(server: str) -> AsyncIterator[Api]:
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return Path(__file__).parent.parent
+
+
+@pytest.fixture
+async def member(api: Api, mailbox: Mailbox) -> str:
+    """A signed-in member's token, whose confirmed phone links an ACTIVE card (UA-1)."""
+    return await customer(api, mailbox)
+
+
+@pytest.fixture
+async def operator(api: Api) -> str:
+    """A signed-in operator's token."""
+    return await staff_token(api, "operator@example.com", "operator")

@@ -4,12 +4,9 @@ statuses; what it lists is accepted, and a move it leaves out is refused."""
 
 from typing import Any
 
-import pytest
-
 from tests.operations import ADD_COMMENT, ASSIGN_REQUEST, CHANGE_STATUS
-from tests.policies import staff_token
-from tests.requests_support import callback, create, customer, window
-from tests.support import Api, Mailbox
+from tests.requests_support import callback, create, window
+from tests.support import Api
 from tests.test_outcomes import APPOINTMENT, in_two_days
 
 ACTIONS = """
@@ -19,16 +16,6 @@ query Actions($id: ID!) {
 """
 COMMENT = ("COMMENT", None, ())
 TAKE = ("TAKE", None, ())
-
-
-@pytest.fixture
-async def member(api: Api, mailbox: Mailbox) -> str:
-    return await customer(api, mailbox)
-
-
-@pytest.fixture
-async def operator(api: Api) -> str:
-    return await staff_token(api, "operator@example.com", "operator")
 
 
 async def actions(api: Api, token: str, request_id: str) -> set[tuple[str, str | None, tuple]]:

@@ -28,7 +28,7 @@ from tests.operations import (
     MY_REQUESTS,
     UPDATE_NOTIFICATION_SETTINGS,
 )
-from tests.policies import PHONE, staff_token
+from tests.policies import PHONE
 from tests.requests_support import (
     HEIC,
     PDF,
@@ -75,16 +75,6 @@ APPOINTMENT = {
     "specialty": "Терапевт",
     "instructions": "Візьміть паспорт і поліс",
 }
-
-
-@pytest.fixture
-async def member(api: Api, mailbox: Mailbox) -> str:
-    return await customer(api, mailbox)
-
-
-@pytest.fixture
-async def operator(api: Api) -> str:
-    return await staff_token(api, "operator@example.com", "operator")
 
 
 async def appointment(api: Api, member: str, operator: str) -> str:

@@ -60,11 +60,6 @@ class Person:
     request_ids: tuple[str, ...]
 
 
-@pytest.fixture
-async def operator(api: Api) -> str:
-    return await staff_token(api, "operator@example.com", "operator")
-
-
 async def person(
     api: Api,
     mailbox: Mailbox,

@@ -39,11 +39,6 @@ async def token(api: Api, mailbox: Mailbox) -> str:
     return await customer(api, mailbox)
 
 
-@pytest.fixture
-async def operator(api: Api) -> str:
-    return await staff_token(api, "operator@example.com", "operator")
-
-
 async def home_address(api: Api, token: str) -> str:
     result = await api.data(
         SET_ADDRESS,

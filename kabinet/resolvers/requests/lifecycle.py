@@ -6,7 +6,7 @@ is a single atomic update of the status, the history entry and a version number,
 conditional on the version read, so two operators cannot overwrite each other.
 """
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -73,7 +73,7 @@ from kabinet.services import Services
 MAX_COMMENTS = 100
 MAX_CALL_ATTEMPTS = 50
 MAX_RESULTS = 20
-TRANSITION_ATTEMPTS = 3
+WRITE_ATTEMPTS = 3
 # A comment is the member's own text: worth more attempts than a status change.
 COMMENT_ATTEMPTS = 10
 CLOSED = frozenset({RequestStatus.COMPLETED, RequestStatus.REJECTED, RequestStatus.CANCELLED})
@@ -248,23 +248,19 @@ async def _transition(
     scheduled_at: datetime | None,
     targets: due.Targets,
     outcome: Outcome | None = None,
-) -> RequestDocument | NotAllowed:
+) -> RequestDocument | NotAllowed | NotFound:
     """The one place the lifecycle table is enforced; one atomic, version-guarded update.
     A conflict is read again: a comment written meanwhile leaves the transition allowed,
     another status change may not."""
-    for _ in range(TRANSITION_ATTEMPTS):
-        if TRANSITIONS.get(request.status, {}).get(status) is not actor:
-            return _not_allowed(request)
-        updated = await _try_transition(
-            request, status, actor, user, comment, scheduled_at, targets, outcome
+
+    async def attempt(current: RequestDocument) -> RequestDocument | NotAllowed | None:
+        if TRANSITIONS.get(current.status, {}).get(status) is not actor:
+            return _not_allowed(current)
+        return await _try_transition(
+            current, status, actor, user, comment, scheduled_at, targets, outcome
         )
-        if updated is not None:
-            return updated
-        current = await RequestDocument.get(request.id)
-        if current is None:
-            break
-        request = current
-    return _not_allowed(request)
+
+    return await _until_written(request, attempt)
 
 
 async def _try_transition(
@@ -296,6 +292,25 @@ async def _try_transition(
         pushes["unannounced"] = entry.id
         changes["unannounced_since"] = moment
     return await _update_unless_changed(request, changes, pushes)
+
+
+async def _until_written[R](
+    request: RequestDocument,
+    attempt: Callable[[RequestDocument], Awaitable[R | None]],
+    attempts: int = WRITE_ATTEMPTS,
+) -> R | NotFound:
+    """``attempt`` on ``request`` until it answers: it decides on the request as read and
+    writes only if nobody changed it since (`_update_unless_changed`); None means somebody
+    did, so the request is read again and ``attempt`` decides anew on what is stored."""
+    for _ in range(attempts):
+        answer = await attempt(request)
+        if answer is not None:
+            return answer
+        current = await RequestDocument.get(request.id)
+        if current is None:
+            return NotFound()
+        request = current
+    raise RequestKeptChanging(request.id)
 
 
 async def _update_unless_changed(
@@ -385,23 +400,19 @@ async def _append_comment(
     answers a NEEDS_INFO request (``answer``). Each attempt writes only if nobody changed
     the request since it was read (its `version`), so both are decided on what is stored;
     after a concurrent change it reads the request again and retries."""
-    for _ in range(COMMENT_ATTEMPTS):
-        if refused := _refuses_comments(request):
+
+    async def attempt(current: RequestDocument) -> RequestDocument | NotAllowed | None:
+        if refused := _refuses_comments(current):
             return refused
         changes: dict[str, object] = {"updated_at": comment.at}
         pushes: dict[str, object] = {"comments": comment}
-        if not comment.by_operator and request.status is S.NEEDS_INFO:
+        if not comment.by_operator and current.status is S.NEEDS_INFO:
             changes["status"] = S.IN_PROGRESS
-            changes |= due.due_fields(request, answer, targets)  # the clock runs again
+            changes |= due.due_fields(current, answer, targets)  # the clock runs again
             pushes["history"] = answer
-        updated = await _update_unless_changed(request, changes, pushes)
-        if updated is not None:
-            return updated
-        current = await RequestDocument.get(request.id)
-        if current is None:
-            return NotFound()
-        request = current
-    raise RequestKeptChanging(request.id)
+        return await _update_unless_changed(current, changes, pushes)
+
+    return await _until_written(request, attempt, COMMENT_ATTEMPTS)
 
 
 async def assign_request(
@@ -421,28 +432,29 @@ async def assign_request(
         assignee = await UserDocument.get(assignee_id)
         if assignee is None or not assignee.is_staff or not live_account(assignee):
             return InvalidInput([FieldProblem("operatorId", FieldErrorCode.ASSIGNEE_NOT_STAFF)])
-    for _ in range(TRANSITION_ATTEMPTS):
-        if refused := _refuses_assignment(request, user, assignee_id):
+    read_assignee = request.assignee_id
+
+    async def attempt(
+        current: RequestDocument,
+    ) -> RequestDocument | NotAllowed | AssignmentConflict | None:
+        if current.assignee_id != read_assignee:
+            return AssignmentConflict()  # someone else assigned it since we read it
+        if refused := _refuses_assignment(current, user, assignee_id):
             return refused
-        if request.assignee_id == assignee_id:
-            return request  # already so: nothing to write or audit
-        updated = await _try_assign(request, user, assignee_id)
+        if current.assignee_id == assignee_id:
+            return current  # already so: nothing to write or audit
+        updated = await _try_assign(current, user, assignee_id)
         if updated is not None:
             await _audit_staff_action(
                 caller,
                 AuditAction.REQUEST_ASSIGNED,
                 updated,
-                before={"assignee": _id_or_none(request.assignee_id)},
+                before={"assignee": _id_or_none(read_assignee)},
                 after={"assignee": _id_or_none(assignee_id)},
             )
-            return updated
-        current = await RequestDocument.get(request.id)
-        if current is None:
-            return NotFound()
-        if current.assignee_id != request.assignee_id:
-            return AssignmentConflict()  # someone else assigned it since we read it
-        request = current  # changed otherwise (a comment, a status): try again
-    raise RequestKeptChanging(request.id)
+        return updated  # None: changed otherwise (a comment, a status), so try again
+
+    return await _until_written(request, attempt)
 
 
 def _refuses_assignment(
@@ -645,10 +657,13 @@ async def _write_outcome(
     on the version read, retried on what is stored after a concurrent change. ``news`` for
     the owner is recorded as pending by the same update (`notifications.announce_pending`
     tells it, or the sweeper after a crash)."""
-    for _ in range(TRANSITION_ATTEMPTS):
-        if refused := _refuses_outcome(request):
+
+    async def attempt(
+        current: RequestDocument,
+    ) -> RequestDocument | NotAllowed | InvalidInput | None:
+        if refused := _refuses_outcome(current):
             return refused
-        outcome = build(request)
+        outcome = build(current)
         if not isinstance(outcome, Outcome):
             return outcome
         moment = now()
@@ -657,14 +672,9 @@ async def _write_outcome(
         if news is not None:
             changes["unannounced_since"] = moment
             pushes = {"unannounced": news.id, "unannounced_news": news}
-        updated = await _update_unless_changed(request, changes, pushes)
-        if updated is not None:
-            return updated
-        current = await RequestDocument.get(request.id)
-        if current is None:
-            return NotFound()
-        request = current
-    raise RequestKeptChanging(request.id)
+        return await _update_unless_changed(current, changes, pushes)
+
+    return await _until_written(request, attempt)
 
 
 def _id_or_none(value: PydanticObjectId | None) -> str | None:
@@ -672,9 +682,8 @@ def _id_or_none(value: PydanticObjectId | None) -> str | None:
 
 
 class RequestKeptChanging(RuntimeError):
-    """Every attempt to add a comment (or assign) found the request changed since it was
-    read: the caller gets an internal error and, as with any failed mutation, still holds
-    the text."""
+    """Every attempt to write to a request found it changed since it was read: the caller
+    gets an internal error and, as with any failed mutation, still holds what it sent."""
 
     def __init__(self, request_id: PydanticObjectId) -> None:
         super().__init__(f"request {request_id} changed on each attempt to write to it")

@@ -179,6 +179,7 @@ class Database:
                 engine_compat.note_writes(engine, connection)
                 engine_compat.index_entries_by_document(connection)
             engine_compat.share_entry_indexes(engine, writing_connections(engine)[0])
+            engine_compat.keep_collection_sizes(writing_connections(engine)[0])
             self._sqlite_file = path
         self._embedded = AsyncMongoEcoProxyServer(
             client=self._embedded_client,

@@ -84,6 +84,11 @@ request the status's entries named, listed first, even with a limit (a dashboard
 holds an array, the patch adds predicates on that index's own expressions, so SQLite
 seeks it and stops at the limit (`_compound_seek`); the engine's predicate stays.
 
+A thirteenth is in counting a whole collection (`totalCount` of the queue or of the
+security events): the engine counts its rows, 6 ms at 100,000 requests. The patch keeps
+each collection's count in a table its triggers update within every write's transaction
+(`keep_collection_sizes`) and reads it for a count without a filter.
+
 It is written for one version: `apply` refuses any other, and a test fails when the pinned
 version changes, so the patch is re-examined (and dropped if the engine fixed these).
 """
@@ -417,6 +422,31 @@ def apply() -> None:
             return walk
         return _skip_unnamed_entries(walk, narrowed)
 
+    count_matching = SQLiteEngine._count_matching_documents_sync
+
+    def count_from_sizes(
+        self: SQLiteEngine, db_name: str, coll_name: str, semantics: Any, context: Any
+    ) -> int:
+        if (
+            not isinstance(semantics.query_plan, MatchAll)
+            or semantics.skip
+            or semantics.limit
+            or semantics.hint is not None
+            or any(
+                index.get("expire_after_seconds") is not None
+                for index in self._load_indexes(db_name, coll_name)
+            )
+        ):
+            return count_matching(self, db_name, coll_name, semantics, context)
+        with self._lock:
+            connection = self._require_connection(context)
+            found = connection.execute(
+                f"SELECT documents FROM {SIZES} WHERE db_name = ? AND coll_name = ?",  # noqa: S608
+                (db_name, coll_name),
+            ).fetchone()
+        return int(found[0]) if found else 0
+
+    SQLiteEngine._count_matching_documents_sync = count_from_sizes  # type: ignore[method-assign]
     SQLiteEngine._build_scalar_sort_select_sql = walk_sort_index_unless_few  # type: ignore[method-assign]
     SQLiteEngine._build_select_sql = build_select_in_index_order  # type: ignore[method-assign]
     SQLiteEngine._field_uniform_tagged_type_in_collection = _uniform_tagged_type  # type: ignore[attr-defined]
@@ -828,6 +858,45 @@ def index_entries_by_document(connection: sqlite3.Connection) -> None:
             f"CREATE INDEX IF NOT EXISTS kabinet_{table}_by_document "
             f"ON {table} (collection_id, storage_key, index_name)"
         )
+
+
+# Documents per collection, kept by triggers in each write's own transaction.
+SIZES = "kabinet_collection_sizes"
+
+
+def keep_collection_sizes(connection: sqlite3.Connection) -> None:
+    """Count each collection's documents once per file and have SQLite keep the counts:
+    triggers on the documents table, which fire inside the transaction of every insert,
+    delete and move between collections (by any connection), so a count stays exact
+    through crashes. The count of a whole collection (a `totalCount` without a filter)
+    then reads one row, where the engine counted its 100,000 rows (6 ms)."""
+    if connection.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (SIZES,)
+    ).fetchone():
+        return
+    changes = {
+        "inserted": ("AFTER INSERT", [("new", 1)]),
+        "deleted": ("AFTER DELETE", [("old", -1)]),
+        "moved": ("AFTER UPDATE OF db_name, coll_name", [("old", -1), ("new", 1)]),
+    }
+    with connection:  # one transaction: counted and kept from the same state
+        connection.execute(
+            f"CREATE TABLE {SIZES} (db_name TEXT NOT NULL, coll_name TEXT NOT NULL, "
+            "documents INTEGER NOT NULL, PRIMARY KEY (db_name, coll_name))"
+        )
+        connection.execute(
+            f"INSERT INTO {SIZES} SELECT db_name, coll_name, count(*) FROM documents "  # noqa: S608
+            "GROUP BY db_name, coll_name"
+        )
+        for name, (event, steps) in changes.items():
+            body = " ".join(
+                f"INSERT INTO {SIZES} VALUES ({row}.db_name, {row}.coll_name, {step}) "  # noqa: S608
+                f"ON CONFLICT (db_name, coll_name) DO UPDATE SET documents = documents + {step};"
+                for row, step in steps
+            )
+            connection.execute(
+                f"CREATE TRIGGER kabinet_size_{name} {event} ON documents BEGIN {body} END"
+            )
 
 
 def note_writes(engine: Any, connection: sqlite3.Connection) -> None:

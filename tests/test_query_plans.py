@@ -758,3 +758,38 @@ async def test_string_equalities_seek_an_index_that_starts_with_their_fields(tmp
 
     assert "LIST SUBQUERY" not in seeking, seeking  # the compound index, sought
     assert "LIST SUBQUERY" in reading, reading  # the status's entries, listed first
+
+
+@pytest.mark.skipif(ON_MONGODB, reason="the patch is of the embedded engine")
+async def test_a_whole_collections_count_is_kept_through_every_kind_of_write(tmp_path: Path):
+    """`totalCount` without a filter reads the count SQLite's triggers keep: right after
+    inserts, deletes, a rename and a drop, and for a file that had documents before."""
+    settings = Settings(_env_file=None, data_dir=tmp_path, database="sizes")
+
+    async def counts(database: Database, name: str) -> tuple[int, int]:
+        kept = (await database.db.command({"count": name, "query": {}}))["n"]
+        counted = (await database.db.command({"count": name, "query": {"n": {"$gte": 0}}}))["n"]
+        return kept, counted
+
+    async with Database(settings, bind_documents=False) as database:
+        items = database.db["items"]
+        await items.insert_many([{"n": n} for n in range(10)])
+        await items.delete_many({"n": {"$lt": 3}})
+        await items.insert_one({"n": 10})
+        assert await counts(database, "items") == (8, 8)
+        # The wire server renames only within its database; the engine's own client does.
+        await database._embedded_client["sizes"]["items"].rename("moved")
+        assert await counts(database, "items") == (0, 0)
+        assert await counts(database, "moved") == (8, 8)
+        await database.db["moved"].drop()
+        assert await counts(database, "moved") == (0, 0)
+        await database.db["older"].insert_many([{"n": n} for n in range(4)])
+
+    with sqlite3.connect(tmp_path / EMBEDDED_FILE) as connection:  # a file from before
+        connection.execute(f"DROP TABLE {engine_compat.SIZES}")
+        for name in ("inserted", "deleted", "moved"):
+            connection.execute(f"DROP TRIGGER kabinet_size_{name}")
+    async with Database(settings, bind_documents=False) as database:
+        assert await counts(database, "older") == (4, 4)
+        await database.db["older"].delete_one({"n": 0})
+        assert await counts(database, "older") == (3, 3)

@@ -9,6 +9,7 @@ from beanie import PydanticObjectId
 
 from kabinet.auth.tokens import new_token, token_hash
 from kabinet.clock import now
+from kabinet.db import find_one
 from kabinet.documents import SessionDocument, UserDocument
 
 _BEARER = re.compile(r"^Bearer\s+(\S+)$", re.IGNORECASE)
@@ -57,10 +58,10 @@ async def resolve_session(
     moment = now()
     # By the unique token hash alone, so every engine searches that index; expiry is checked
     # here (with a range added, the embedded engine scans the collection).
-    session = await SessionDocument.find_one({"token_hash": token_hash(token)})
+    session = await find_one(SessionDocument, {"token_hash": token_hash(token)})
     if session is None or session.expires_at <= moment:
         return None
-    user = await UserDocument.get(session.user_id)
+    user = await find_one(UserDocument, {"_id": session.user_id})
     if not live_account(user):
         return None
     if moment - session.last_seen_at >= TOUCH_INTERVAL:

@@ -3,10 +3,13 @@
 from datetime import timedelta
 
 import pytest
+from strawberry import relay
 
 from kabinet.clock import clock
-from kabinet.documents import PolicyDocument, RequestDocument
-from tests.operations import CHANGE_STATUS, MY_REQUESTS, REQUEST_QUEUE
+from kabinet.documents import PolicyDocument, RequestDocument, UserDocument
+from kabinet.resolvers.requests import RequestSummary
+from kabinet.schema.requests.types import SUMMARY_FIELDS
+from tests.operations import ASSIGN_REQUEST, CHANGE_STATUS, MY_REQUESTS, REQUEST_QUEUE
 from tests.policies import staff_token
 from tests.requests_support import PDF, callback, create, customer, multipart, window
 from tests.support import Api, CommandLog, Mailbox
@@ -197,8 +200,11 @@ async def test_first_screen_reads_contacts_cards_and_page_once_and_counts_nothin
         ("find", "sessions"),
         ("find", "users"),
     ], commands
-    # Whole documents: a projection of every field costs the embedded engine a copy of each.
-    assert command_log.projections[projected:] == []
+    # The page reads only the list's fields of each request; everything else is read whole
+    # (a projection costs the embedded engine a copy of each document).
+    assert [(c, sorted(p)) for c, p in command_log.projections[projected:]] == [
+        ("requests", sorted(RequestSummary.FIELDS))
+    ]
 
 
 async def test_a_request_shows_its_card_after_the_card_is_unlinked(api: Api, token: str):
@@ -211,6 +217,74 @@ async def test_a_request_shows_its_card_after_the_card_is_unlinked(api: Api, tok
 
     assert me["policies"] == []
     assert me["requests"]["edges"][0]["node"]["policy"] == {"number": "UA-1", "active": False}
+
+
+# `history` needs the whole document: asked for directly, through a named fragment and an
+# inline one.
+HISTORY_PAGES = {
+    "field": "{ me { requests { edges { node { number history { status } } } } } }",
+    "fragment": """{ me { requests { ...Page } } }
+fragment Page on RequestConnection { edges { node { number ...Steps } } }
+fragment Steps on Request { history { status } }""",
+    "inline": "{ me { requests { edges { ... on RequestEdge { node { number "
+    "... on Request { history { status } } } } } } } }",
+}
+
+
+@pytest.mark.parametrize("query", list(HISTORY_PAGES.values()), ids=list(HISTORY_PAGES))
+@pytest.mark.parametrize("size", [3, 20])
+async def test_a_page_reads_whole_requests_when_a_field_needs_them_at_no_extra_command(
+    api: Api, token: str, command_log: CommandLog, size: int, query: str
+):
+    for _ in range(size):
+        await callback(api, token)
+
+    start, projected = len(command_log.commands), len(command_log.projections)
+    edges = (await api.data(query, token=token))["me"]["requests"]["edges"]
+    commands = command_log.during_request(start)
+
+    assert [edge["node"]["history"] for edge in edges] == [[{"status": "SUBMITTED"}]] * size
+    assert sorted(commands) == [("find", "requests"), ("find", "sessions"), ("find", "users")]
+    assert command_log.projections[projected:] == []
+
+
+def _summary_selection() -> str:
+    """Every field a page serves from `RequestSummary`, with what a staff member sees."""
+    below = {
+        "assignee": "{ firstName user { email } }",
+        "policy": "{ number active }",
+        "applicant": "{ email }",
+    }
+    return " ".join(f"{name} {below.get(name, '')}" for name in sorted(SUMMARY_FIELDS))
+
+
+async def test_a_page_of_summaries_shows_what_the_whole_request_shows(
+    api: Api, mailbox: Mailbox, command_log: CommandLog
+):
+    token = await customer(api, mailbox, "a@example.com", "+380671234567")
+    assigned, _ = await callback(api, token), await callback(api, token)
+    operator = await staff_token(api, "operator@example.com", "operator")
+    operator_user = await UserDocument.find_one({"email": "operator@example.com"})
+    assert operator_user is not None
+    operator_id = relay.to_base64("User", str(operator_user.id))
+    assign = {"input": {"requestId": assigned["id"], "operatorId": operator_id}}
+    assert (await api.data(ASSIGN_REQUEST, assign, token=operator))["assignRequest"]["assignee"]
+    fields = _summary_selection()
+
+    projected = len(command_log.projections)
+    page = await api.data(
+        f"{{ requestQueue {{ edges {{ node {{ {fields} }} }} }} }}", token=operator
+    )
+    nodes = [edge["node"] for edge in page["requestQueue"]["edges"]]
+    assert [c for c, _ in command_log.projections[projected:]] == ["requests"]
+    aliases = " ".join(
+        f'n{n}: node(id: "{node["id"]}") {{ ... on Request {{ {fields} }} }}'
+        for n, node in enumerate(nodes)
+    )
+    whole = await api.data(f"{{ {aliases} }}", token=operator)
+
+    assert nodes == [whole[f"n{n}"] for n in range(len(nodes))]
+    assert sum(node["assignee"] is not None for node in nodes) == 1
 
 
 APPLICANTS = """{

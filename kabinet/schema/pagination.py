@@ -7,6 +7,7 @@ from typing import Self
 
 import strawberry
 from beanie import PydanticObjectId
+from strawberry.types.nodes import SelectedField, Selection
 
 from kabinet.schema.ids import object_id
 
@@ -59,6 +60,20 @@ def decode_cursor(cursor: str | None) -> str | None:
 def page_size(first: int | None) -> int:
     """`first`, within 1..100 (default 20)."""
     return min(max(first or DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE)
+
+
+def selected_at(selections: list[Selection], path: tuple[str, ...]) -> set[str]:
+    """The names of the fields selected at ``path`` below ``selections`` (e.g. a
+    connection's ``("edges", "node")``), through fragments and aliases."""
+    names: set[str] = set()
+    for selection in selections:
+        if not isinstance(selection, SelectedField):
+            names |= selected_at(selection.selections, path)
+        elif not path:
+            names.add(selection.name)
+        elif selection.name == path[0]:
+            names |= selected_at(selection.selections, path[1:])
+    return names
 
 
 def encode_time_cursor(at: datetime, item_id: PydanticObjectId | None, order: str = "") -> str:

@@ -98,8 +98,8 @@ def due_fields(
     return {"due_at": due, "overdue_watch_at": due}
 
 
-def overdue(request: RequestDocument) -> bool:
-    return request.due_at is not None and aware(request.due_at) <= now()
+def overdue(due_at: datetime | None) -> bool:
+    return due_at is not None and aware(due_at) <= now()
 
 
 def passed(moment: datetime) -> dict[str, object]:

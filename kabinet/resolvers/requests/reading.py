@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any, Self
 
 from beanie import PydanticObjectId
 
@@ -60,6 +61,55 @@ class RequestFilter:
     overdue: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class RequestSummary:
+    """What a list shows of a request without its details, history, comments and files."""
+
+    id: PydanticObjectId
+    number: str
+    kind: RequestKind
+    status: RequestStatus
+    created_at: datetime
+    updated_at: datetime
+    anonymised_at: datetime | None
+    due_at: datetime | None
+    user_id: PydanticObjectId
+    policy_id: PydanticObjectId
+    assignee_id: PydanticObjectId | None
+
+    # The stored fields it is read from: `id` is `_id`, which a find always returns.
+    FIELDS = (
+        "number",
+        "kind",
+        "status",
+        "created_at",
+        "updated_at",
+        "anonymised_at",
+        "due_at",
+        "user_id",
+        "policy_id",
+        "assignee_id",
+    )
+
+    @classmethod
+    def from_stored(cls, stored: dict[str, Any]) -> Self:
+        """From a document as the database returns it (``FIELDS`` of a `RequestDocument`)."""
+        assignee_id = stored.get("assignee_id")
+        return cls(
+            id=PydanticObjectId(stored["_id"]),
+            number=stored["number"],
+            kind=RequestKind(stored["kind"]),
+            status=RequestStatus(stored["status"]),
+            created_at=stored["created_at"],
+            updated_at=stored["updated_at"],
+            anonymised_at=stored.get("anonymised_at"),
+            due_at=stored.get("due_at"),
+            user_id=PydanticObjectId(stored["user_id"]),
+            policy_id=PydanticObjectId(stored["policy_id"]),
+            assignee_id=None if assignee_id is None else PydanticObjectId(assignee_id),
+        )
+
+
 class RequestOrder(StrEnum):
     NEWEST = "newest"
     # By due time, soonest first: only the requests with one (`due_at`).
@@ -76,6 +126,36 @@ async def list_requests(
 ) -> pages.Page[RequestDocument]:
     """The requests ``viewer`` may read that match ``filters``, newest first by (created_at,
     id) or soonest due by (due_at, id), so the order is stable under equal times."""
+    return await pages.in_time_order(
+        RequestDocument, **_listing(viewer, filters, first, after, order)
+    )
+
+
+async def list_request_summaries(
+    *,
+    viewer: UserDocument | None,
+    filters: RequestFilter,
+    first: int,
+    after: pages.After | None,
+    order: RequestOrder = RequestOrder.NEWEST,
+) -> pages.Page[RequestSummary]:
+    """The page of `list_requests`, each request's `RequestSummary` only."""
+    return await pages.fields_in_time_order(
+        RequestDocument,
+        fields=RequestSummary.FIELDS,
+        build=RequestSummary.from_stored,
+        **_listing(viewer, filters, first, after, order),
+    )
+
+
+def _listing(
+    viewer: UserDocument | None,
+    filters: RequestFilter,
+    first: int,
+    after: pages.After | None,
+    order: RequestOrder,
+) -> dict[str, Any]:
+    """The query and page arguments of `pages.in_time_order` for a list of requests."""
     query = readable_of(viewer, filters.owner_id)
     if filters.kinds:
         query["kind"] = {"$in": [kind.value for kind in filters.kinds]}
@@ -98,14 +178,13 @@ async def list_requests(
         one = len(set(filters.assignees)) == 1
         query = within({"assignee_id": filters.assignees[0]} if one else None, query)
     by_due = order is RequestOrder.DUE_SOONEST
-    return await pages.in_time_order(
-        RequestDocument,
-        within(readable(viewer), query),
-        time_field="due_at" if by_due else "created_at",
-        first=first,
-        after=after,
-        newest_first=not by_due,
-    )
+    return {
+        "query": within(readable(viewer), query),
+        "time_field": "due_at" if by_due else "created_at",
+        "first": first,
+        "after": after,
+        "newest_first": not by_due,
+    }
 
 
 # The statuses of the work in hand; a closed request's count grows with the history, and

@@ -29,6 +29,7 @@ from kabinet.schema.pagination import (
     decode_time_cursor,
     encode_time_cursor,
     page_size,
+    selected_at,
 )
 from kabinet.schema.permissions import SignedIn, Staff, viewer
 from kabinet.schema.requests.inputs import (
@@ -44,7 +45,13 @@ from kabinet.schema.requests.inputs import (
     read_uploads,
     request_form,
 )
-from kabinet.schema.requests.types import QueueCounts, Request, RequestConnection, RequestEdge
+from kabinet.schema.requests.types import (
+    SUMMARY_FIELDS,
+    QueueCounts,
+    Request,
+    RequestConnection,
+    RequestEdge,
+)
 
 
 async def request_connection(
@@ -77,19 +84,26 @@ async def request_connection(
             translate("error.cursor_invalid", info.context.caller.locale),
             extensions={"code": GraphQLErrorCode.INVALID_CURSOR, "argument": "after"},
         )
-    page = await requests.list_requests(
-        viewer=info.context.caller.user,
-        filters=filters,
-        first=page_size(first),
-        after=position,
-        order=order,
-    )
+    listing = {
+        "viewer": info.context.caller.user,
+        "filters": filters,
+        "first": page_size(first),
+        "after": position,
+        "order": order,
+    }
+    nodes: list[Request]
+    if selected_at(info.selected_fields, (info.field_name, "edges", "node")) <= SUMMARY_FIELDS:
+        summaries = await requests.list_request_summaries(**listing)
+        page, nodes = summaries, [Request.from_summary(r) for r in summaries.items]
+    else:
+        documents = await requests.list_requests(**listing)
+        page, nodes = documents, [Request.from_document(r) for r in documents.items]
     edges = [
         RequestEdge(
-            cursor=encode_time_cursor(r.due_at if by_due else r.created_at, r.id, tag),  # type: ignore[arg-type]
-            node=Request.from_document(r),
+            cursor=encode_time_cursor(node.due_at if by_due else node.created_at, node.id, tag),  # type: ignore[arg-type]
+            node=node,
         )
-        for r in page.items
+        for node in nodes
     ]
     return RequestConnection(
         edges=edges,

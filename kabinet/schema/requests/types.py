@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Self
 
 import strawberry
+from beanie import PydanticObjectId
 from strawberry import relay
 
 from kabinet.documents import Attachment as AttachmentValue
@@ -38,8 +39,8 @@ from kabinet.documents.request import StatusChange as StatusChangeValue
 from kabinet.documents.request import TimeWindow as TimeWindowValue
 from kabinet.resolvers import requests
 from kabinet.resolvers.files import download_url
+from kabinet.resolvers.requests import RequestSummary, due
 from kabinet.resolvers.requests import available_actions as actions_for
-from kabinet.resolvers.requests import due
 from kabinet.schema.addresses import Address
 from kabinet.schema.context import Info
 from kabinet.schema.enums import (
@@ -462,39 +463,61 @@ class Request(relay.Node):
         "settings; time waiting for the person in NEEDS_INFO is added back). Null when none "
         "applies: NEEDS_INFO (the clock is paused), SCHEDULED, APPROVED or closed."
     )
-    document: strawberry.Private[RequestDocument]
+    user_id: strawberry.Private[PydanticObjectId]
+    policy_id: strawberry.Private[PydanticObjectId]
+    assignee_id: strawberry.Private[PydanticObjectId | None]
+    # None when a page read only the list's fields (`SUMMARY_FIELDS`).
+    document: strawberry.Private[RequestDocument | None]
 
     @classmethod
     def from_document(cls, document: RequestDocument) -> Self:
+        return cls._of(document, document)
+
+    @classmethod
+    def from_summary(cls, summary: RequestSummary) -> Self:
+        return cls._of(summary, None)
+
+    @classmethod
+    def _of(cls, shown: RequestDocument | RequestSummary, document: RequestDocument | None) -> Self:
         return cls(
-            id=str(document.id),
-            number=document.number,
-            kind=document.kind,
-            status=document.status,
-            created_at=document.created_at,
-            updated_at=document.updated_at,
-            anonymised_at=document.anonymised_at,
-            due_at=document.due_at,
+            id=str(shown.id),
+            number=shown.number,
+            kind=shown.kind,
+            status=shown.status,
+            created_at=shown.created_at,
+            updated_at=shown.updated_at,
+            anonymised_at=shown.anonymised_at,
+            due_at=shown.due_at,
+            user_id=shown.user_id,  # type: ignore[arg-type]
+            policy_id=shown.policy_id,  # type: ignore[arg-type]
+            assignee_id=shown.assignee_id,
             document=document,
         )
 
+    def _whole(self) -> RequestDocument:
+        """The whole document, which a page reads when a field outside `SUMMARY_FIELDS` is
+        selected (`request_connection`)."""
+        if self.document is None:
+            raise RuntimeError(f"request {self.number} was read without its document")
+        return self.document
+
     @strawberry.field(description="Whether `dueAt` has passed.")
     def overdue(self) -> bool:
-        return due.overdue(self.document)
+        return due.overdue(self.due_at)
 
     # The parts below are built only when asked for: a list of requests usually shows
     # the number and status of each, not every comment of twenty requests.
 
     @strawberry.field(description="The details of its kind.")
     def details(self) -> RequestDetails:
-        return _details(self.document.details)  # type: ignore[return-value]
+        return _details(self._whole().details)  # type: ignore[return-value]
 
     @strawberry.field(
         description="What the contact centre arranged (where and when, what was approved "
         "and paid), of the request's kind; null until it is recorded."
     )
     def outcome(self, info: Info) -> RequestOutcome | None:
-        arranged = self.document.outcome
+        arranged = self._whole().outcome
         return _outcome(arranged, info) if arranged is not None else None  # type: ignore[return-value]
 
     @strawberry.field(
@@ -512,18 +535,18 @@ class Request(relay.Node):
                 status=allowed.status,
                 required_fields=list(allowed.required_fields),
             )
-            for allowed in actions_for(self.document, viewer)
+            for allowed in actions_for(self._whole(), viewer)
         ]
 
     @strawberry.field(description="Every status, oldest first.")
     def history(self) -> list[StatusChange]:
-        return [StatusChange.from_value(change) for change in self.document.status_changes()]
+        return [StatusChange.from_value(change) for change in self._whole().status_changes()]
 
     @strawberry.field(
         description="Messages, oldest first; staff also see internal notes (`internal`)."
     )
     def comments(self, info: Info) -> list[Comment]:
-        shown = self.document.comments_for(staff=_staff_reads(info))
+        shown = self._whole().comments_for(staff=_staff_reads(info))
         return [Comment.from_value(comment, info) for comment in shown]
 
     @strawberry.field(
@@ -531,7 +554,7 @@ class Request(relay.Node):
         "does. The person sees only the first name."
     )
     async def assignee(self, info: Info) -> RequestAssignee | None:
-        assignee_id = self.document.assignee_id
+        assignee_id = self.assignee_id
         user = await info.context.loaders.user.load(assignee_id) if assignee_id else None
         if user is None:
             return None
@@ -542,7 +565,7 @@ class Request(relay.Node):
 
     @strawberry.field(description="Files filed with it.")
     def attachments(self, info: Info) -> list[Attachment]:
-        return [Attachment.from_value(a, info) for a in self.document.attachments]
+        return [Attachment.from_value(a, info) for a in self._whole().attachments]
 
     @strawberry.field(description="The card it was filed against.", graphql_type=Policy)
     def policy(self, info: Info) -> Policy | Awaitable[Policy]:
@@ -553,19 +576,17 @@ class Request(relay.Node):
 
         def shown(card: PolicyDocument | None) -> Policy:
             # Read once the card is loaded: loading the owner's cards settles the active one.
-            active = viewer is not None and viewer.active_policy_id == self.document.policy_id
+            active = viewer is not None and viewer.active_policy_id == self.policy_id
             return Policy.from_document(card, active=active and not staff, staff=staff)  # type: ignore[arg-type]
 
-        card = info.context.loaders.card_of_request(
-            viewer, self.document.user_id, self.document.policy_id
-        )
+        card = info.context.loaders.card_of_request(viewer, self.user_id, self.policy_id)
         if isinstance(card, PolicyDocument):
             return shown(card)
         return _then(card, shown)
 
     @strawberry.field(description="Who filed it; staff see it for any request.")
     async def applicant(self, info: Info) -> User | None:
-        user = await info.context.loaders.user.load(self.document.user_id)
+        user = await info.context.loaders.user.load(self.user_id)
         return User.from_document(user) if user else None
 
     @classmethod
@@ -583,6 +604,27 @@ class Request(relay.Node):
             cls.from_document(document) if request_id and (document := found[request_id]) else None
             for request_id in ids
         ]
+
+
+# The fields of `Request` that a `RequestSummary` serves: a page selecting no other reads
+# only the summary's fields of each request.
+SUMMARY_FIELDS = frozenset(
+    {
+        "__typename",
+        "id",
+        "number",
+        "kind",
+        "status",
+        "createdAt",
+        "updatedAt",
+        "anonymisedAt",
+        "dueAt",
+        "overdue",
+        "assignee",
+        "policy",
+        "applicant",
+    }
+)
 
 
 @strawberry.type(description="One request in a list.")

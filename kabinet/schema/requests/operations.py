@@ -91,13 +91,13 @@ async def request_connection(
         "after": position,
         "order": order,
     }
-    nodes: list[Request]
+    # Whole documents only when a selected field needs more than a summary.
     if selected_at(info.selected_fields, (info.field_name, "edges", "node")) <= SUMMARY_FIELDS:
-        summaries = await requests.list_request_summaries(**listing)
-        page, nodes = summaries, [Request.from_summary(r) for r in summaries.items]
+        page = await requests.list_request_summaries(**listing)
+        nodes = [Request.from_summary(summary) for summary in page.items]
     else:
-        documents = await requests.list_requests(**listing)
-        page, nodes = documents, [Request.from_document(r) for r in documents.items]
+        page = await requests.list_requests(**listing)
+        nodes = [Request.from_document(document) for document in page.items]
     edges = [
         RequestEdge(
             cursor=encode_time_cursor(node.due_at if by_due else node.created_at, node.id, tag),  # type: ignore[arg-type]

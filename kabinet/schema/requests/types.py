@@ -488,8 +488,8 @@ class Request(relay.Node):
             updated_at=shown.updated_at,
             anonymised_at=shown.anonymised_at,
             due_at=shown.due_at,
-            user_id=shown.user_id,  # type: ignore[arg-type]
-            policy_id=shown.policy_id,  # type: ignore[arg-type]
+            user_id=shown.user_id,
+            policy_id=shown.policy_id,
             assignee_id=shown.assignee_id,
             document=document,
         )

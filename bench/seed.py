@@ -141,7 +141,12 @@ async def file_request(
     services: Services, user: UserDocument, form: requests.RequestForm
 ) -> RequestDocument:
     filed = await requests.create_request(
-        services=services, caller=cli_caller(), user=user, form=form, idempotency_key=None
+        services=services,
+        caller=cli_caller(),
+        user=user,
+        form=form,
+        idempotency_key=None,
+        linked=lambda: policies.linked(user=user),
     )
     if not isinstance(filed, RequestDocument):
         raise RuntimeError(f"filing failed: {filed}")

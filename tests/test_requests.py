@@ -31,7 +31,7 @@ from tests.requests_support import (
     multipart,
     window,
 )
-from tests.support import Api, Mailbox, at_the_start_of_a_window
+from tests.support import Api, CommandLog, Mailbox, at_the_start_of_a_window
 
 
 @pytest.fixture
@@ -58,6 +58,20 @@ async def fs_files() -> int:
 
 
 # ---- every kind
+
+
+async def test_filing_reads_the_cards_once_for_the_check_and_the_answer(
+    api: Api, token: str, command_log: CommandLog
+):
+    """The active card is found for the check and shown in the answer (`policy`) from one
+    read of the account's cards."""
+    await callback(api, token)  # the session is touched at most once: before counting
+    start = len(command_log.commands)
+    filed = await callback(api, token)
+    commands = command_log.during_request(start)
+
+    assert filed["policy"] == {"number": "UA-1"}
+    assert commands.count(("find", "policies")) == 1, commands
 
 
 async def test_doctor_appointment_home_visit(api: Api, token: str):

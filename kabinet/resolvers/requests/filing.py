@@ -1,5 +1,6 @@
 """Filing a request (guide section 4): the five kinds, validated, against the active card."""
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -112,8 +113,11 @@ async def create_request(
     user: UserDocument,
     form: RequestForm,
     idempotency_key: str | None,
+    linked: Callable[[], Awaitable[policies.Linked]],
 ) -> RequestDocument | InvalidInput | NotAllowed | RateLimited:
-    """File a request against the active card; the same idempotency key returns the first."""
+    """File a request against the active card; the same idempotency key returns the first.
+    ``linked`` reads the account's cards (`policies.linked`, or the GraphQL layer's loader
+    of it, so that the answer's `policy` is not read again)."""
     key = parse_idempotency_key(idempotency_key, "idempotencyKey")
     if isinstance(key, FieldProblem):
         return InvalidInput([key])
@@ -123,9 +127,9 @@ async def create_request(
             return existing
     if exceeded := await services.rate_limits.hit(rate_limit.REQUESTS_PER_ACCOUNT, str(user.id)):
         return RateLimited(exceeded.retry_after_seconds)
-    linked = await policies.linked(user=user)
-    policy = linked.active
-    if policy is None and linked.policies:
+    cards = await linked()
+    policy = cards.active
+    if policy is None and cards.policies:
         return NotAllowed(ErrorCode.POLICY_NOT_ACTIVE, "error.no_policy_in_force")
     if policy is None:
         return NotAllowed(ErrorCode.NO_ACTIVE_POLICY, "error.no_active_policy")

@@ -248,6 +248,7 @@ class RequestsMutation:
             user=user,
             form=await request_form(input),
             idempotency_key=idempotency_key,
+            linked=lambda: info.context.loaders.linked.load(user),
         )
         return _answer(info, outcome)
 

@@ -440,10 +440,18 @@ def apply() -> None:
             return count_matching(self, db_name, coll_name, semantics, context)
         with self._lock:
             connection = self._require_connection(context)
-            found = connection.execute(
-                f"SELECT documents FROM {SIZES} WHERE db_name = ? AND coll_name = ?",  # noqa: S608
-                (db_name, coll_name),
+            kept = connection.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (SIZES,)
             ).fetchone()
+            found = (
+                kept
+                and connection.execute(
+                    f"SELECT documents FROM {SIZES} WHERE db_name = ? AND coll_name = ?",  # noqa: S608
+                    (db_name, coll_name),
+                ).fetchone()
+            )
+        if not kept:  # a file opened without `keep_collection_sizes` (not by `Database`)
+            return count_matching(self, db_name, coll_name, semantics, context)
         return int(found[0]) if found else 0
 
     SQLiteEngine._count_matching_documents_sync = count_from_sizes  # type: ignore[method-assign]

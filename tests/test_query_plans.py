@@ -789,6 +789,13 @@ async def test_a_whole_collections_count_is_kept_through_every_kind_of_write(tmp
         connection.execute(f"DROP TABLE {engine_compat.SIZES}")
         for name in ("inserted", "deleted", "moved"):
             connection.execute(f"DROP TRIGGER kabinet_size_{name}")
+    from mongoeco import AsyncMongoClient as EmbeddedClient
+    from mongoeco.engines import SQLiteEngine
+
+    engine = SQLiteEngine(str(tmp_path / EMBEDDED_FILE))  # opened without `Database`
+    async with EmbeddedClient(engine) as client:
+        assert await client["sizes"]["older"].count_documents({}) == 4
+        assert (await client["sizes"].command({"count": "older", "query": {}}))["n"] == 4
     async with Database(settings, bind_documents=False) as database:
         assert await counts(database, "older") == (4, 4)
         await database.db["older"].delete_one({"n": 0})

@@ -41,6 +41,7 @@ from kabinet.resolvers.requests.outcomes import (
 from kabinet.resolvers.requests.reading import (
     OPEN,
     RequestFilter,
+    RequestListing,
     RequestOrder,
     RequestSummary,
     count_open,
@@ -75,6 +76,7 @@ __all__ = [
     "ReimbursementOutcomeForm",
     "RequestFilter",
     "RequestForm",
+    "RequestListing",
     "RequestOrder",
     "RequestSummary",
     "add_comment",

@@ -116,46 +116,37 @@ class RequestOrder(StrEnum):
     DUE_SOONEST = "due_soonest"
 
 
-async def list_requests(
-    *,
-    viewer: UserDocument | None,
-    filters: RequestFilter,
-    first: int,
-    after: pages.After | None,
-    order: RequestOrder = RequestOrder.NEWEST,
-) -> pages.Page[RequestDocument]:
-    """The requests ``viewer`` may read that match ``filters``, newest first by (created_at,
-    id) or soonest due by (due_at, id), so the order is stable under equal times."""
-    return await pages.in_time_order(
-        RequestDocument, **_listing(viewer, filters, first, after, order)
-    )
+@dataclass(frozen=True, slots=True)
+class RequestListing:
+    """A page of requests ``viewer`` may read that match ``filters``, newest first by
+    (created_at, id) or soonest due by (due_at, id), so the order is stable under equal
+    times."""
+
+    viewer: UserDocument | None
+    filters: RequestFilter
+    first: int
+    after: pages.After | None
+    order: RequestOrder = RequestOrder.NEWEST
 
 
-async def list_request_summaries(
-    *,
-    viewer: UserDocument | None,
-    filters: RequestFilter,
-    first: int,
-    after: pages.After | None,
-    order: RequestOrder = RequestOrder.NEWEST,
-) -> pages.Page[RequestSummary]:
-    """The page of `list_requests`, each request's `RequestSummary` only."""
+async def list_requests(listing: RequestListing) -> pages.Page[RequestDocument]:
+    """The page of ``listing``, whole requests."""
+    return await pages.in_time_order(RequestDocument, **_page_arguments(listing))
+
+
+async def list_request_summaries(listing: RequestListing) -> pages.Page[RequestSummary]:
+    """The page of ``listing``, each request's `RequestSummary` only."""
     return await pages.fields_in_time_order(
         RequestDocument,
         fields=RequestSummary.FIELDS,
         build=RequestSummary.from_stored,
-        **_listing(viewer, filters, first, after, order),
+        **_page_arguments(listing),
     )
 
 
-def _listing(
-    viewer: UserDocument | None,
-    filters: RequestFilter,
-    first: int,
-    after: pages.After | None,
-    order: RequestOrder,
-) -> dict[str, Any]:
-    """The query and page arguments of `pages.in_time_order` for a list of requests."""
+def _page_arguments(listing: RequestListing) -> dict[str, Any]:
+    """The query and page arguments of `pages.in_time_order` for ``listing``."""
+    viewer, filters, order = listing.viewer, listing.filters, listing.order
     query = readable_of(viewer, filters.owner_id)
     if filters.kinds:
         query["kind"] = {"$in": [kind.value for kind in filters.kinds]}
@@ -181,8 +172,8 @@ def _listing(
     return {
         "query": within(readable(viewer), query),
         "time_field": "due_at" if by_due else "created_at",
-        "first": first,
-        "after": after,
+        "first": listing.first,
+        "after": listing.after,
         "newest_first": not by_due,
     }
 

@@ -84,19 +84,19 @@ async def request_connection(
             translate("error.cursor_invalid", info.context.caller.locale),
             extensions={"code": GraphQLErrorCode.INVALID_CURSOR, "argument": "after"},
         )
-    listing = {
-        "viewer": info.context.caller.user,
-        "filters": filters,
-        "first": page_size(first),
-        "after": position,
-        "order": order,
-    }
+    listing = requests.RequestListing(
+        viewer=info.context.caller.user,
+        filters=filters,
+        first=page_size(first),
+        after=position,
+        order=order,
+    )
     # Whole documents only when a selected field needs more than a summary.
     if selected_at(info.selected_fields, (info.field_name, "edges", "node")) <= SUMMARY_FIELDS:
-        page = await requests.list_request_summaries(**listing)
+        page = await requests.list_request_summaries(listing)
         nodes = [Request.from_summary(summary) for summary in page.items]
     else:
-        page = await requests.list_requests(**listing)
+        page = await requests.list_requests(listing)
         nodes = [Request.from_document(document) for document in page.items]
     edges = [
         RequestEdge(

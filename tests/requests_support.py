@@ -7,7 +7,7 @@ from typing import Any
 from kabinet.clock import now
 from kabinet.documents import PolicyDocument
 from tests.accounts import signed_up
-from tests.operations import CREATE_REQUEST
+from tests.operations import CHANGE_STATUS, CREATE_REQUEST
 from tests.policies import PHONE, card, confirmed_phone
 from tests.support import Api, Mailbox
 
@@ -32,6 +32,13 @@ async def customer(
 def window(hours_from_now: int = 24, length: int = 2) -> dict[str, str]:
     start = now() + timedelta(hours=hours_from_now)
     return {"from": start.isoformat(), "to": (start + timedelta(hours=length)).isoformat()}
+
+
+async def change_status(api: Api, token: str, request_id: str, status: str, **fields: Any) -> dict:
+    """changeRequestStatus with ``fields`` besides the status (an outcome, a comment...): its
+    answer."""
+    variables = {"input": {"requestId": request_id, "status": status, **fields}}
+    return (await api.data(CHANGE_STATUS, variables, token=token))["changeRequestStatus"]
 
 
 async def create(api: Api, token: str, kind_input: dict[str, Any], key: str | None = None) -> dict:

@@ -2,10 +2,8 @@
 the lifecycle table and the permission rules, for a member and an operator at several
 statuses; what it lists is accepted, and a move it leaves out is refused."""
 
-from typing import Any
-
-from tests.operations import ADD_COMMENT, ASSIGN_REQUEST, CHANGE_STATUS
-from tests.requests_support import callback, create, window
+from tests.operations import ADD_COMMENT, ASSIGN_REQUEST
+from tests.requests_support import callback, change_status, create, window
 from tests.support import Api
 from tests.test_outcomes import APPOINTMENT, in_two_days
 
@@ -24,11 +22,6 @@ async def actions(api: Api, token: str, request_id: str) -> set[tuple[str, str |
         (each["action"], each["status"], tuple(each["requiredFields"]))
         for each in node["availableActions"]
     }
-
-
-async def move(api: Api, operator: str, request_id: str, status: str, **extra: Any) -> dict:
-    variables = {"input": {"requestId": request_id, "status": status, **extra}}
-    return (await api.data(CHANGE_STATUS, variables, token=operator))["changeRequestStatus"]
 
 
 async def test_a_new_request_can_be_cancelled_by_its_member_and_taken_up_by_staff(
@@ -52,7 +45,7 @@ async def test_an_appointment_in_progress_lists_what_scheduling_needs(
     filed = await create(
         api, member, {"doctorAppointment": {"specialty": "Терапевт", "preferredTimes": [window()]}}
     )
-    await move(api, operator, filed["id"], "IN_PROGRESS")
+    await change_status(api, operator, filed["id"], "IN_PROGRESS")
 
     listed = await actions(api, operator, filed["id"])
 
@@ -67,7 +60,7 @@ async def test_an_appointment_in_progress_lists_what_scheduling_needs(
     }
     assert await actions(api, member, filed["id"]) == {("CANCEL", "CANCELLED", ()), COMMENT}
     # What it lists, sent with the fields it names, is accepted.
-    scheduled = await move(
+    scheduled = await change_status(
         api,
         operator,
         filed["id"],
@@ -85,12 +78,12 @@ async def test_staff_who_took_a_request_may_release_it_and_nobody_moves_a_closed
     me = (await api.data("query { me { id } }", token=operator))["me"]["id"]
     taken = {"input": {"requestId": request_id, "operatorId": me}}
     await api.data(ASSIGN_REQUEST, taken, token=operator)
-    await move(api, operator, request_id, "REJECTED")
+    await change_status(api, operator, request_id, "REJECTED")
 
     assert await actions(api, operator, request_id) == {("RELEASE", None, ())}
     assert await actions(api, member, request_id) == set()
     # A move it leaves out is refused, a comment too.
-    assert (await move(api, operator, request_id, "IN_PROGRESS"))["code"] == (
+    assert (await change_status(api, operator, request_id, "IN_PROGRESS"))["code"] == (
         "TRANSITION_NOT_ALLOWED"
     )
     commented = await api.data(

@@ -17,9 +17,9 @@ from kabinet.i18n import Locale
 from kabinet.resolvers.requests import due
 from kabinet.schema.ids import decode_id
 from tests.conftest import served
-from tests.operations import ADD_COMMENT, ASSIGN_REQUEST, CHANGE_STATUS, DUE_QUEUE, QUEUE_COUNTS
+from tests.operations import ADD_COMMENT, ASSIGN_REQUEST, DUE_QUEUE, QUEUE_COUNTS
 from tests.policies import staff_token
-from tests.requests_support import callback, create, customer, window
+from tests.requests_support import callback, change_status, create, customer, window
 from tests.subscriptions import next_message, subscribed
 from tests.support import Api, CommandLog, Mailbox, api_from
 from tests.test_api_guide import operations as guide
@@ -42,11 +42,6 @@ async def appointment(api: Api, token: str) -> dict:
     )
 
 
-async def change(api: Api, token: str, request_id: str, status: str) -> dict:
-    variables = {"input": {"requestId": request_id, "status": status}}
-    return (await api.data(CHANGE_STATUS, variables, token=token))["changeRequestStatus"]
-
-
 async def seen(api: Api, token: str, request_id: str) -> dict:
     return (await api.data(DUE, {"id": request_id}, token=token))["node"]
 
@@ -61,11 +56,11 @@ async def test_the_due_time_follows_the_status_and_needs_info_pauses_the_clock(
     # Filed: the first response is due (a callback: within 30 minutes).
     assert at((await seen(api, operator, filed["id"]))["dueAt"]) == created + timedelta(minutes=30)
 
-    await change(api, operator, filed["id"], "IN_PROGRESS")
+    await change_status(api, operator, filed["id"], "IN_PROGRESS")
     outcome_due = created + timedelta(minutes=240)
     assert at((await seen(api, operator, filed["id"]))["dueAt"]) == outcome_due
 
-    await change(api, operator, filed["id"], "NEEDS_INFO")
+    await change_status(api, operator, filed["id"], "NEEDS_INFO")
     clock.advance(timedelta(hours=5))  # past the outcome's time, but the member is asked
     assert await seen(api, operator, filed["id"]) == {
         "status": "NEEDS_INFO",
@@ -87,7 +82,7 @@ async def test_the_due_time_follows_the_status_and_needs_info_pauses_the_clock(
 
     clock.advance(timedelta(hours=4))
     assert (await seen(api, operator, filed["id"]))["overdue"] is True
-    await change(api, operator, filed["id"], "REJECTED")
+    await change_status(api, operator, filed["id"], "REJECTED")
     assert (await seen(api, operator, filed["id"]))["dueAt"] is None
 
 
@@ -99,12 +94,12 @@ async def test_the_queue_sorts_by_due_time_and_filters_the_overdue(api: Api, mai
     member = await customer(api, mailbox)
     operator = await staff_token(api, "operator@example.com", "operator")
     working = await appointment(api, member)  # outcome due in a day once in progress
-    await change(api, operator, working["id"], "IN_PROGRESS")
+    await change_status(api, operator, working["id"], "IN_PROGRESS")
     later = await appointment(api, member)  # first response due in 60 minutes
     soonest = await callback(api, member)  # in 30 minutes
     asked = await callback(api, member)
-    await change(api, operator, asked["id"], "IN_PROGRESS")
-    await change(api, operator, asked["id"], "NEEDS_INFO")  # no due time: left out
+    await change_status(api, operator, asked["id"], "IN_PROGRESS")
+    await change_status(api, operator, asked["id"], "NEEDS_INFO")  # no due time: left out
 
     numbers = []
     after = None
@@ -159,7 +154,7 @@ async def test_turning_overdue_is_announced_once_by_one_of_two_processes(
             await asyncio.sleep(0.5)
             # The next event is the operator's change, not a second announcement, and the
             # member heard of the change only.
-            await change(api, operator, filed["id"], "IN_PROGRESS")
+            await change_status(api, operator, filed["id"], "IN_PROGRESS")
             following = (await next_message(queue))["payload"]["data"]["requestQueueUpdated"]
             assert following["becameOverdue"] is False
             for_member = (await next_message(mine))["payload"]["data"]["requestUpdated"]
@@ -190,8 +185,8 @@ async def test_queue_counts_cost_the_same_commands_for_any_number_of_requests(
     operator = await staff_token(api, "operator@example.com", "operator")
     filed = [await callback(api, member) for _ in range(size)]
     booked = await appointment(api, member)
-    await change(api, operator, booked["id"], "IN_PROGRESS")
-    await change(api, operator, filed[0]["id"], "REJECTED")  # closed: not counted
+    await change_status(api, operator, booked["id"], "IN_PROGRESS")
+    await change_status(api, operator, filed[0]["id"], "REJECTED")  # closed: not counted
     me = (await api.data("{ me { id } }", token=operator))["me"]["id"]
     taken = {"input": {"requestId": booked["id"], "operatorId": me}}
     await api.data(ASSIGN_REQUEST, taken, token=operator)
@@ -308,7 +303,7 @@ async def test_requests_filed_before_due_times_get_theirs(
     member = await customer(api, mailbox)
     operator = await staff_token(api, "operator@example.com", "operator")
     old, recent, closed = [await callback(api, member) for _ in range(3)]
-    await change(api, operator, closed["id"], "REJECTED")
+    await change_status(api, operator, closed["id"], "REJECTED")
     collection = RequestDocument.get_pymongo_collection()
     await collection.update_many({}, {"$unset": {"due_at": "", "overdue_watch_at": ""}})
     # `old` was filed an hour before the others: its first response is overdue already.
@@ -344,12 +339,12 @@ async def test_a_re_planned_request_gets_a_whole_outcome_target_from_its_return(
     member = await customer(api, mailbox)
     operator = await staff_token(api, "operator@example.com", "operator")
     filed = await appointment(api, member)
-    await change(api, operator, filed["id"], "IN_PROGRESS")
+    await change_status(api, operator, filed["id"], "IN_PROGRESS")
     scheduled = {"requestId": filed["id"], "at": in_two_days(), "appointment": APPOINTMENT}
     await api.data(guide()["ScheduleAppointment"], scheduled, token=operator)
     clock.advance(timedelta(days=2))  # the visit fell through, past the first day's target
 
-    await change(api, operator, filed["id"], "IN_PROGRESS")
+    await change_status(api, operator, filed["id"], "IN_PROGRESS")
 
     stored = await RequestDocument.get(_id(filed["id"]))
     assert stored is not None

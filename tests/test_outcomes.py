@@ -35,6 +35,7 @@ from tests.requests_support import (
     PNG,
     VALID_IBAN,
     callback,
+    change_status,
     create,
     customer,
     multipart,
@@ -87,9 +88,8 @@ async def appointment(api: Api, member: str, operator: str) -> str:
 
 
 async def start(api: Api, operator: str, request_id: str) -> None:
-    variables = {"input": {"requestId": request_id, "status": "IN_PROGRESS"}}
-    started = await api.data(CHANGE_STATUS, variables, token=operator)
-    assert started["changeRequestStatus"]["status"] == "IN_PROGRESS"
+    started = await change_status(api, operator, request_id, "IN_PROGRESS")
+    assert started["status"] == "IN_PROGRESS"
 
 
 def in_two_days() -> str:
@@ -243,8 +243,7 @@ async def medications(api: Api, member: str, operator: str) -> str:
 
 async def approve(api: Api, operator: str, request_id: str, outcome: Any) -> dict[str, Any]:
     given = {"outcome": {"medications": outcome}} if outcome else {}
-    variables = {"input": {"requestId": request_id, "status": "APPROVED"} | given}
-    return (await api.data(CHANGE_STATUS, variables, token=operator))["changeRequestStatus"]
+    return await change_status(api, operator, request_id, "APPROVED", **given)
 
 
 async def test_approved_medications_tell_the_member_where_and_which(

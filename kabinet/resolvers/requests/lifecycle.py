@@ -502,12 +502,10 @@ async def record_call_attempt(
 ) -> RequestDocument | NotFound | NotAllowed | InvalidInput:
     """Staff: how a call for a callback request went, and when the next one is planned
     (None: none planned); appended to its outcome by one version-guarded update; audited."""
-    request = await find_request(user, request_id)
+    checked = Checked()
+    request = await _request_of_kind(user, request_id, K.CALLBACK, checked)
     if request is None:
         return NotFound()
-    checked = Checked()
-    if request.kind is not K.CALLBACK:
-        checked.fail("requestId", FieldErrorCode.OUTCOME_KIND_MISMATCH)
     if next_attempt_at is not None and next_attempt_at <= now():
         checked.fail("nextAttemptAt", FieldErrorCode.TIME_NOT_IN_FUTURE)
     if checked.problems:
@@ -535,6 +533,17 @@ async def record_call_attempt(
     return updated
 
 
+async def _request_of_kind(
+    user: UserDocument, request_id: PydanticObjectId, kind: RequestKind, checked: Checked
+) -> RequestDocument | None:
+    """The request ``user`` may read, for an outcome of ``kind``: one of another kind is
+    a problem in ``checked``."""
+    request = await find_request(user, request_id)
+    if request is not None and request.kind is not kind:
+        checked.fail("requestId", FieldErrorCode.OUTCOME_KIND_MISMATCH)
+    return request
+
+
 async def upload_lab_results(
     *,
     services: Services,
@@ -546,12 +555,10 @@ async def upload_lab_results(
     """Staff: a lab tests request's results (PDF, JPEG, PNG), stored as the owner's files
     and added to its outcome by one version-guarded update; the owner is told they are
     ready (recorded as pending news by the same update). Audited."""
-    request = await find_request(user, request_id)
+    checked = Checked()
+    request = await _request_of_kind(user, request_id, K.LAB_TESTS, checked)
     if request is None:
         return NotFound()
-    checked = Checked()
-    if request.kind is not K.LAB_TESTS:
-        checked.fail("requestId", FieldErrorCode.OUTCOME_KIND_MISMATCH)
     checked.problems.extend(
         files.file_problems(results, "files", required=True, types=files.DOCUMENT_TYPES)
     )
@@ -606,11 +613,12 @@ async def record_payout(
     """Staff: the payout of an approved reimbursement (PENDING, or PAID with its date and
     reference), at most the approved amount; written by one version-guarded update of the
     outcome. The owner is told once when it is PAID. Audited."""
-    request = await find_request(user, request_id)
+    checked = Checked()
+    request = await _request_of_kind(user, request_id, K.REIMBURSEMENT, checked)
     if request is None:
         return NotFound()
-    if request.kind is not K.REIMBURSEMENT:
-        return InvalidInput([FieldProblem("requestId", FieldErrorCode.OUTCOME_KIND_MISMATCH)])
+    if checked.problems:
+        return InvalidInput(checked.problems)
 
     def with_payout(current: RequestDocument) -> ReimbursementOutcome | InvalidInput:
         decision = current.outcome

@@ -21,6 +21,7 @@ from kabinet import metrics
 from kabinet.auth.sessions import bearer_token
 from kabinet.config import Settings
 from kabinet.db import Database
+from kabinet.documents.search_keys import KeyedCards
 from kabinet.events import EventSource, choose_source
 from kabinet.logs import configure_logging
 from kabinet.middleware import (
@@ -88,7 +89,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         overdue = asyncio.create_task(
             due.keep_announcing_overdue(settings), name="overdue-announcements"
         )
-        keys = asyncio.create_task(_fill_search_keys(), name="search-keys")
+        keys = asyncio.create_task(_fill_search_keys(services.keyed_cards), name="search-keys")
         dues = asyncio.create_task(_fill_due_times(settings), name="due-times")
         source = choose_source(
             await db.client.admin.command("hello"),
@@ -219,15 +220,16 @@ async def _fill_due_times(settings: Settings) -> None:
         logger.info("due times written for %d requests filed before they existed", filled)
 
 
-async def _fill_search_keys() -> None:
+async def _fill_search_keys(keyed_cards: KeyedCards) -> None:
     """Once at start; the next start finishes what a failure here left."""
     try:
-        filled = await policies.fill_missing_search_keys()
+        keyed = await policies.fill_outdated_search_keys()
     except Exception:  # the server serves on; those cards are not found by search yet
         logger.exception("writing the search keys of older cards failed")
         return
-    if filled:
-        logger.info("search keys written for %d cards stored before they existed", filled)
+    keyed_cards.current = True
+    if keyed:
+        logger.info("search keys written for %d cards keyed by an earlier scheme", keyed)
 
 
 def serve_app() -> Starlette:

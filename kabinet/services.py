@@ -1,12 +1,13 @@
 """What the use cases need from the running application, passed explicitly."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Self
 
 from kabinet.auth.passwords import PasswordHashing
 from kabinet.auth.rate_limit import RateLimits
 from kabinet.config import Settings
 from kabinet.db import Database
+from kabinet.documents.search_keys import KeyedCards
 from kabinet.events import Broker
 from kabinet.events.sockets import Sockets
 from kabinet.notify.outbox import Outbox
@@ -21,6 +22,7 @@ class Services:
     database: Database
     rate_limits: RateLimits
     passwords: PasswordHashing
+    keyed_cards: KeyedCards = field(default_factory=KeyedCards)
 
     @classmethod
     def of(cls, settings: Settings, database: Database) -> Self:

@@ -275,7 +275,7 @@ async def test_a_large_import_is_written_in_batches_with_the_same_report(
     assert await PolicyDocument.count() == 2500 - 3 - 1
     overwritten = await PolicyDocument.find_one({"number": "UA-00100"})
     assert overwritten.insurer == "Демо"
-    assert overwritten.search_keys == overwritten.derived_search_keys()
+    assert overwritten.search_keys == overwritten.search_fields()["search_keys"]
     assert (await PolicyDocument.find_one({"number": "UA-00009"})).insured_person.full_name == (
         "Шевчук Андрій 10"
     )

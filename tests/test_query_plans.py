@@ -277,7 +277,8 @@ async def scenario(api: Api, mailbox: Mailbox, sms_gateway: SmsGateway) -> None:
             after = page["requestQueue"]["pageInfo"]["endCursor"]
             await api.data(DUE_QUEUE, {**variables, "after": after}, token=operator)
     await api.data(QUEUE_COUNTS, token=operator)
-    await api.data(FIND_POLICIES, {"search": "+380671234567"}, token=operator)
+    for search in ("+380671234567", "Коваленко Олена"):
+        await api.data(FIND_POLICIES, {"search": search}, token=operator)
     user = await UserDocument.find_one({"email": olena.email})
     assert user is not None
     for events_filter in (None, {"userId": str(user.id)}, {"action": "LOGIN"}):

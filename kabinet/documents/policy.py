@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from pymongo import ASCENDING, IndexModel
 
 from kabinet.clock import now
-from kabinet.documents.search_keys import search_keys
+from kabinet.documents.search_keys import keyed
 from kabinet.documents.settings import WholeDocuments
 
 
@@ -48,6 +48,8 @@ class PolicyDocument(Document):
     # What staff search by (kabinet.documents.search_keys); derived from the number,
     # the insured person's name and the phones, rewritten with any of them.
     search_keys: list[str] = Field(default_factory=list)
+    # The scheme those keys follow (SEARCH_KEYS_VERSION); 0 on cards stored before it.
+    search_keys_version: int = 0
     created_at: datetime = Field(default_factory=now)
     updated_at: datetime = Field(default_factory=now)
 
@@ -56,15 +58,16 @@ class PolicyDocument(Document):
         validity (a registry row can say active after its last day)."""
         return self.status is PolicyStatus.ACTIVE and self.valid_from <= day <= self.valid_to
 
-    def derived_search_keys(self, phones: list[str] | None = None) -> list[str]:
-        """The search keys of this card, or of it with ``phones`` instead of its own."""
-        return search_keys(
+    def search_fields(self, phones: list[str] | None = None) -> dict[str, object]:
+        """The search fields of this card, or of it with ``phones`` instead of its own."""
+        return keyed(
             self.number, self.insured_person.full_name, self.phones if phones is None else phones
         )
 
     @before_event(Insert, Replace, Save)
-    def _fill_search_keys(self) -> None:
-        self.search_keys = self.derived_search_keys()
+    def fill_search_fields(self) -> None:
+        for field, value in self.search_fields().items():
+            setattr(self, field, value)
 
     class Settings(WholeDocuments):
         name = "policies"

@@ -25,7 +25,13 @@ from kabinet.documents import (
     Relationship,
     UserDocument,
 )
-from kabinet.documents.search_keys import search_keys, words
+from kabinet.documents.search_keys import (
+    SEARCH_KEYS_VERSION,
+    KeyedCards,
+    keyed,
+    pair_key,
+    words,
+)
 from kabinet.resolvers import audit
 from kabinet.resolvers.errors import (
     ErrorCode,
@@ -190,9 +196,12 @@ class PolicyPage:
     count: Callable[[], Awaitable[int]]  # run only when the total is asked for
 
 
-def search_query(search: str) -> dict[str, object]:
+def search_query(search: str, *, pair_keys: bool) -> dict[str, object]:
     """Cards whose search keys (kabinet.documents.search_keys) hold a prefix of every word
-    of ``search`` (the name), or ``search`` itself (a number prefix), or its phone."""
+    of ``search`` (the name), or ``search`` itself (a number prefix), or its phone. With
+    ``pair_keys`` (every card has them) a pair key, when the words make one, comes first:
+    both engines read the index entries of the first key of an `$all` and test the others
+    on those cards only."""
     text = " ".join(search.split())
     if not text:
         return {}
@@ -202,16 +211,22 @@ def search_query(search: str) -> dict[str, object]:
         exact.append(phone)
     conditions: list[dict[str, object]] = [{"search_keys": {"$in": exact}}] if exact else []
     if name_words := words(text):
-        conditions.append({"search_keys": {"$all": name_words}})
+        pair = pair_key(name_words) if pair_keys else None
+        conditions.append({"search_keys": {"$all": [pair, *name_words] if pair else name_words}})
     return {"$or": conditions} if conditions else {"_id": None}
 
 
 async def find_policies(
-    *, viewer: UserDocument | None, search: str, first: int, after: str | None
+    *,
+    viewer: UserDocument | None,
+    search: str,
+    first: int,
+    after: str | None,
+    keyed_cards: KeyedCards,
 ) -> PolicyPage:
     """Staff search by policy number, phone or insured person's name, among the cards
     ``viewer`` may read; ordered by number."""
-    query = within(await readable(viewer), search_query(search))
+    query = within(await readable(viewer), search_query(search, pair_keys=keyed_cards.current))
     page_query = {"$and": [query, {"number": {"$gt": after}}]} if after else query
     found = await PolicyDocument.find(page_query).sort("number").limit(first + 1).to_list()
     return PolicyPage(
@@ -221,36 +236,41 @@ async def find_policies(
     )
 
 
-async def fill_missing_search_keys(batch_size: int = 500) -> int:
-    """Give the cards written before search keys existed their keys, ``batch_size`` at a
-    time; how many were filled. Idempotent: a card already keyed (here, by an import or
-    an operator's change meanwhile) is left as it is, so processes may run it at once."""
+async def fill_outdated_search_keys(batch_size: int = 500) -> int:
+    """Key again the cards whose search keys are missing or follow an earlier scheme
+    (`SEARCH_KEYS_VERSION`), ``batch_size`` at a time in `_id` order; how many were keyed.
+    Idempotent: a card keyed meanwhile (by an import or an operator's change) is left as
+    it is, so processes may run it at once."""
     collection = PolicyDocument.get_pymongo_collection()
-    missing = {"search_keys": {"$exists": False}}
-    filled = 0
-    while cards := await collection.find(
-        missing, {"number": 1, "insured_person.full_name": 1, "phones": 1}
-    ).to_list(batch_size):
+    outdated = {"search_keys_version": {"$ne": SEARCH_KEYS_VERSION}}
+    fields = {"number": 1, "insured_person.full_name": 1, "phones": 1}
+    keyed_count, after = 0, None
+    while (
+        cards := await collection.find(
+            {**outdated, "_id": {"$gt": after}} if after else outdated, fields
+        )
+        .sort("_id")
+        .to_list(batch_size)
+    ):
         await collection.bulk_write(
             [
                 UpdateOne(
-                    {"_id": card["_id"], **missing},
+                    {"_id": card["_id"], **outdated},
                     {
-                        "$set": {
-                            "search_keys": search_keys(
-                                card["number"],
-                                card["insured_person"]["full_name"],
-                                card.get("phones", []),
-                            )
-                        }
+                        "$set": keyed(
+                            card["number"],
+                            card["insured_person"]["full_name"],
+                            card.get("phones", []),
+                        )
                     },
                 )
                 for card in cards
             ],
             ordered=False,
         )
-        filled += len(cards)
-    return filled
+        keyed_count += len(cards)
+        after = cards[-1]["_id"]
+    return keyed_count
 
 
 async def update_policy_phones(
@@ -274,7 +294,7 @@ async def update_policy_phones(
     await policy.set(
         {
             "phones": normalized,
-            "search_keys": policy.derived_search_keys(normalized),
+            **policy.search_fields(normalized),
             "updated_at": now(),
         }
     )

@@ -190,7 +190,7 @@ def _upsert(policy: PolicyDocument) -> UpdateOne:
     fields["insured_person"]["birth_date"] = (
         datetime.combine(birth, datetime.min.time()) if birth else None
     )
-    fields["search_keys"] = policy.derived_search_keys()
+    fields.update(policy.search_fields())
     moment = now()
     return UpdateOne(
         {"number": policy.number},

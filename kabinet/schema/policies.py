@@ -207,6 +207,7 @@ class PoliciesQuery:
             search=search,
             first=page_size(first),
             after=decode_cursor(after),
+            keyed_cards=info.context.services.keyed_cards,
         )
         edges = [
             PolicyEdge(

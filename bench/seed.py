@@ -31,7 +31,7 @@ from kabinet.documents import (
     UserDocument,
 )
 from kabinet.documents.request import MedicationItem, TimeWindow
-from kabinet.resolvers import account, addresses, policies, profile, requests
+from kabinet.resolvers import account, addresses, contacts, policies, profile, requests
 from kabinet.resolvers.errors import InvalidInput
 from kabinet.resolvers.policy_import import import_rows
 from kabinet.services import Services
@@ -147,6 +147,7 @@ async def file_request(
         form=form,
         idempotency_key=None,
         linked=lambda: policies.linked(user=user),
+        own_contacts=lambda: contacts.list_contacts(user.id),  # type: ignore[arg-type]
     )
     if not isinstance(filed, RequestDocument):
         raise RuntimeError(f"filing failed: {filed}")

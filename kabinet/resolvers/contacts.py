@@ -101,7 +101,11 @@ def primary_ids(contacts: list[ContactDocument]) -> set[PydanticObjectId | None]
 
 async def primary_phone(user_id: PydanticObjectId | None) -> str | None:
     """The account's primary phone (the first confirmed), where SMS and callbacks go."""
-    own = await list_contacts(user_id)  # type: ignore[arg-type]
+    return primary_phone_among(await list_contacts(user_id))  # type: ignore[arg-type]
+
+
+def primary_phone_among(own: list[ContactDocument]) -> str | None:
+    """`primary_phone` of an account whose contacts are ``own``."""
     primary = primary_ids(own)
     return next((c.value for c in own if c.id in primary and c.kind is ContactKind.PHONE), None)
 

@@ -14,6 +14,7 @@ from kabinet.auth.context import Caller
 from kabinet.clock import now
 from kabinet.documents import (
     Address,
+    ContactDocument,
     CounterDocument,
     RequestDocument,
     RequestStatus,
@@ -114,10 +115,12 @@ async def create_request(
     form: RequestForm,
     idempotency_key: str | None,
     linked: Callable[[], Awaitable[policies.Linked]],
+    own_contacts: Callable[[], Awaitable[list[ContactDocument]]],
 ) -> RequestDocument | InvalidInput | NotAllowed | RateLimited:
     """File a request against the active card; the same idempotency key returns the first.
     ``linked`` reads the account's cards (`policies.linked`, or the GraphQL layer's loader
-    of it, so that the answer's `policy` is not read again)."""
+    of it, so that the answer's `policy` is not read again); ``own_contacts`` its contacts
+    (a callback's phone; from the loader that ``linked`` read them through)."""
     key = parse_idempotency_key(idempotency_key, "idempotencyKey")
     if isinstance(key, FieldProblem):
         return InvalidInput([key])
@@ -134,7 +137,9 @@ async def create_request(
     if policy is None:
         return NotAllowed(ErrorCode.NO_ACTIVE_POLICY, "error.no_active_policy")
     validation = _Validation()
-    details = await _details(form, user, validation, policy.valid_from, policy.valid_to)
+    details = await _details(
+        form, user, own_contacts, validation, policy.valid_from, policy.valid_to
+    )
     if validation.checked.problems or details is None:
         return InvalidInput(validation.checked.problems)
     request_id = PydanticObjectId()
@@ -187,6 +192,7 @@ async def _next_number(year: int) -> str:
 async def _details(
     form: RequestForm,
     user: UserDocument,
+    own_contacts: Callable[[], Awaitable[list[ContactDocument]]],
     validation: _Validation,
     valid_from: date,
     valid_to: date,
@@ -247,7 +253,7 @@ async def _details(
                 iban=iban or "",
             )
         case CallbackForm():
-            phone = await _callback_phone(user, form.phone, validation)
+            phone = await _callback_phone(own_contacts, form.phone, validation)
             window = None
             if form.preferred_time is not None:
                 window = (_windows([form.preferred_time], "preferredTime", validation) or [None])[0]
@@ -313,7 +319,9 @@ def _take_files(
 
 
 async def _callback_phone(
-    user: UserDocument, typed: str | None, validation: _Validation
+    own_contacts: Callable[[], Awaitable[list[ContactDocument]]],
+    typed: str | None,
+    validation: _Validation,
 ) -> str | None:
     if typed and typed.strip():
         phone = parse_phone(typed, "phone")
@@ -321,7 +329,7 @@ async def _callback_phone(
             validation.checked.problems.append(phone)
             return None
         return phone
-    if phone := await contacts.primary_phone(user.id):
+    if phone := contacts.primary_phone_among(await own_contacts()):
         return phone
     validation.checked.fail("phone", FieldErrorCode.PHONE_REQUIRED)
     return None

@@ -249,6 +249,7 @@ class RequestsMutation:
             form=await request_form(input),
             idempotency_key=idempotency_key,
             linked=lambda: info.context.loaders.linked.load(user),
+            own_contacts=lambda: info.context.loaders.contacts.load(user.id),  # type: ignore[arg-type]
         )
         return _answer(info, outcome)
 

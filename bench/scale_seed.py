@@ -209,7 +209,7 @@ def card(number: str, phone: str, name: str) -> PolicyDocument:
         insured_person=InsuredPerson(full_name=name),
         phones=[phone],
     )
-    policy.fill_search_fields()  # insert_many runs no event hooks
+    policy.fill_derived_fields()  # insert_many runs no event hooks
     return policy
 
 

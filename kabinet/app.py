@@ -31,7 +31,7 @@ from kabinet.middleware import (
 )
 from kabinet.observe import ObserveMiddleware
 from kabinet.pages import account_page
-from kabinet.resolvers import files, notifications, policies, privacy
+from kabinet.resolvers import files, guardians, notifications, policies, privacy
 from kabinet.resolvers.requests import due
 from kabinet.schema.view import KabinetGraphQL
 from kabinet.services import Services
@@ -89,6 +89,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         overdue = asyncio.create_task(
             due.keep_announcing_overdue(settings), name="overdue-announcements"
         )
+        guardian = asyncio.create_task(
+            guardians.keep_announcing_endings(services), name="guardian-endings"
+        )
         keys = asyncio.create_task(_fill_search_keys(services.keyed_cards), name="search-keys")
         dues = asyncio.create_task(_fill_due_times(settings), name="due-times")
         source = choose_source(
@@ -123,6 +126,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
                 announcer,
                 sweeper,
                 overdue,
+                guardian,
                 keys,
                 dues,
                 listener,

@@ -1,6 +1,7 @@
 """Helpers for tests about insurance cards: registry rows and staff accounts."""
 
 from datetime import date, timedelta
+from types import EllipsisType
 
 from kabinet.auth.passwords import PasswordHashing
 from kabinet.clock import now
@@ -27,7 +28,12 @@ async def card(
     relationship: Relationship = Relationship.SELF,
     status: PolicyStatus = PolicyStatus.ACTIVE,
     name: str = "Коваленко Олена",
+    birth_date: date | EllipsisType | None = ...,
 ) -> PolicyDocument:
+    """A registry card; ``birth_date`` by default a typical one for the relationship (a
+    child's is years from 18, so the card stays linked)."""
+    if birth_date is ...:
+        birth_date = date(2015, 9, 1) if relationship is Relationship.CHILD else date(1988, 4, 12)
     today = now().date()
     policy = PolicyDocument(
         number=number,
@@ -36,7 +42,7 @@ async def card(
         status=status,
         valid_from=today - timedelta(days=30),
         valid_to=today + timedelta(days=335),
-        insured_person=InsuredPerson(full_name=name, birth_date=date(1988, 4, 12)),
+        insured_person=InsuredPerson(full_name=name, birth_date=birth_date),
         phones=list(phones),
         relationship=relationship,
     )

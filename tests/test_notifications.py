@@ -173,14 +173,19 @@ async def test_a_status_sms_is_sent_once_although_the_server_died_right_after_th
         client: AsyncMongoClient = AsyncMongoClient(uri)
         database = client["kabinet"]
 
+        async def status_messages() -> list[dict]:
+            # The demo's coming-of-age card is announced at start too: not a status change.
+            every = await database.outbox.find({"channel": "sms"}).to_list()
+            return [m for m in every if not m["dedupe_key"].startswith("guardian:")]
+
         async def announced() -> bool:
             stored = await database.requests.find_one({"number": request["number"]})
-            sent = await database.outbox.count_documents({"channel": "sms", "status": "sent"})
+            sent = [m for m in await status_messages() if m["status"] == "sent"]
             pending = stored["unannounced"], stored["unannounced_since"]
-            return stored["status"] == "rejected" and pending == ([], None) and sent == 1
+            return stored["status"] == "rejected" and pending == ([], None) and len(sent) == 1
 
         await eventually(announced)
-        (message,) = await database.outbox.find({}).to_list()
+        (message,) = await status_messages()
         await client.close()
     # The gateway also serves this session's other servers: their messages have other ids.
     (sms,) = [sms for sms in sms_gateway.messages if sms["id"] == str(message["_id"])]

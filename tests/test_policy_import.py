@@ -9,10 +9,19 @@ import pytest
 from kabinet.auth.passwords import PasswordHashing
 from kabinet.cli import cli_caller
 from kabinet.clock import clock
+from kabinet.config import Settings
 from kabinet.db import Database
-from kabinet.documents import AuditEventDocument, PolicyDocument, PolicyStatus, Relationship
-from kabinet.resolvers.demo import DEMO_PHONES, seed_demo
+from kabinet.documents import (
+    AuditEventDocument,
+    OutboxMessageDocument,
+    PolicyDocument,
+    PolicyStatus,
+    Relationship,
+)
+from kabinet.resolvers.demo import DEMO_PHONE, DEMO_PHONES, seed_demo
+from kabinet.resolvers.guardians import announce_endings
 from kabinet.resolvers.policy_import import import_rows
+from kabinet.services import Services
 from tests.accounts import login, signed_up
 from tests.operations import IMPORT_POLICIES, MY_POLICIES
 from tests.policies import confirmed_phone, staff_token
@@ -171,7 +180,9 @@ async def test_csv_without_separators_is_unreadable(api: Api):
     assert result["fields"] == [{"field": "file", "code": "FILE_UNREADABLE"}]
 
 
-async def test_seed_demo_lets_a_person_try_the_cards(api: Api, database: Database):
+async def test_seed_demo_lets_a_person_try_the_cards(
+    api: Api, settings: Settings, database: Database
+):
     code, output = await run_cli("seed-demo", **where(database))
     assert code == 0, output
     again, _ = await run_cli("seed-demo", **where(database))
@@ -183,7 +194,13 @@ async def test_seed_demo_lets_a_person_try_the_cards(api: Api, database: Databas
     assert [(p["number"], p["relationship"]) for p in me["policies"]] == [
         ("UA-2026-000101", "SELF"),
         ("UA-2026-000102", "CHILD"),
+        ("UA-2026-000103", "CHILD"),
     ]
+    # A child turning 18 in two weeks: the guardian-access notice is due already.
+    coming_of_age = await PolicyDocument.find_one({"number": "UA-2026-000103"})
+    assert coming_of_age.guardian_access_end() == clock.now().date() + timedelta(days=14)
+    assert await announce_endings(Services.of(settings, database)) == 1
+    assert await OutboxMessageDocument.find({"recipient": DEMO_PHONE}).count() == 1
     operator = await login(api, "operator@example.com", "Demo-pass-1")
     assert operator["user"]["role"] == "OPERATOR"
 

@@ -34,8 +34,11 @@ from kabinet import engine_compat
 from kabinet.clock import clock
 from kabinet.config import Settings
 from kabinet.db import EMBEDDED_FILE, Database
-from kabinet.documents import UserDocument
+from kabinet.documents import Relationship, UserDocument
+from kabinet.documents.policy import shift_months
+from kabinet.resolvers import guardians
 from kabinet.resolvers.requests import due
+from kabinet.services import Services
 from tests.operations import (
     ADD_CONTACT,
     ASSIGN_REQUEST,
@@ -45,6 +48,7 @@ from tests.operations import (
     ME,
     MY_POLICIES,
     MY_REQUESTS,
+    NODE,
     QUEUE_COUNTS,
     REQUEST_QUEUE,
     SECURITY_EVENTS,
@@ -91,6 +95,7 @@ SQLITE_ENGINE_GAPS: dict[str, str] = {
     'requests {"kind": {"$in": "[?]"}} sort {"created_at": -1, "_id": -1}': TIME_ORDER,
     "requests {}": TIME_ORDER,
 }
+GUARDIAN_NOTICES_DUE = 'policies {"guardian_notice_at": {"$lte": "?", "$type": "?"}}'
 WHOLE_COLLECTION_COUNTS = {"requests {}", "audit_events {}"}  # totalCount, when asked
 MONGODB_GAPS = dict.fromkeys(WHOLE_COLLECTION_COUNTS, "a count of a whole collection")
 
@@ -215,7 +220,7 @@ async def copy(source: AsyncDatabase[dict[str, Any]], target: AsyncDatabase[dict
             await target[collection].insert_many(documents)
 
 
-async def scenario(api: Api, mailbox: Mailbox, sms_gateway: SmsGateway) -> None:
+async def scenario(api: Api, mailbox: Mailbox, sms_gateway: SmsGateway, services: Services) -> None:
     """Every request path once, and the queries of the second page of each list."""
     operator = await staff_token(api, "operator@example.com", "operator")
     admin = await staff_token(api, "admin@example.com", "admin")
@@ -233,8 +238,17 @@ async def scenario(api: Api, mailbox: Mailbox, sms_gateway: SmsGateway) -> None:
         iban="UA433052990000026201234567890",
     )
     token = olena.token
+    # A child's card whose guardian access ends in ten days: its notice is due.
+    child = await card(
+        "UA-9002",
+        olena.phone,
+        relationship=Relationship.CHILD,
+        birth_date=shift_months(clock.now().date() + timedelta(days=10), -12 * 18),
+    )
+    await guardians.announce_endings(services)
     await api.data(ME, token=token)
     await api.data(MY_POLICIES, token=token)
+    await api.data(NODE, {"id": relay.to_base64("Policy", str(child.id))}, token=token)
     added = (await api.data(ADD_CONTACT, {"input": {"value": "+380501112233"}}, token=token))[
         "addContact"
     ]
@@ -300,11 +314,12 @@ async def test_every_query_the_request_paths_send_is_served_by_an_index(
     mailbox: Mailbox,
     sms_gateway: SmsGateway,
     command_log: CommandLog,
+    settings: Settings,
     database: Database,
     embedded_sqlite: AsyncDatabase[dict[str, Any]],
 ):
     start = len(command_log.selecting)
-    await scenario(api, mailbox, sms_gateway)
+    await scenario(api, mailbox, sms_gateway, Services.of(settings, database))
     by_shape: dict[str, Selection] = {}
     for command in command_log.selecting[start:]:
         for selection in selections(command):
@@ -322,6 +337,7 @@ async def test_every_query_the_request_paths_send_is_served_by_an_index(
         if scans:
             scanning[key] = scans
     assert len(by_shape) > 40, sorted(by_shape)  # the scenario reached every path
+    assert GUARDIAN_NOTICES_DUE in by_shape  # guardians.announce_endings
     assert {key: scans for key, scans in scanning.items() if key not in gaps} == {}
     no_longer = sorted(key for key in gaps if key in by_shape and key not in scanning)
     assert no_longer == [], "\n".join(no_longer)  # take them off the list

@@ -200,3 +200,13 @@ def test_a_query_outside_its_scope_matches_nothing():
     assert within(mine, {"_id": 1, "user_id": "taras"}) == NOTHING
     assert within(None, {"_id": 1}) == NOTHING
     assert within({}, {"_id": 1}) == {"_id": 1}
+
+
+def test_a_scope_with_an_operator_narrows_a_query_with_the_same_one():
+    """The cards' scope has an `$or` (the guardian cut-off): a query's own `$or` is kept
+    beside it, not mistaken for another value of a field."""
+    cards = {"phones": {"$in": ["+380671234567"]}, "$or": [{"ends": None}, {"ends": 1}]}
+    search = {"$or": [{"number": "UA-1"}, {"number": "UA-2"}]}
+
+    assert within(cards, search) == {"$and": [search, cards]}
+    assert within(cards, {"_id": 1}) == {"_id": 1, **cards}

@@ -75,7 +75,8 @@ async def test_filing_reads_the_cards_once_for_the_check_and_the_answer(
     # The contacts the cards were linked through give the phone to call back too.
     assert commands.count(("find", "contacts")) == 1, commands
     request = await RequestDocument.find_one({"number": filed["number"]})
-    assert request is not None and request.details.phone == PHONE
+    assert request is not None
+    assert request.details.phone == PHONE
 
 
 async def test_doctor_appointment_home_visit(api: Api, token: str):

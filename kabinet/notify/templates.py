@@ -1,6 +1,7 @@
 """Texts of emails and SMS, composed from the translated messages in ``kabinet.i18n``."""
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Protocol
 
 from kabinet.documents import RequestStatus
@@ -144,3 +145,20 @@ def outcome_sms(locale: Locale, news: OutcomeNews, *, number: str) -> str:
 def outcome_email(locale: Locale, news: OutcomeNews, *, number: str) -> EmailContent:
     texts = OUTCOME_NEWS[news]
     return _email(locale, texts.subject, texts.body, number=number)
+
+
+def guardian_access_ends_sms(locale: Locale, *, number: str, ends: date) -> str:
+    return translate("sms.guardian_access_ends", locale, number=number, ends=ends)
+
+
+def guardian_access_ends_email(
+    locale: Locale, *, number: str, name: str, ends: date
+) -> EmailContent:
+    return _email(
+        locale,
+        N_("email.guardian_access_ends.subject"),
+        N_("email.guardian_access_ends.body"),
+        number=number,
+        name=name,
+        ends=ends,
+    )

@@ -1,13 +1,14 @@
 """`kabinet seed-demo`: a small registry and accounts so a person can try every flow."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from kabinet.auth.context import Caller
 from kabinet.auth.passwords import PasswordHashing
 from kabinet.clock import now
-from kabinet.documents import ContactDocument, ContactKind, Role
+from kabinet.documents import ContactDocument, ContactKind, Relationship, Role
+from kabinet.documents.policy import GUARDIAN_AGE_YEARS, shift_months
 from kabinet.resolvers import account
 from kabinet.resolvers.errors import FieldErrorCode, InvalidInput
 from kabinet.resolvers.policy_import import ImportReport, import_rows, parse_registry
@@ -28,7 +29,11 @@ class DemoPhone:
 # behind them is in kabinet/demo/policies.json. A phone confirmed by one account cannot be
 # confirmed by another, so a new account gets one of several free ones.
 DEMO_PHONES = (
-    DemoPhone(DEMO_PHONE, "demo@example.com's confirmed phone: an own and a child's card"),
+    DemoPhone(
+        DEMO_PHONE,
+        "demo@example.com's confirmed phone: an own card and two children's, one of whom "
+        "turns 18 in two weeks (the notice is sent at start; the card goes on the birthday)",
+    ),
     *(
         DemoPhone(f"+38066123450{n}", "free for a new account: a card in force, so requests work")
         for n in (1, 2, 3)
@@ -62,12 +67,37 @@ def _in_this_year(row: dict[str, object]) -> dict[str, object]:
     return moved
 
 
+COMING_OF_AGE_IN = timedelta(days=14)
+
+
+def _coming_of_age() -> dict[str, object]:
+    """A child's card of the demo account whose child turns 18 two weeks after the demo is
+    loaded: its guardian-access notice is due at once (guardians.announce_endings)."""
+    birthday = now().date() + COMING_OF_AGE_IN
+    year = now().year
+    return {
+        "number": "UA-2026-000103",
+        "insurer": "Демо Страхування",
+        "program": "Дитячий",
+        "status": "active",
+        "valid_from": date(year, 1, 1).isoformat(),
+        "valid_to": date(year + 1, 12, 31).isoformat(),
+        "insured_full_name": "Коваленко Дарина Андріївна",
+        "insured_birth_date": shift_months(birthday, -12 * GUARDIAN_AGE_YEARS).isoformat(),
+        "phones": [DEMO_PHONE],
+        "relationship": Relationship.CHILD.value,
+        "coverage_notes": "Педіатр, виклик лікаря додому, щеплення.",
+    }
+
+
 async def seed_demo(*, caller: Caller, passwords: PasswordHashing) -> ImportReport:
     """Load the demo registry and the demo accounts; running it again changes nothing new."""
     rows = parse_registry(DEMO_REGISTRY.read_bytes(), DEMO_REGISTRY.name)
     if not isinstance(rows, list):  # pragma: no cover - the shipped file is valid
         raise TypeError("the demo registry is invalid")
-    report = await import_rows(caller=caller, rows=[_in_this_year(row) for row in rows])
+    report = await import_rows(
+        caller=caller, rows=[*(_in_this_year(row) for row in rows), _coming_of_age()]
+    )
     for demo in DEMO_ACCOUNTS:
         created = await account.create_confirmed_user(
             passwords=passwords, email=demo.email, password=DEMO_PASSWORD, role=demo.role

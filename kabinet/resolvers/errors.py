@@ -69,6 +69,7 @@ class FieldErrorCode(Enum):
     TOO_MANY_ROWS = N_("field.too_many_rows")
     POLICY_NUMBER_INVALID = N_("field.policy_number_invalid")
     VALID_TO_BEFORE_VALID_FROM = N_("field.valid_to_before_valid_from")
+    GUARDIAN_ACCESS_NOT_CHILD = N_("field.guardian_access_not_child")
     WINDOWS_REQUIRED = N_("field.windows_required")
     WINDOW_INVALID = N_("field.window_invalid")
     ITEMS_REQUIRED = N_("field.items_required")

@@ -100,12 +100,25 @@ async def announce_outcome(
     owner = await UserDocument.get(request.user_id)
     if not live_account(owner):
         return
+    await tell_news(
+        services,
+        owner,
+        key=key,
+        sms=templates.outcome_sms(owner.locale, news, number=request.number),
+        email=templates.outcome_email(owner.locale, news, number=request.number),
+    )
+
+
+async def tell_news(
+    services: Services, owner: UserDocument, *, key: str, sms: str, email: templates.EmailContent
+) -> None:
+    """Tell the account news that is not a status change on each channel it takes request
+    news on (any status announced there); ``key`` names the news once per account, so a
+    repeat sends nothing."""
     if owner.notifications.sms and (phone := await contacts.primary_phone(owner.id)):
-        text = templates.outcome_sms(owner.locale, news, number=request.number)
-        await services.outbox.send_sms(phone, text, dedupe_key=f"{key}:sms")
+        await services.outbox.send_sms(phone, sms, dedupe_key=f"{key}:sms")
     if owner.notifications.email:
-        content = templates.outcome_email(owner.locale, news, number=request.number)
-        await services.outbox.send_email(owner.email, content, dedupe_key=f"{key}:email")
+        await services.outbox.send_email(owner.email, email, dedupe_key=f"{key}:email")
 
 
 async def update_settings(

@@ -4,11 +4,13 @@ Which cards an account has is derived, never copied: the policies whose phones
 contain one of the account's verified phones. So linking is idempotent and safe
 when run twice at once, an operator's change of a policy's phones shows on the
 next read without any user action, and a card whose phone goes away disappears.
+A child's card stops being linked on the child's 18th birthday (`guardian_sees`).
 The only stored choice is the active card, reconciled here in one place.
 """
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 from beanie import PydanticObjectId
@@ -25,6 +27,7 @@ from kabinet.documents import (
     Relationship,
     UserDocument,
 )
+from kabinet.documents.policy import midnight
 from kabinet.documents.search_keys import (
     SEARCH_KEYS_VERSION,
     KeyedCards,
@@ -89,6 +92,23 @@ def verified_phones_among(contacts: Iterable[ContactDocument]) -> list[str]:
     return [c.value for c in contacts if c.kind is ContactKind.PHONE and c.verified]
 
 
+def guardian_sees(today: date) -> Filter:
+    """The cards their phones' accounts still see ``today``: all but a child's whose
+    guardian access has ended (`PolicyDocument.guardian_access_end`). The range names
+    `$type`: the embedded engine's comparison with a date also matches null."""
+    return {
+        "$or": [
+            {"guardian_access_ends": None},
+            {"guardian_access_ends": {"$type": "date", "$gt": midnight(today)}},
+        ]
+    }
+
+
+def linked_through(phones: Sequence[str]) -> Filter:
+    """The cards ``phones`` link today."""
+    return {"phones": {"$in": list(phones)}, **guardian_sees(now().date())}
+
+
 async def readable(user: UserDocument | None, phones: Sequence[str] | None = None) -> Filter | None:
     """The cards ``user`` may read: staff every one, a customer those their confirmed
     phones link (as `linked`), nobody signed out any. ``phones``: the customer's confirmed
@@ -99,7 +119,23 @@ async def readable(user: UserDocument | None, phones: Sequence[str] | None = Non
         return {}
     if phones is None:
         phones = await verified_phones(user.id)
-    return {"phones": {"$in": list(phones)}} if phones else None
+    return linked_through(phones) if phones else None
+
+
+def request_cards_readable(user: UserDocument | None) -> Filter | None:
+    """The cards ``user`` may read as the card of one of their requests: a request names
+    its card after a phone stops linking it (its history is the member's), but not a
+    grown child's to the parent (the card's details are the child's now)."""
+    if user is None:
+        return None
+    return {} if user.is_staff else guardian_sees(now().date())
+
+
+async def find_request_cards(
+    user: UserDocument | None, policy_ids: Sequence[PydanticObjectId]
+) -> list[PolicyDocument | None]:
+    """The cards of ``user``'s requests among ``policy_ids`` (`request_cards_readable`)."""
+    return await find_by_ids(PolicyDocument, request_cards_readable(user), policy_ids)
 
 
 async def find_cards(
@@ -128,9 +164,7 @@ async def linked(*, user: UserDocument, phones: list[str] | None = None) -> Link
 async def linked_each(accounts: Sequence[tuple[UserDocument, list[str]]]) -> list[Linked]:
     """Each account's cards, given its verified phones: one query for all the accounts."""
     every_phone = sorted({phone for _, phones in accounts for phone in phones})
-    found = (
-        await PolicyDocument.find({"phones": {"$in": every_phone}}).to_list() if every_phone else []
-    )
+    found = await PolicyDocument.find(linked_through(every_phone)).to_list() if every_phone else []
     found.sort(key=lambda p: (_RELATIONSHIP_ORDER.index(p.relationship), p.number))
     each = []
     for user, phones in accounts:

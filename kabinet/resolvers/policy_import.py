@@ -25,6 +25,7 @@ from kabinet.documents import (
     PolicyStatus,
     Relationship,
 )
+from kabinet.documents.policy import midnight
 from kabinet.resolvers import audit
 from kabinet.resolvers.errors import FieldErrorCode, FieldProblem, InvalidInput
 from kabinet.resolvers.validation import Checked, parse_phone
@@ -45,6 +46,7 @@ COLUMNS = (
     "phones",
     "relationship",
     "coverage_notes",
+    "guardian_access_until",
 )
 _NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/.-]{0,39}$")
 
@@ -163,6 +165,13 @@ def validate_row(row: dict[str, object], line: int) -> PolicyDocument | list[Fie
         elif phone not in phones:
             phones.append(phone)
     notes = text("coverage_notes", 2000, required=False)
+    guardian_until = _date(
+        row.get("guardian_access_until"), at("guardian_access_until"), checked, required=False
+    )
+    if guardian_until is not None and relationship not in (None, Relationship.CHILD):
+        checked.problems.append(
+            FieldProblem(at("guardian_access_until"), FieldErrorCode.GUARDIAN_ACCESS_NOT_CHILD)
+        )
     if checked.problems:
         return checked.problems
     return PolicyDocument(
@@ -176,27 +185,32 @@ def validate_row(row: dict[str, object], line: int) -> PolicyDocument | list[Fie
         phones=phones,
         relationship=relationship or Relationship.SELF,
         coverage_notes=notes,
+        guardian_access_until=guardian_until,
     )
 
 
 def _upsert(policy: PolicyDocument) -> UpdateOne:
-    """The write of one registry row: its fields, its search keys, our timestamps."""
+    """The write of one registry row: its fields, its search keys and guardian fields, our
+    timestamps; the guardian end already announced stays (`guardian_announced_ends`)."""
     fields = policy.model_dump(
-        exclude={"id", "revision_id", "created_at", "updated_at"}, mode="python"
-    )
-    fields["valid_from"] = datetime.combine(policy.valid_from, datetime.min.time())
-    fields["valid_to"] = datetime.combine(policy.valid_to, datetime.min.time())
-    birth = policy.insured_person.birth_date
-    fields["insured_person"]["birth_date"] = (
-        datetime.combine(birth, datetime.min.time()) if birth else None
+        exclude={"id", "revision_id", "created_at", "updated_at", "guardian_announced_ends"},
+        mode="python",
     )
     fields.update(policy.search_fields())
+    fields.update(policy.stored_guardian_fields())
+    for day in ("valid_from", "valid_to", "guardian_access_until"):
+        fields[day] = _stored(fields[day])
+    fields["insured_person"]["birth_date"] = _stored(policy.insured_person.birth_date)
     moment = now()
     return UpdateOne(
         {"number": policy.number},
         {"$set": {**fields, "updated_at": moment}, "$setOnInsert": {"created_at": moment}},
         upsert=True,
     )
+
+
+def _stored(day: date | None) -> datetime | None:
+    return midnight(day) if day else None
 
 
 BATCH_ROWS = 500

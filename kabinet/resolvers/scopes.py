@@ -15,9 +15,15 @@ NOTHING: Filter = {"_id": {"$in": []}}
 
 def within(scope: Filter | None, query: Filter) -> Filter:
     """``query`` narrowed to ``scope`` (``None``: nothing is readable). A query that asks
-    for another value of a field the scope fixes matches nothing."""
-    if scope is None or any(key in query and query[key] != scope[key] for key in scope):
+    for another value of a field the scope fixes matches nothing; when both have an
+    operator (`$or`: the cards' guardian cut-off), both must hold."""
+    if scope is None:
         return dict(NOTHING)
+    fields = [key for key in scope if not key.startswith("$")]
+    if any(key in query and query[key] != scope[key] for key in fields):
+        return dict(NOTHING)
+    if any(key in query for key in scope if key.startswith("$")):
+        return {"$and": [query, scope]}
     return {**query, **scope}
 
 

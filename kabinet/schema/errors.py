@@ -91,6 +91,8 @@ publish(
         FieldErrorCode.POLICY_NUMBER_INVALID: "Not a card number (Latin letters, digits, `-`, `.`, "
         "`/`).",
         FieldErrorCode.VALID_TO_BEFORE_VALID_FROM: "The last day of cover is before the first.",
+        FieldErrorCode.GUARDIAN_ACCESS_NOT_CHILD: "A guardian-access date on a card whose "
+        "relationship is not `child`.",
         FieldErrorCode.WINDOWS_REQUIRED: "No time window given.",
         FieldErrorCode.WINDOW_INVALID: "A time window that is past, or ends before it starts.",
         FieldErrorCode.ITEMS_REQUIRED: "An empty list, but at least one item is required.",

@@ -18,11 +18,6 @@ from kabinet.documents import (
 from kabinet.resolvers import audit, contacts, policies, requests
 
 
-async def _load_policies(ids: Sequence[PydanticObjectId]) -> list[PolicyDocument | None]:
-    found = {p.id: p for p in await PolicyDocument.find({"_id": {"$in": list(ids)}}).to_list()}
-    return [found.get(policy_id) for policy_id in ids]
-
-
 async def _load_users(ids: Sequence[PydanticObjectId]) -> list[UserDocument | None]:
     found = {u.id: u for u in await UserDocument.find({"_id": {"$in": list(ids)}}).to_list()}
     return [found.get(user_id) for user_id in ids]
@@ -37,10 +32,7 @@ async def _load_contacts(user_ids: Sequence[PydanticObjectId]) -> list[list[Cont
 
 @dataclass(slots=True)
 class Loaders:
-    # A page of requests names each card and applicant once: one query for all of them.
-    policy: DataLoader[PydanticObjectId, PolicyDocument | None] = field(
-        default_factory=lambda: DataLoader(_load_policies)
-    )
+    # A page of requests names each applicant once: one query for all of them.
     user: DataLoader[PydanticObjectId, UserDocument | None] = field(
         default_factory=lambda: DataLoader(_load_users)
     )
@@ -124,20 +116,27 @@ class Loaders:
         """A request's card. When this operation has read the owner's own cards already
         (`me { policies requests { edges { node { policy ... } } } }`), it is nearly always
         one of them: then it is returned at once, with no read and nothing to await, so a
-        page of twenty requests does not become twenty awaited fields."""
+        page of twenty requests does not become twenty awaited fields. Else it is read
+        within `policies.request_cards_readable`: none for a grown child's card."""
         pending = self.linked.cache_map.get(viewer) if viewer and viewer.id == owner_id else None
         settled = pending is not None and pending.done() and not pending.exception()
         if settled and (
             card := next((p for p in pending.result().policies if p.id == policy_id), None)
         ):
             return card
-        return self._card_of_request(pending, policy_id)
+        return self._card_of_request(viewer, pending, policy_id)
 
     async def _card_of_request(
-        self, pending: Awaitable[policies.Linked] | None, policy_id: PydanticObjectId
+        self,
+        viewer: UserDocument | None,
+        pending: Awaitable[policies.Linked] | None,
+        policy_id: PydanticObjectId,
     ) -> PolicyDocument | None:
         if pending is not None:
             linked = await pending
             if card := next((p for p in linked.policies if p.id == policy_id), None):
                 return card
-        return await self.policy.load(policy_id)
+        # A page of requests names each card once: one query for all of them.
+        return await self._per_viewer(
+            "request-cards", viewer, lambda ids: policies.find_request_cards(viewer, ids)
+        ).load(policy_id)

@@ -54,6 +54,11 @@ class Policy(relay.Node):
         description="Of the insured person to the account holder, e.g. CHILD."
     )
     coverage_notes: str | None = strawberry.field(description="What the programme covers.")
+    guardian_access_ends: date | None = strawberry.field(
+        description="For a child's card: the first day it is no longer shown to the accounts "
+        "of its phones (the child's 18th birthday, unless the registry says otherwise); null "
+        "when it always is."
+    )
     active: bool = strawberry.field(
         description="Whether the account works with this card now: only a card in force today "
         "(status ACTIVE, today within its validity) can be the active one."
@@ -78,6 +83,7 @@ class Policy(relay.Node):
             ),
             relationship=document.relationship,
             coverage_notes=document.coverage_notes,
+            guardian_access_ends=document.guardian_access_end(),
             active=active,
             phones=list(document.phones) if staff else None,
         )

@@ -567,17 +567,23 @@ class Request(relay.Node):
     def attachments(self, info: Info) -> list[Attachment]:
         return [Attachment.from_value(a, info) for a in self._whole().attachments]
 
-    @strawberry.field(description="The card it was filed against.", graphql_type=Policy)
-    def policy(self, info: Info) -> Policy | Awaitable[Policy]:
+    @strawberry.field(
+        description="The card it was filed against; null for its member once the card is "
+        "no longer theirs to see (a child's card after the 18th birthday).",
+        graphql_type=Policy | None,
+    )
+    def policy(self, info: Info) -> Policy | Awaitable[Policy | None] | None:
         """Synchronous when the card is known already (see `Loaders.card_of_request`):
         graphql-core awaits only the answers that are awaitable."""
         viewer = info.context.caller.user
         staff = _staff_reads(info)
 
-        def shown(card: PolicyDocument | None) -> Policy:
+        def shown(card: PolicyDocument | None) -> Policy | None:
+            if card is None:
+                return None
             # Read once the card is loaded: loading the owner's cards settles the active one.
             active = viewer is not None and viewer.active_policy_id == self.policy_id
-            return Policy.from_document(card, active=active and not staff, staff=staff)  # type: ignore[arg-type]
+            return Policy.from_document(card, active=active and not staff, staff=staff)
 
         card = info.context.loaders.card_of_request(viewer, self.user_id, self.policy_id)
         if isinstance(card, PolicyDocument):

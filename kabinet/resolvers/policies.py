@@ -17,6 +17,7 @@ from pymongo import UpdateOne
 from kabinet.auth import rate_limit
 from kabinet.auth.context import Caller
 from kabinet.clock import now
+from kabinet.db import find_all
 from kabinet.documents import (
     AuditAction,
     ContactDocument,
@@ -122,9 +123,7 @@ async def linked(*, user: UserDocument, phones: list[str] | None = None) -> Link
 async def linked_each(accounts: Sequence[tuple[UserDocument, list[str]]]) -> list[Linked]:
     """Each account's cards, given its verified phones: one query for all the accounts."""
     every_phone = sorted({phone for _, phones in accounts for phone in phones})
-    found = (
-        await PolicyDocument.find({"phones": {"$in": every_phone}}).to_list() if every_phone else []
-    )
+    found = await find_all(PolicyDocument, {"phones": {"$in": every_phone}}) if every_phone else []
     found.sort(key=lambda p: (_RELATIONSHIP_ORDER.index(p.relationship), p.number))
     each = []
     for user, phones in accounts:

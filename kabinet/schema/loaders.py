@@ -3,7 +3,7 @@
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from beanie import PydanticObjectId
 from strawberry.dataloader import DataLoader
@@ -16,6 +16,12 @@ from kabinet.documents import (
     UserDocument,
 )
 from kabinet.resolvers import audit, contacts, policies, requests
+
+if TYPE_CHECKING:
+    from kabinet.schema.policies import Policy
+
+# A card's view is one per (card, shown as active, shown to staff).
+type CardViewKey = tuple[PydanticObjectId | None, bool, bool]
 
 
 async def _load_policies(ids: Sequence[PydanticObjectId]) -> list[PolicyDocument | None]:
@@ -50,6 +56,9 @@ class Loaders:
     )
     # An account's cards feed `policies`, `activePolicy` and `policyLookup`: linked once.
     linked: DataLoader[UserDocument, policies.Linked] = field(init=False)
+    # The API's view of each card read (`kabinet.schema.policies.card_view`), with the
+    # document it shows: a page of requests names the same few cards, each built once.
+    card_views: dict[CardViewKey, tuple[PolicyDocument, "Policy"]] = field(default_factory=dict)
     # `node(id:)` lookups, per area and viewer (an operation has one): one query for all,
     # within the area's read scope.
     _by_viewer: dict[tuple[str, PydanticObjectId | None], DataLoader[Any, Any]] = field(

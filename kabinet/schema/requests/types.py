@@ -58,7 +58,7 @@ from kabinet.schema.pagination import (
     Counted,
     PageInfo,
 )
-from kabinet.schema.policies import Policy
+from kabinet.schema.policies import Policy, card_view
 from kabinet.schema.user import User
 
 
@@ -577,7 +577,7 @@ class Request(relay.Node):
         def shown(card: PolicyDocument | None) -> Policy:
             # Read once the card is loaded: loading the owner's cards settles the active one.
             active = viewer is not None and viewer.active_policy_id == self.policy_id
-            return Policy.from_document(card, active=active and not staff, staff=staff)  # type: ignore[arg-type]
+            return card_view(info, card, active=active and not staff, staff=staff)  # type: ignore[arg-type]
 
         card = info.context.loaders.card_of_request(viewer, self.user_id, self.policy_id)
         if isinstance(card, PolicyDocument):

@@ -211,7 +211,8 @@ class SharingExecutor(LeafExecutor):
 
     def execute_operation(self, serially: bool | None = None) -> Any:
         event = self.root_value
-        if not isinstance(event, SharedEvent) or self.operation.loc is None:
+        # None first: a query's root, and a protocol's isinstance costs a lookup per member.
+        if event is None or not isinstance(event, SharedEvent) or self.operation.loc is None:
             return super().execute_operation(serially)
         key = group(
             selection_of(self.operation, self.variable_values.coerced),

@@ -8,7 +8,7 @@ The only stored choice is the active card, reconciled here in one place.
 """
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from beanie import PydanticObjectId
@@ -59,6 +59,11 @@ class Linked:
     policies: list[PolicyDocument]
     active: PolicyDocument | None
     has_verified_phone: bool
+    # The cards by id, where each request of a page finds its own (`card_of_request`).
+    by_id: dict[PydanticObjectId | None, PolicyDocument] = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_id", {policy.id: policy for policy in self.policies})
 
     @property
     def lookup(self) -> LookupStatus:

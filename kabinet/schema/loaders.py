@@ -136,17 +136,13 @@ class Loaders:
         page of twenty requests does not become twenty awaited fields."""
         pending = self.linked.cache_map.get(viewer) if viewer and viewer.id == owner_id else None
         settled = pending is not None and pending.done() and not pending.exception()
-        if settled and (
-            card := next((p for p in pending.result().policies if p.id == policy_id), None)
-        ):
+        if settled and (card := pending.result().by_id.get(policy_id)):
             return card
         return self._card_of_request(pending, policy_id)
 
     async def _card_of_request(
         self, pending: Awaitable[policies.Linked] | None, policy_id: PydanticObjectId
     ) -> PolicyDocument | None:
-        if pending is not None:
-            linked = await pending
-            if card := next((p for p in linked.policies if p.id == policy_id), None):
-                return card
+        if pending is not None and (card := (await pending).by_id.get(policy_id)):
+            return card
         return await self.policy.load(policy_id)

@@ -98,6 +98,17 @@ async def find_one[D: Document](document: type[D], query: dict[str, Any]) -> D |
     return None if stored is None else document.model_validate(stored)
 
 
+async def find_all[D: Document](
+    document: type[D], query: dict[str, Any], *, sort: str | None = None
+) -> list[D]:
+    """Every document of ``query`` (ascending by ``sort`` when given), as `find_one` reads
+    one: a `me` reads the account's contacts and cards this way."""
+    cursor = document.get_pymongo_collection().find(query)
+    if sort is not None:
+        cursor = cursor.sort(sort)
+    return [document.model_validate(stored) for stored in await cursor.to_list()]
+
+
 def all_indexes() -> dict[str, list[IndexModel]]:
     """Every collection's indexes, by collection name (Beanie creates the documents' own)."""
     indexes = {

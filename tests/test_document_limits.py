@@ -25,7 +25,13 @@ from kabinet.i18n import Locale, translate
 from kabinet.resolvers.requests import MAX_COMMENTS
 from kabinet.schema import build_schema
 from kabinet.schema.extensions import validate_cached
-from kabinet.schema.limits import MAX_OBJECTS, NOMINAL_LIST_SIZE, ObjectCounter, count_objects
+from kabinet.schema.limits import (
+    MAX_OBJECTS,
+    NOMINAL_LIST_SIZE,
+    ObjectCounter,
+    count_fixed_objects,
+    count_objects,
+)
 from kabinet.schema.shape import MAX_ALIASES, MAX_DEPTH, MAX_FIELDS, measure
 from tests.conftest import serve_on_loopback
 from tests.requests_support import callback, customer
@@ -222,6 +228,20 @@ async def test_a_document_over_the_object_limit_is_refused_before_it_runs(
     for document, variables in ((defaulted, {}), (COSTLY, {"inner": 48.0})):
         (error,) = (await api.post(document, variables, token=token))["errors"]
         assert error["extensions"]["objects"] == 5002
+
+
+async def test_a_document_without_variables_is_counted_once_and_refused_each_time(
+    api: Api, mailbox: Mailbox
+):
+    token = await customer(api, mailbox)
+    fixed = COSTLY.replace("($inner: Int)", "").replace("$inner", "48")
+    before = count_fixed_objects.cache_info()
+    answers = [await api.post(fixed, {"inner": 1}, token=token) for _ in range(2)]
+    after = count_fixed_objects.cache_info()
+
+    # A variable sent to an operation that declares none changes nothing, as in execution.
+    assert [a["errors"][0]["extensions"]["objects"] for a in answers] == [5002, 5002]
+    assert (after.misses - before.misses, after.hits - before.hits) == (1, 1)
 
 
 @pytest.fixture

@@ -5,10 +5,17 @@ from datetime import timedelta
 import pytest
 from strawberry import relay
 
+from kabinet.auth.context import Caller
+from kabinet.auth.sessions import resolve_session
 from kabinet.clock import clock
+from kabinet.config import Settings
+from kabinet.db import Database
 from kabinet.documents import PolicyDocument, RequestDocument, UserDocument
 from kabinet.resolvers.requests import RequestSummary
+from kabinet.schema import build_schema
+from kabinet.schema.context import Context
 from kabinet.schema.requests.types import SUMMARY_FIELDS
+from kabinet.services import Services
 from tests.operations import ASSIGN_REQUEST, CHANGE_STATUS, MY_REQUESTS, REQUEST_QUEUE
 from tests.policies import staff_token
 from tests.requests_support import PDF, callback, create, customer, multipart, window
@@ -205,6 +212,31 @@ async def test_first_screen_reads_contacts_cards_and_page_once_and_counts_nothin
     assert [(c, sorted(p)) for c, p in command_log.projections[projected:]] == [
         ("requests", sorted(RequestSummary.FIELDS))
     ]
+
+
+async def test_a_card_named_by_every_request_of_a_page_is_built_once(
+    api: Api, token: str, settings: Settings, database: Database
+):
+    for _ in range(3):
+        await callback(api, token)
+    resolved = await resolve_session(token, ttl=settings.session_ttl)
+    assert resolved is not None
+    session, user = resolved
+    caller = Caller(
+        user=user, session=session, locale=user.locale, ip="::1", user_agent=None, request_id="t"
+    )
+    context = Context(caller=caller, services=Services.of(settings, database))
+
+    result = await build_schema().execute(FIRST_SCREEN, context_value=context)
+
+    assert result.errors is None
+    assert result.data is not None
+    me = result.data["me"]
+    assert [e["node"]["policy"] for e in me["requests"]["edges"]] == me["policies"] * 3
+    # `me.policies` and the three requests show one card as one view, built once.
+    card = await PolicyDocument.find_one({"number": "UA-1"})
+    assert card is not None
+    assert list(context.loaders.card_views) == [(card.id, True, False)]
 
 
 async def test_a_request_shows_its_card_after_the_card_is_unlinked(api: Api, token: str):

@@ -18,6 +18,7 @@ from kabinet.auth import rate_limit
 from kabinet.auth.codes import code_hash, code_matches, new_code, new_salt
 from kabinet.auth.context import Caller
 from kabinet.clock import now
+from kabinet.db import find_all
 from kabinet.documents import (
     AuditAction,
     ContactDocument,
@@ -74,7 +75,7 @@ def parse_contact(value: str) -> tuple[ContactKind, str] | FieldProblem:
 
 
 async def list_contacts(user_id: PydanticObjectId) -> list[ContactDocument]:
-    return await ContactDocument.find({"user_id": user_id}).sort("created_at").to_list()
+    return await find_all(ContactDocument, {"user_id": user_id}, sort="created_at")
 
 
 async def list_contacts_of(user_ids: Sequence[PydanticObjectId]) -> list[ContactDocument]:
@@ -83,8 +84,7 @@ async def list_contacts_of(user_ids: Sequence[PydanticObjectId]) -> list[Contact
     which MongoDB serves from it and the embedded engine answers by reading `contacts`."""
     if len(user_ids) == 1:
         return await list_contacts(user_ids[0])
-    query = {"user_id": {"$in": list(user_ids)}}
-    return await ContactDocument.find(query).sort("created_at").to_list()
+    return await find_all(ContactDocument, {"user_id": {"$in": list(user_ids)}}, sort="created_at")
 
 
 def primary_ids(contacts: list[ContactDocument]) -> set[PydanticObjectId | None]:

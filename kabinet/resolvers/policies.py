@@ -9,7 +9,7 @@ The only stored choice is the active card, reconciled here in one place.
 """
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
@@ -19,6 +19,7 @@ from pymongo import UpdateOne
 from kabinet.auth import rate_limit
 from kabinet.auth.context import Caller
 from kabinet.clock import now
+from kabinet.db import find_all
 from kabinet.documents import (
     AuditAction,
     ContactDocument,
@@ -67,6 +68,11 @@ class Linked:
     policies: list[PolicyDocument]
     active: PolicyDocument | None
     has_verified_phone: bool
+    # The cards by id, where each request of a page finds its own (`card_of_request`).
+    by_id: dict[PydanticObjectId | None, PolicyDocument] = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_id", {policy.id: policy for policy in self.policies})
 
     @property
     def lookup(self) -> LookupStatus:
@@ -164,7 +170,7 @@ async def linked(*, user: UserDocument, phones: list[str] | None = None) -> Link
 async def linked_each(accounts: Sequence[tuple[UserDocument, list[str]]]) -> list[Linked]:
     """Each account's cards, given its verified phones: one query for all the accounts."""
     every_phone = sorted({phone for _, phones in accounts for phone in phones})
-    found = await PolicyDocument.find(linked_through(every_phone)).to_list() if every_phone else []
+    found = await find_all(PolicyDocument, linked_through(every_phone)) if every_phone else []
     found.sort(key=lambda p: (_RELATIONSHIP_ORDER.index(p.relationship), p.number))
     each = []
     for user, phones in accounts:

@@ -22,7 +22,7 @@ from kabinet.auth.sessions import reload_session
 from kabinet.i18n import N_, translate
 from kabinet.metrics import OperationMetrics
 from kabinet.schema.errors import GraphQLErrorCode
-from kabinet.schema.limits import MAX_OBJECTS, count_objects
+from kabinet.schema.limits import MAX_OBJECTS, count_fixed_objects, count_objects
 from kabinet.schema.loaders import Loaders
 from kabinet.schema.shape import MAX_ALIASES, MAX_DEPTH, MAX_FIELDS, Shape, measure
 
@@ -129,21 +129,25 @@ class ConfiguredValidation(SchemaExtension):
         self, document: DocumentNode, *, hide_suggestions: bool
     ) -> list[GraphQLError]:
         """Coerces the variables as execution will (so their errors, too, keep the schema's
-        names to themselves in production), then counts the objects with them."""
+        names to themselves in production), then counts the objects with them; an
+        operation without variables is counted once per document."""
         context = self.execution_context
         schema = context.schema._schema
         operation = get_operation_ast(document, context.operation_name)
         if operation is None:  # Strawberry answers an unknown operation name itself
             return []
-        variables = get_variable_values(
-            schema,
-            operation.variable_definitions or (),
-            context.variables or {},
-            hide_suggestions=hide_suggestions,
-        )
-        if isinstance(variables, list):
-            return variables
-        objects = count_objects(schema, document, operation, variables)
+        if operation.variable_definitions:
+            variables = get_variable_values(
+                schema,
+                operation.variable_definitions,
+                context.variables or {},
+                hide_suggestions=hide_suggestions,
+            )
+            if isinstance(variables, list):
+                return variables
+            objects = count_objects(schema, document, operation, variables)
+        else:  # variables sent anyway are ignored, as execution ignores them
+            objects = count_fixed_objects(schema, document, operation)
         return [self._too_many(objects)] if objects > MAX_OBJECTS else []
 
     def _too_many(self, objects: int) -> GraphQLError:

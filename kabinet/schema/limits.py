@@ -7,6 +7,8 @@ size (``first``, capped as the resolvers cap it), any other list a nominal
 ``NOMINAL_LIST_SIZE``, and every object-valued field counts once per parent.
 """
 
+import functools
+
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -46,6 +48,15 @@ def count_objects(
     """The most objects ``operation`` of a valid ``document`` can return, with the
     variables coerced as execution will coerce them (defaults, `100.0` as 100)."""
     return ObjectCounter(schema, document, variables).count_operation(operation)
+
+
+@functools.lru_cache(maxsize=512)
+def count_fixed_objects(
+    schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode
+) -> int:
+    """`count_objects` of an operation that declares no variables: the same on every run
+    of its document, so counted once per parsed document (as validation is)."""
+    return count_objects(schema, document, operation, VariableValues({}, {}))
 
 
 class ObjectCounter:

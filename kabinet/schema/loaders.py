@@ -3,7 +3,7 @@
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from beanie import PydanticObjectId
 from strawberry.dataloader import DataLoader
@@ -16,6 +16,12 @@ from kabinet.documents import (
     UserDocument,
 )
 from kabinet.resolvers import audit, contacts, policies, requests
+
+if TYPE_CHECKING:
+    from kabinet.schema.policies import Policy
+
+# A card's view is one per (card, shown as active, shown to staff).
+type CardViewKey = tuple[PydanticObjectId | None, bool, bool]
 
 
 async def _load_users(ids: Sequence[PydanticObjectId]) -> list[UserDocument | None]:
@@ -42,6 +48,9 @@ class Loaders:
     )
     # An account's cards feed `policies`, `activePolicy` and `policyLookup`: linked once.
     linked: DataLoader[UserDocument, policies.Linked] = field(init=False)
+    # The API's view of each card read (`kabinet.schema.policies.card_view`), with the
+    # document it shows: a page of requests names the same few cards, each built once.
+    card_views: dict[CardViewKey, tuple[PolicyDocument, "Policy"]] = field(default_factory=dict)
     # `node(id:)` lookups, per area and viewer (an operation has one): one query for all,
     # within the area's read scope.
     _by_viewer: dict[tuple[str, PydanticObjectId | None], DataLoader[Any, Any]] = field(
@@ -120,9 +129,7 @@ class Loaders:
         within `policies.request_cards_readable`: none for a grown child's card."""
         pending = self.linked.cache_map.get(viewer) if viewer and viewer.id == owner_id else None
         settled = pending is not None and pending.done() and not pending.exception()
-        if settled and (
-            card := next((p for p in pending.result().policies if p.id == policy_id), None)
-        ):
+        if settled and (card := pending.result().by_id.get(policy_id)):
             return card
         return self._card_of_request(viewer, pending, policy_id)
 
@@ -132,10 +139,8 @@ class Loaders:
         pending: Awaitable[policies.Linked] | None,
         policy_id: PydanticObjectId,
     ) -> PolicyDocument | None:
-        if pending is not None:
-            linked = await pending
-            if card := next((p for p in linked.policies if p.id == policy_id), None):
-                return card
+        if pending is not None and (card := (await pending).by_id.get(policy_id)):
+            return card
         # A page of requests names each card once: one query for all of them.
         return await self._per_viewer(
             "request-cards", viewer, lambda ids: policies.find_request_cards(viewer, ids)

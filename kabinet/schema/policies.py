@@ -113,9 +113,23 @@ def _active(viewer: UserDocument | None, policy: PolicyDocument) -> bool:
     return viewer is not None and not viewer.is_staff and viewer.active_policy_id == policy.id
 
 
-def linked_cards(linked: policies.Linked) -> list[Policy]:
+def card_view(info: Info, document: PolicyDocument, *, active: bool, staff: bool) -> Policy:
+    """``document`` as `Policy`, built once per operation: the twenty requests of a page
+    name the same few cards, which `me.policies` shows as well. Only the very document
+    read is shared, so a card changed and read again by a later mutation shows afresh."""
+    views = info.context.loaders.card_views
+    key = (document.id, active, staff)
+    cached = views.get(key)
+    if cached is not None and cached[0] is document:
+        return cached[1]
+    view = Policy.from_document(document, active=active, staff=staff)
+    views[key] = (document, view)
+    return view
+
+
+def linked_cards(linked: policies.Linked, info: Info) -> list[Policy]:
     return [
-        Policy.from_document(policy, active=policy is linked.active, staff=False)
+        card_view(info, policy, active=policy is linked.active, staff=False)
         for policy in linked.policies
     ]
 

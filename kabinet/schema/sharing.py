@@ -24,8 +24,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import orjson
 from graphql import ExecutionResult, OperationDefinitionNode
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from kabinet.schema.execution import LeafExecutor
 from kabinet.wire import FrameWriter
 
 # A group's answer to an event: there, or on its way.
@@ -206,12 +206,13 @@ def encode_message(message: Mapping[str, Any]) -> str:
     return orjson.dumps(message).decode()
 
 
-class SharingExecutor(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's executor; an event that is a `SharedEvent` is executed once per group."""
+class SharingExecutor(LeafExecutor):
+    """`LeafExecutor`; an event that is a `SharedEvent` is executed once per group."""
 
     def execute_operation(self, serially: bool | None = None) -> Any:
         event = self.root_value
-        if not isinstance(event, SharedEvent) or self.operation.loc is None:
+        # None first: a query's root, and a protocol's isinstance costs a lookup per member.
+        if event is None or not isinstance(event, SharedEvent) or self.operation.loc is None:
             return super().execute_operation(serially)
         key = group(
             selection_of(self.operation, self.variable_values.coerced),

@@ -97,16 +97,16 @@ class User(relay.Node):
     async def policies(self, info: Info) -> list[PolicyRef]:
         from kabinet.schema.policies import linked_cards
 
-        return linked_cards(await info.context.loaders.linked.load(self.document))
+        return linked_cards(await info.context.loaders.linked.load(self.document), info)
 
     @strawberry.field(description="The card the cabinet works with now; null when none.")
     async def active_policy(self, info: Info) -> PolicyRef | None:
-        from kabinet.schema.policies import Policy
+        from kabinet.schema.policies import card_view
 
         linked = await info.context.loaders.linked.load(self.document)
         if linked.active is None:
             return None
-        return Policy.from_document(linked.active, active=True, staff=False)
+        return card_view(info, linked.active, active=True, staff=False)
 
     @strawberry.field(description="Why no card is shown yet, and what to do.")
     async def policy_lookup(

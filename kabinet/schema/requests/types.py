@@ -58,7 +58,7 @@ from kabinet.schema.pagination import (
     Counted,
     PageInfo,
 )
-from kabinet.schema.policies import Policy
+from kabinet.schema.policies import Policy, card_view
 from kabinet.schema.user import User
 
 
@@ -583,7 +583,7 @@ class Request(relay.Node):
                 return None
             # Read once the card is loaded: loading the owner's cards settles the active one.
             active = viewer is not None and viewer.active_policy_id == self.policy_id
-            return Policy.from_document(card, active=active and not staff, staff=staff)
+            return card_view(info, card, active=active and not staff, staff=staff)
 
         card = info.context.loaders.card_of_request(viewer, self.user_id, self.policy_id)
         if isinstance(card, PolicyDocument):

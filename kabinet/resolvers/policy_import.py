@@ -182,7 +182,8 @@ def validate_row(row: dict[str, object], line: int) -> PolicyDocument | list[Fie
 def _upsert(policy: PolicyDocument) -> UpdateOne:
     """The write of one registry row: its fields, its search keys, our timestamps."""
     fields = policy.model_dump(
-        exclude={"id", "revision_id", "created_at", "updated_at"}, mode="python"
+        exclude={"id", "revision_id", "created_at", "updated_at", "card_links_valid_after"},
+        mode="python",
     )
     fields["valid_from"] = datetime.combine(policy.valid_from, datetime.min.time())
     fields["valid_to"] = datetime.combine(policy.valid_to, datetime.min.time())

@@ -25,21 +25,13 @@ from kabinet.resolvers.policy_import import import_rows
 from tests.accounts import login
 from tests.browser import chromium_page
 from tests.conftest import served
+from tests.operations import REVOKE_CARD_LINKS
 from tests.policies import PHONE, card
 from tests.requests_support import customer
 from tests.support import Api, Mailbox, api_from, at_the_start_of_a_window
 
 PUBLIC_URL = "http://cabinet.test"
 CARDS = "query { me { policies { id number cardPdfUrl } } }"
-REVOKE = """
-mutation Revoke($input: RevokeCardLinksInput!) {
-  revokeCardLinks(input: $input) {
-    __typename
-    ... on CardLinksRevoked { revokedAt policies { number } }
-    ... on NotFound { message }
-  }
-}
-"""
 OTHER_PHONE = "+380501234567"
 
 
@@ -181,9 +173,11 @@ async def test_revoking_kills_the_links_issued_before_and_not_those_after(
     clock.advance(timedelta(seconds=1))
 
     cards = await my_cards(api, member)
-    answer = (await api.data(REVOKE, {"input": {"policyId": cards["UA-1"]["id"]}}, token=member))[
-        "revokeCardLinks"
-    ]
+    answer = (
+        await api.data(
+            REVOKE_CARD_LINKS, {"input": {"policyId": cards["UA-1"]["id"]}}, token=member
+        )
+    )["revokeCardLinks"]
     clock.advance(timedelta(seconds=1))
     after = await card_link(api, member)
 
@@ -196,7 +190,9 @@ async def test_revoking_kills_the_links_issued_before_and_not_those_after(
     # Another member's card is untouched, and not revocable by this member.
     assert (await verify(api, others_link)).status_code == 200
     foreign = await api.data(
-        REVOKE, {"input": {"policyId": (await my_cards(api, other))["UA-4567"]["id"]}}, token=member
+        REVOKE_CARD_LINKS,
+        {"input": {"policyId": (await my_cards(api, other))["UA-4567"]["id"]}},
+        token=member,
     )
     assert foreign["revokeCardLinks"]["__typename"] == "NotFound"
     assert (await PolicyDocument.get(others_card)).card_links_valid_after is None
@@ -211,7 +207,7 @@ async def test_revoking_without_a_card_revokes_every_linked_card(api: Api, membe
     first, second = await card_link(api, member, "UA-1"), await card_link(api, member, "UA-2")
     clock.advance(timedelta(seconds=1))
 
-    answer = (await api.data(REVOKE, {"input": {}}, token=member))["revokeCardLinks"]
+    answer = (await api.data(REVOKE_CARD_LINKS, {"input": {}}, token=member))["revokeCardLinks"]
 
     assert sorted(p["number"] for p in answer["policies"]) == ["UA-1", "UA-2"]
     assert [(await verify(api, link)).status_code for link in (first, second)] == [404, 404]
@@ -220,7 +216,7 @@ async def test_revoking_without_a_card_revokes_every_linked_card(api: Api, membe
 async def test_an_import_of_the_card_keeps_its_revocation(api: Api, member: str):
     link = await card_link(api, member)
     clock.advance(timedelta(seconds=1))
-    await api.data(REVOKE, {"input": {}}, token=member)
+    await api.data(REVOKE_CARD_LINKS, {"input": {}}, token=member)
     stored = await PolicyDocument.find_one({"number": "UA-1"})
 
     await import_rows(

@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from kabinet import metrics
 from kabinet.auth.sessions import bearer_token
+from kabinet.cards import card_routes
 from kabinet.config import Settings
 from kabinet.db import Database
 from kabinet.documents.search_keys import KeyedCards
@@ -179,6 +180,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             Route("/confirm-email", account_page("confirm")),
             Route("/reset-password", account_page("reset")),
             Route("/files/{file_id}", download),
+            *card_routes(services),
             Route("/metrics", metrics_page),
             Route("/healthz", healthz),
             Route("/readyz", readyz),

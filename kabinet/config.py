@@ -206,6 +206,17 @@ class Settings(BaseSettings):
             host = f"[{host}]"
         return {**values, "public_url": f"http://{host}:{port}"}
 
+    contact_centre_phone: str = Field(
+        "+38 044 364 85 10",
+        description="The contact centre's around-the-clock phone, printed on card PDFs.",
+    )
+    card_link_ttl_days: int = Field(
+        90,
+        gt=0,
+        description="The link in a card PDF's QR code (the `/verify-card/...` page a clinic "
+        "opens) works this many days after the PDF was downloaded.",
+    )
+
     orphan_file_grace_minutes: int = Field(
         60,
         description="Uploaded files that no request or comment refers to this long after "
@@ -301,6 +312,10 @@ class Settings(BaseSettings):
     @property
     def session_ttl(self) -> timedelta:
         return timedelta(days=self.session_ttl_days)
+
+    @property
+    def card_link_ttl(self) -> timedelta:
+        return timedelta(days=self.card_link_ttl_days)
 
     @property
     def outbox_sent_retention(self) -> timedelta:

@@ -200,6 +200,16 @@ mutation Select($input: SelectPolicyInput!) {
 }
 """
 
+REVOKE_CARD_LINKS = """
+mutation RevokeCardLinks($input: RevokeCardLinksInput!) {
+  revokeCardLinks(input: $input) {
+    __typename
+    ... on CardLinksRevoked { revokedAt policies { number } }
+    ... on Error { code message }
+  }
+}
+"""
+
 UPDATE_POLICY_PHONES = """
 mutation UpdatePhones($input: UpdatePolicyPhonesInput!) {
   updatePolicyPhones(input: $input) {

@@ -179,6 +179,11 @@ TABLE: dict[str, Row] = {
     "MY_POLICIES": Row(signed_in(anonymous=NULL)),
     "SELECT_POLICY": Row(owner_only(), lambda world, role: {"input": {"policyId": world.card_id}}),
     "REFRESH_POLICIES": Row(signed_in()),
+    # Staff may revoke the links of any card, as they may print it.
+    "REVOKE_CARD_LINKS": Row(
+        {**signed_in(), "another customer": typed("NOT_FOUND")},
+        lambda world, role: {"input": {"policyId": world.card_id}},
+    ),
     "UPDATE_POLICY_PHONES": Row(
         STAFF_ONLY, lambda world, role: {"input": {"policyId": world.card_id, "phones": [PHONE]}}
     ),

@@ -51,12 +51,15 @@ from tests.operations import (
     NODE,
     QUEUE_COUNTS,
     REQUEST_QUEUE,
+    REVOKE_CARD_LINKS,
     SECURITY_EVENTS,
     VERIFY_CONTACT,
 )
 from tests.policies import card, staff_token
 from tests.requests_support import callback
 from tests.support import Api, CommandLog, Mailbox, SmsGateway, eventually, sms_code
+from tests.test_card_pdf import card_link, download, my_cards
+from tests.test_card_pdf import verify as verify_card
 from tests.test_privacy import delete, olena_with_everything, person
 
 ON_MONGODB = bool(os.environ.get("KABINET_TEST_MONGODB_URI"))
@@ -249,6 +252,11 @@ async def scenario(api: Api, mailbox: Mailbox, sms_gateway: SmsGateway, services
     await api.data(ME, token=token)
     await api.data(MY_POLICIES, token=token)
     await api.data(NODE, {"id": relay.to_base64("Policy", str(child.id))}, token=token)
+    # A card to show: the PDF, its link, revoking; staff print one (kept after erasure).
+    number, mine = next(iter((await my_cards(api, token)).items()))
+    await verify_card(api, await card_link(api, token, number))
+    await api.data(REVOKE_CARD_LINKS, {"input": {}}, token=token)
+    assert (await download(api, operator, mine["cardPdfUrl"])).status_code == 200
     added = (await api.data(ADD_CONTACT, {"input": {"value": "+380501112233"}}, token=token))[
         "addContact"
     ]

@@ -1,9 +1,12 @@
 """Who is calling: the signed-in account (if any), its session, language and address."""
 
 from dataclasses import dataclass
+from typing import Self
+
+from starlette.requests import HTTPConnection
 
 from kabinet.documents import SessionDocument, UserDocument
-from kabinet.i18n import Locale
+from kabinet.i18n import Locale, negotiate_locale
 
 
 @dataclass(slots=True)
@@ -16,3 +19,23 @@ class Caller:
     ip: str
     user_agent: str | None
     request_id: str
+
+    @classmethod
+    def of(
+        cls,
+        connection: HTTPConnection,
+        resolved: tuple[SessionDocument, UserDocument] | None,
+    ) -> Self:
+        """The caller of ``connection`` with its ``resolved`` session: the account's
+        language, or the browser's for someone signed out."""
+        session, user = resolved or (None, None)
+        return cls(
+            user=user,
+            session=session,
+            locale=user.locale
+            if user
+            else negotiate_locale(connection.headers.get("accept-language")),
+            ip=connection.client.host if connection.client else "unknown",
+            user_agent=connection.headers.get("user-agent"),
+            request_id=connection.state.request_id,
+        )

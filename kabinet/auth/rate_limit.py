@@ -67,6 +67,9 @@ POLICY_REFRESH_PER_ACCOUNT = Limit("policy-refresh:account", 30, timedelta(hours
 REQUESTS_PER_ACCOUNT = Limit("requests:account", 30, timedelta(hours=1))
 COMMENTS_PER_ACCOUNT = Limit("comments:account", 60, timedelta(hours=1))
 PASSWORD_CHANGE_PER_ACCOUNT = Limit("password-change:account", 10, timedelta(minutes=15))
+# The public card verification page (`/verify-card/{token}`): a reception checks a card
+# now and then; more is someone guessing tokens.
+CARD_VERIFY_PER_IP = Limit("card-verify:ip", 60, timedelta(minutes=15))
 
 
 # Every limit above, by name: a new constant is configurable without being listed again.

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import TypeIs
 
 from beanie import PydanticObjectId
+from starlette.requests import HTTPConnection
 
 from kabinet.auth.tokens import new_token, token_hash
 from kabinet.clock import now
@@ -19,6 +20,13 @@ def bearer_token(authorization: object) -> str | None:
     """The token of an `Authorization: Bearer <token>` value, if it is one."""
     found = _BEARER.match(authorization) if isinstance(authorization, str) else None
     return found.group(1) if found else None
+
+
+async def request_session(
+    connection: HTTPConnection, *, ttl: timedelta
+) -> tuple[SessionDocument, UserDocument] | None:
+    """The live session of a request's `Authorization: Bearer` header, and its account."""
+    return await resolve_session(bearer_token(connection.headers.get("authorization")), ttl=ttl)
 
 
 # Writing last_seen_at on every request would make every read a write.

@@ -1,6 +1,7 @@
 """Beanie documents and their indexes. This package imports nothing else of kabinet's layers."""
 
 from kabinet.documents.audit import AuditAction, AuditEventDocument
+from kabinet.documents.card_link import CardLinkDocument
 from kabinet.documents.contact import ContactDocument, ContactKind
 from kabinet.documents.email_token import EmailTokenDocument, TokenPurpose
 from kabinet.documents.outbox import Channel, OutboxMessageDocument, OutboxStatus
@@ -46,6 +47,7 @@ ALL_DOCUMENTS: list[type] = [
     EmailTokenDocument,
     OutboxMessageDocument,
     RateLimitBucketDocument,
+    CardLinkDocument,
 ]
 
 __all__ = [
@@ -57,6 +59,7 @@ __all__ = [
     "AuditAction",
     "AuditEventDocument",
     "CallResult",
+    "CardLinkDocument",
     "Channel",
     "ContactDocument",
     "ContactKind",

@@ -79,6 +79,9 @@ class PolicyDocument(Document):
     search_keys: list[str] = Field(default_factory=list)
     # The scheme those keys follow (SEARCH_KEYS_VERSION); 0 on cards stored before it.
     search_keys_version: int = 0
+    # Links to the card's verification page issued at or before this moment are revoked
+    # (`revokeCardLinks`); not part of the registry, so an import keeps it.
+    card_links_valid_after: datetime | None = None
     created_at: datetime = Field(default_factory=now)
     updated_at: datetime = Field(default_factory=now)
 

@@ -15,7 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from kabinet.auth.sessions import bearer_token, resolve_session
+from kabinet.auth.sessions import request_session
 from kabinet.clock import now
 from kabinet.config import Settings
 from kabinet.documents import Attachment, RequestDocument, UserDocument
@@ -290,18 +290,33 @@ async def download(*, user: UserDocument, file_id: PydanticObjectId) -> Download
 async def download_response(request: Request, *, settings: Settings) -> Response:
     """The `/files/{file_id}` route: a request's file, for its owner and staff, with
     `Authorization: Bearer`."""
-    token = bearer_token(request.headers.get("authorization"))
-    resolved = await resolve_session(token, ttl=settings.session_ttl)
+    resolved = await request_session(request, ttl=settings.session_ttl)
     if resolved is None:
-        return PlainTextResponse("Sign in first.", 401, {"WWW-Authenticate": "Bearer"})
-    file_id: str = request.path_params["file_id"]
-    found = (
-        await download(user=resolved[1], file_id=PydanticObjectId(file_id))
-        if ObjectId.is_valid(file_id)
-        else None
-    )
+        return sign_in_first()
+    file_id = path_object_id(request, "file_id")
+    found = await download(user=resolved[1], file_id=file_id) if file_id else None
     if found is None:
-        return PlainTextResponse("Not found.", 404)
+        return not_found()
+    return attachment_response(found)
+
+
+def sign_in_first() -> Response:
+    return PlainTextResponse("Sign in first.", 401, {"WWW-Authenticate": "Bearer"})
+
+
+def not_found() -> Response:
+    """The same for what does not exist and for what is someone else's: no hint either way."""
+    return PlainTextResponse("Not found.", 404)
+
+
+def path_object_id(request: Request, name: str) -> PydanticObjectId | None:
+    """The database id in the path parameter ``name``, if it is one."""
+    value: str = request.path_params[name]
+    return PydanticObjectId(value) if ObjectId.is_valid(value) else None
+
+
+def attachment_response(found: Download) -> Response:
+    """A download that browsers save (never open as a page), kept by no cache."""
     return Response(
         found.content,
         media_type=found.content_type,

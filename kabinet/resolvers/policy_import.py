@@ -191,9 +191,17 @@ def validate_row(row: dict[str, object], line: int) -> PolicyDocument | list[Fie
 
 def _upsert(policy: PolicyDocument) -> UpdateOne:
     """The write of one registry row: its fields, its search keys and guardian fields, our
-    timestamps; the guardian end already announced stays (`guardian_announced_ends`)."""
+    timestamps; the guardian end already announced (`guardian_announced_ends`) and the
+    revocation of its links (`card_links_valid_after`) stay."""
     fields = policy.model_dump(
-        exclude={"id", "revision_id", "created_at", "updated_at", "guardian_announced_ends"},
+        exclude={
+            "id",
+            "revision_id",
+            "created_at",
+            "updated_at",
+            "guardian_announced_ends",
+            "card_links_valid_after",
+        },
         mode="python",
     )
     fields.update(policy.search_fields())

@@ -36,6 +36,7 @@ from kabinet.documents import (
     Attachment,
     AuditAction,
     AuditEventDocument,
+    CardLinkDocument,
     ContactDocument,
     EmailTokenDocument,
     OutboxMessageDocument,
@@ -337,6 +338,7 @@ async def erase(user_id: PydanticObjectId, database: Database) -> None:
         return
     await end_sessions(user_id)
     await EmailTokenDocument.find({"user_id": user_id}).delete()
+    await CardLinkDocument.find({"issued_by": user_id}).delete()
     own_contacts = await ContactDocument.find({"user_id": user_id}).to_list()
     # Undelivered messages may hold codes, links and request news; delivered ones are
     # already scrubbed of their text, and their recipient goes too.

@@ -1,17 +1,18 @@
 """Insurance cards in the API (guide section 3): `me.policies`, switching, staff tools."""
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Self
 
 import strawberry
+from beanie import PydanticObjectId
 from strawberry import relay
 from strawberry.file_uploads import Upload
 
 from kabinet.documents import PolicyDocument, UserDocument
 from kabinet.i18n import N_, translate
+from kabinet.resolvers import cards, policies, policy_import
 from kabinet.resolvers import errors as domain
-from kabinet.resolvers import policies, policy_import
 from kabinet.schema.context import Info
 from kabinet.schema.enums import PolicyLookupStatus, PolicyStatus, Relationship
 from kabinet.schema.errors import (
@@ -66,6 +67,15 @@ class Policy(relay.Node):
     phones: list[str] | None = strawberry.field(
         description="Phones the insurer holds for the card (E.164); staff only, else null."
     )
+
+    @strawberry.field(
+        description="Where the card's PDF is downloaded (`GET`, with the same `Authorization: "
+        "Bearer` header as /graphql): one page with the insured person, number, programme, "
+        "validity, the contact centre's phone and a QR code a clinic scans to check the card. "
+        "Each download issues a new verification link (see `revokeCardLinks`)."
+    )
+    def card_pdf_url(self, info: Info) -> str:
+        return f"{info.context.services.settings.public_url.rstrip('/')}/cards/{self.id}.pdf"
 
     @classmethod
     def from_document(cls, document: PolicyDocument, *, active: bool, staff: bool) -> Self:
@@ -191,6 +201,24 @@ class ImportPoliciesInput:
     file: Upload = strawberry.field(description="CSV or JSON, as in docs/policy-import.md.")
 
 
+@strawberry.input(description="Whose card verification links to revoke.")
+class RevokeCardLinksInput:
+    policy_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="A card linked to the account (staff: any card); null: every card "
+        "linked to the account.",
+    )
+
+
+@strawberry.type(description="The cards whose verification links issued so far no longer work.")
+class CardLinksRevoked:
+    revoked_at: datetime = strawberry.field(
+        description='Links issued until this moment show "revoked"; PDFs downloaded later '
+        "carry working ones."
+    )
+    policies: list[Policy] = strawberry.field(description="The cards concerned.")
+
+
 SelectPolicyResult = Annotated[
     User | NotFound | NotAllowed,
     strawberry.union(
@@ -206,6 +234,13 @@ RefreshPoliciesResult = Annotated[
 UpdatePolicyPhonesResult = Annotated[
     Policy | NotFound | InputError,
     strawberry.union("UpdatePolicyPhonesResult", description="The card, or why not."),
+]
+RevokeCardLinksResult = Annotated[
+    CardLinksRevoked | NotFound,
+    strawberry.union(
+        "RevokeCardLinksResult",
+        description="The cards; NotFound for a card not linked to the account.",
+    ),
 ]
 ImportPoliciesResult = Annotated[
     ImportReport | InputError,
@@ -272,6 +307,36 @@ class PoliciesMutation:
         if isinstance(outcome, UserDocument):
             return User.from_document(outcome)
         return to_graphql(outcome, info.context.caller.locale)
+
+    @strawberry.mutation(
+        permission_classes=[SignedIn],
+        description="Revoke the links in the QR codes of a card's PDFs downloaded so far (a "
+        "lost or shared printout): a clinic opening one sees that it was revoked. PDFs "
+        "downloaded afterwards work. Audited.",
+    )
+    async def revoke_card_links(
+        self, info: Info, input: RevokeCardLinksInput
+    ) -> RevokeCardLinksResult:
+        caller = info.context.caller
+
+        async def revoke(policy_id: PydanticObjectId | None) -> cards.RevokedLinks | NotFound:
+            return await cards.revoke_card_links(caller=caller, policy_id=policy_id)
+
+        outcome = (
+            await by_id(input.policy_id, "Policy", revoke)
+            if input.policy_id is not None
+            else await revoke(None)
+        )
+        if isinstance(outcome, domain.NotFound):
+            return to_graphql(outcome, caller.locale)
+        staff = viewer(info).is_staff
+        return CardLinksRevoked(
+            revoked_at=outcome.at,
+            policies=[
+                Policy.from_document(policy, active=_active(caller.user, policy), staff=staff)
+                for policy in outcome.policies
+            ],
+        )
 
     @strawberry.mutation(
         permission_classes=[Staff],

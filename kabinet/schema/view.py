@@ -29,7 +29,7 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from kabinet.auth.context import Caller
-from kabinet.auth.sessions import bearer_token, resolve_session
+from kabinet.auth.sessions import bearer_token, request_session, resolve_session
 from kabinet.events.sockets import TOO_MANY_SOCKETS, Socket, TooMany
 from kabinet.i18n import negotiate_locale, translate
 from kabinet.schema import build_schema
@@ -300,21 +300,8 @@ class KabinetGraphQL(GraphQL[Context, None]):
         raise Refusal(400, "http.batch")
 
     async def get_context(self, request: Request | WebSocket, response: object) -> Context:
-        token = bearer_token(request.headers.get("authorization"))
-        session, user = await resolve_session(token, ttl=self.services.settings.session_ttl) or (
-            None,
-            None,
-        )
-        caller = Caller(
-            user=user,
-            session=session,
-            locale=user.locale
-            if user
-            else negotiate_locale(request.headers.get("accept-language")),
-            ip=request.client.host if request.client else "unknown",
-            user_agent=request.headers.get("user-agent"),
-            request_id=request.state.request_id,
-        )
+        resolved = await request_session(request, ttl=self.services.settings.session_ttl)
+        caller = Caller.of(request, resolved)
         return Context(
             caller=caller, services=self.services, websocket=isinstance(request, WebSocket)
         )

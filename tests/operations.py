@@ -436,3 +436,9 @@ REQUEST_UPDATED = """subscription($id: ID) {
 REQUEST_QUEUE_UPDATED = (
     "subscription { requestQueueUpdated { previousStatus request { number status } } }"
 )
+
+ENUM_LABELS = """
+query EnumLabels {
+  enumLabels { requestStatus { value label } requestKind { value label } }
+}
+"""

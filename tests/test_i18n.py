@@ -23,7 +23,8 @@ from kabinet.i18n import (
     negotiate_locale,
     translate,
 )
-from kabinet.notify.templates import STATUS_LABELS, confirmation_email, contact_code_email
+from kabinet.labels import STATUS_LABELS
+from kabinet.notify.templates import confirmation_email, contact_code_email
 
 # The calls whose arguments are message keys, as Babel's extraction keywords (the
 # argument's position): `translate` and `N_` (a key chosen at run time) and the

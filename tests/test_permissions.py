@@ -256,6 +256,7 @@ TABLE: dict[str, Row] = {
     "REQUEST_QUEUE_UPDATED": Row(
         {**STAFF_ONLY, "anonymous": SOCKET_CLOSED, "operator": LISTENING, "admin": LISTENING}
     ),
+    "ENUM_LABELS": Row(everyone(DATA)),
 }
 
 

@@ -7,18 +7,7 @@ from typing import Protocol
 from kabinet.documents import RequestStatus
 from kabinet.documents.request import OutcomeNews
 from kabinet.i18n import N_, Locale, translate
-
-# A request's status as a person reads it (never its enum name).
-STATUS_LABELS: dict[RequestStatus, str] = {
-    RequestStatus.SUBMITTED: N_("status.submitted"),
-    RequestStatus.IN_PROGRESS: N_("status.in_progress"),
-    RequestStatus.NEEDS_INFO: N_("status.needs_info"),
-    RequestStatus.SCHEDULED: N_("status.scheduled"),
-    RequestStatus.APPROVED: N_("status.approved"),
-    RequestStatus.COMPLETED: N_("status.completed"),
-    RequestStatus.REJECTED: N_("status.rejected"),
-    RequestStatus.CANCELLED: N_("status.cancelled"),
-}
+from kabinet.labels import STATUS_LABELS
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from kabinet.schema.audit import AuditQuery
 from kabinet.schema.contacts import ContactsMutation
 from kabinet.schema.errors import GraphQLErrorCode
 from kabinet.schema.extensions import EXTENSIONS
+from kabinet.schema.labels import LabelsQuery
 from kabinet.schema.masking import KabinetSchema
 from kabinet.schema.policies import PoliciesMutation, PoliciesQuery
 from kabinet.schema.privacy import PrivacyMutation
@@ -35,7 +36,7 @@ class NodeQuery:
 
 
 @strawberry.type(description="What a client can read: its own account and, for staff, the rest.")
-class Query(NodeQuery, AccountQuery, PoliciesQuery, RequestsQuery, AuditQuery):
+class Query(NodeQuery, AccountQuery, PoliciesQuery, RequestsQuery, AuditQuery, LabelsQuery):
     pass
 
 

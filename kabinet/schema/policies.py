@@ -24,6 +24,7 @@ from kabinet.schema.errors import (
     to_graphql,
 )
 from kabinet.schema.ids import by_id, object_id
+from kabinet.schema.labels import label_of
 from kabinet.schema.pagination import (
     Counted,
     PageInfo,
@@ -48,12 +49,14 @@ class Policy(relay.Node):
     insurer: str = strawberry.field(description="Insurance company.")
     program: str = strawberry.field(description="Insurance programme (plan).")
     status: PolicyStatus = strawberry.field(description="Whether the card can be used now.")
+    status_label: str = label_of("status", "`status` in the caller's language.")
     valid_from: date = strawberry.field(description="First day of cover.")
     valid_to: date = strawberry.field(description="Last day of cover.")
     insured_person: InsuredPerson = strawberry.field(description="Who is insured.")
     relationship: Relationship = strawberry.field(
         description="Of the insured person to the account holder, e.g. CHILD."
     )
+    relationship_label: str = label_of("relationship", "`relationship` in the caller's language.")
     coverage_notes: str | None = strawberry.field(description="What the programme covers.")
     guardian_access_ends: date | None = strawberry.field(
         description="For a child's card: the first day it is no longer shown to the accounts "

@@ -46,7 +46,7 @@ from kabinet.documents.request import (
     one_request,
 )
 from kabinet.i18n import Term
-from kabinet.notify.templates import STATUS_LABELS
+from kabinet.labels import STATUS_LABELS
 from kabinet.resolvers import audit, files, notifications
 from kabinet.resolvers.errors import (
     AssignmentConflict,

@@ -22,6 +22,7 @@ from kabinet.schema.errors import (
     GraphQLErrorCode,
 )
 from kabinet.schema.ids import decode_id
+from kabinet.schema.labels import label_of
 from kabinet.schema.permissions import SignedIn, Staff, viewer
 from kabinet.schema.requests.types import Request
 from kabinet.schema.sharing import OUTLET, awaited_data, group, selection_of
@@ -32,6 +33,9 @@ class RequestEvent:
     status: RequestStatus = strawberry.field(
         description="The status this change entered (the same whether the event arrives live "
         "or is replayed with `since`)."
+    )
+    status_label: str = label_of(
+        "status", "`status` in the caller's language, as the SMS and emails word it."
     )
     previous_status: RequestStatus | None = strawberry.field(
         description="The status before; null when the request was just filed."

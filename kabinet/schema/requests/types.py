@@ -54,6 +54,7 @@ from kabinet.schema.enums import (
     RequestStatus,
 )
 from kabinet.schema.ids import object_id
+from kabinet.schema.labels import label_of
 from kabinet.schema.pagination import (
     Counted,
     PageInfo,
@@ -106,6 +107,7 @@ class Attachment(relay.Node):
 @strawberry.type(description="One step of the request's history.")
 class StatusChange:
     status: RequestStatus = strawberry.field(description="The status entered.")
+    status_label: str = label_of("status", "`status` in the caller's language.")
     at: datetime = strawberry.field(description="When.")
     comment: str | None = strawberry.field(description="Why, as written by whoever changed it.")
     by_operator: bool = strawberry.field(description="Changed by the contact centre.")
@@ -450,7 +452,11 @@ class Request(relay.Node):
     id: relay.NodeID[str]
     number: str = strawberry.field(description="Human-friendly number, e.g. R-2026-000123.")
     kind: RequestKind = strawberry.field(description="What is asked for.")
+    kind_label: str = label_of("kind", "`kind` in the caller's language.")
     status: RequestStatus = strawberry.field(description="Where it is now.")
+    status_label: str = label_of(
+        "status", "`status` in the caller's language, as the SMS and emails word it."
+    )
     created_at: datetime = strawberry.field(description="When it was filed.")
     updated_at: datetime = strawberry.field(description="Last change.")
     anonymised_at: datetime | None = strawberry.field(

@@ -79,6 +79,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         if owns_database:
             await db.connect()
             await db.warn_if_outgrown()
+        await services.links.load()
+        link_key = asyncio.create_task(services.links.keep_loading(), name="link-key")
         sender = asyncio.create_task(outbox.run(), name="outbox-sender")
         eraser = asyncio.create_task(privacy.keep_erasing(db), name="deletions")
         announcer = asyncio.create_task(
@@ -122,6 +124,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             yield
         finally:
             for task in (
+                link_key,
                 sender,
                 eraser,
                 announcer,
@@ -140,7 +143,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             if owns_database:
                 await db.close()
 
-    download = functools.partial(files.download_response, settings=settings)
+    download = functools.partial(files.download_response, settings=settings, links=services.links)
 
     async def metrics_page(request: Request) -> Response:
         """Prometheus text format; with `KABINET_METRICS_TOKEN`, for its bearer only."""

@@ -20,7 +20,6 @@ from starlette.routing import Route
 
 from kabinet.auth import rate_limit
 from kabinet.auth.context import Caller
-from kabinet.auth.sessions import request_session
 from kabinet.clock import now
 from kabinet.documents import PolicyDocument
 from kabinet.i18n import N_, Locale, Wait, negotiate_locale, translate
@@ -28,11 +27,13 @@ from kabinet.resolvers import cards
 from kabinet.resolvers.files import (
     Download,
     attachment_response,
+    downloader,
+    forbidden,
     not_found,
     path_object_id,
     safe_filename,
-    sign_in_first,
 )
+from kabinet.resolvers.links import LinkKind
 from kabinet.services import Services
 
 STATIC = Path(__file__).parent / "static"
@@ -160,19 +161,22 @@ def card_routes(services: Services) -> list[Route]:
     settings = services.settings
 
     async def card_pdf(request: Request) -> Response:
-        """For a session as `/files`; a card the caller may not read is a plain 404."""
-        resolved = await request_session(request, ttl=settings.session_ttl)
-        if resolved is None:
-            return sign_in_first()
+        """For a session or a signed link, as `/files`; a card the caller may not read is
+        a plain 404 with the header, a 403 by a link."""
         policy_id = path_object_id(request, "policy_id")
-        caller = Caller.of(request, resolved)
+        who = await downloader(
+            request, LinkKind.CARD, policy_id, settings=settings, links=services.links
+        )
+        if isinstance(who, Response):
+            return who
+        caller = Caller.of(request, who)
         issued = (
             await cards.issue_card(caller=caller, policy_id=policy_id, ttl=settings.card_link_ttl)
             if policy_id
             else None
         )
         if issued is None:
-            return not_found()
+            return forbidden() if who[0] is None else not_found()
         content = await asyncio.to_thread(
             render_card_pdf,
             issued.policy,

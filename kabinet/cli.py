@@ -147,6 +147,25 @@ def _breaking_message(breaking: tuple[str, ...]) -> str:
     )
 
 
+@main.command("rotate-link-key")
+def rotate_link_key() -> None:
+    """Replace the key that signs download links: every link issued so far stops opening."""
+    from kabinet.config import Settings
+    from kabinet.db import Database
+    from kabinet.resolvers.links import RELOAD, rotate_key
+
+    async def run() -> None:
+        async with Database(Settings()):
+            await rotate_key()
+
+    asyncio.run(run())
+    minutes = int(RELOAD.total_seconds() // 60)
+    click.echo(
+        "rotated: links issued before no longer open; running servers sign with the new key "
+        f"within {minutes} minute{'s' if minutes != 1 else ''}"
+    )
+
+
 @main.command("settings-doc")
 @click.option(
     "--update",

@@ -217,6 +217,14 @@ class Settings(BaseSettings):
         "opens) works this many days after the PDF was downloaded.",
     )
 
+    file_link_ttl_seconds: int = Field(
+        900,
+        ge=60,
+        description="A signed download link (`Attachment.url`, `Policy.cardPdfUrl`) opens "
+        "without a header for at most this long, and at least half of it; the links of "
+        "one half are alike, so a page's images stay cached.",
+    )
+
     orphan_file_grace_minutes: int = Field(
         60,
         description="Uploaded files that no request or comment refers to this long after "
@@ -316,6 +324,10 @@ class Settings(BaseSettings):
     @property
     def card_link_ttl(self) -> timedelta:
         return timedelta(days=self.card_link_ttl_days)
+
+    @property
+    def file_link_ttl(self) -> timedelta:
+        return timedelta(seconds=self.file_link_ttl_seconds)
 
     @property
     def outbox_sent_retention(self) -> timedelta:

@@ -11,6 +11,7 @@ from kabinet.documents.search_keys import KeyedCards
 from kabinet.events import Broker
 from kabinet.events.sockets import Sockets
 from kabinet.notify.outbox import Outbox
+from kabinet.resolvers.links import LinkSigner
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +23,7 @@ class Services:
     database: Database
     rate_limits: RateLimits
     passwords: PasswordHashing
+    links: LinkSigner
     keyed_cards: KeyedCards = field(default_factory=KeyedCards)
 
     @classmethod
@@ -36,4 +38,5 @@ class Services:
             database=database,
             rate_limits=RateLimits(settings.rate_limits),
             passwords=PasswordHashing.of(settings),
+            links=LinkSigner(settings.file_link_ttl),
         )

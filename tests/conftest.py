@@ -21,7 +21,7 @@ from kabinet.app import create_app
 from kabinet.clock import clock
 from kabinet.config import Settings, SmtpSecurity
 from kabinet.db import Database
-from kabinet.documents import ALL_DOCUMENTS
+from kabinet.documents import ALL_DOCUMENTS, LinkKeyDocument
 from kabinet.wire import WS_PER_MESSAGE_DEFLATE
 from tests.policies import staff_token
 from tests.requests_support import customer
@@ -129,7 +129,8 @@ async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     if "database" in request.fixturenames:
         request.getfixturevalue("database")
         for document in ALL_DOCUMENTS:
-            await document.get_pymongo_collection().delete_many({})
+            if document is not LinkKeyDocument:  # the deployment's, as the server has it
+                await document.get_pymongo_collection().delete_many({})
         for gridfs_collection in ("fs.files", "fs.chunks"):
             await request.getfixturevalue("database").db[gridfs_collection].delete_many({})
         request.getfixturevalue("mailbox").messages.clear()

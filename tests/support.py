@@ -10,6 +10,7 @@ from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from aiosmtpd.controller import Controller
@@ -211,6 +212,7 @@ class CommandLog(CommandListener):
             "due-times",
             "request-events",
             "socket-sessions",
+            "link-key",
         }
     )
     SELECTING = frozenset({"find", "findAndModify", "update", "delete", "aggregate", "count"})
@@ -256,3 +258,8 @@ def at_the_start_of_a_window(window: timedelta = timedelta(minutes=15)) -> None:
     fall in one fixed window however long they take."""
     seconds = window.total_seconds()
     clock.advance(timedelta(seconds=seconds - now().timestamp() % seconds + 1))
+
+
+def bearer_path(url: str) -> str:
+    """The path of a download link without its signature: it opens with a bearer header only."""
+    return urlsplit(url).path

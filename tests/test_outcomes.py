@@ -41,7 +41,7 @@ from tests.requests_support import (
     multipart,
     window,
 )
-from tests.support import Api, Mailbox, SmsGateway
+from tests.support import Api, Mailbox, SmsGateway, bearer_path
 from tests.test_api_guide import operations as guide
 from tests.test_privacy import delete, export
 
@@ -412,7 +412,7 @@ async def test_lab_results_reach_the_member_as_files_with_a_message(
         ("аналіз.pdf", "application/pdf"),
         ("фото.png", "image/png"),
     ]
-    path = seen["results"][0]["url"].removeprefix("http://cabinet.test")
+    path = bearer_path(seen["results"][0]["url"])
     mine = await api.http.get(path, headers={"Authorization": f"Bearer {member}"})
     theirs = await api.http.get(path, headers={"Authorization": f"Bearer {taras}"})
     assert (mine.status_code, mine.content) == (200, PDF)

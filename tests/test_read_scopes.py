@@ -22,7 +22,7 @@ from tests.operations import (
 )
 from tests.policies import PHONE, staff_token
 from tests.requests_support import PDF, VALID_IBAN, customer, multipart
-from tests.support import Api, Mailbox
+from tests.support import Api, Mailbox, bearer_path
 
 OTHER_PHONE = "+380501112233"
 NODE = """
@@ -84,7 +84,7 @@ async def world(api: Api, mailbox: Mailbox) -> World:
         operator=operator,
         admin=admin,
         request_id=request["id"],
-        file_path=request["attachments"][0]["url"].removeprefix("http://cabinet.test"),
+        file_path=bearer_path(request["attachments"][0]["url"]),
         card_id=own["policies"][0]["id"],
         contact_id=own["contacts"][0]["id"],
         event_id=events["securityEvents"]["edges"][0]["node"]["id"],

@@ -31,7 +31,7 @@ from tests.requests_support import (
     multipart,
     window,
 )
-from tests.support import Api, CommandLog, Mailbox, at_the_start_of_a_window
+from tests.support import Api, CommandLog, Mailbox, at_the_start_of_a_window, bearer_path
 
 
 @pytest.fixture
@@ -683,7 +683,7 @@ async def test_download_serves_the_owner_and_staff_only(
         api, token, {"variables.input.reimbursement.documents.0": ("Чек №1.pdf", PDF)}
     )
     url = response.json()["data"]["createRequest"]["attachments"][0]["url"]
-    path = url.removeprefix("http://cabinet.test")
+    path = bearer_path(url)
     stranger = await customer(api, mailbox, "stranger@example.com", "+380501112233")
 
     owner = await api.http.get(path, headers={"Authorization": f"Bearer {token}"})

@@ -24,10 +24,10 @@ class Caller:
     def of(
         cls,
         connection: HTTPConnection,
-        resolved: tuple[SessionDocument, UserDocument] | None,
+        resolved: tuple[SessionDocument | None, UserDocument] | None,
     ) -> Self:
-        """The caller of ``connection`` with its ``resolved`` session: the account's
-        language, or the browser's for someone signed out."""
+        """The caller of ``connection`` with its ``resolved`` session (none for a signed
+        link's viewer): the account's language, or the browser's for someone signed out."""
         session, user = resolved or (None, None)
         return cls(
             user=user,

@@ -4,6 +4,7 @@ from kabinet.documents.audit import AuditAction, AuditEventDocument
 from kabinet.documents.card_link import CardLinkDocument
 from kabinet.documents.contact import ContactDocument, ContactKind
 from kabinet.documents.email_token import EmailTokenDocument, TokenPurpose
+from kabinet.documents.link_key import LinkKeyDocument
 from kabinet.documents.outbox import Channel, OutboxMessageDocument, OutboxStatus
 from kabinet.documents.policy import (
     InsuredPerson,
@@ -48,6 +49,7 @@ ALL_DOCUMENTS: list[type] = [
     OutboxMessageDocument,
     RateLimitBucketDocument,
     CardLinkDocument,
+    LinkKeyDocument,
 ]
 
 __all__ = [
@@ -69,6 +71,7 @@ __all__ = [
     "Handover",
     "InsuredPerson",
     "ItemDecision",
+    "LinkKeyDocument",
     "NotificationSettings",
     "OutboxMessageDocument",
     "OutboxStatus",

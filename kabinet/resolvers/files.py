@@ -18,10 +18,11 @@ from starlette.responses import PlainTextResponse, Response
 from kabinet.auth.sessions import request_session
 from kabinet.clock import now
 from kabinet.config import Settings
-from kabinet.documents import Attachment, RequestDocument, UserDocument
+from kabinet.documents import Attachment, RequestDocument, SessionDocument, UserDocument
 from kabinet.documents.files import CHUNK_SIZE, CHUNKS, FILES
 from kabinet.periodic import repeat
 from kabinet.resolvers.errors import FieldErrorCode, FieldProblem
+from kabinet.resolvers.links import LinkKind, LinkSigner
 from kabinet.resolvers.scopes import Filter, within
 
 logger = logging.getLogger(__name__)
@@ -96,8 +97,15 @@ def safe_filename(name: str) -> str:
 
 
 def download_url(public_url: str, file_id: PydanticObjectId) -> str:
-    """Where the file is downloaded (the `/files/{id}` route, with the bearer token)."""
+    """Where the file is downloaded with the bearer header (the `/files/{id}` route)."""
     return f"{public_url.rstrip('/')}/files/{file_id}"
+
+
+def signed_download_url(
+    public_url: str, file_id: PydanticObjectId, *, links: LinkSigner, viewer_id: ObjectId
+) -> str:
+    """The same, opening for ``viewer_id`` with no header for a while (`resolvers.links`)."""
+    return f"{download_url(public_url, file_id)}?{links.query(LinkKind.FILE, file_id, viewer_id)}"
 
 
 def _bucket() -> AsyncGridFSBucket:
@@ -287,21 +295,48 @@ async def download(*, user: UserDocument, file_id: PydanticObjectId) -> Download
     return None
 
 
-async def download_response(request: Request, *, settings: Settings) -> Response:
+async def download_response(request: Request, *, settings: Settings, links: LinkSigner) -> Response:
     """The `/files/{file_id}` route: a request's file, for its owner and staff, with
-    `Authorization: Bearer`."""
-    resolved = await request_session(request, ttl=settings.session_ttl)
-    if resolved is None:
-        return sign_in_first()
+    `Authorization: Bearer` or a signed link (`Attachment.url`)."""
     file_id = path_object_id(request, "file_id")
-    found = await download(user=resolved[1], file_id=file_id) if file_id else None
+    who = await downloader(request, LinkKind.FILE, file_id, settings=settings, links=links)
+    if isinstance(who, Response):
+        return who
+    found = await download(user=who[1], file_id=file_id) if file_id else None
     if found is None:
-        return not_found()
+        return forbidden() if who[0] is None else not_found()
     return attachment_response(found)
+
+
+async def downloader(
+    request: Request,
+    kind: LinkKind,
+    subject_id: ObjectId | None,
+    *,
+    settings: Settings,
+    links: LinkSigner,
+) -> tuple[SessionDocument | None, UserDocument] | Response:
+    """Who downloads, with their session: the bearer header's account (refused with a link
+    issued to someone else), else a signed link's viewer (no session). A refusal is the
+    response to send: 401 without either, 403 for a link that is altered, expired,
+    revoked or someone else's, saying nothing more."""
+    resolved = await request_session(request, ttl=settings.session_ttl)
+    signed = request.query_params
+    if resolved is not None:  # the header decides, but not for a link of someone else
+        foreign = "viewer" in signed and signed["viewer"] != str(resolved[1].id)
+        return forbidden() if foreign else resolved
+    if "signature" not in signed:
+        return sign_in_first()
+    viewer = await links.viewer(kind, subject_id, signed) if subject_id else None
+    return (None, viewer) if viewer is not None else forbidden()
 
 
 def sign_in_first() -> Response:
     return PlainTextResponse("Sign in first.", 401, {"WWW-Authenticate": "Bearer"})
+
+
+def forbidden() -> Response:
+    return PlainTextResponse("This link does not open.", 403)
 
 
 def not_found() -> Response:

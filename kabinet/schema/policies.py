@@ -13,6 +13,7 @@ from kabinet.documents import PolicyDocument, UserDocument
 from kabinet.i18n import N_, translate
 from kabinet.resolvers import cards, policies, policy_import
 from kabinet.resolvers import errors as domain
+from kabinet.resolvers.links import LinkKind
 from kabinet.schema.context import Info
 from kabinet.schema.enums import PolicyLookupStatus, PolicyStatus, Relationship
 from kabinet.schema.errors import (
@@ -72,13 +73,18 @@ class Policy(relay.Node):
     )
 
     @strawberry.field(
-        description="Where the card's PDF is downloaded (`GET`, with the same `Authorization: "
-        "Bearer` header as /graphql): one page with the insured person, number, programme, "
-        "validity, the contact centre's phone and a QR code a clinic scans to check the card. "
-        "Each download issues a new verification link (see `revokeCardLinks`)."
+        description="Where the caller downloads the card's PDF: one page with the insured "
+        "person, number, programme, validity, the contact centre's phone and a QR code a "
+        "clinic scans to check the card. A signed link, like `Attachment.url`: it opens with "
+        "no header for a while, or with the caller's `Authorization: Bearer` header. Each "
+        "download issues a new verification link (see `revokeCardLinks`)."
     )
     def card_pdf_url(self, info: Info) -> str:
-        return f"{info.context.services.settings.public_url.rstrip('/')}/cards/{self.id}.pdf"
+        services, viewer = info.context.services, info.context.caller.user
+        url = f"{services.settings.public_url.rstrip('/')}/cards/{self.id}.pdf"
+        if viewer is None or viewer.id is None:
+            return url
+        return f"{url}?{services.links.query(LinkKind.CARD, self.id, viewer.id)}"
 
     @classmethod
     def from_document(cls, document: PolicyDocument, *, active: bool, staff: bool) -> Self:

@@ -18,6 +18,8 @@ kabinet.wire).
 """
 
 import asyncio
+import functools
+import re
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from contextvars import ContextVar
 from typing import Any, Protocol, runtime_checkable
@@ -50,14 +52,35 @@ class SharedEvent(Protocol):
         ...
 
 
-def selection_of(operation: OperationDefinitionNode, variables: Mapping[str, Any]) -> Hashable:
+# Fields whose value is the viewer's own (a download link signed for them, see
+# kabinet.resolvers.links): a document naming one is shared only within one account.
+_PERSONAL = re.compile(r"\b(?:url|cardPdfUrl)\b")
+
+
+def selection_of(
+    operation: OperationDefinitionNode, variables: Mapping[str, Any], viewer: Hashable
+) -> Hashable:
     """What decides an answer besides its audience: the document, the operation and the
-    coerced variables."""
+    coerced variables; and ``viewer`` when the document names a personal field (a word
+    match, so at worst an answer is shared less than it could be)."""
+    body = operation.loc.source.body if operation.loc else None
     return (
-        operation.loc.source.body if operation.loc else None,
+        body,
         operation.name.value if operation.name else None,
         orjson.dumps(variables, default=str, option=orjson.OPT_SORT_KEYS),
+        viewer if body is None or _personal(body) else None,
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _personal(body: str) -> bool:
+    return _PERSONAL.search(body) is not None
+
+
+def viewer_of(context: Any) -> Hashable:
+    """The signed-in account of an operation's context (`kabinet.schema.context`)."""
+    user = context.caller.user
+    return user.id if user is not None else None
 
 
 def group(selection: Hashable, audience: Hashable) -> Hashable:
@@ -215,7 +238,9 @@ class SharingExecutor(LeafExecutor):
         if event is None or not isinstance(event, SharedEvent) or self.operation.loc is None:
             return super().execute_operation(serially)
         key = group(
-            selection_of(self.operation, self.variable_values.coerced),
+            selection_of(
+                self.operation, self.variable_values.coerced, viewer_of(self.context_value)
+            ),
             event.audience(self.context_value),
         )
         answer = event.answers.get(key)

@@ -25,7 +25,7 @@ from kabinet.schema.ids import decode_id
 from kabinet.schema.labels import label_of
 from kabinet.schema.permissions import SignedIn, Staff, viewer
 from kabinet.schema.requests.types import Request
-from kabinet.schema.sharing import OUTLET, awaited_data, group, selection_of
+from kabinet.schema.sharing import OUTLET, awaited_data, group, selection_of, viewer_of
 
 
 @strawberry.type(description="A status change of a request, delivered live.")
@@ -172,7 +172,8 @@ async def _live(
             missed = [event for event in missed if wanted(event)]
             stream.skip({event.change_id for event in missed})
             outlet = OUTLET.get()
-            groups = _Groups(selection_of(info.operation, info.variable_values), context.caller)
+            selection = selection_of(info.operation, info.variable_values, viewer_of(context))
+            groups = _Groups(selection, context.caller)
             try:
                 for event in missed:
                     yield RequestEvent.of(event, info)

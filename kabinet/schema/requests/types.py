@@ -38,7 +38,7 @@ from kabinet.documents.request import ReimbursementOutcome as ReimbursementOutco
 from kabinet.documents.request import StatusChange as StatusChangeValue
 from kabinet.documents.request import TimeWindow as TimeWindowValue
 from kabinet.resolvers import requests
-from kabinet.resolvers.files import download_url
+from kabinet.resolvers.files import download_url, signed_download_url
 from kabinet.resolvers.requests import RequestSummary, due
 from kabinet.resolvers.requests import available_actions as actions_for
 from kabinet.schema.addresses import Address
@@ -80,19 +80,28 @@ class Attachment(relay.Node):
     content_type: str = strawberry.field(description="Detected from the content.")
     size: int = strawberry.field(description="Bytes.")
     url: str = strawberry.field(
-        description="Download with the same `Authorization: Bearer` header; owner and staff only."
+        description="Where the caller downloads the file: a signed link that opens with no "
+        "header (for `<img src>` and `<a download>`) for at least half of "
+        "`KABINET_FILE_LINK_TTL_SECONDS` (15 minutes by default), for the caller only; with "
+        "the caller's `Authorization: Bearer` header it opens after that too. Owner and "
+        "staff only."
     )
     uploaded_at: datetime = strawberry.field(description="When it was received.")
 
     @classmethod
     def from_value(cls, attachment: AttachmentValue, info: Info) -> Self:
-        public_url = info.context.services.settings.public_url
+        services, viewer = info.context.services, info.context.caller.user
+        public_url = services.settings.public_url
         return cls(
             id=str(attachment.id),
             filename=attachment.filename,
             content_type=attachment.content_type,
             size=attachment.size,
-            url=download_url(public_url, attachment.id),
+            url=signed_download_url(
+                public_url, attachment.id, links=services.links, viewer_id=viewer.id
+            )
+            if viewer is not None and viewer.id is not None
+            else download_url(public_url, attachment.id),
             uploaded_at=attachment.uploaded_at,
         )
 

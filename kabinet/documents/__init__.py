@@ -11,6 +11,13 @@ from kabinet.documents.policy import (
     PolicyStatus,
     Relationship,
 )
+from kabinet.documents.programme import (
+    Benefit,
+    BenefitKind,
+    BenefitPeriod,
+    ProgrammeDocument,
+    ProgrammeVersion,
+)
 from kabinet.documents.rate_limit import RateLimitBucketDocument
 from kabinet.documents.request import (
     Attachment,
@@ -48,6 +55,7 @@ ALL_DOCUMENTS: list[type] = [
     OutboxMessageDocument,
     RateLimitBucketDocument,
     CardLinkDocument,
+    ProgrammeDocument,
 ]
 
 __all__ = [
@@ -58,6 +66,9 @@ __all__ = [
     "Attachment",
     "AuditAction",
     "AuditEventDocument",
+    "Benefit",
+    "BenefitKind",
+    "BenefitPeriod",
     "CallResult",
     "CardLinkDocument",
     "Channel",
@@ -76,6 +87,8 @@ __all__ = [
     "PolicyDocument",
     "PolicyStatus",
     "Profile",
+    "ProgrammeDocument",
+    "ProgrammeVersion",
     "RateLimitBucketDocument",
     "RefusalReason",
     "Relationship",

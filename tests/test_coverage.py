@@ -5,8 +5,10 @@ import json
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from strawberry import relay
 
+from kabinet.auth.passwords import PasswordHashing
 from kabinet.cli import cli_caller
 from kabinet.clock import clock, now
 from kabinet.documents import (
@@ -16,12 +18,16 @@ from kabinet.documents import (
     ProgrammeDocument,
     RequestDocument,
 )
+from kabinet.resolvers.coverage import card_programme, programmes_named
+from kabinet.resolvers.demo import DEMO_PASSWORD, seed_demo
 from kabinet.resolvers.policy_import import import_rows
+from tests.accounts import login
 from tests.operations import COVERAGE_CHECK, CREATE_REQUEST_COVERAGE, IMPORT_POLICIES, MY_COVERAGE
 from tests.policies import PHONE, card, staff_token
 from tests.requests_support import change_status, create, customer, multipart, window
 from tests.subscriptions import next_message, subscribed
 from tests.support import Api, CommandLog, Mailbox
+from tests.test_api_guide import operations as guide
 from tests.test_outcomes import (
     APPOINTMENT,
     decide,
@@ -215,7 +221,6 @@ async def test_a_completed_appointment_uses_a_visit_in_the_same_update(
     assert scheduled["status"] == "SCHEDULED"
     assert (await document_of(filed["id"])).usage is None  # arranged, not yet used
 
-    completed = await document_of(filed["id"])
     await change_status(api, operator, filed["id"], "COMPLETED")
     completed = await document_of(filed["id"])
 
@@ -389,3 +394,36 @@ async def test_create_request_answers_with_the_check_of_its_card_and_kind(api: A
     assert called["createRequest"]["coverageCheck"] is None
     stored = await RequestDocument.find_all().to_list()
     assert all(request.usage is None for request in stored)  # filing uses nothing
+
+
+async def test_the_api_guides_coverage_documents_work(api: Api, member: str):
+    await define(programme(version(a_year_ago(), *STANDARD)))
+    documents = guide()
+
+    cards = (await api.data(documents["CardCoverage"], token=member))["me"]["policies"]
+    variables = {"policyId": cards[0]["id"], "kind": "REIMBURSEMENT", "amount": "3000.00"}
+    answer = await api.data(documents["CheckCoverage"], variables, token=member)
+
+    assert {entry["kind"] for entry in cards[0]["coverage"]} == {
+        "OUTPATIENT_VISITS",
+        "REIMBURSEMENT",
+        "HOSPITAL",
+        "LAB_TESTS",
+    }
+    assert answer["coverageCheck"]["verdict"] == "PARTLY"
+    assert answer["coverageCheck"]["memberShare"] == "1200.00"
+
+
+@pytest.mark.usefixtures("database")
+async def test_the_demo_defines_the_programme_of_every_demo_card(api: Api):
+    async with PasswordHashing(threads=1) as passwords:
+        await seed_demo(caller=cli_caller(), passwords=passwords)
+    token = (await login(api, "demo@example.com", DEMO_PASSWORD))["token"]
+
+    cards = await PolicyDocument.find_all().to_list()
+    defined = await programmes_named([card_programme(policy) for policy in cards])
+    demo_cards = (await api.data(MY_COVERAGE, token=token))["me"]["policies"]
+
+    assert all(p is not None and p.version_on(now().date()) for p in defined)
+    assert demo_cards
+    assert all(policy["coverage"] for policy in demo_cards)

@@ -278,17 +278,18 @@ async def import_rows(
             report.updated += result.matched_count
         if progress is not None:
             progress(min(start + batch_rows, len(rows)), len(rows))
-    await audit.record(
-        caller,
-        AuditAction.POLICIES_IMPORTED,
-        target_type="policy_registry",
-        after={
-            "created": report.created,
-            "updated": report.updated,
-            "rejected_rows": len({problem.field.split(".")[0] for problem in report.rejected}),
+    after = {
+        "created": report.created,
+        "updated": report.updated,
+        "rejected_rows": len({problem.field.split(".")[0] for problem in report.rejected}),
+    }
+    if programmes:
+        after |= {
             "programmes_created": report.programmes_created,
             "programmes_updated": report.programmes_updated,
-        },
+        }
+    await audit.record(
+        caller, AuditAction.POLICIES_IMPORTED, target_type="policy_registry", after=after
     )
     return report
 

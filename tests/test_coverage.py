@@ -3,6 +3,7 @@ used by the decisions on a card's requests in the same update, checked before fi
 
 import json
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from strawberry import relay
 from kabinet.auth.passwords import PasswordHashing
 from kabinet.cli import cli_caller
 from kabinet.clock import clock, now
+from kabinet.db import Database
 from kabinet.documents import (
     InsuredPerson,
     PolicyDocument,
@@ -28,6 +30,7 @@ from tests.requests_support import change_status, create, customer, multipart, w
 from tests.subscriptions import next_message, subscribed
 from tests.support import Api, CommandLog, Mailbox
 from tests.test_api_guide import operations as guide
+from tests.test_cli import run_cli
 from tests.test_outcomes import (
     APPOINTMENT,
     decide,
@@ -38,6 +41,7 @@ from tests.test_outcomes import (
     reimbursement,
     start,
 )
+from tests.test_policy_import import where
 
 INSURER = "Демо Страхування"
 PROGRAM = "Оптимальний"
@@ -170,6 +174,27 @@ async def test_bad_programmes_are_reported_with_codes_and_not_written(api: Api, 
     assert report["programmesCreated"] == 1
     assert [p.program for p in await ProgrammeDocument.find_all().to_list()] == ["Good"]
     assert await coverage_of(api, member) == {}  # Оптимальний was refused: nothing written
+
+
+async def test_the_cli_imports_cards_and_programmes_from_one_file(
+    database: Database, tmp_path: Path
+):
+    registry = tmp_path / "registry.json"
+    content = {
+        "policies": [],
+        "programmes": [
+            programme(version(a_year_ago(), benefit("emergency"))),
+            programme(version(a_year_ago(), benefit("emergency", limit_amount="-1")), program="B"),
+        ],
+    }
+    registry.write_text(json.dumps(content), encoding="utf-8")
+
+    code, output = await run_cli("import-policies", str(registry), **where(database))
+
+    assert code == 1, output  # a programme was rejected
+    assert "programmes created 1, updated 0" in output
+    assert "programmes[2].versions[1].benefits[1].limit_amount" in output
+    assert [p.program for p in await ProgrammeDocument.find_all().to_list()] == [PROGRAM]
 
 
 # ---- item 2: usage and what remains

@@ -210,16 +210,25 @@ def import_policies(file: Path) -> None:
     from kabinet.resolvers.errors import InvalidInput
     from kabinet.resolvers.policy_import import import_rows, parse_registry
 
-    rows = parse_registry(file.read_bytes(), file.name)
-    if isinstance(rows, InvalidInput):
-        raise click.ClickException(_reasons(rows.problems))
+    registry = parse_registry(file.read_bytes(), file.name)
+    if isinstance(registry, InvalidInput):
+        raise click.ClickException(_reasons(registry.problems))
 
     async def run() -> "ImportReport":
         async with Database(Settings()):
-            return await import_rows(caller=cli_caller(), rows=rows, progress=ImportProgress())
+            return await import_rows(
+                caller=cli_caller(),
+                rows=registry.rows,
+                programmes=registry.programmes,
+                progress=ImportProgress(),
+            )
 
     report = asyncio.run(run())
     click.echo(f"created {report.created}, updated {report.updated}")
+    if registry.programmes:
+        click.echo(
+            f"programmes created {report.programmes_created}, updated {report.programmes_updated}"
+        )
     if report.rejected:
         click.echo(f"rejected: {_reasons(report.rejected)}")
         raise SystemExit(1)

@@ -1,13 +1,13 @@
 """Enum values as a member reads them, in the words of the SMS and emails.
 
-A frontend shows the same labels (`statusLabel`, `kindLabel` and the `enumLabels`
-query), so "needs information from you" on the screen is what the SMS said.
+A frontend shows the same labels (`statusLabel`, `kindLabel` and the `enumLabels` query),
+so "needs information from you" on the screen is what the SMS said.
 """
 
 from collections.abc import Mapping
 from enum import Enum
 
-from kabinet.documents import PolicyStatus, Relationship, RequestKind, RequestStatus
+from kabinet.documents import BenefitKind, PolicyStatus, Relationship, RequestKind, RequestStatus
 from kabinet.i18n import N_, Locale, translate
 
 # Within a sentence ("your request is now «submitted»"), hence lower case.
@@ -39,11 +39,22 @@ RELATIONSHIP_LABELS: dict[Relationship, str] = {
     Relationship.SPOUSE: N_("relationship.spouse"),
     Relationship.OTHER: N_("relationship.other"),
 }
+BENEFIT_LABELS: dict[BenefitKind, str] = {
+    BenefitKind.OUTPATIENT_VISITS: N_("benefit.outpatient_visits"),
+    BenefitKind.HOME_VISITS: N_("benefit.home_visits"),
+    BenefitKind.MEDICATIONS: N_("benefit.medications"),
+    BenefitKind.LAB_TESTS: N_("benefit.lab_tests"),
+    BenefitKind.HOSPITAL: N_("benefit.hospital"),
+    BenefitKind.DENTAL: N_("benefit.dental"),
+    BenefitKind.EMERGENCY: N_("benefit.emergency"),
+    BenefitKind.REIMBURSEMENT: N_("benefit.reimbursement"),
+}
 LABELS: dict[type[Enum], Mapping[Enum, str]] = {
     RequestStatus: STATUS_LABELS,
     RequestKind: KIND_LABELS,
     PolicyStatus: CARD_STATUS_LABELS,
     Relationship: RELATIONSHIP_LABELS,
+    BenefitKind: BENEFIT_LABELS,
 }
 
 

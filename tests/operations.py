@@ -231,11 +231,51 @@ query Find($search: String!, $first: Int, $after: String) {
 }
 """
 
+BENEFIT_FIELDS = """
+  kind limit { amount count } used { amount count } remaining { amount count }
+  period periodStart periodEnd copaymentPercent waitingPeriodDays waitingPeriodEnds notes
+"""
+
+MY_COVERAGE = f"""
+query MyCoverage {{
+  me {{ policies {{ coverage {{ {BENEFIT_FIELDS} }} }} }}
+}}
+"""
+
+COVERAGE_CHECK_FIELDS = f"""
+  verdict reason message kind checkedOn amount coveredAmount memberShare
+  benefit {{ {BENEFIT_FIELDS} }}
+  remainingAfter {{ amount count }}
+"""
+
+COVERAGE_CHECK = f"""
+query CoverageCheck($policyId: ID!, $kind: String!, $amount: String) {{
+  coverageCheck(policyId: $policyId, kind: $kind, amount: $amount) {{
+    __typename
+    ... on CoverageCheck {{ {COVERAGE_CHECK_FIELDS} }}
+    ... on Error {{ code message }}
+    ... on InputError {{ fields {{ field code message }} }}
+  }}
+}}
+"""
+
+CREATE_REQUEST_COVERAGE = f"""
+mutation CreateChecked($input: CreateRequestInput!) {{
+  createRequest(input: $input) {{
+    __typename
+    ... on Request {{ number coverageCheck {{ {COVERAGE_CHECK_FIELDS} }} }}
+    ... on Error {{ code message }}
+  }}
+}}
+"""
+
 IMPORT_POLICIES = """
 mutation Import($file: Upload!) {
   importPolicies(input: {file: $file}) {
     __typename
-    ... on ImportReport { created updated rejected { field code message } }
+    ... on ImportReport {
+      created updated rejected { field code message } programmesCreated programmesUpdated
+    }
     ... on InputError { fields { field code } }
   }
 }

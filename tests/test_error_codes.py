@@ -96,6 +96,11 @@ PUBLISHED = {
         "REFUSAL_REQUIRED",
         "DECISION_REQUIRED",
         "OUTCOME_NOT_EXPECTED",
+        "LIMIT_INVALID",
+        "COPAYMENT_INVALID",
+        "WAITING_DAYS_INVALID",
+        "VERSIONS_OVERLAP",
+        "BENEFIT_DUPLICATE",
     },
     "GraphQLErrorCode": {
         "UNAUTHENTICATED",

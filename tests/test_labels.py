@@ -17,6 +17,7 @@ ENUM_LABELS = """{
     requestKind { value label }
     policyStatus { value label }
     relationship { value label }
+    benefitKind { value label }
   }
 }"""
 
@@ -55,6 +56,10 @@ async def test_anyone_gets_every_label_in_their_language(api: Api):
         {"value": "SUSPENDED", "label": "Suspended"},
         {"value": "EXPIRED", "label": "Expired"},
     ]
+    assert english["enumLabels"]["benefitKind"][-1] == {
+        "value": "REIMBURSEMENT",
+        "label": "Reimbursement of medical costs",
+    }
     assert [row["value"] for row in ukrainian["enumLabels"]["relationship"]] == [
         "SELF",
         "CHILD",

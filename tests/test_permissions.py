@@ -193,6 +193,20 @@ TABLE: dict[str, Row] = {
         lambda world, role: {"file": None},
         files={"variables.file": ("registry.csv", REGISTRY_CSV)},
     ),
+    "MY_COVERAGE": Row(signed_in(anonymous=NULL)),
+    # Staff may check any card, as they read any.
+    "COVERAGE_CHECK": Row(
+        {**signed_in(), "another customer": typed("NOT_FOUND")},
+        lambda world, role: {"policyId": world.card_id, "kind": "OUTPATIENT_VISITS"},
+    ),
+    "CREATE_REQUEST_COVERAGE": Row(
+        {
+            **signed_in(),
+            "operator": typed("NO_ACTIVE_POLICY"),
+            "admin": typed("NO_ACTIVE_POLICY"),
+        },
+        lambda world, role: {"input": {"callback": {"topic": "Питання щодо поліса"}}},
+    ),
     "CREATE_REQUEST": Row(
         {
             **signed_in(),

@@ -31,21 +31,25 @@ from pymongo.errors import DuplicateKeyError
 from strawberry import relay
 
 from kabinet import engine_compat
+from kabinet.cli import cli_caller
 from kabinet.clock import clock
 from kabinet.config import Settings
 from kabinet.db import EMBEDDED_FILE, Database
 from kabinet.documents import Relationship, UserDocument
 from kabinet.documents.policy import shift_months
 from kabinet.resolvers import guardians
+from kabinet.resolvers.policy_import import import_rows
 from kabinet.resolvers.requests import due
 from kabinet.services import Services
 from tests.operations import (
     ADD_CONTACT,
     ASSIGN_REQUEST,
     CANCEL_REQUEST,
+    COVERAGE_CHECK,
     DUE_QUEUE,
     FIND_POLICIES,
     ME,
+    MY_COVERAGE,
     MY_POLICIES,
     MY_REQUESTS,
     NODE,
@@ -99,6 +103,8 @@ SQLITE_ENGINE_GAPS: dict[str, str] = {
     "requests {}": TIME_ORDER,
 }
 GUARDIAN_NOTICES_DUE = 'policies {"guardian_notice_at": {"$lte": "?", "$type": "?"}}'
+# Policy.coverage and coverageCheck: a card's usage (`coverage.usage_of_cards`).
+CARD_USAGE = 'requests {"usage.policy_id": {"$in": "[?]"}}'
 WHOLE_COLLECTION_COUNTS = {"requests {}", "audit_events {}"}  # totalCount, when asked
 MONGODB_GAPS = dict.fromkeys(WHOLE_COLLECTION_COUNTS, "a count of a whole collection")
 
@@ -254,6 +260,12 @@ async def scenario(api: Api, mailbox: Mailbox, sms_gateway: SmsGateway, services
     await api.data(NODE, {"id": relay.to_base64("Policy", str(child.id))}, token=token)
     # A card to show: the PDF, its link, revoking; staff print one (kept after erasure).
     number, mine = next(iter((await my_cards(api, token)).items()))
+    # What the card covers, and a check before filing (issue 17): programmes by `_id`,
+    # the card's usage by `usage_by_card`.
+    await import_rows(caller=cli_caller(), rows=[], programmes=[DEMO_PROGRAMME])
+    await api.data(MY_COVERAGE, token=token)
+    check = {"policyId": mine["id"], "kind": "REIMBURSEMENT", "amount": "100.00"}
+    assert (await api.data(COVERAGE_CHECK, check, token=token))["coverageCheck"]["verdict"]
     await verify_card(api, await card_link(api, token, number))
     await api.data(REVOKE_CARD_LINKS, {"input": {}}, token=token)
     assert (await download(api, operator, mine["cardPdfUrl"])).status_code == 200
@@ -313,6 +325,18 @@ async def scenario(api: Api, mailbox: Mailbox, sms_gateway: SmsGateway, services
     await eventually(lambda: _gone(olena.email))
 
 
+DEMO_PROGRAMME = {
+    "insurer": "Демо Страхування",
+    "program": "Оптимальний",
+    "versions": [
+        {
+            "effective_from": "2020-01-01",
+            "benefits": [{"kind": "reimbursement", "limit_amount": "20000.00"}],
+        }
+    ],
+}
+
+
 async def _gone(email: str) -> bool:
     return await UserDocument.find_one({"email": email}) is None
 
@@ -346,6 +370,7 @@ async def test_every_query_the_request_paths_send_is_served_by_an_index(
             scanning[key] = scans
     assert len(by_shape) > 40, sorted(by_shape)  # the scenario reached every path
     assert GUARDIAN_NOTICES_DUE in by_shape  # guardians.announce_endings
+    assert CARD_USAGE in by_shape
     assert {key: scans for key, scans in scanning.items() if key not in gaps} == {}
     no_longer = sorted(key for key in gaps if key in by_shape and key not in scanning)
     assert no_longer == [], "\n".join(no_longer)  # take them off the list

@@ -12,6 +12,13 @@ from kabinet.documents.policy import (
     PolicyStatus,
     Relationship,
 )
+from kabinet.documents.programme import (
+    Benefit,
+    BenefitKind,
+    BenefitPeriod,
+    ProgrammeDocument,
+    ProgrammeVersion,
+)
 from kabinet.documents.rate_limit import RateLimitBucketDocument
 from kabinet.documents.request import (
     Attachment,
@@ -50,6 +57,7 @@ ALL_DOCUMENTS: list[type] = [
     RateLimitBucketDocument,
     CardLinkDocument,
     LinkKeyDocument,
+    ProgrammeDocument,
 ]
 
 __all__ = [
@@ -60,6 +68,9 @@ __all__ = [
     "Attachment",
     "AuditAction",
     "AuditEventDocument",
+    "Benefit",
+    "BenefitKind",
+    "BenefitPeriod",
     "CallResult",
     "CardLinkDocument",
     "Channel",
@@ -79,6 +90,8 @@ __all__ = [
     "PolicyDocument",
     "PolicyStatus",
     "Profile",
+    "ProgrammeDocument",
+    "ProgrammeVersion",
     "RateLimitBucketDocument",
     "RefusalReason",
     "Relationship",

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from kabinet.clock import now
+from kabinet.documents.programme import BenefitKind
 from kabinet.documents.settings import WholeDocuments
 from kabinet.documents.user import Address
 
@@ -296,6 +297,17 @@ class PendingNews(BaseModel):
     news: OutcomeNews
 
 
+class Usage(BaseModel):
+    """What a decided request consumed of its card's programme (`resolvers/coverage.py:
+    consumed`), written by the update that records the decision."""
+
+    policy_id: PydanticObjectId
+    benefit: BenefitKind
+    on: date  # the day of the service: the period it counts in
+    count: int
+    kopecks: int  # in UAH; 0 for a count-only benefit or another currency
+
+
 def one_request(request_id: object, user_id: object) -> dict[str, object]:
     """The filter of a write to one request. With `user_id`, the shard key of a sharded
     `requests` (`{user_id: "hashed"}`), every MongoDB version routes the write to one shard;
@@ -321,6 +333,8 @@ class RequestDocument(Document):
     # What was arranged (`changeRequestStatus`'s `outcome`); None until then.
     outcome: RequestOutcome | None = None
     idempotency_key: str | None = None
+    # What the request's decision consumed of the card's programme; None while nothing.
+    usage: Usage | None = None
     # When the target that applies now (first response, then outcome) falls due; None when
     # none does (NEEDS_INFO pauses it; an outcome or a closed request ends it). Set by the
     # update that changes the status (`resolvers/requests/due.py`).
@@ -390,6 +404,9 @@ class RequestDocument(Document):
                 partialFilterExpression={"overdue_watch_at": {"$type": "date"}},
                 name="overdue_watch",
             ),
+            # What each card's requests consumed (`coverage.used_on`); requests without
+            # usage hold no value here.
+            IndexModel([("usage.policy_id", ASCENDING)], name="usage_by_card"),
             # The polling event source and `since` replays read what changed after a time.
             IndexModel([("updated_at", ASCENDING)], name="changed"),
             # Only requests with announcements pending: the sweeper's query is this filter.

@@ -14,6 +14,8 @@ from kabinet.resolvers.errors import FieldErrorCode, InvalidInput
 from kabinet.resolvers.policy_import import ImportReport, import_rows, parse_registry
 
 DEMO_REGISTRY = Path(__file__).parent.parent / "demo" / "policies.json"
+# What the demo cards' programmes cover (issue 17): every demo card's programme is there.
+DEMO_PROGRAMMES = Path(__file__).parent.parent / "demo" / "programmes.json"
 DEMO_PASSWORD = "Demo-pass-1"  # noqa: S105 - printed for people trying the demo
 DEMO_PHONE = "+380671234567"
 TEMPLATE_YEAR = 2026
@@ -92,11 +94,14 @@ def _coming_of_age() -> dict[str, object]:
 
 async def seed_demo(*, caller: Caller, passwords: PasswordHashing) -> ImportReport:
     """Load the demo registry and the demo accounts; running it again changes nothing new."""
-    rows = parse_registry(DEMO_REGISTRY.read_bytes(), DEMO_REGISTRY.name)
-    if not isinstance(rows, list):  # pragma: no cover - the shipped file is valid
-        raise TypeError("the demo registry is invalid")
+    registry = parse_registry(DEMO_REGISTRY.read_bytes(), DEMO_REGISTRY.name)
+    programmes = parse_registry(DEMO_PROGRAMMES.read_bytes(), DEMO_PROGRAMMES.name)
+    if isinstance(registry, InvalidInput) or isinstance(programmes, InvalidInput):
+        raise TypeError("the demo registry is invalid")  # pragma: no cover - shipped valid
     report = await import_rows(
-        caller=caller, rows=[*(_in_this_year(row) for row in rows), _coming_of_age()]
+        caller=caller,
+        rows=[*(_in_this_year(row) for row in registry.rows), _coming_of_age()],
+        programmes=programmes.programmes,
     )
     for demo in DEMO_ACCOUNTS:
         created = await account.create_confirmed_user(

@@ -98,6 +98,11 @@ class FieldErrorCode(Enum):
     REFUSAL_REQUIRED = N_("field.refusal_required")
     DECISION_REQUIRED = N_("field.decision_required")
     OUTCOME_NOT_EXPECTED = N_("field.outcome_not_expected")
+    LIMIT_INVALID = N_("field.limit_invalid")
+    COPAYMENT_INVALID = N_("field.copayment_invalid")
+    WAITING_DAYS_INVALID = N_("field.waiting_days_invalid")
+    VERSIONS_OVERLAP = N_("field.versions_overlap")
+    BENEFIT_DUPLICATE = N_("field.benefit_duplicate")
 
 
 @dataclass(frozen=True, slots=True)

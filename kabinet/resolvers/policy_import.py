@@ -1,4 +1,5 @@
-"""Loading an insurer's policy registry (CSV or JSON), upserting by policy number.
+"""Loading an insurer's policy registry (CSV or JSON), upserting by policy number, and
+its programme definitions (JSON; `programme_import`).
 
 Every row is validated on its own; a bad row is reported with its number and
 reasons and written not at all, a good row is one atomic upsert, sent with the
@@ -23,10 +24,11 @@ from kabinet.documents import (
     InsuredPerson,
     PolicyDocument,
     PolicyStatus,
+    ProgrammeDocument,
     Relationship,
 )
 from kabinet.documents.policy import midnight
-from kabinet.resolvers import audit
+from kabinet.resolvers import audit, programme_import
 from kabinet.resolvers.errors import FieldErrorCode, FieldProblem, InvalidInput
 from kabinet.resolvers.validation import Checked, parse_phone
 
@@ -56,10 +58,21 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     rejected: list[FieldProblem] = field(default_factory=list)
+    programmes_created: int = 0
+    programmes_updated: int = 0
 
 
-def parse_registry(content: bytes, filename: str) -> list[dict[str, object]] | InvalidInput:
-    """Rows of a CSV (header line, comma or semicolon) or JSON (array of objects) file."""
+@dataclass(frozen=True, slots=True)
+class Registry:
+    """What a registry file holds: card rows and programme definitions."""
+
+    rows: list[dict[str, object]]
+    programmes: list[object] = field(default_factory=list)
+
+
+def parse_registry(content: bytes, filename: str) -> Registry | InvalidInput:
+    """Rows of a CSV (header line, comma or semicolon) or JSON file: an array of card
+    rows, or an object with `policies` (that array) and `programmes`."""
     if len(content) > MAX_FILE_BYTES:
         return InvalidInput([FieldProblem("file", FieldErrorCode.FILE_TOO_LARGE, {"max_mb": 5})])
     try:
@@ -67,12 +80,18 @@ def parse_registry(content: bytes, filename: str) -> list[dict[str, object]] | I
     except UnicodeDecodeError:
         return InvalidInput([FieldProblem("file", FieldErrorCode.FILE_UNREADABLE)])
     stripped = text.lstrip()
-    if filename.lower().endswith(".json") or stripped.startswith("["):
+    programmes: list[object] = []
+    if filename.lower().endswith(".json") or stripped.startswith(("[", "{")):
         try:
             rows = json.loads(text)
         except json.JSONDecodeError:
             return InvalidInput([FieldProblem("file", FieldErrorCode.FILE_UNREADABLE)])
+        if isinstance(rows, dict) and set(rows) <= {"policies", "programmes"}:
+            programmes = rows.get("programmes", [])
+            rows = rows.get("policies", [])
         if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+            return InvalidInput([FieldProblem("file", FieldErrorCode.FILE_UNREADABLE)])
+        if not isinstance(programmes, list):
             return InvalidInput([FieldProblem("file", FieldErrorCode.FILE_UNREADABLE)])
     else:
         try:
@@ -80,11 +99,11 @@ def parse_registry(content: bytes, filename: str) -> list[dict[str, object]] | I
             rows = list(csv.DictReader(io.StringIO(text), dialect=dialect))
         except csv.Error:
             return InvalidInput([FieldProblem("file", FieldErrorCode.FILE_UNREADABLE)])
-    if len(rows) > MAX_ROWS:
+    if len(rows) + len(programmes) > MAX_ROWS:
         return InvalidInput(
             [FieldProblem("file", FieldErrorCode.TOO_MANY_ROWS, {"max_rows": MAX_ROWS})]
         )
-    return rows
+    return Registry(rows, programmes)
 
 
 def _date(value: object, path: str, checked: Checked, *, required: bool) -> date | None:
@@ -100,6 +119,10 @@ def _date(value: object, path: str, checked: Checked, *, required: bool) -> date
             continue
     checked.problems.append(FieldProblem(path, FieldErrorCode.DATE_INVALID))
     return None
+
+
+def _required_date(value: object, path: str, checked: Checked) -> date | None:
+    return _date(value, path, checked, required=True)
 
 
 def _choice[E: (PolicyStatus, Relationship)](
@@ -230,13 +253,16 @@ async def import_rows(
     *,
     caller: Caller,
     rows: list[dict[str, object]],
+    programmes: list[object] | None = None,
     progress: Progress | None = None,
     batch_rows: int = BATCH_ROWS,
 ) -> ImportReport:
-    """Upsert every valid row by number, ``batch_rows`` rows to a bulk write; the first row
-    after a CSV header is row 1. Within a batch the writes apply in row order, so of two
-    rows with one number the later wins, as it would row by row."""
+    """Upsert every valid programme (`programme_import`), then every valid row by number,
+    ``batch_rows`` rows to a bulk write; the first row after a CSV header is row 1.
+    Within a batch the writes apply in row order, so of two rows with one number the
+    later wins, as it would row by row."""
     report = ImportReport()
+    await _import_programmes(programmes or [], report)
     collection = PolicyDocument.get_pymongo_collection()
     for start in range(0, len(rows), batch_rows):
         writes: list[UpdateOne] = []
@@ -252,14 +278,32 @@ async def import_rows(
             report.updated += result.matched_count
         if progress is not None:
             progress(min(start + batch_rows, len(rows)), len(rows))
+    after = {
+        "created": report.created,
+        "updated": report.updated,
+        "rejected_rows": len({problem.field.split(".")[0] for problem in report.rejected}),
+    }
+    if programmes:
+        after |= {
+            "programmes_created": report.programmes_created,
+            "programmes_updated": report.programmes_updated,
+        }
     await audit.record(
-        caller,
-        AuditAction.POLICIES_IMPORTED,
-        target_type="policy_registry",
-        after={
-            "created": report.created,
-            "updated": report.updated,
-            "rejected_rows": len({problem.field.split(".")[0] for problem in report.rejected}),
-        },
+        caller, AuditAction.POLICIES_IMPORTED, target_type="policy_registry", after=after
     )
     return report
+
+
+async def _import_programmes(programmes: list[object], report: ImportReport) -> None:
+    """Each valid programme is one upsert, all in one ordered bulk write."""
+    writes = []
+    for number, entry in enumerate(programmes, start=1):
+        programme = programme_import.validate_programme(entry, number, _required_date)
+        if isinstance(programme, list):
+            report.rejected.extend(programme)
+        else:
+            writes.append(programme_import.upsert(programme))
+    if writes:
+        result = await ProgrammeDocument.get_pymongo_collection().bulk_write(writes, ordered=True)
+        report.programmes_created += result.upserted_count
+        report.programmes_updated += result.matched_count

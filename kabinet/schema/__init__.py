@@ -11,6 +11,7 @@ from kabinet.schema.account import AccountMutation, AccountQuery
 from kabinet.schema.addresses import AddressesMutation
 from kabinet.schema.audit import AuditQuery
 from kabinet.schema.contacts import ContactsMutation
+from kabinet.schema.coverage import CoverageQuery
 from kabinet.schema.errors import GraphQLErrorCode
 from kabinet.schema.extensions import EXTENSIONS
 from kabinet.schema.labels import LabelsQuery
@@ -36,7 +37,9 @@ class NodeQuery:
 
 
 @strawberry.type(description="What a client can read: its own account and, for staff, the rest.")
-class Query(NodeQuery, AccountQuery, PoliciesQuery, RequestsQuery, AuditQuery, LabelsQuery):
+class Query(
+    NodeQuery, AccountQuery, PoliciesQuery, CoverageQuery, RequestsQuery, AuditQuery, LabelsQuery
+):
     pass
 
 

@@ -13,6 +13,7 @@ from strawberry.types.enum import StrawberryEnumDefinition
 
 from kabinet import documents
 from kabinet.i18n import Locale as LocaleValue
+from kabinet.resolvers import coverage
 from kabinet.resolvers.policies import LookupStatus
 from kabinet.resolvers.requests import Action
 from kabinet.resolvers.requests.reading import RequestOrder as RequestOrderValue
@@ -250,5 +251,58 @@ SecurityAction = publish(
         "link in its QR code (`after.expiresAt`).",
         documents.AuditAction.CARD_LINKS_REVOKED: "The verification links of a card issued so "
         "far were revoked (`revokeCardLinks`).",
+    },
+)
+
+BenefitKind = publish(
+    documents.BenefitKind,
+    description="A kind of cover a programme gives.",
+    values={
+        documents.BenefitKind.OUTPATIENT_VISITS: "Doctor visits at a clinic (a "
+        "DOCTOR_APPOINTMENT request).",
+        documents.BenefitKind.HOME_VISITS: "A doctor at home (a DOCTOR_APPOINTMENT with "
+        "`homeVisit`).",
+        documents.BenefitKind.MEDICATIONS: "Medications (a MEDICATIONS request): counted in "
+        "items given.",
+        documents.BenefitKind.LAB_TESTS: "Laboratory tests (a LAB_TESTS request).",
+        documents.BenefitKind.HOSPITAL: "Hospital treatment.",
+        documents.BenefitKind.DENTAL: "Dental care.",
+        documents.BenefitKind.EMERGENCY: "Emergency care.",
+        documents.BenefitKind.REIMBURSEMENT: "Expenses paid back (a REIMBURSEMENT request).",
+    },
+)
+BenefitPeriod = publish(
+    documents.BenefitPeriod,
+    description="What a benefit's limit is counted over.",
+    values={
+        documents.BenefitPeriod.POLICY_YEAR: "A year of the card from `validFrom`, then from "
+        "each anniversary (the last one ends with `validTo`).",
+        documents.BenefitPeriod.CALENDAR_YEAR: "1 January to 31 December.",
+    },
+)
+CoverageVerdict = publish(
+    coverage.Verdict,
+    name="CoverageVerdict",
+    description="Whether the programme would cover a request.",
+    values={
+        coverage.Verdict.COVERED: "In full.",
+        coverage.Verdict.PARTLY: "In part: `coveredAmount` by the programme, `memberShare` by "
+        "the member (the co-payment, and what goes beyond the limit).",
+        coverage.Verdict.NOT_COVERED: "Not at all; `reason` says why.",
+    },
+)
+NotCoveredReason = publish(
+    coverage.NotCoveredReason,
+    description="Why a request would not be covered.",
+    values={
+        coverage.NotCoveredReason.CARD_NOT_VALID: "The card is not in force today (not ACTIVE, "
+        "or today outside its validity).",
+        coverage.NotCoveredReason.NO_PROGRAMME_DEFINED: "The insurer has given no definition "
+        "of the card's programme in force today: ask the contact centre.",
+        coverage.NotCoveredReason.NOT_IN_PROGRAMME: "The programme does not include this kind.",
+        coverage.NotCoveredReason.WAITING_PERIOD: "The benefit's waiting period has not ended "
+        "(`benefit.waitingPeriodEnds`).",
+        coverage.NotCoveredReason.LIMIT_USED_UP: "The limit of the period is used up "
+        "(`benefit.remaining`).",
     },
 )

@@ -127,6 +127,13 @@ publish(
         "first.",
         FieldErrorCode.OUTCOME_NOT_EXPECTED: "This status change takes no outcome (see "
         "`availableActions`).",
+        FieldErrorCode.LIMIT_INVALID: "A limit that is negative, not a number, or an amount "
+        "with more than two decimals.",
+        FieldErrorCode.COPAYMENT_INVALID: "A co-payment that is not a whole percent from 0 to 100.",
+        FieldErrorCode.WAITING_DAYS_INVALID: "A waiting period that is not a whole number of "
+        "days from 0 to 3660.",
+        FieldErrorCode.VERSIONS_OVERLAP: "Two versions of one programme apply from the same day.",
+        FieldErrorCode.BENEFIT_DUPLICATE: "A version lists one kind of benefit twice.",
         FieldErrorCode.RESULT_TYPE_NOT_ALLOWED: "Results must be PDF, JPEG or PNG.",
         FieldErrorCode.TIME_NOT_IN_FUTURE: "A time that has passed where a future one is needed.",
         FieldErrorCode.OUTCOME_ITEMS_MISMATCH: "Not one decision per requested item, in the "

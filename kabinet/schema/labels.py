@@ -7,7 +7,13 @@ import strawberry
 
 from kabinet.labels import label
 from kabinet.schema.context import Info
-from kabinet.schema.enums import PolicyStatus, Relationship, RequestKind, RequestStatus
+from kabinet.schema.enums import (
+    BenefitKind,
+    PolicyStatus,
+    Relationship,
+    RequestKind,
+    RequestStatus,
+)
 
 
 def label_of(attribute: str, description: str) -> Any:
@@ -52,6 +58,10 @@ class EnumLabels:
     @strawberry.field(description="Of the insured person to the account holder.")
     def relationship(self, info: Info) -> list[Labelled[Relationship]]:
         return _each(Relationship, info)
+
+    @strawberry.field(description="The kinds of cover a programme gives (`Policy.coverage`).")
+    def benefit_kind(self, info: Info) -> list[Labelled[BenefitKind]]:
+        return _each(BenefitKind, info)
 
 
 @strawberry.type

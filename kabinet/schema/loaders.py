@@ -12,10 +12,11 @@ from kabinet.documents import (
     AuditEventDocument,
     ContactDocument,
     PolicyDocument,
+    ProgrammeDocument,
     RequestDocument,
     UserDocument,
 )
-from kabinet.resolvers import audit, contacts, policies, requests
+from kabinet.resolvers import audit, contacts, coverage, policies, requests
 
 if TYPE_CHECKING:
     from kabinet.schema.policies import Policy
@@ -45,6 +46,15 @@ class Loaders:
     # An account's contacts feed `contacts` and, through its confirmed phones, `linked`.
     contacts: DataLoader[PydanticObjectId, list[ContactDocument]] = field(
         default_factory=lambda: DataLoader(_load_contacts)
+    )
+    # Cards' programmes and usage (`Policy.coverage`, `coverageCheck`): one query each for
+    # every card of the operation. Not cached: a subscription is one operation, and each
+    # of its events must show the usage its decision changed.
+    programmes: DataLoader[str, ProgrammeDocument | None] = field(
+        default_factory=lambda: DataLoader(coverage.programmes_named, cache=False)
+    )
+    card_usage: DataLoader[PydanticObjectId, list[coverage.UsageDay]] = field(
+        default_factory=lambda: DataLoader(coverage.usage_of_cards, cache=False)
     )
     # An account's cards feed `policies`, `activePolicy` and `policyLookup`: linked once.
     linked: DataLoader[UserDocument, policies.Linked] = field(init=False)

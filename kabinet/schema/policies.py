@@ -15,6 +15,7 @@ from kabinet.resolvers import cards, policies, policy_import
 from kabinet.resolvers import errors as domain
 from kabinet.resolvers.links import LinkKind
 from kabinet.schema.context import Info
+from kabinet.schema.coverage import CardBenefit, card_coverage
 from kabinet.schema.enums import PolicyLookupStatus, PolicyStatus, Relationship
 from kabinet.schema.errors import (
     FieldError,
@@ -71,6 +72,17 @@ class Policy(relay.Node):
     phones: list[str] | None = strawberry.field(
         description="Phones the insurer holds for the card (E.164); staff only, else null."
     )
+    document: strawberry.Private[PolicyDocument]
+
+    @strawberry.field(
+        description="What the card's programme covers today (the version in force today), "
+        "each benefit with its limit, what was used in the current period and what "
+        "remains; empty when the insurer has not defined the programme. Usage changes with "
+        "each decision on the card's requests (`requestUpdated` events carry the request, "
+        "whose `policy { coverage }` shows it)."
+    )
+    async def coverage(self, info: Info) -> list[CardBenefit]:
+        return await card_coverage(info, self.document)
 
     @strawberry.field(
         description="Where the caller downloads the card's PDF: one page with the insured "
@@ -105,6 +117,7 @@ class Policy(relay.Node):
             guardian_access_ends=document.guardian_access_end(),
             active=active,
             phones=list(document.phones) if staff else None,
+            document=document,
         )
 
     @classmethod
@@ -190,7 +203,12 @@ class ImportReport:
     created: int = strawberry.field(description="New policies.")
     updated: int = strawberry.field(description="Policies that existed and were overwritten.")
     rejected: list[FieldError] = strawberry.field(
-        description="Problems of rejected rows; `field` is `rows[N].column`, N from 1."
+        description="Problems of rejected rows and programmes; `field` is `rows[N].column` "
+        "or `programmes[N].versions[M].benefits[K].field`, each counted from 1."
+    )
+    programmes_created: int = strawberry.field(description="New programmes.")
+    programmes_updated: int = strawberry.field(
+        description="Programmes that existed and were replaced with every version in the file."
     )
 
 
@@ -373,10 +391,18 @@ class PoliciesMutation:
     )
     async def import_policies(self, info: Info, input: ImportPoliciesInput) -> ImportPoliciesResult:
         content = await input.file.read()
-        rows = policy_import.parse_registry(content, input.file.filename or "")
-        if isinstance(rows, domain.InvalidInput):
-            return to_graphql(rows, info.context.caller.locale)
-        report = await policy_import.import_rows(caller=info.context.caller, rows=rows)
+        registry = policy_import.parse_registry(content, input.file.filename or "")
+        if isinstance(registry, domain.InvalidInput):
+            return to_graphql(registry, info.context.caller.locale)
+        report = await policy_import.import_rows(
+            caller=info.context.caller, rows=registry.rows, programmes=registry.programmes
+        )
         locale = info.context.caller.locale
         problems = to_graphql(domain.InvalidInput(report.rejected), locale).fields
-        return ImportReport(created=report.created, updated=report.updated, rejected=problems)
+        return ImportReport(
+            created=report.created,
+            updated=report.updated,
+            rejected=problems,
+            programmes_created=report.programmes_created,
+            programmes_updated=report.programmes_updated,
+        )

@@ -47,7 +47,7 @@ from kabinet.documents.request import (
 )
 from kabinet.i18n import Term
 from kabinet.labels import STATUS_LABELS
-from kabinet.resolvers import audit, files, notifications
+from kabinet.resolvers import audit, coverage, files, notifications
 from kabinet.resolvers.errors import (
     AssignmentConflict,
     ErrorCode,
@@ -277,8 +277,11 @@ async def _try_transition(
     changes: dict[str, object] = {"status": status, "updated_at": moment}
     if scheduled_at is not None and hasattr(request.details, "scheduled_at"):
         changes["details.scheduled_at"] = scheduled_at
+    stored = request.outcome
     if outcome is not None:
-        changes["outcome"] = keeping_results(outcome, request.outcome)
+        stored = changes["outcome"] = keeping_results(outcome, request.outcome)
+    # What the decision consumes (or gives back) is written with it: one update.
+    changes["usage"] = coverage.consumed(request, status, stored, moment)
     entry = StatusChange(
         status=status,
         at=moment,
@@ -675,7 +678,11 @@ async def _write_outcome(
         if not isinstance(outcome, Outcome):
             return outcome
         moment = now()
-        changes: dict[str, object] = {"outcome": outcome, "updated_at": moment}
+        changes: dict[str, object] = {
+            "outcome": outcome,
+            "updated_at": moment,
+            "usage": coverage.consumed(current, current.status, outcome, moment),
+        }
         pushes: dict[str, object] = {}
         if news is not None:
             changes["unannounced_since"] = moment

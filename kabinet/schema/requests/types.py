@@ -3,6 +3,7 @@ and files, and the pages of requests."""
 
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Self
 
 import strawberry
@@ -37,12 +38,13 @@ from kabinet.documents.request import (
 from kabinet.documents.request import ReimbursementOutcome as ReimbursementOutcomeValue
 from kabinet.documents.request import StatusChange as StatusChangeValue
 from kabinet.documents.request import TimeWindow as TimeWindowValue
-from kabinet.resolvers import requests
+from kabinet.resolvers import coverage, requests
 from kabinet.resolvers.files import download_url, signed_download_url
 from kabinet.resolvers.requests import RequestSummary, due
 from kabinet.resolvers.requests import available_actions as actions_for
 from kabinet.schema.addresses import Address
 from kabinet.schema.context import Info
+from kabinet.schema.coverage import CoverageCheck, checked
 from kabinet.schema.enums import (
     CallResult,
     Handover,
@@ -604,6 +606,29 @@ class Request(relay.Node):
         if isinstance(card, PolicyDocument):
             return shown(card)
         return _then(card, shown)
+
+    @strawberry.field(
+        description="Whether the card's programme covers a request like this one today (as "
+        "`coverageCheck` answers, with a reimbursement's amount in UAH): what `createRequest` "
+        "answers before any decision. Null for a callback, and when `policy` is null."
+    )
+    async def coverage_check(self, info: Info) -> CoverageCheck | None:
+        details = self._whole().details
+        kind = coverage.request_benefit(details)
+        if kind is None:
+            return None
+        viewer = info.context.caller.user
+        card = info.context.loaders.card_of_request(viewer, self.user_id, self.policy_id)
+        if not isinstance(card, PolicyDocument):
+            card = await card
+        if card is None:
+            return None
+        amount = (
+            Decimal(details.amount)
+            if isinstance(details, ReimbursementValue) and details.currency == "UAH"
+            else None
+        )
+        return await checked(info, card, kind, amount)
 
     @strawberry.field(description="Who filed it; staff see it for any request.")
     async def applicant(self, info: Info) -> User | None:

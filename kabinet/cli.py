@@ -8,6 +8,7 @@ import asyncio
 import sys
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,10 @@ from kabinet.roles import Role
 if TYPE_CHECKING:
     from kabinet.auth.context import Caller
     from kabinet.resolvers.errors import FieldProblem
-    from kabinet.resolvers.policy_import import ImportReport
+    from kabinet.resolvers.registry_import import ImportReport
+
+    # An import of registry rows (policy_import.import_rows, providers.import_rows).
+    type Importer = Callable[..., Awaitable[ImportReport]]
 
 
 @click.group()
@@ -104,10 +108,28 @@ def cli_caller() -> "Caller":
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_policies(file: Path) -> None:
     """Load an insurer's registry (CSV or JSON, see docs/policy-import.md), upserting by number."""
+    from kabinet.resolvers.policy_import import import_rows
+
+    _import_registry(file, import_rows)
+
+
+@main.command("import-providers")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_providers(file: Path) -> None:
+    """Load the provider directory (CSV or JSON, see docs/provider-import.md), upserting by
+    code."""
+    from kabinet.resolvers.providers import import_rows
+
+    _import_registry(file, import_rows)
+
+
+def _import_registry(file: Path, import_rows: "Importer") -> None:
+    """Read ``file``, import its rows with progress on stderr, print the counts; exit 1
+    when a row was rejected."""
     from kabinet.config import Settings
     from kabinet.db import Database
     from kabinet.resolvers.errors import InvalidInput
-    from kabinet.resolvers.policy_import import import_rows, parse_registry
+    from kabinet.resolvers.registry_import import parse_registry
 
     rows = parse_registry(file.read_bytes(), file.name)
     if isinstance(rows, InvalidInput):
@@ -182,13 +204,14 @@ def seed_demo() -> None:
     from kabinet.db import Database
     from kabinet.resolvers import demo
 
-    async def run() -> "ImportReport":
+    async def run() -> "demo.DemoReport":
         settings = Settings()
         async with Database(settings), PasswordHashing.of(settings) as passwords:
             return await demo.seed_demo(caller=cli_caller(), passwords=passwords)
 
     report = asyncio.run(run())
-    click.echo(f"policies: created {report.created}, updated {report.updated}")
+    for name, counts in (("policies", report.policies), ("providers", report.providers)):
+        click.echo(f"{name}: created {counts.created}, updated {counts.updated}")
     for account_ in demo.DEMO_ACCOUNTS:
         click.echo(f"{account_.role.value:9} {account_.email} / {demo.DEMO_PASSWORD}")
     click.echo("phones to try (codes are printed to the server's log without an SMS gateway):")

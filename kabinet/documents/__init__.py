@@ -11,6 +11,7 @@ from kabinet.documents.policy import (
     PolicyStatus,
     Relationship,
 )
+from kabinet.documents.provider import ProviderDocument, ProviderKind
 from kabinet.documents.rate_limit import RateLimitBucketDocument
 from kabinet.documents.request import (
     Attachment,
@@ -48,6 +49,7 @@ ALL_DOCUMENTS: list[type] = [
     OutboxMessageDocument,
     RateLimitBucketDocument,
     CardLinkDocument,
+    ProviderDocument,
 ]
 
 __all__ = [
@@ -76,6 +78,8 @@ __all__ = [
     "PolicyDocument",
     "PolicyStatus",
     "Profile",
+    "ProviderDocument",
+    "ProviderKind",
     "RateLimitBucketDocument",
     "RefusalReason",
     "Relationship",

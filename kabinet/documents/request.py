@@ -45,6 +45,7 @@ class DoctorAppointmentDetails(BaseModel):
     home_visit: bool = False
     address: Address | None = None
     scheduled_at: datetime | None = None
+    provider_id: PydanticObjectId | None = None  # a clinic of the directory, if named
 
 
 class MedicationItem(BaseModel):
@@ -58,6 +59,7 @@ class MedicationsDetails(BaseModel):
     items: list[MedicationItem]
     delivery_address: Address | None = None
     comment: str | None = None
+    provider_id: PydanticObjectId | None = None  # a pharmacy of the directory, if named
 
 
 class LabTestsDetails(BaseModel):
@@ -67,6 +69,7 @@ class LabTestsDetails(BaseModel):
     home_visit: bool = False
     address: Address | None = None
     scheduled_at: datetime | None = None
+    provider_id: PydanticObjectId | None = None  # a laboratory of the directory, if named
 
 
 class ReimbursementDetails(BaseModel):
@@ -117,6 +120,8 @@ class AppointmentOutcome(BaseModel):
     specialty: str
     at: datetime
     instructions: str | None = None
+    # The directory's clinic the name and address were copied from; None: typed.
+    provider_id: PydanticObjectId | None = None
 
 
 class ItemDecision(StrEnum):
@@ -146,6 +151,8 @@ class MedicationsOutcome(BaseModel):
     pharmacy_name: str | None = None  # for a pick-up
     pharmacy_address: str | None = None
     items: list[MedicationDecision]
+    # The directory's pharmacy the name and address were copied from; None: typed.
+    provider_id: PydanticObjectId | None = None
 
 
 class CallResult(StrEnum):
@@ -178,6 +185,8 @@ class LabTestsOutcome(BaseModel):
     at: datetime | None = None
     results: list[Attachment] = Field(default_factory=list)
     results_ready_at: datetime | None = None
+    # The directory's laboratory the name and address were copied from; None: typed.
+    provider_id: PydanticObjectId | None = None
 
 
 class RefusalReason(StrEnum):

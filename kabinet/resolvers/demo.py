@@ -9,11 +9,15 @@ from kabinet.auth.passwords import PasswordHashing
 from kabinet.clock import now
 from kabinet.documents import ContactDocument, ContactKind, Relationship, Role
 from kabinet.documents.policy import GUARDIAN_AGE_YEARS, shift_months
-from kabinet.resolvers import account
+from kabinet.resolvers import account, providers
 from kabinet.resolvers.errors import FieldErrorCode, InvalidInput
-from kabinet.resolvers.policy_import import ImportReport, import_rows, parse_registry
+from kabinet.resolvers.policy_import import import_rows
+from kabinet.resolvers.registry_import import ImportReport, parse_registry
 
 DEMO_REGISTRY = Path(__file__).parent.parent / "demo" / "policies.json"
+# Twenty clinics, laboratories and pharmacies in Київ and Львів that take the demo
+# registry's programmes.
+DEMO_PROVIDERS = Path(__file__).parent.parent / "demo" / "providers.json"
 DEMO_PASSWORD = "Demo-pass-1"  # noqa: S105 - printed for people trying the demo
 DEMO_PHONE = "+380671234567"
 TEMPLATE_YEAR = 2026
@@ -90,14 +94,27 @@ def _coming_of_age() -> dict[str, object]:
     }
 
 
-async def seed_demo(*, caller: Caller, passwords: PasswordHashing) -> ImportReport:
-    """Load the demo registry and the demo accounts; running it again changes nothing new."""
-    rows = parse_registry(DEMO_REGISTRY.read_bytes(), DEMO_REGISTRY.name)
-    if not isinstance(rows, list):  # pragma: no cover - the shipped file is valid
-        raise TypeError("the demo registry is invalid")
+@dataclass(frozen=True, slots=True)
+class DemoReport:
+    policies: ImportReport
+    providers: ImportReport
+
+
+def _demo_rows(path: Path) -> list[dict[str, object]]:
+    rows = parse_registry(path.read_bytes(), path.name)
+    if not isinstance(rows, list):  # pragma: no cover - the shipped files are valid
+        raise TypeError(f"the demo file {path.name} is invalid")
+    return rows
+
+
+async def seed_demo(*, caller: Caller, passwords: PasswordHashing) -> DemoReport:
+    """Load the demo registry, the provider directory and the demo accounts; running it
+    again changes nothing new."""
+    rows = _demo_rows(DEMO_REGISTRY)
     report = await import_rows(
         caller=caller, rows=[*(_in_this_year(row) for row in rows), _coming_of_age()]
     )
+    directory = await providers.import_rows(caller=caller, rows=_demo_rows(DEMO_PROVIDERS))
     for demo in DEMO_ACCOUNTS:
         created = await account.create_confirmed_user(
             passwords=passwords, email=demo.email, password=DEMO_PASSWORD, role=demo.role
@@ -108,4 +125,4 @@ async def seed_demo(*, caller: Caller, passwords: PasswordHashing) -> ImportRepo
             continue
         if demo.role is Role.CUSTOMER:
             await ContactDocument.confirmed(created.id, ContactKind.PHONE, DEMO_PHONE).insert()
-    return report
+    return DemoReport(policies=report, providers=directory)

@@ -98,6 +98,15 @@ class FieldErrorCode(Enum):
     REFUSAL_REQUIRED = N_("field.refusal_required")
     DECISION_REQUIRED = N_("field.decision_required")
     OUTCOME_NOT_EXPECTED = N_("field.outcome_not_expected")
+    PHONE_INVALID = N_("field.phone_invalid")
+    COORDINATES_INVALID = N_("field.coordinates_invalid")
+    COORDINATES_INCOMPLETE = N_("field.coordinates_incomplete")
+    OPENING_HOURS_INVALID = N_("field.opening_hours_invalid")
+    PROVIDER_CODE_INVALID = N_("field.provider_code_invalid")
+    PROVIDER_UNKNOWN = N_("field.provider_unknown")
+    PROVIDER_KIND_MISMATCH = N_("field.provider_kind_mismatch")
+    RADIUS_INVALID = N_("field.radius_invalid")
+    NEAR_TOO_BROAD = N_("field.near_too_broad")
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from kabinet.schema.masking import KabinetSchema
 from kabinet.schema.policies import PoliciesMutation, PoliciesQuery
 from kabinet.schema.privacy import PrivacyMutation
 from kabinet.schema.profile import ProfileMutation
+from kabinet.schema.providers import ProvidersMutation, ProvidersQuery
 from kabinet.schema.requests import (
     NotificationsMutation,
     RequestsMutation,
@@ -35,7 +36,7 @@ class NodeQuery:
 
 
 @strawberry.type(description="What a client can read: its own account and, for staff, the rest.")
-class Query(NodeQuery, AccountQuery, PoliciesQuery, RequestsQuery, AuditQuery):
+class Query(NodeQuery, AccountQuery, PoliciesQuery, ProvidersQuery, RequestsQuery, AuditQuery):
     pass
 
 
@@ -46,6 +47,7 @@ class Mutation(
     ContactsMutation,
     AddressesMutation,
     PoliciesMutation,
+    ProvidersMutation,
     RequestsMutation,
     NotificationsMutation,
     PrivacyMutation,

@@ -12,10 +12,11 @@ from kabinet.documents import (
     AuditEventDocument,
     ContactDocument,
     PolicyDocument,
+    ProviderDocument,
     RequestDocument,
     UserDocument,
 )
-from kabinet.resolvers import audit, contacts, policies, requests
+from kabinet.resolvers import audit, contacts, policies, providers, requests
 
 if TYPE_CHECKING:
     from kabinet.schema.policies import Policy
@@ -45,6 +46,11 @@ class Loaders:
     # An account's contacts feed `contacts` and, through its confirmed phones, `linked`.
     contacts: DataLoader[PydanticObjectId, list[ContactDocument]] = field(
         default_factory=lambda: DataLoader(_load_contacts)
+    )
+    # The providers a page of requests (details and outcomes) and `node(id:)` name: the
+    # directory is the network's, the same for every signed-in caller.
+    provider: DataLoader[PydanticObjectId, ProviderDocument | None] = field(
+        default_factory=lambda: DataLoader(providers.find_providers_by_id)
     )
     # An account's cards feed `policies`, `activePolicy` and `policyLookup`: linked once.
     linked: DataLoader[UserDocument, policies.Linked] = field(init=False)

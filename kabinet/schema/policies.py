@@ -11,7 +11,7 @@ from strawberry.file_uploads import Upload
 
 from kabinet.documents import PolicyDocument, UserDocument
 from kabinet.i18n import N_, translate
-from kabinet.resolvers import cards, policies, policy_import
+from kabinet.resolvers import cards, policies, policy_import, registry_import
 from kabinet.resolvers import errors as domain
 from kabinet.schema.context import Info
 from kabinet.schema.enums import PolicyLookupStatus, PolicyStatus, Relationship
@@ -178,8 +178,8 @@ class PolicyConnection(Counted):
 
 @strawberry.type(description="What an import did.")
 class ImportReport:
-    created: int = strawberry.field(description="New policies.")
-    updated: int = strawberry.field(description="Policies that existed and were overwritten.")
+    created: int = strawberry.field(description="New entries (cards, or providers).")
+    updated: int = strawberry.field(description="Entries that existed and were overwritten.")
     rejected: list[FieldError] = strawberry.field(
         description="Problems of rejected rows; `field` is `rows[N].column`, N from 1."
     )
@@ -364,7 +364,7 @@ class PoliciesMutation:
     )
     async def import_policies(self, info: Info, input: ImportPoliciesInput) -> ImportPoliciesResult:
         content = await input.file.read()
-        rows = policy_import.parse_registry(content, input.file.filename or "")
+        rows = registry_import.parse_registry(content, input.file.filename or "")
         if isinstance(rows, domain.InvalidInput):
             return to_graphql(rows, info.context.caller.locale)
         report = await policy_import.import_rows(caller=info.context.caller, rows=rows)

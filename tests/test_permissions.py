@@ -112,7 +112,7 @@ REGISTRY_CSV = (
 ).encode()
 
 PROVIDERS_CSV = (
-    "code,kind,name,city,address\nKY-1,clinic,Клініка «Оберіг»,Київ,\"вул. Зоологічна, 3\"\n"
+    'code,kind,name,city,address\nKY-1,clinic,Клініка «Оберіг»,Київ,"вул. Зоологічна, 3"\n'
 ).encode()
 
 TABLE: dict[str, Row] = {

@@ -175,7 +175,8 @@ async def directory(rows: list[tuple] = KYIV) -> dict[str, str]:
         ],
     )
     assert report.rejected == []
-    return {p.code: relay.to_base64("Provider", str(p.id)) async for p in ProviderDocument.find()}
+    imported = ProviderDocument.find({"code": {"$in": [row[0] for row in rows]}})
+    return {p.code: relay.to_base64("Provider", str(p.id)) async for p in imported}
 
 
 async def listed(api: Api, token: str, **variables: Any) -> dict[str, Any]:

@@ -25,6 +25,8 @@ from tests.operations import IMPORT_PROVIDERS, PROVIDERS
 from tests.policies import staff_token
 from tests.requests_support import change_status, create, window
 from tests.support import Api, CommandLog
+from tests.test_api_guide import example
+from tests.test_api_guide import operations as guide
 from tests.test_cli import run_cli
 from tests.test_outcomes import in_two_days, start
 from tests.test_policy_import import where
@@ -531,3 +533,23 @@ async def test_the_demo_has_twenty_providers_in_two_cities_for_its_programmes():
     assert all(p.location is not None and p.opening_hours for p in demo)
     programmes = {card.program for card in await PolicyDocument.find_all().to_list()}
     assert programmes <= {name for p in demo for name in p.programmes}
+
+
+async def test_the_api_guides_provider_examples_work(api: Api, member: str):
+    await directory(
+        [
+            *KYIV,
+            ("K6", "pharmacy", "Аптека «Подорожник»", [], ["Базовий"], (50.4331, 30.5383)),
+            ("K7", "clinic", "Клініка «Борис»", [], ["Базовий"], (50.4491, 30.4365)),
+        ]
+    )
+    query = guide()["Providers"]
+
+    by_name = (await api.data(query, example("programme"), token=member))["providers"]
+    near = (await api.data(query, example("near"), token=member))["providers"]
+
+    assert [edge["node"]["code"] for edge in by_name["edges"]] == ["K3", "K1"]
+    assert [edge["node"]["code"] for edge in near["edges"]] == ["K6"]
+    assert near["edges"][0]["distanceKm"] == pytest.approx(
+        2.165, abs=0.01
+    )  # 1.89 km south, 1.06 km east

@@ -96,6 +96,15 @@ PUBLISHED = {
         "REFUSAL_REQUIRED",
         "DECISION_REQUIRED",
         "OUTCOME_NOT_EXPECTED",
+        "PHONE_INVALID",
+        "COORDINATES_INVALID",
+        "COORDINATES_INCOMPLETE",
+        "OPENING_HOURS_INVALID",
+        "PROVIDER_CODE_INVALID",
+        "PROVIDER_UNKNOWN",
+        "PROVIDER_KIND_MISMATCH",
+        "RADIUS_INVALID",
+        "NEAR_TOO_BROAD",
     },
     "GraphQLErrorCode": {
         "UNAUTHENTICATED",
@@ -109,6 +118,7 @@ PUBLISHED = {
         "EVENTS_INTERRUPTED",
         "TOO_MANY_CONNECTIONS",
         "INVALID_CURSOR",
+        "INVALID_ARGUMENT",
     },
 }
 

@@ -171,6 +171,7 @@ async def directory(rows: list[tuple] = KYIV) -> dict[str, str]:
                 "address": f"вул. Тестова, {n}",
                 "specialties": specialties,
                 "programmes": programmes,
+                "opening_hours": "mon-fri 08:00-20:00; sat 10:00-14:00",
                 **({"lat": point[0], "lon": point[1]} if point else {}),
             }
             for n, (code, kind, name, specialties, programmes, point) in enumerate(rows, 1)
@@ -209,6 +210,11 @@ async def test_every_filter_narrows_the_list_ordered_by_name(api: Api, member: s
     page = await listed(api, member, filter={"city": "Київ"})
     assert page["totalCount"] == 5
     assert page["edges"][0]["distanceKm"] is None
+    hours = page["edges"][0]["node"]["openingHours"]
+    assert (hours[0], hours[-1]) == (
+        {"day": "MONDAY", "opens": "08:00", "closes": "20:00"},
+        {"day": "SATURDAY", "opens": "10:00", "closes": "14:00"},
+    )
 
 
 async def test_pages_by_name_continue_after_the_cursor(api: Api, operator: str):
@@ -553,3 +559,19 @@ async def test_the_api_guides_provider_examples_work(api: Api, member: str):
     assert near["edges"][0]["distanceKm"] == pytest.approx(
         2.165, abs=0.01
     )  # 1.89 km south, 1.06 km east
+
+
+async def test_a_radius_with_more_providers_than_can_be_ranked_is_refused(api: Api, member: str):
+    crowd = providers.MAX_NEAR_CANDIDATES + 1
+    await directory(
+        [(f"P{n:04}", "pharmacy", f"Аптека {n:04}", [], [], (50.45, 30.52)) for n in range(crowd)]
+    )
+    point = {"lat": 50.45, "lon": 30.52}
+
+    (error,) = await errors_of(api, member, filter={"near": point})
+    clinics = await codes(api, member, near=point, kind="CLINIC")
+
+    assert [(f["field"], f["code"]) for f in error["extensions"]["fields"]] == [
+        ("filter.near", "NEAR_TOO_BROAD")
+    ]
+    assert clinics == []  # a narrower filter ranks what it keeps

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 
 from kabinet.i18n import Locale, Wait, translate
 from kabinet.resolvers import errors as domain
@@ -308,3 +309,11 @@ def to_graphql(error: domain.DomainError, locale: Locale) -> Any:
             )
         case domain.NotFound():
             return NotFound(code=ErrorCode.NOT_FOUND, message=translate("error.not_found", locale))
+
+
+def invalid_cursor(locale: Locale) -> GraphQLError:
+    """The error of a list's `after` that is not a cursor of that list in that order."""
+    return GraphQLError(
+        translate("error.cursor_invalid", locale),
+        extensions={"code": GraphQLErrorCode.INVALID_CURSOR, "argument": "after"},
+    )

@@ -18,7 +18,7 @@ from kabinet.resolvers import errors as domain
 from kabinet.resolvers import providers, registry_import
 from kabinet.schema.context import Info
 from kabinet.schema.enums import publish
-from kabinet.schema.errors import GraphQLErrorCode, InputError, to_graphql
+from kabinet.schema.errors import GraphQLErrorCode, InputError, invalid_cursor, to_graphql
 from kabinet.schema.ids import object_id
 from kabinet.schema.pagination import (
     Counted,
@@ -220,13 +220,6 @@ def _invalid_argument(invalid: domain.InvalidInput, info: Info) -> GraphQLError:
     )
 
 
-def _invalid_cursor(info: Info) -> GraphQLError:
-    return GraphQLError(
-        translate("error.cursor_invalid", info.context.caller.locale),
-        extensions={"code": GraphQLErrorCode.INVALID_CURSOR, "argument": "after"},
-    )
-
-
 @strawberry.type
 class ProvidersQuery:
     @strawberry.field(
@@ -250,7 +243,7 @@ class ProvidersQuery:
                 after=decode_cursor(after) if after is not None else None,
             )
         except providers.BadCursor:
-            raise _invalid_cursor(info) from None
+            raise invalid_cursor(info.context.caller.locale) from None
         if isinstance(page, domain.InvalidInput):
             raise _invalid_argument(page, info)
         tag = providers.BY_NAME if given.near is None else providers.BY_DISTANCE

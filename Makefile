@@ -10,7 +10,7 @@ ASSETS := kabinet/static/vendor
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test lint format schema docs assets chromium caddy bench clean
+.PHONY: run test lint format schema publish-schema docs assets chromium caddy bench clean
 
 run: $(VENV)/.synced $(ASSETS)/.built
 	$(VENV)/bin/kabinet serve
@@ -36,8 +36,15 @@ format: $(VENV)/.synced
 bench: $(VENV)/.synced
 	$(VENV)/bin/python -m bench $(BENCH)
 
+# schema.graphql, and the API guide's "Unreleased" changes to the published contract
+# (docs/schema/published.graphql); a test fails on drift or on a breaking change.
 schema: $(VENV)/.synced
 	$(VENV)/bin/kabinet export-schema > schema.graphql
+	$(VENV)/bin/kabinet schema-changes --update docs/api-guide.md
+
+# Publish the current schema as the contract; "Unreleased" becomes a dated entry.
+publish-schema: $(VENV)/.synced
+	$(VENV)/bin/kabinet publish-schema
 
 # The settings table of docs/deployment.md, from kabinet/config.py (a test fails on drift).
 docs: $(VENV)/.synced

@@ -1,4 +1,4 @@
-"""`kabinet serve | create-user | export-schema | settings-doc | ...`.
+"""`kabinet serve | create-user | export-schema | schema-changes | settings-doc | ...`.
 
 Each command imports what it needs when it runs: the database layer and the embedded
 engine cost seconds of CPU to import, which `kabinet --help` should not pay.
@@ -67,6 +67,88 @@ def export_schema() -> None:
     from kabinet.schema import build_schema
 
     click.echo(build_schema().as_str())
+
+
+PUBLISHED_SCHEMA = Path("docs/schema/published.graphql")
+API_GUIDE = Path("docs/api-guide.md")
+
+
+@main.command("schema-changes")
+@click.option(
+    "--published",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=PUBLISHED_SCHEMA,
+    show_default=True,
+    help="The published contract.",
+)
+@click.option(
+    "--update",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Rewrite the changelog's Unreleased part in this Markdown file (docs/api-guide.md) "
+    "instead of printing it.",
+)
+def schema_changes(published: Path, update: Path | None) -> None:
+    """Print what the schema changed since the published contract; exit 1 if it breaks it."""
+    from kabinet.schema import build_schema
+    from kabinet.schema.contract import compare, unreleased, with_unreleased
+
+    changes = compare(published.read_text(encoding="utf-8"), build_schema().as_str())
+    if update is None:
+        click.echo(unreleased(changes), nl=False)
+    else:
+        try:
+            update.write_text(
+                with_unreleased(update.read_text(encoding="utf-8"), changes), encoding="utf-8"
+            )
+        except ValueError as error:
+            raise click.ClickException(str(error)) from error
+        click.echo(f"updated {update}")
+    if changes.breaking:
+        raise click.ClickException(_breaking_message(changes.breaking))
+
+
+@main.command("publish-schema")
+@click.option(
+    "--published",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=PUBLISHED_SCHEMA,
+    show_default=True,
+    help="The published contract, replaced by the current schema.",
+)
+@click.option(
+    "--guide",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=API_GUIDE,
+    show_default=True,
+    help="The Markdown file whose changelog gets the dated entry.",
+)
+def publish_schema(published: Path, guide: Path) -> None:
+    """Make the current schema the published contract, its changes a dated changelog entry."""
+    from kabinet.clock import now
+    from kabinet.schema import build_schema
+    from kabinet.schema.contract import compare, with_release
+
+    current = build_schema().as_str()
+    contract = published.read_text(encoding="utf-8") if published.exists() else current
+    changes = compare(contract, current)
+    if changes.breaking:
+        raise click.ClickException(_breaking_message(changes.breaking))
+    try:
+        document = with_release(guide.read_text(encoding="utf-8"), changes, now().date())
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    guide.write_text(document, encoding="utf-8")
+    published.parent.mkdir(parents=True, exist_ok=True)
+    published.write_text(current + "\n", encoding="utf-8")
+    click.echo(f"published {published}; changelog entry in {guide}")
+
+
+def _breaking_message(breaking: tuple[str, ...]) -> str:
+    listed = "".join(f"\n  - {text}" for text in breaking)
+    return (
+        f"the schema breaks the published contract:{listed}\n"
+        "Mark what is to go `@deprecated(reason: ...)`, publish that, and remove it later."
+    )
 
 
 @main.command("settings-doc")

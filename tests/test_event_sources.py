@@ -6,22 +6,24 @@ import os
 import shutil
 import subprocess
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from bson import ObjectId
 from mongoeco import AsyncMongoClient as EmbeddedClient
 from mongoeco.engines import MemoryEngine
 from pymongo import AsyncMongoClient
 
-from kabinet.clock import now
+from kabinet.clock import aware, clock, now
 from kabinet.db import Database
 from kabinet.documents import RequestDocument
-from kabinet.events import Broker, PollingSource, WatchSource, choose_source
+from kabinet.events import Broker, PollingSource, StatusEvent, Tail, WatchSource, choose_source
 from tests.requests_support import callback, customer
 from tests.subscriptions import next_message, subscribed
-from tests.support import Api, Mailbox, eventually, free_port
+from tests.support import Api, CommandLog, Mailbox, eventually, free_port
 from tests.test_cli import run_cli, serving
 from tests.test_processes import FILE, LOGIN, WATCH, gql
 
@@ -86,10 +88,7 @@ async def test_an_unreadable_request_is_skipped_and_later_changes_still_arrive(
         running(source, database) as broker,
         broker.subscribe(lambda event: event.request.number != broken["number"]) as stream,
     ):
-        # A status this version does not know, written by something else.
-        await RequestDocument.get_pymongo_collection().update_one(
-            {"number": broken["number"]}, {"$set": {"status": "LOST", "updated_at": now()}}
-        )
+        await break_request(broken["number"])
         await eventually(lambda: asyncio.sleep(0, skipped(caplog)))  # the source has read it
         request = await callback(api, token)
         event = await asyncio.wait_for(anext(stream), 5)
@@ -97,8 +96,61 @@ async def test_an_unreadable_request_is_skipped_and_later_changes_still_arrive(
     assert event.request.number == request["number"]
 
 
+async def break_request(number: str) -> None:
+    """A status this version does not know, entered by something else."""
+    await RequestDocument.get_pymongo_collection().update_one(
+        {"number": number},
+        {
+            "$set": {"status": "LOST", "updated_at": now()},
+            "$push": {
+                "history": {"id": ObjectId(), "status": "LOST", "at": now(), "by_operator": True}
+            },
+        },
+    )
+
+
 def skipped(caplog: pytest.LogCaptureFixture) -> bool:
     return any("skipped unreadable request" in record.message for record in caplog.records)
+
+
+async def test_polling_reads_a_change_once_and_not_again_once_the_collection_is_quiet(
+    api: Api, mailbox: Mailbox, command_log: CommandLog
+):
+    token = await customer(api, mailbox)
+    tail = Tail(RequestDocument.get_pymongo_collection(), now())
+    request = await callback(api, token)
+    published: list[StatusEvent] = []
+
+    await tail.read(published.append)
+    await tail.read(published.append)  # within the overlap: read, not published again
+    stored = await RequestDocument.find_one({"number": request["number"]})
+    clock.advance(Tail.OVERLAP + timedelta(seconds=1))
+    await tail.read(published.append)  # the window reaches back to the read before
+    await tail.read(published.append)
+
+    assert [event.request.number for event in published] == [request["number"]]
+    assert stored is not None
+    last_read = command_log.selecting[-1]
+    assert last_read["find"] == "requests"
+    # The quiet read starts after the change, not at it: the change is not fetched again.
+    assert last_read["filter"]["updated_at"]["$gt"] > aware(stored.updated_at)
+
+
+async def test_polling_reports_an_unreadable_change_once(
+    api: Api, mailbox: Mailbox, caplog: pytest.LogCaptureFixture
+):
+    token = await customer(api, mailbox)
+    broken = await callback(api, token)
+    tail = Tail(RequestDocument.get_pymongo_collection(), now())
+    await break_request(broken["number"])
+    await eventually(lambda: asyncio.sleep(0, skipped(caplog)))  # by the app's own source
+    caplog.clear()
+
+    for _ in range(3):  # all within the overlap, so each read fetches the request
+        await tail.read(lambda _: None)
+
+    reports = [record for record in caplog.records if "skipped unreadable" in record.message]
+    assert len(reports) == 1
 
 
 @contextlib.asynccontextmanager

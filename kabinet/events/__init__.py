@@ -417,24 +417,37 @@ class Tail:
     def __init__(self, collection: Any, since: datetime) -> None:
         self._collection = collection
         self._cursor = since
-        self._seen: dict[PydanticObjectId, datetime] = {}
+        self._seen: dict[Any, datetime] = {}
 
     async def read(self, publish: Callable[[StatusEvent], None]) -> None:
+        # The next read starts from this one's start, whatever it found: a quiet
+        # collection must not have its last burst of changes read again every interval.
+        started = now()
         since = self._cursor - self.OVERLAP
         changed = (
             await self._collection.find({"updated_at": {"$gt": since}}).sort("updated_at").to_list()
         )
-        newest = self._cursor
         for document in changed:
-            newest = max(newest, document["updated_at"])
+            if not (unseen := self._unseen_entries(document, since)):
+                continue  # read within the overlap before: not validated again
             request = readable(document)
             for event in events_of(request, after=since) if request else ():
-                if event.change_id not in self._seen:
-                    self._seen[event.change_id] = event.at
+                if event.change_id in unseen:
                     publish(event)
-        self._cursor = min(newest, now())
-        horizon = self._cursor - self.OVERLAP
+            self._seen |= unseen  # an unreadable entry too: it is reported once
+        self._cursor = started
+        horizon = started - self.OVERLAP
         self._seen = {change: at for change, at in self._seen.items() if at > horizon}
+
+    def _unseen_entries(self, document: dict[str, Any], since: datetime) -> dict[Any, datetime]:
+        """The raw history entries of ``document`` after ``since`` not published yet."""
+        entries = document.get("history")
+        unseen: dict[Any, datetime] = {}
+        for entry in entries if isinstance(entries, list) else ():
+            at = entry.get("at") if isinstance(entry, dict) else None
+            if isinstance(at, datetime) and aware(at) > since and entry.get("id") not in self._seen:
+                unseen[entry.get("id")] = aware(at)
+        return unseen
 
 
 class PollingSource:

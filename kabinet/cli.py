@@ -8,6 +8,7 @@ import asyncio
 import sys
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,8 +18,12 @@ from kabinet.roles import Role
 
 if TYPE_CHECKING:
     from kabinet.auth.context import Caller
-    from kabinet.resolvers.errors import FieldProblem
-    from kabinet.resolvers.policy_import import ImportReport
+    from kabinet.resolvers.errors import FieldProblem, InvalidInput
+    from kabinet.resolvers.registry_import import ImportReport, Registry
+
+    # How a registry file is read, and imported (policy_import, providers).
+    type Parser = Callable[[bytes, str], Registry | InvalidInput]
+    type Importer = Callable[..., Awaitable[ImportReport]]
 
 
 @click.group()
@@ -205,30 +210,40 @@ def cli_caller() -> "Caller":
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_policies(file: Path) -> None:
     """Load an insurer's registry (CSV or JSON, see docs/policy-import.md), upserting by number."""
+    from kabinet.resolvers import policy_import
+
+    _import_registry(file, policy_import.parse_registry, policy_import.import_registry)
+
+
+@main.command("import-providers")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_providers(file: Path) -> None:
+    """Load the provider directory (CSV or JSON, see docs/provider-import.md), upserting by
+    code."""
+    from kabinet.resolvers import providers, registry_import
+
+    _import_registry(file, registry_import.parse_registry, providers.import_registry)
+
+
+def _import_registry(file: Path, parse: "Parser", import_registry: "Importer") -> None:
+    """Read ``file``, import it with progress on stderr, print the counts; exit 1 when a
+    row was rejected."""
     from kabinet.config import Settings
     from kabinet.db import Database
     from kabinet.resolvers.errors import InvalidInput
-    from kabinet.resolvers.policy_import import import_rows, parse_registry
 
-    registry = parse_registry(file.read_bytes(), file.name)
+    registry = parse(file.read_bytes(), file.name)
     if isinstance(registry, InvalidInput):
         raise click.ClickException(_reasons(registry.problems))
 
     async def run() -> "ImportReport":
         async with Database(Settings()):
-            return await import_rows(
-                caller=cli_caller(),
-                rows=registry.rows,
-                programmes=registry.programmes,
-                progress=ImportProgress(),
+            return await import_registry(
+                caller=cli_caller(), registry=registry, progress=ImportProgress()
             )
 
     report = asyncio.run(run())
-    click.echo(f"created {report.created}, updated {report.updated}")
-    if registry.programmes:
-        click.echo(
-            f"programmes created {report.programmes_created}, updated {report.programmes_updated}"
-        )
+    click.echo(report.summary())
     if report.rejected:
         click.echo(f"rejected: {_reasons(report.rejected)}")
         raise SystemExit(1)
@@ -292,13 +307,14 @@ def seed_demo() -> None:
     from kabinet.db import Database
     from kabinet.resolvers import demo
 
-    async def run() -> "ImportReport":
+    async def run() -> "demo.DemoReport":
         settings = Settings()
         async with Database(settings), PasswordHashing.of(settings) as passwords:
             return await demo.seed_demo(caller=cli_caller(), passwords=passwords)
 
     report = asyncio.run(run())
-    click.echo(f"policies: created {report.created}, updated {report.updated}")
+    for name, counts in (("policies", report.policies), ("providers", report.providers)):
+        click.echo(f"{name}: created {counts.created}, updated {counts.updated}")
     for account_ in demo.DEMO_ACCOUNTS:
         click.echo(f"{account_.role.value:9} {account_.email} / {demo.DEMO_PASSWORD}")
     click.echo("phones to try (codes are printed to the server's log without an SMS gateway):")

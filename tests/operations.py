@@ -281,6 +281,32 @@ mutation Import($file: Upload!) {
 }
 """
 
+PROVIDER_FIELDS = """
+  id code kind name city address phones specialties programmes
+  openingHours { day opens closes }
+  location { lat lon }
+"""
+
+PROVIDERS = f"""
+query Providers($filter: ProviderFilter, $first: Int, $after: String) {{
+  providers(filter: $filter, first: $first, after: $after) {{
+    totalCount
+    pageInfo {{ hasNextPage hasPreviousPage endCursor }}
+    edges {{ cursor distanceKm node {{ {PROVIDER_FIELDS} }} }}
+  }}
+}}
+"""
+
+IMPORT_PROVIDERS = """
+mutation ImportProviders($file: Upload!) {
+  importProviders(input: {file: $file}) {
+    __typename
+    ... on ImportReport { created updated rejected { field code message } }
+    ... on InputError { fields { field code } }
+  }
+}
+"""
+
 REQUEST_FIELDS = """
   id number kind status createdAt updatedAt
   policy { number }
@@ -291,9 +317,14 @@ REQUEST_FIELDS = """
     __typename
     ... on DoctorAppointmentDetails {
       specialty reason homeVisit scheduledAt preferredTimes { from to } address { city }
+      provider { name }
     }
-    ... on MedicationsDetails { items { name dosage quantity } deliveryAddress { city } comment }
-    ... on LabTestsDetails { tests homeVisit preferredTimes { from to } address { city } }
+    ... on MedicationsDetails {
+      items { name dosage quantity } deliveryAddress { city } comment provider { name }
+    }
+    ... on LabTestsDetails {
+      tests homeVisit preferredTimes { from to } address { city } provider { name }
+    }
     ... on ReimbursementDetails { amount currency serviceDate description iban }
     ... on CallbackDetails { phone topic preferredTime { from to } }
   }

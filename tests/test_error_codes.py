@@ -101,6 +101,15 @@ PUBLISHED = {
         "WAITING_DAYS_INVALID",
         "VERSIONS_OVERLAP",
         "BENEFIT_DUPLICATE",
+        "PHONE_INVALID",
+        "COORDINATES_INVALID",
+        "COORDINATES_INCOMPLETE",
+        "OPENING_HOURS_INVALID",
+        "PROVIDER_CODE_INVALID",
+        "PROVIDER_UNKNOWN",
+        "PROVIDER_KIND_MISMATCH",
+        "RADIUS_INVALID",
+        "NEAR_TOO_BROAD",
     },
     "GraphQLErrorCode": {
         "UNAUTHENTICATED",
@@ -114,6 +123,7 @@ PUBLISHED = {
         "EVENTS_INTERRUPTED",
         "TOO_MANY_CONNECTIONS",
         "INVALID_CURSOR",
+        "INVALID_ARGUMENT",
     },
 }
 

@@ -111,6 +111,10 @@ REGISTRY_CSV = (
     "+380671110000,SELF\n"
 ).encode()
 
+PROVIDERS_CSV = (
+    'code,kind,name,city,address\nKY-1,clinic,Клініка «Оберіг»,Київ,"вул. Зоологічна, 3"\n'
+).encode()
+
 TABLE: dict[str, Row] = {
     "REGISTER": Row(
         everyone(DATA),
@@ -206,6 +210,12 @@ TABLE: dict[str, Row] = {
             "admin": typed("NO_ACTIVE_POLICY"),
         },
         lambda world, role: {"input": {"callback": {"topic": "Питання щодо поліса"}}},
+    ),
+    "PROVIDERS": Row(signed_in(), lambda world, role: {"filter": {"city": "Київ"}}),
+    "IMPORT_PROVIDERS": Row(
+        {**STAFF_ONLY, "operator": refused("FORBIDDEN")},
+        lambda world, role: {"file": None},
+        files={"variables.file": ("providers.csv", PROVIDERS_CSV)},
     ),
     "CREATE_REQUEST": Row(
         {

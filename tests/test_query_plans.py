@@ -53,6 +53,7 @@ from tests.operations import (
     MY_POLICIES,
     MY_REQUESTS,
     NODE,
+    PROVIDERS,
     QUEUE_COUNTS,
     REQUEST_QUEUE,
     REVOKE_CARD_LINKS,
@@ -60,11 +61,12 @@ from tests.operations import (
     VERIFY_CONTACT,
 )
 from tests.policies import card, staff_token
-from tests.requests_support import callback
+from tests.requests_support import callback, create
 from tests.support import Api, CommandLog, Mailbox, SmsGateway, eventually, sms_code
 from tests.test_card_pdf import card_link, download, my_cards
 from tests.test_card_pdf import verify as verify_card
 from tests.test_privacy import delete, olena_with_everything, person
+from tests.test_providers import appointment_at, directory
 
 ON_MONGODB = bool(os.environ.get("KABINET_TEST_MONGODB_URI"))
 
@@ -105,6 +107,16 @@ SQLITE_ENGINE_GAPS: dict[str, str] = {
 GUARDIAN_NOTICES_DUE = 'policies {"guardian_notice_at": {"$lte": "?", "$type": "?"}}'
 # Policy.coverage and coverageCheck: a card's usage (`coverage.usage_of_cards`).
 CARD_USAGE = 'requests {"usage.policy_id": {"$in": "[?]"}}'
+# `providers`: every filter is an `$all` of directory keys; near a point, with the grid
+# cells of its radius.
+PROVIDER_KEYS = '{"directory_keys": {"$all": "[?]"}}'
+PROVIDER_LISTS = {
+    f'providers {PROVIDER_KEYS} sort {{"sort_name": 1, "_id": 1}}',
+    f"providers {PROVIDER_KEYS}",  # totalCount
+    f'providers {{"$and": [{PROVIDER_KEYS}, {{"$or": [{{"sort_name": {{"$gt": "?"}}}}, '
+    f'{{"_id": {{"$gt": "?"}}, "sort_name": "?"}}]}}]}} sort {{"sort_name": 1, "_id": 1}}',
+    f'providers {{"$and": [{PROVIDER_KEYS}, {{"directory_keys": {{"$in": "[?]"}}}}]}}',
+}
 WHOLE_COLLECTION_COUNTS = {"requests {}", "audit_events {}"}  # totalCount, when asked
 MONGODB_GAPS = dict.fromkeys(WHOLE_COLLECTION_COUNTS, "a count of a whole collection")
 
@@ -313,6 +325,22 @@ async def scenario(api: Api, mailbox: Mailbox, sms_gateway: SmsGateway, services
     await api.data(QUEUE_COUNTS, token=operator)
     for search in ("+380671234567", "Коваленко Олена"):
         await api.data(FIND_POLICIES, {"search": search}, token=operator)
+    # The provider directory: each filter, a second page of each order, a request naming one.
+    clinics = await directory()
+    await create(api, token, appointment_at(clinics["K1"]))
+    maidan = {"lat": 50.4501, "lon": 30.5234}
+    for provider_filter in (
+        None,
+        {"city": "Київ", "kind": "CLINIC"},
+        {"specialty": "Терапія", "programme": "Оптимальний"},
+        {"text": "добр"},
+        {"near": maidan},
+        {"near": maidan, "kind": "CLINIC"},
+    ):
+        variables = {"first": 1, "filter": provider_filter}
+        page = (await api.data(PROVIDERS, variables, token=token))["providers"]
+        after = page["pageInfo"]["endCursor"]
+        await api.data(PROVIDERS, {**variables, "after": after}, token=token)
     user = await UserDocument.find_one({"email": olena.email})
     assert user is not None
     for events_filter in (None, {"userId": str(user.id)}, {"action": "LOGIN"}):
@@ -371,6 +399,7 @@ async def test_every_query_the_request_paths_send_is_served_by_an_index(
     assert len(by_shape) > 40, sorted(by_shape)  # the scenario reached every path
     assert GUARDIAN_NOTICES_DUE in by_shape  # guardians.announce_endings
     assert CARD_USAGE in by_shape
+    assert set(by_shape) >= PROVIDER_LISTS  # every filter, each order, a later page
     assert {key: scans for key, scans in scanning.items() if key not in gaps} == {}
     no_longer = sorted(key for key in gaps if key in by_shape and key not in scanning)
     assert no_longer == [], "\n".join(no_longer)  # take them off the list

@@ -19,6 +19,7 @@ from kabinet.documents.programme import (
     ProgrammeDocument,
     ProgrammeVersion,
 )
+from kabinet.documents.provider import ProviderDocument, ProviderKind
 from kabinet.documents.rate_limit import RateLimitBucketDocument
 from kabinet.documents.request import (
     Attachment,
@@ -58,6 +59,7 @@ ALL_DOCUMENTS: list[type] = [
     CardLinkDocument,
     LinkKeyDocument,
     ProgrammeDocument,
+    ProviderDocument,
 ]
 
 __all__ = [
@@ -92,6 +94,8 @@ __all__ = [
     "Profile",
     "ProgrammeDocument",
     "ProgrammeVersion",
+    "ProviderDocument",
+    "ProviderKind",
     "RateLimitBucketDocument",
     "RefusalReason",
     "Relationship",

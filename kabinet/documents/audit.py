@@ -33,6 +33,7 @@ class AuditAction(StrEnum):
     REQUEST_OUTCOME_RECORDED = "request.outcome_recorded"
     POLICY_PHONES_UPDATED = "policy.phones_updated"
     POLICIES_IMPORTED = "policies.imported"
+    PROVIDERS_IMPORTED = "providers.imported"
     CARD_ISSUED = "policy.card_issued"
     CARD_LINKS_REVOKED = "policy.card_links_revoked"
 

@@ -46,6 +46,7 @@ class DoctorAppointmentDetails(BaseModel):
     home_visit: bool = False
     address: Address | None = None
     scheduled_at: datetime | None = None
+    provider_id: PydanticObjectId | None = None  # a clinic of the directory, if named
 
 
 class MedicationItem(BaseModel):
@@ -59,6 +60,7 @@ class MedicationsDetails(BaseModel):
     items: list[MedicationItem]
     delivery_address: Address | None = None
     comment: str | None = None
+    provider_id: PydanticObjectId | None = None  # a pharmacy of the directory, if named
 
 
 class LabTestsDetails(BaseModel):
@@ -68,6 +70,7 @@ class LabTestsDetails(BaseModel):
     home_visit: bool = False
     address: Address | None = None
     scheduled_at: datetime | None = None
+    provider_id: PydanticObjectId | None = None  # a laboratory of the directory, if named
 
 
 class ReimbursementDetails(BaseModel):
@@ -118,6 +121,8 @@ class AppointmentOutcome(BaseModel):
     specialty: str
     at: datetime
     instructions: str | None = None
+    # The directory's clinic the name and address were copied from; None: typed.
+    provider_id: PydanticObjectId | None = None
 
 
 class ItemDecision(StrEnum):
@@ -147,6 +152,8 @@ class MedicationsOutcome(BaseModel):
     pharmacy_name: str | None = None  # for a pick-up
     pharmacy_address: str | None = None
     items: list[MedicationDecision]
+    # The directory's pharmacy the name and address were copied from; None: typed.
+    provider_id: PydanticObjectId | None = None
 
 
 class CallResult(StrEnum):
@@ -179,6 +186,8 @@ class LabTestsOutcome(BaseModel):
     at: datetime | None = None
     results: list[Attachment] = Field(default_factory=list)
     results_ready_at: datetime | None = None
+    # The directory's laboratory the name and address were copied from; None: typed.
+    provider_id: PydanticObjectId | None = None
 
 
 class RefusalReason(StrEnum):

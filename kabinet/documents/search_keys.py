@@ -120,14 +120,21 @@ def _pair_keys(latin_words: list[str]) -> Iterable[str]:
                 yield f"{lead[:PAIR_LEAD]} {other[:PAIR_FOLLOW]}"
 
 
+def name_prefixes(name: str) -> dict[str, None]:
+    """Every prefix of each word of ``name``, in its own script and in Latin letters, each
+    once (in order): what a search word typed in either script is looked up as."""
+    keys: dict[str, None] = {}
+    for word in words(name):
+        keys.update(dict.fromkeys(_prefixes(word)))
+        keys.update(dict.fromkeys(_prefixes(transliterate(word))))
+    return keys
+
+
 def search_keys(number: str, full_name: str, phones: Iterable[str]) -> list[str]:
     """Every key a card is found by, each once."""
     keys = dict.fromkeys(_prefixes(number.casefold()))
-    name_words = words(full_name)
-    for word in name_words:
-        keys.update(dict.fromkeys(_prefixes(word)))
-        keys.update(dict.fromkeys(_prefixes(transliterate(word))))
-    keys.update(dict.fromkeys(_pair_keys([transliterate(word) for word in name_words])))
+    keys.update(name_prefixes(full_name))
+    keys.update(dict.fromkeys(_pair_keys([transliterate(word) for word in words(full_name)])))
     keys.update(dict.fromkeys(phones))
     return list(keys)
 

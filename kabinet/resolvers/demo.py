@@ -1,5 +1,6 @@
 """`kabinet seed-demo`: a small registry and accounts so a person can try every flow."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -9,13 +10,16 @@ from kabinet.auth.passwords import PasswordHashing
 from kabinet.clock import now
 from kabinet.documents import ContactDocument, ContactKind, Relationship, Role
 from kabinet.documents.policy import GUARDIAN_AGE_YEARS, shift_months
-from kabinet.resolvers import account
+from kabinet.resolvers import account, policy_import, providers, registry_import
 from kabinet.resolvers.errors import FieldErrorCode, InvalidInput
-from kabinet.resolvers.policy_import import ImportReport, import_rows, parse_registry
+from kabinet.resolvers.registry_import import ImportReport, Registry
 
 DEMO_REGISTRY = Path(__file__).parent.parent / "demo" / "policies.json"
 # What the demo cards' programmes cover (issue 17): every demo card's programme is there.
 DEMO_PROGRAMMES = Path(__file__).parent.parent / "demo" / "programmes.json"
+# Twenty clinics, laboratories and pharmacies in Київ and Львів that take the demo
+# registry's programmes.
+DEMO_PROVIDERS = Path(__file__).parent.parent / "demo" / "providers.json"
 DEMO_PASSWORD = "Demo-pass-1"  # noqa: S105 - printed for people trying the demo
 DEMO_PHONE = "+380671234567"
 TEMPLATE_YEAR = 2026
@@ -92,16 +96,31 @@ def _coming_of_age() -> dict[str, object]:
     }
 
 
-async def seed_demo(*, caller: Caller, passwords: PasswordHashing) -> ImportReport:
-    """Load the demo registry and the demo accounts; running it again changes nothing new."""
-    registry = parse_registry(DEMO_REGISTRY.read_bytes(), DEMO_REGISTRY.name)
-    programmes = parse_registry(DEMO_PROGRAMMES.read_bytes(), DEMO_PROGRAMMES.name)
-    if isinstance(registry, InvalidInput) or isinstance(programmes, InvalidInput):
-        raise TypeError("the demo registry is invalid")  # pragma: no cover - shipped valid
-    report = await import_rows(
+@dataclass(frozen=True, slots=True)
+class DemoReport:
+    policies: ImportReport
+    providers: ImportReport
+
+
+def _demo_file(path: Path, parse: Callable[[bytes, str], Registry | InvalidInput]) -> Registry:
+    registry = parse(path.read_bytes(), path.name)
+    if isinstance(registry, InvalidInput):  # pragma: no cover - the shipped files are valid
+        raise TypeError(f"the demo file {path.name} is invalid")
+    return registry
+
+
+async def seed_demo(*, caller: Caller, passwords: PasswordHashing) -> DemoReport:
+    """Load the demo registry with its programmes, the provider directory and the demo
+    accounts; running it again changes nothing new."""
+    registry = _demo_file(DEMO_REGISTRY, policy_import.parse_registry)
+    programmes = _demo_file(DEMO_PROGRAMMES, policy_import.parse_registry)
+    report = await policy_import.import_rows(
         caller=caller,
         rows=[*(_in_this_year(row) for row in registry.rows), _coming_of_age()],
-        programmes=programmes.programmes,
+        programmes=programmes.sections.get(policy_import.PROGRAMMES),
+    )
+    directory = await providers.import_registry(
+        caller=caller, registry=_demo_file(DEMO_PROVIDERS, registry_import.parse_registry)
     )
     for demo in DEMO_ACCOUNTS:
         created = await account.create_confirmed_user(
@@ -113,4 +132,4 @@ async def seed_demo(*, caller: Caller, passwords: PasswordHashing) -> ImportRepo
             continue
         if demo.role is Role.CUSTOMER:
             await ContactDocument.confirmed(created.id, ContactKind.PHONE, DEMO_PHONE).insert()
-    return report
+    return DemoReport(policies=report, providers=directory)

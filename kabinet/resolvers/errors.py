@@ -103,6 +103,15 @@ class FieldErrorCode(Enum):
     WAITING_DAYS_INVALID = N_("field.waiting_days_invalid")
     VERSIONS_OVERLAP = N_("field.versions_overlap")
     BENEFIT_DUPLICATE = N_("field.benefit_duplicate")
+    PHONE_INVALID = N_("field.phone_invalid")
+    COORDINATES_INVALID = N_("field.coordinates_invalid")
+    COORDINATES_INCOMPLETE = N_("field.coordinates_incomplete")
+    OPENING_HOURS_INVALID = N_("field.opening_hours_invalid")
+    PROVIDER_CODE_INVALID = N_("field.provider_code_invalid")
+    PROVIDER_UNKNOWN = N_("field.provider_unknown")
+    PROVIDER_KIND_MISMATCH = N_("field.provider_kind_mismatch")
+    RADIUS_INVALID = N_("field.radius_invalid")
+    NEAR_TOO_BROAD = N_("field.near_too_broad")
 
 
 @dataclass(frozen=True, slots=True)

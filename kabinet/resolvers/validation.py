@@ -147,13 +147,27 @@ def parse_idempotency_key(value: str | None, path: str) -> str | FieldProblem | 
     return value
 
 
-def parse_phone(value: str, path: str) -> str | FieldProblem:
-    """A Ukrainian mobile number in E.164, from the ways people type it."""
+def _ukrainian_number(value: str) -> phonenumbers.PhoneNumber | None:
+    """A valid phone number as typed (national or international), or None."""
     try:
         number = phonenumbers.parse(value, "UA")
     except phonenumbers.NumberParseException:
-        return FieldProblem(path, FieldErrorCode.CONTACT_INVALID)
-    if not phonenumbers.is_valid_number(number):
+        return None
+    return number if phonenumbers.is_valid_number(number) else None
+
+
+def parse_any_phone(value: str, path: str) -> str | FieldProblem:
+    """A Ukrainian number of any kind (landline, mobile, 0 800 ...) in E.164: a clinic's."""
+    number = _ukrainian_number(value)
+    if number is None or phonenumbers.region_code_for_number(number) != "UA":
+        return FieldProblem(path, FieldErrorCode.PHONE_INVALID)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def parse_phone(value: str, path: str) -> str | FieldProblem:
+    """A Ukrainian mobile number in E.164, from the ways people type it."""
+    number = _ukrainian_number(value)
+    if number is None:
         return FieldProblem(path, FieldErrorCode.CONTACT_INVALID)
     if (
         phonenumbers.region_code_for_number(number) != "UA"

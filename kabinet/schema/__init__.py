@@ -19,6 +19,7 @@ from kabinet.schema.masking import KabinetSchema
 from kabinet.schema.policies import PoliciesMutation, PoliciesQuery
 from kabinet.schema.privacy import PrivacyMutation
 from kabinet.schema.profile import ProfileMutation
+from kabinet.schema.providers import ProvidersMutation, ProvidersQuery
 from kabinet.schema.requests import (
     NotificationsMutation,
     RequestsMutation,
@@ -38,7 +39,14 @@ class NodeQuery:
 
 @strawberry.type(description="What a client can read: its own account and, for staff, the rest.")
 class Query(
-    NodeQuery, AccountQuery, PoliciesQuery, CoverageQuery, RequestsQuery, AuditQuery, LabelsQuery
+    NodeQuery,
+    AccountQuery,
+    PoliciesQuery,
+    CoverageQuery,
+    ProvidersQuery,
+    RequestsQuery,
+    AuditQuery,
+    LabelsQuery,
 ):
     pass
 
@@ -50,6 +58,7 @@ class Mutation(
     ContactsMutation,
     AddressesMutation,
     PoliciesMutation,
+    ProvidersMutation,
     RequestsMutation,
     NotificationsMutation,
     PrivacyMutation,

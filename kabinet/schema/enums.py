@@ -247,6 +247,8 @@ SecurityAction = publish(
         "outside a status change (`after`: what, e.g. a call attempt's result).",
         documents.AuditAction.POLICY_PHONES_UPDATED: "Staff changed a card's phones.",
         documents.AuditAction.POLICIES_IMPORTED: "An administrator imported the card registry.",
+        documents.AuditAction.PROVIDERS_IMPORTED: "An administrator imported the provider "
+        "directory.",
         documents.AuditAction.CARD_ISSUED: "A card PDF was downloaded, with a new verification "
         "link in its QR code (`after.expiresAt`).",
         documents.AuditAction.CARD_LINKS_REVOKED: "The verification links of a card issued so "

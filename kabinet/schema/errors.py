@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 
 from kabinet.i18n import Locale, Wait, translate
 from kabinet.resolvers import errors as domain
@@ -135,6 +136,21 @@ publish(
         FieldErrorCode.VERSIONS_OVERLAP: "Two versions of one programme apply from the same day.",
         FieldErrorCode.BENEFIT_DUPLICATE: "A version lists one kind of benefit twice.",
         FieldErrorCode.RESULT_TYPE_NOT_ALLOWED: "Results must be PDF, JPEG or PNG.",
+        FieldErrorCode.PHONE_INVALID: "Not a Ukrainian phone number (landline, mobile or 0 800).",
+        FieldErrorCode.COORDINATES_INVALID: "Latitude outside -90..90 or longitude outside "
+        "-180..180 degrees, or not a number.",
+        FieldErrorCode.COORDINATES_INCOMPLETE: "Only one of latitude and longitude: give both "
+        "or neither.",
+        FieldErrorCode.OPENING_HOURS_INVALID: "Opening hours not as docs/provider-import.md "
+        'writes them (e.g. "mon-fri 08:00-20:00; sat 09:00-14:00" or "24/7").',
+        FieldErrorCode.PROVIDER_CODE_INVALID: "A provider code is 1-40 Latin letters, digits, "
+        "`.`, `/`, `_` or `-`.",
+        FieldErrorCode.PROVIDER_UNKNOWN: "No provider of the directory has this id.",
+        FieldErrorCode.PROVIDER_KIND_MISMATCH: "The provider is not of the kind this request "
+        "goes to (`allowed` in the message: CLINIC, LABORATORY or PHARMACY).",
+        FieldErrorCode.RADIUS_INVALID: "The radius is above zero and at most 100 km.",
+        FieldErrorCode.NEAR_TOO_BROAD: "Too many providers within the radius to rank: narrow "
+        "the radius or the filter.",
         FieldErrorCode.TIME_NOT_IN_FUTURE: "A time that has passed where a future one is needed.",
         FieldErrorCode.OUTCOME_ITEMS_MISMATCH: "Not one decision per requested item, in the "
         "request's order.",
@@ -156,6 +172,7 @@ class GraphQLErrorCode(StrEnum):
     EVENTS_INTERRUPTED = "EVENTS_INTERRUPTED"
     TOO_MANY_CONNECTIONS = "TOO_MANY_CONNECTIONS"
     INVALID_CURSOR = "INVALID_CURSOR"
+    INVALID_ARGUMENT = "INVALID_ARGUMENT"
 
 
 publish(
@@ -186,6 +203,9 @@ publish(
         "`graphql-ws` protocol before a socket over the limit is closed with 4429.",
         GraphQLErrorCode.INVALID_CURSOR: "`after` is not a cursor of this list in this order "
         "(`extensions.argument`); start again without it.",
+        GraphQLErrorCode.INVALID_ARGUMENT: "An argument of a list is invalid (the `filter` of "
+        "`providers`): `extensions.fields` lists each invalid field as `InputError.fields` "
+        "does (`field`, `code`: a `FieldErrorCode`, `message`).",
     },
 )
 
@@ -296,3 +316,11 @@ def to_graphql(error: domain.DomainError, locale: Locale) -> Any:
             )
         case domain.NotFound():
             return NotFound(code=ErrorCode.NOT_FOUND, message=translate("error.not_found", locale))
+
+
+def invalid_cursor(locale: Locale) -> GraphQLError:
+    """The error of a list's `after` that is not a cursor of that list in that order."""
+    return GraphQLError(
+        translate("error.cursor_invalid", locale),
+        extensions={"code": GraphQLErrorCode.INVALID_CURSOR, "argument": "after"},
+    )

@@ -13,10 +13,11 @@ from kabinet.documents import (
     ContactDocument,
     PolicyDocument,
     ProgrammeDocument,
+    ProviderDocument,
     RequestDocument,
     UserDocument,
 )
-from kabinet.resolvers import audit, contacts, coverage, policies, requests
+from kabinet.resolvers import audit, contacts, coverage, policies, providers, requests
 
 if TYPE_CHECKING:
     from kabinet.schema.policies import Policy
@@ -55,6 +56,11 @@ class Loaders:
     )
     card_usage: DataLoader[PydanticObjectId, list[coverage.UsageDay]] = field(
         default_factory=lambda: DataLoader(coverage.usage_of_cards, cache=False)
+    )
+    # The providers a page of requests (details and outcomes) and `node(id:)` name: the
+    # directory is the network's, the same for every signed-in caller.
+    provider: DataLoader[PydanticObjectId, ProviderDocument | None] = field(
+        default_factory=lambda: DataLoader(providers.find_providers_by_id)
     )
     # An account's cards feed `policies`, `activePolicy` and `policyLookup`: linked once.
     linked: DataLoader[UserDocument, policies.Linked] = field(init=False)

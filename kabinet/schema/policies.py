@@ -200,15 +200,18 @@ class PolicyConnection(Counted):
 
 @strawberry.type(description="What an import did.")
 class ImportReport:
-    created: int = strawberry.field(description="New policies.")
-    updated: int = strawberry.field(description="Policies that existed and were overwritten.")
+    created: int = strawberry.field(description="New entries (cards, or providers).")
+    updated: int = strawberry.field(description="Entries that existed and were overwritten.")
     rejected: list[FieldError] = strawberry.field(
         description="Problems of rejected rows and programmes; `field` is `rows[N].column` "
         "or `programmes[N].versions[M].benefits[K].field`, each counted from 1."
     )
-    programmes_created: int = strawberry.field(description="New programmes.")
+    programmes_created: int = strawberry.field(
+        default=0, description="New programmes (a card registry's; 0 for the provider directory)."
+    )
     programmes_updated: int = strawberry.field(
-        description="Programmes that existed and were replaced with every version in the file."
+        default=0,
+        description="Programmes that existed and were replaced with every version in the file.",
     )
 
 
@@ -394,9 +397,7 @@ class PoliciesMutation:
         registry = policy_import.parse_registry(content, input.file.filename or "")
         if isinstance(registry, domain.InvalidInput):
             return to_graphql(registry, info.context.caller.locale)
-        report = await policy_import.import_rows(
-            caller=info.context.caller, rows=registry.rows, programmes=registry.programmes
-        )
+        report = await policy_import.import_registry(caller=info.context.caller, registry=registry)
         locale = info.context.caller.locale
         problems = to_graphql(domain.InvalidInput(report.rejected), locale).fields
         return ImportReport(

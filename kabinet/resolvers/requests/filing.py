@@ -17,6 +17,7 @@ from kabinet.documents import (
     ContactDocument,
     CounterDocument,
     RequestDocument,
+    RequestKind,
     RequestStatus,
     UserDocument,
 )
@@ -31,7 +32,7 @@ from kabinet.documents.request import (
     StatusChange,
     TimeWindow,
 )
-from kabinet.resolvers import contacts, files, policies
+from kabinet.resolvers import contacts, files, policies, providers
 from kabinet.resolvers.errors import (
     ErrorCode,
     FieldErrorCode,
@@ -61,6 +62,7 @@ class DoctorAppointmentForm:
     preferred_times: list[TimeWindow]
     home_visit: bool
     address_id: str | None
+    provider_id: PydanticObjectId | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,7 @@ class MedicationsForm:
     delivery_address_id: str | None
     comment: str | None
     prescriptions: list[IncomingFile]
+    provider_id: PydanticObjectId | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,7 @@ class LabTestsForm:
     preferred_times: list[TimeWindow]
     home_visit: bool
     address_id: str | None
+    provider_id: PydanticObjectId | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,19 +214,29 @@ async def _details(
                 preferred_times=windows,
                 home_visit=form.home_visit,
                 address=address,
+                provider_id=await _provider(RequestKind.DOCTOR_APPOINTMENT, form, checked),
             )
         case MedicationsForm():
             items = _medication_items(form.items, validation)
             address = _own_address(user, form.delivery_address_id, "deliveryAddressId", validation)
             comment = checked.text(form.comment, "comment", max_length=1000, required=False)
             _take_files(form.prescriptions, "prescriptions", validation, required=False)
-            return MedicationsDetails(items=items, delivery_address=address, comment=comment)
+            return MedicationsDetails(
+                items=items,
+                delivery_address=address,
+                comment=comment,
+                provider_id=await _provider(RequestKind.MEDICATIONS, form, checked),
+            )
         case LabTestsForm():
             tests = checked.texts(form.tests, "tests", max_items=MAX_ITEMS, max_length=200)
             windows = _windows(form.preferred_times, "preferredTimes", validation)
             address = _visit_address(user, form.home_visit, form.address_id, validation)
             return LabTestsDetails(
-                tests=tests, preferred_times=windows, home_visit=form.home_visit, address=address
+                tests=tests,
+                preferred_times=windows,
+                home_visit=form.home_visit,
+                address=address,
+                provider_id=await _provider(RequestKind.LAB_TESTS, form, checked),
             )
         case ReimbursementForm():
             amount = checked.amount(form.amount, "amount", maximum=MAX_AMOUNT)
@@ -259,6 +273,18 @@ async def _details(
                 window = (_windows([form.preferred_time], "preferredTime", validation) or [None])[0]
             topic = checked.text(form.topic, "topic", max_length=500, required=False)
             return CallbackDetails(phone=phone or "", preferred_time=window, topic=topic)
+
+
+async def _provider(
+    kind: RequestKind,
+    form: DoctorAppointmentForm | MedicationsForm | LabTestsForm,
+    checked: Checked,
+) -> PydanticObjectId | None:
+    """The directory's provider the request names, if it names one (`providerId`)."""
+    if form.provider_id is None:
+        return None
+    provider = await providers.provider_for(kind, form.provider_id, "providerId", checked)
+    return provider.id if provider else None
 
 
 def _windows(windows: list[TimeWindow], path: str, validation: _Validation) -> list[TimeWindow]:

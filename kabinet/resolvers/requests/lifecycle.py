@@ -64,6 +64,7 @@ from kabinet.resolvers.requests.outcomes import (
     OutcomeForm,
     checked_outcome,
     keeping_results,
+    named_provider,
     required_fields,
 )
 from kabinet.resolvers.requests.reading import find_request
@@ -193,7 +194,8 @@ async def change_status(
         return NotFound()
     checked = Checked()
     text = checked.text(comment, "comment", max_length=2000, required=False)
-    arranged = checked_outcome(checked, request, status, outcome, scheduled_at)
+    provider = await named_provider(checked, request, outcome)
+    arranged = checked_outcome(checked, request, status, outcome, scheduled_at, provider)
     if checked.problems:
         return InvalidInput(checked.problems)
     targets = due.targets(services.settings)

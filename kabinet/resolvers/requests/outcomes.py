@@ -9,7 +9,7 @@ from decimal import Decimal
 from beanie import PydanticObjectId
 
 from kabinet.clock import now
-from kabinet.documents import RequestDocument, RequestKind, RequestStatus
+from kabinet.documents import ProviderDocument, RequestDocument, RequestKind, RequestStatus
 from kabinet.documents.request import (
     AppointmentOutcome,
     DocumentDecision,
@@ -25,6 +25,7 @@ from kabinet.documents.request import (
     ReimbursementDetails,
     ReimbursementOutcome,
 )
+from kabinet.resolvers import providers
 from kabinet.resolvers.errors import FieldErrorCode
 from kabinet.resolvers.validation import Checked
 
@@ -34,11 +35,12 @@ INSTRUCTIONS_LENGTH = 2000
 
 @dataclass(frozen=True, slots=True)
 class AppointmentOutcomeForm:
-    clinic_name: str
-    clinic_address: str
+    clinic_name: str | None
+    clinic_address: str | None
     doctor: str
     specialty: str
     instructions: str | None = None
+    provider_id: PydanticObjectId | None = None  # a clinic of the directory, instead of text
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +55,14 @@ class MedicationsOutcomeForm:
     items: list[MedicationDecisionForm]
     pharmacy_name: str | None = None
     pharmacy_address: str | None = None
+    provider_id: PydanticObjectId | None = None  # a pharmacy of the directory, instead of text
 
 
 @dataclass(frozen=True, slots=True)
 class LabTestsOutcomeForm:
-    laboratory: str
-    laboratory_address: str
+    laboratory: str | None
+    laboratory_address: str | None
+    provider_id: PydanticObjectId | None = None  # a laboratory of the directory, instead of text
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,14 +122,29 @@ def required_fields(kind: RequestKind, status: RequestStatus) -> list[str]:
     return required
 
 
+async def named_provider(
+    checked: Checked, request: RequestDocument, form: OutcomeForm | None
+) -> ProviderDocument | None:
+    """The directory's provider an outcome form of the request's kind names (`providerId`),
+    read before the outcome is checked; problems go to ``checked``."""
+    provider_id = getattr(form, "provider_id", None)
+    if form is None or provider_id is None or _FORM_KINDS[type(form)] is not request.kind:
+        return None
+    path = f"outcome.{OUTCOME_FIELDS[request.kind]}.providerId"
+    return await providers.provider_for(request.kind, provider_id, path, checked)
+
+
 def checked_outcome(
     checked: Checked,
     request: RequestDocument,
     status: RequestStatus,
     form: OutcomeForm | None,
     scheduled_at: datetime | None,
+    provider: ProviderDocument | None = None,
 ) -> Outcome | None:
-    """The outcome to store with the change, or None; problems go to ``checked``."""
+    """The outcome to store with the change, or None; problems go to ``checked``.
+    ``provider``: the one the form names (`named_provider`), whose name and address the
+    outcome takes instead of typed ones."""
     kind = request.kind
     required = required_fields(kind, status)
     timed = "scheduledAt" in required or isinstance(
@@ -144,13 +163,16 @@ def checked_outcome(
         checked.fail("outcome", FieldErrorCode.OUTCOME_NOT_EXPECTED)
         return None
     path = f"outcome.{OUTCOME_FIELDS[kind]}"
+    if provider is None and getattr(form, "provider_id", None) is not None:
+        return None  # `named_provider` told why
+    place = _Place.of(provider)
     match form:
         case AppointmentOutcomeForm():
-            return _appointment(checked, path, form, scheduled_at)
+            return _appointment(checked, path, form, scheduled_at, place)
         case MedicationsOutcomeForm():
-            return _medications(checked, path, form, request.details)  # type: ignore[arg-type]
+            return _medications(checked, path, form, request.details, place)  # type: ignore[arg-type]
         case LabTestsOutcomeForm():
-            return _lab_tests(checked, path, form, scheduled_at)
+            return _lab_tests(checked, path, form, scheduled_at, place)
         case ReimbursementOutcomeForm():
             return _reimbursement(checked, path, form, request, status)
 
@@ -159,11 +181,53 @@ def _line(checked: Checked, value: str | None, path: str, *, required: bool = Tr
     return checked.text(value, path, max_length=NAME_LENGTH, required=required)
 
 
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """Where the person goes, from the directory: its name and address as one line."""
+
+    provider_id: PydanticObjectId | None = None
+    name: str | None = None
+    address: str | None = None
+
+    @classmethod
+    def of(cls, provider: ProviderDocument | None) -> "_Place | None":
+        if provider is None:
+            return None
+        return cls(provider.id, provider.name, f"{provider.address}, {provider.city}")
+
+    @staticmethod
+    def typed(
+        checked: Checked,
+        place: "_Place | None",
+        name: tuple[str | None, str],
+        address: tuple[str | None, str],
+        *,
+        required: bool = True,
+    ) -> "_Place":
+        """``place``, or the typed (value, path) ``name`` and ``address`` checked."""
+        if place is not None:
+            return place
+        return _Place(
+            None,
+            _line(checked, name[0], name[1], required=required),
+            _line(checked, address[0], address[1], required=required),
+        )
+
+
 def _appointment(
-    checked: Checked, path: str, form: AppointmentOutcomeForm, scheduled_at: datetime | None
+    checked: Checked,
+    path: str,
+    form: AppointmentOutcomeForm,
+    scheduled_at: datetime | None,
+    place: _Place | None,
 ) -> AppointmentOutcome | None:
-    clinic_name = _line(checked, form.clinic_name, f"{path}.clinicName")
-    clinic_address = _line(checked, form.clinic_address, f"{path}.clinicAddress")
+    clinic = _Place.typed(
+        checked,
+        place,
+        (form.clinic_name, f"{path}.clinicName"),
+        (form.clinic_address, f"{path}.clinicAddress"),
+    )
+    clinic_name, clinic_address = clinic.name, clinic.address
     doctor = _line(checked, form.doctor, f"{path}.doctor")
     specialty = _line(checked, form.specialty, f"{path}.specialty")
     instructions = checked.text(
@@ -182,18 +246,27 @@ def _appointment(
         specialty=specialty,  # type: ignore[arg-type]
         at=scheduled_at,  # type: ignore[arg-type]
         instructions=instructions,
+        provider_id=clinic.provider_id,
     )
 
 
 def _medications(
-    checked: Checked, path: str, form: MedicationsOutcomeForm, details: MedicationsDetails
+    checked: Checked,
+    path: str,
+    form: MedicationsOutcomeForm,
+    details: MedicationsDetails,
+    place: _Place | None,
 ) -> MedicationsOutcome | None:
     """One decision per requested item, in the request's order; a pick-up names the
-    pharmacy, a substitute names what is given instead."""
+    pharmacy (a delivery may: the one delivering), a substitute names what is given
+    instead."""
     pickup = form.handover is Handover.PHARMACY_PICKUP
-    pharmacy_name = _line(checked, form.pharmacy_name, f"{path}.pharmacyName", required=pickup)
-    pharmacy_address = _line(
-        checked, form.pharmacy_address, f"{path}.pharmacyAddress", required=pickup
+    pharmacy = _Place.typed(
+        checked,
+        place,
+        (form.pharmacy_name, f"{path}.pharmacyName"),
+        (form.pharmacy_address, f"{path}.pharmacyAddress"),
+        required=pickup,
     )
     if len(form.items) != len(details.items):
         checked.fail(f"{path}.items", FieldErrorCode.OUTCOME_ITEMS_MISMATCH)
@@ -213,22 +286,37 @@ def _medications(
         )
     if checked.problems:
         return None
+    named = pickup or pharmacy.provider_id is not None
     return MedicationsOutcome(
         handover=form.handover,
-        pharmacy_name=pharmacy_name if pickup else None,
-        pharmacy_address=pharmacy_address if pickup else None,
+        pharmacy_name=pharmacy.name if named else None,
+        pharmacy_address=pharmacy.address if named else None,
         items=decisions,
+        provider_id=pharmacy.provider_id,
     )
 
 
 def _lab_tests(
-    checked: Checked, path: str, form: LabTestsOutcomeForm, scheduled_at: datetime | None
+    checked: Checked,
+    path: str,
+    form: LabTestsOutcomeForm,
+    scheduled_at: datetime | None,
+    place: _Place | None,
 ) -> LabTestsOutcome | None:
-    laboratory = _line(checked, form.laboratory, f"{path}.laboratory")
-    address = _line(checked, form.laboratory_address, f"{path}.laboratoryAddress")
+    laboratory = _Place.typed(
+        checked,
+        place,
+        (form.laboratory, f"{path}.laboratory"),
+        (form.laboratory_address, f"{path}.laboratoryAddress"),
+    )
     if checked.problems:
         return None
-    return LabTestsOutcome(laboratory=laboratory, laboratory_address=address, at=scheduled_at)
+    return LabTestsOutcome(
+        laboratory=laboratory.name,
+        laboratory_address=laboratory.address,
+        at=scheduled_at,
+        provider_id=laboratory.provider_id,
+    )
 
 
 def keeping_results(outcome: Outcome, stored: Outcome | None) -> Outcome:

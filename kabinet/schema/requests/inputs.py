@@ -4,6 +4,7 @@ comments and status changes, and how they become the use cases' forms."""
 from datetime import date, datetime
 
 import strawberry
+from beanie import PydanticObjectId
 from strawberry.file_uploads import Upload
 
 from kabinet.clock import aware
@@ -20,7 +21,7 @@ from kabinet.schema.enums import (
     RequestKind,
     RequestStatus,
 )
-from kabinet.schema.ids import decode_id
+from kabinet.schema.ids import decode_id, filter_id
 
 
 @strawberry.input(description="Narrow a list of requests; all given conditions apply.")
@@ -71,6 +72,9 @@ class DoctorAppointmentInput:
     address_id: strawberry.ID | None = strawberry.field(
         default=None, description="One of `me.addresses`; required for a home visit."
     )
+    provider_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A clinic of `providers` the person would like to go to."
+    )
 
 
 @strawberry.input(description="One medication.")
@@ -90,6 +94,9 @@ class MedicationsInput:
     prescriptions: list[Upload] | None = strawberry.field(
         default=None, description="Prescriptions: PDF, JPEG, PNG or HEIC, 10 MB each."
     )
+    provider_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A pharmacy of `providers` the person would like to use."
+    )
 
 
 @strawberry.input(description="Order laboratory tests.")
@@ -99,6 +106,9 @@ class LabTestsInput:
     home_visit: bool | None = strawberry.field(default=False, description="Samples taken at home.")
     address_id: strawberry.ID | None = strawberry.field(
         default=None, description="Required for a home visit."
+    )
+    provider_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A laboratory of `providers` the person would like to go to."
     )
 
 
@@ -177,8 +187,17 @@ class AssignRequestInput:
     "time is the change's `scheduledAt`."
 )
 class AppointmentOutcomeInput:
-    clinic_name: str = strawberry.field(description="The clinic, as the person looks it up.")
-    clinic_address: str = strawberry.field(description="Its address, as one line.")
+    provider_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="A clinic of `providers`: its name and address are taken from the "
+        "directory (`clinicName` and `clinicAddress` are then not used).",
+    )
+    clinic_name: str | None = strawberry.field(
+        default=None, description="The clinic, as the person looks it up; without `providerId`."
+    )
+    clinic_address: str | None = strawberry.field(
+        default=None, description="Its address, as one line; without `providerId`."
+    )
     doctor: str = strawberry.field(description="The doctor's name.")
     specialty: str = strawberry.field(description="Their specialty.")
     instructions: str | None = strawberry.field(
@@ -192,6 +211,7 @@ class AppointmentOutcomeInput:
             doctor=self.doctor,
             specialty=self.specialty,
             instructions=self.instructions,
+            provider_id=_provider_id(self.provider_id),
         )
 
 
@@ -206,11 +226,16 @@ class MedicationDecisionInput:
 @strawberry.input(description="How and which medications the person gets.")
 class MedicationsOutcomeInput:
     handover: Handover = strawberry.field(description="Delivery or a pharmacy pick-up.")
+    provider_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="A pharmacy of `providers`: its name and address are taken from the "
+        "directory (`pharmacyName` and `pharmacyAddress` are then not used).",
+    )
     pharmacy_name: str | None = strawberry.field(
-        default=None, description="Required for PHARMACY_PICKUP."
+        default=None, description="Required for PHARMACY_PICKUP without `providerId`."
     )
     pharmacy_address: str | None = strawberry.field(
-        default=None, description="Required for PHARMACY_PICKUP."
+        default=None, description="Required for PHARMACY_PICKUP without `providerId`."
     )
     items: list[MedicationDecisionInput] = strawberry.field(
         description="One decision per requested item, in the request's order."
@@ -221,6 +246,7 @@ class MedicationsOutcomeInput:
             handover=self.handover,
             pharmacy_name=self.pharmacy_name,
             pharmacy_address=self.pharmacy_address,
+            provider_id=_provider_id(self.provider_id),
             items=[
                 requests.MedicationDecisionForm(decision=i.decision, substitute=i.substitute)
                 for i in self.items
@@ -232,12 +258,23 @@ class MedicationsOutcomeInput:
     description="Where lab samples are taken; the time is the change's `scheduledAt`."
 )
 class LabTestsOutcomeInput:
-    laboratory: str = strawberry.field(description="The laboratory.")
-    laboratory_address: str = strawberry.field(description="Its address, as one line.")
+    provider_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="A laboratory of `providers`: its name and address are taken from the "
+        "directory (`laboratory` and `laboratoryAddress` are then not used).",
+    )
+    laboratory: str | None = strawberry.field(
+        default=None, description="The laboratory; without `providerId`."
+    )
+    laboratory_address: str | None = strawberry.field(
+        default=None, description="Its address, as one line; without `providerId`."
+    )
 
     def form(self) -> requests.LabTestsOutcomeForm:
         return requests.LabTestsOutcomeForm(
-            laboratory=self.laboratory, laboratory_address=self.laboratory_address
+            laboratory=self.laboratory,
+            laboratory_address=self.laboratory_address,
+            provider_id=_provider_id(self.provider_id),
         )
 
 
@@ -373,6 +410,12 @@ async def read_uploads(uploads: list[Upload] | None) -> list[IncomingFile]:
     ]
 
 
+def _provider_id(value: strawberry.ID | None) -> PydanticObjectId | None:
+    """The `Provider` a request or an outcome names; an id of no provider is one no
+    provider has, so it is refused as unknown."""
+    return filter_id(value, "Provider")
+
+
 def _address_id(value: strawberry.ID | None) -> str | None:
     if value is None:
         return None
@@ -389,6 +432,7 @@ async def request_form(input: CreateRequestInput) -> requests.RequestForm:
             preferred_times=[_window(w) for w in doctor.preferred_times],
             home_visit=bool(doctor.home_visit),
             address_id=_address_id(doctor.address_id),
+            provider_id=_provider_id(doctor.provider_id),
         )
     if input.medications:
         medications = input.medications
@@ -400,6 +444,7 @@ async def request_form(input: CreateRequestInput) -> requests.RequestForm:
             delivery_address_id=_address_id(medications.delivery_address_id),
             comment=medications.comment,
             prescriptions=await read_uploads(medications.prescriptions),
+            provider_id=_provider_id(medications.provider_id),
         )
     if input.lab_tests:
         lab = input.lab_tests
@@ -408,6 +453,7 @@ async def request_form(input: CreateRequestInput) -> requests.RequestForm:
             preferred_times=[_window(w) for w in lab.preferred_times],
             home_visit=bool(lab.home_visit),
             address_id=_address_id(lab.address_id),
+            provider_id=_provider_id(lab.provider_id),
         )
     if input.reimbursement:
         money = input.reimbursement

@@ -5,22 +5,20 @@ from typing import Annotated
 
 import strawberry
 from beanie import PydanticObjectId
-from graphql import GraphQLError
 
 from kabinet.clock import aware
 from kabinet.documents import RequestDocument, UserDocument
-from kabinet.i18n import translate
 from kabinet.resolvers import errors as domain
 from kabinet.resolvers import requests
 from kabinet.schema.context import Info
 from kabinet.schema.enums import RequestOrder
 from kabinet.schema.errors import (
     AssignmentConflict,
-    GraphQLErrorCode,
     InputError,
     NotAllowed,
     NotFound,
     RateLimited,
+    invalid_cursor,
     to_graphql,
 )
 from kabinet.schema.ids import by_id, filter_id
@@ -80,10 +78,7 @@ async def request_connection(
     tag = DUE_CURSOR if by_due else ""
     position = decode_time_cursor(after, tag)
     if after is not None and position is None:
-        raise GraphQLError(
-            translate("error.cursor_invalid", info.context.caller.locale),
-            extensions={"code": GraphQLErrorCode.INVALID_CURSOR, "argument": "after"},
-        )
+        raise invalid_cursor(info.context.caller.locale)
     listing = requests.RequestListing(
         viewer=info.context.caller.user,
         filters=filters,

@@ -62,6 +62,7 @@ from kabinet.schema.pagination import (
     PageInfo,
 )
 from kabinet.schema.policies import Policy, card_view
+from kabinet.schema.providers import NamesProvider
 from kabinet.schema.user import User
 
 
@@ -164,7 +165,7 @@ class Comment(relay.Node):
 
 
 @strawberry.type(description="Doctor appointment: what, when, where.")
-class DoctorAppointmentDetails:
+class DoctorAppointmentDetails(NamesProvider):
     specialty: str = strawberry.field(description="E.g. therapist, paediatrician.")
     reason: str | None = strawberry.field(description="Complaints or reason.")
     preferred_times: list[TimeWindow] = strawberry.field(description="Times that suit.")
@@ -181,14 +182,14 @@ class MedicationItem:
 
 
 @strawberry.type(description="Medications to deliver.")
-class MedicationsDetails:
+class MedicationsDetails(NamesProvider):
     items: list[MedicationItem] = strawberry.field(description="What to order.")
     delivery_address: Address | None = strawberry.field(description="Where to deliver.")
     comment: str | None = strawberry.field(description="Anything else.")
 
 
 @strawberry.type(description="Laboratory tests.")
-class LabTestsDetails:
+class LabTestsDetails(NamesProvider):
     tests: list[str] = strawberry.field(description="Tests to take.")
     preferred_times: list[TimeWindow] = strawberry.field(description="Times that suit.")
     home_visit: bool = strawberry.field(description="A nurse takes samples at home.")
@@ -223,7 +224,7 @@ RequestDetails = Annotated[
 
 
 @strawberry.type(description="Where, when and with whom a doctor appointment was arranged.")
-class AppointmentOutcome:
+class AppointmentOutcome(NamesProvider):
     clinic_name: str = strawberry.field(description="The clinic.")
     clinic_address: str = strawberry.field(description="Its address.")
     doctor: str = strawberry.field(description="The doctor's name.")
@@ -240,9 +241,11 @@ class MedicationDecision:
 
 
 @strawberry.type(description="How and which medications the person gets.")
-class MedicationsOutcome:
+class MedicationsOutcome(NamesProvider):
     handover: Handover = strawberry.field(description="Delivery or a pharmacy pick-up.")
-    pharmacy_name: str | None = strawberry.field(description="The pharmacy, for a pick-up.")
+    pharmacy_name: str | None = strawberry.field(
+        description="The pharmacy: for a pick-up, or the one delivering when named."
+    )
     pharmacy_address: str | None = strawberry.field(description="Its address.")
     items: list[MedicationDecision] = strawberry.field(
         description="Each requested item, in the request's order."
@@ -264,7 +267,7 @@ class CallbackOutcome:
 
 
 @strawberry.type(description="Where and when lab samples are taken, and the results.")
-class LabTestsOutcome:
+class LabTestsOutcome(NamesProvider):
     laboratory: str | None = strawberry.field(description="The laboratory, once SCHEDULED.")
     laboratory_address: str | None = strawberry.field(description="Its address.")
     samples_at: datetime | None = strawberry.field(description="When samples are taken.")
@@ -350,6 +353,7 @@ def _outcome(value: OutcomeValue, info: Info) -> object:
                 samples_at=value.at,
                 results=[Attachment.from_value(a, info) for a in value.results],
                 results_ready_at=value.results_ready_at,
+                provider_id=value.provider_id,
             )
         case AppointmentOutcomeValue():
             return AppointmentOutcome(
@@ -359,6 +363,7 @@ def _outcome(value: OutcomeValue, info: Info) -> object:
                 specialty=value.specialty,
                 at=value.at,
                 instructions=value.instructions,
+                provider_id=value.provider_id,
             )
         case CallbackOutcomeValue():
             return CallbackOutcome(
@@ -374,6 +379,7 @@ def _outcome(value: OutcomeValue, info: Info) -> object:
                     MedicationDecision(name=i.name, decision=i.decision, substitute=i.substitute)
                     for i in value.items
                 ],
+                provider_id=value.provider_id,
             )
 
 
@@ -423,6 +429,7 @@ def _details(value: Details) -> object:
                 address=_address(value.address),
                 home_visit=value.home_visit,
                 scheduled_at=value.scheduled_at,
+                provider_id=value.provider_id,
             )
         case MedicationsValue():
             return MedicationsDetails(
@@ -432,6 +439,7 @@ def _details(value: Details) -> object:
                 ],
                 delivery_address=_address(value.delivery_address),
                 comment=value.comment,
+                provider_id=value.provider_id,
             )
         case LabTestsValue():
             return LabTestsDetails(
@@ -440,6 +448,7 @@ def _details(value: Details) -> object:
                 home_visit=value.home_visit,
                 address=_address(value.address),
                 scheduled_at=value.scheduled_at,
+                provider_id=value.provider_id,
             )
         case ReimbursementValue():
             return ReimbursementDetails(

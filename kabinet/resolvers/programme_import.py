@@ -23,6 +23,7 @@ from kabinet.documents import (
 from kabinet.documents.policy import midnight
 from kabinet.documents.programme import programme_key
 from kabinet.resolvers.errors import FieldErrorCode, FieldProblem
+from kabinet.resolvers.registry_import import choice
 from kabinet.resolvers.validation import Checked
 
 MAX_VERSIONS = 50
@@ -32,20 +33,6 @@ MAX_LIMIT = Decimal(1_000_000_000)
 
 # Reads a required date as the registry's rows do (`policy_import`).
 type ReadDate = Callable[[object, str, Checked], date | None]
-
-
-def _choice[E: (BenefitKind, BenefitPeriod)](
-    value: object, path: str, kind: type[E], checked: Checked, default: E | None = None
-) -> E | None:
-    text = str(value or "").strip().lower()
-    if not text and default is not None:
-        return default
-    try:
-        return kind(text)
-    except ValueError:
-        allowed = ", ".join(member.value for member in kind)
-        checked.fail(path, FieldErrorCode.CHOICE_INVALID, allowed=allowed)
-        return None
 
 
 def _whole(value: object, path: str, checked: Checked, code: FieldErrorCode, maximum: int) -> int:
@@ -84,7 +71,7 @@ def _benefit(entry: object, path: str, checked: Checked) -> Benefit | None:
     if not isinstance(entry, dict):
         checked.fail(path, FieldErrorCode.FILE_UNREADABLE)
         return None
-    kind = _choice(entry.get("kind"), f"{path}.kind", BenefitKind, checked)
+    kind = choice(entry.get("kind"), f"{path}.kind", BenefitKind, checked)
     limit_amount = _limit_amount(entry.get("limit_amount"), f"{path}.limit_amount", checked)
     raw_count = entry.get("limit_count")
     limit_count = (
@@ -92,7 +79,7 @@ def _benefit(entry: object, path: str, checked: Checked) -> Benefit | None:
         if raw_count is None or raw_count == ""
         else _whole(raw_count, f"{path}.limit_count", checked, FieldErrorCode.LIMIT_INVALID, 10**6)
     )
-    benefit_period = _choice(
+    benefit_period = choice(
         entry.get("period"), f"{path}.period", BenefitPeriod, checked, BenefitPeriod.POLICY_YEAR
     )
     copayment = _whole(

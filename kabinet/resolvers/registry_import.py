@@ -93,6 +93,21 @@ def parse_registry(
     return Registry(rows, extra)
 
 
+def choice[E: StrEnum](
+    value: object, path: str, kind: type[E], checked: Checked, default: E | None = None
+) -> E | None:
+    """One of ``kind``'s values, in any case; ``default`` when empty, else required."""
+    text = str(value or "").strip().lower()
+    if not text and default is not None:
+        return default
+    try:
+        return kind(text)
+    except ValueError:
+        allowed = ", ".join(member.name for member in kind)
+        checked.fail(path, FieldErrorCode.CHOICE_INVALID, allowed=allowed)
+        return None
+
+
 @dataclass
 class RowChecks:
     """The checks of one row's columns; problems at `rows[N].column`."""
@@ -117,16 +132,7 @@ class RowChecks:
         )
 
     def choice[E: StrEnum](self, column: str, kind: type[E], default: E | None = None) -> E | None:
-        """One of ``kind``'s values, in any case; ``default`` when empty, else required."""
-        text = str(self.row.get(column) or "").strip().lower()
-        if not text and default is not None:
-            return default
-        try:
-            return kind(text)
-        except ValueError:
-            allowed = ", ".join(member.name for member in kind)
-            self.fail(column, FieldErrorCode.CHOICE_INVALID, allowed=allowed)
-            return None
+        return choice(self.row.get(column), self.at(column), kind, self.checked, default)
 
     def items(self, column: str) -> list[str]:
         """A list column: a JSON array, or a CSV cell separated by commas or semicolons."""

@@ -41,6 +41,9 @@ class Event:
         viewer: Viewer = context["viewer"]
         return "staff" if viewer.staff else viewer.name
 
+    def viewer(self, context: Any) -> Hashable:
+        return context["viewer"].name
+
     def answered(self, key: Hashable) -> None:
         self.answered_groups.append(key)
 

@@ -42,6 +42,11 @@ class SharedEvent(Protocol):
         """Who the answer is for: subscribers with equal audiences see equal answers."""
         ...
 
+    def viewer(self, context: Any) -> Hashable:
+        """Whose operation it is: an answer naming a personal field (`selection_of`) is
+        shared only between equal viewers."""
+        ...
+
     @property
     def answers(self) -> dict[Hashable, Answer]:
         """The answers computed for this event so far, by group."""
@@ -75,12 +80,6 @@ def selection_of(
 @functools.lru_cache(maxsize=256)
 def _personal(body: str) -> bool:
     return _PERSONAL.search(body) is not None
-
-
-def viewer_of(context: Any) -> Hashable:
-    """The signed-in account of an operation's context (`kabinet.schema.context`)."""
-    user = context.caller.user
-    return user.id if user is not None else None
 
 
 def group(selection: Hashable, audience: Hashable) -> Hashable:
@@ -239,7 +238,7 @@ class SharingExecutor(LeafExecutor):
             return super().execute_operation(serially)
         key = group(
             selection_of(
-                self.operation, self.variable_values.coerced, viewer_of(self.context_value)
+                self.operation, self.variable_values.coerced, event.viewer(self.context_value)
             ),
             event.audience(self.context_value),
         )

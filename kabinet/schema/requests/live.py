@@ -25,7 +25,7 @@ from kabinet.schema.ids import decode_id
 from kabinet.schema.labels import label_of
 from kabinet.schema.permissions import SignedIn, Staff, viewer
 from kabinet.schema.requests.types import Request
-from kabinet.schema.sharing import OUTLET, awaited_data, group, selection_of, viewer_of
+from kabinet.schema.sharing import OUTLET, awaited_data, group, selection_of
 
 
 @strawberry.type(description="A status change of a request, delivered live.")
@@ -85,6 +85,9 @@ class RequestEvent:
     def audience(self, context: Context) -> Hashable:
         return _audience(self.source, context)
 
+    def viewer(self, context: Context) -> Hashable:
+        return _viewer(context)
+
     @property
     def answers(self) -> dict[Hashable, Any]:
         return self.source.shared
@@ -100,6 +103,11 @@ def _audience(event: events.StatusEvent, context: Context) -> Hashable:
     owner, staff = _audiences(context.caller)
     user = context.caller.user
     return owner if user is not None and user.id == event.user_id else staff
+
+
+def _viewer(context: Context) -> Hashable:
+    user = context.caller.user
+    return user.id if user is not None else None
 
 
 def _audiences(caller: Caller) -> tuple[Hashable, Hashable]:
@@ -172,7 +180,7 @@ async def _live(
             missed = [event for event in missed if wanted(event)]
             stream.skip({event.change_id for event in missed})
             outlet = OUTLET.get()
-            selection = selection_of(info.operation, info.variable_values, viewer_of(context))
+            selection = selection_of(info.operation, info.variable_values, _viewer(context))
             groups = _Groups(selection, context.caller)
             try:
                 for event in missed:

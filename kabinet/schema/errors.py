@@ -149,6 +149,10 @@ class GraphQLErrorCode(StrEnum):
     EVENTS_INTERRUPTED = "EVENTS_INTERRUPTED"
     TOO_MANY_CONNECTIONS = "TOO_MANY_CONNECTIONS"
     INVALID_CURSOR = "INVALID_CURSOR"
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    PERSISTED_QUERY_HASH_MISMATCH = "PERSISTED_QUERY_HASH_MISMATCH"
+    PERSISTED_QUERY_REQUIRED = "PERSISTED_QUERY_REQUIRED"
+    PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
 
 
 publish(
@@ -179,6 +183,14 @@ publish(
         "`graphql-ws` protocol before a socket over the limit is closed with 4429.",
         GraphQLErrorCode.INVALID_CURSOR: "`after` is not a cursor of this list in this order "
         "(`extensions.argument`); start again without it.",
+        GraphQLErrorCode.PERSISTED_QUERY_NOT_FOUND: "The document id (`documentId`, or "
+        "`extensions.persistedQuery.sha256Hash`) is in no approved manifest (HTTP 400).",
+        GraphQLErrorCode.PERSISTED_QUERY_HASH_MISMATCH: "A document sent with an id whose "
+        "SHA-256 is not that id (HTTP 400).",
+        GraphQLErrorCode.PERSISTED_QUERY_REQUIRED: "This server runs only approved documents, "
+        "by id: a full document was sent (HTTP 400).",
+        GraphQLErrorCode.PERSISTED_QUERY_NOT_SUPPORTED: "This server takes no document ids "
+        "(`KABINET_TRUSTED_DOCUMENTS=off`): send the document (HTTP 400).",
     },
 )
 

@@ -10,15 +10,29 @@ ASSETS := kabinet/static/vendor
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test lint format schema publish-schema docs assets chromium caddy bench clean
+.PHONY: run test guide trusted-documents lint format schema publish-schema docs assets chromium caddy bench clean
 
 run: $(VENV)/.synced $(ASSETS)/.built
 	$(VENV)/bin/kabinet serve
 
-test: $(VENV)/.synced $(ASSETS)/.built chromium caddy
+test: $(VENV)/.synced $(ASSETS)/.built chromium caddy guide
 	$(VENV)/bin/ruff check kabinet tests bench
 	$(VENV)/bin/ruff format --check kabinet tests bench
 	$(VENV)/bin/pytest
+
+# The API guide's documents and TypeScript examples (docs/guide-ts), compiled: graphql-codegen
+# (client preset) types the guide's ```graphql blocks from schema.graphql, then tsc checks
+# the examples against them. An example that no longer fits the schema fails `make test`.
+GUIDE := docs/guide-ts
+NODE_BIN := $(CURDIR)/web/node_modules/.bin
+guide: $(ASSETS)/.built
+	cd $(GUIDE) && NODE_PATH=$(CURDIR)/web/node_modules $(NODE_BIN)/graphql-codegen --config codegen.json
+	$(NODE_BIN)/tsc --noEmit -p $(GUIDE)
+
+# The project's own manifest of trusted documents: codegen's, of the guide's documents
+# (a test fails when it drifts from them).
+trusted-documents: guide
+	cp $(GUIDE)/gql/persisted-documents.json kabinet/trusted-documents.json
 
 lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check kabinet tests bench

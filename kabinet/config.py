@@ -27,10 +27,23 @@ class SmtpSecurity(StrEnum):
     TLS = "tls"
 
 
+class TrustedDocuments(StrEnum):
+    """Which operations run: any document, or only those of the approved manifests."""
+
+    OFF = "off"
+    ALLOW = "allow"
+    REQUIRE = "require"
+
+
 class Fault(StrEnum):
     """Points where a test makes the process exit at once (kabinet/faults.py)."""
 
     AFTER_STATUS_UPDATE = "after-status-update"
+
+
+def _comma_separated(value: str) -> list[str]:
+    """The items of a list as people write it in an environment variable."""
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 class Settings(BaseSettings):
@@ -54,6 +67,20 @@ class Settings(BaseSettings):
     graphiql: bool | None = Field(
         None,
         description="Serve GraphiQL at /graphql; default on in development, off in production.",
+    )
+    trusted_documents: TrustedDocuments | None = Field(
+        None,
+        description="Operations by id from the approved manifests (GraphQL over HTTP's "
+        "`documentId`, Apollo's `persistedQuery`): `off` (ids refused), `allow` (ids and full "
+        "documents run), `require` (only ids run; a full document is refused, except from "
+        "staff while GraphiQL is on); default `require` in production (only the company's own "
+        "apps call the API, so nothing else need run there), `allow` in development.",
+    )
+    trusted_documents_manifests: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="Paths of more approved-document manifests (graphql-codegen's "
+        "`persisted-documents.json`: id -> document), e.g. each frontend's, besides the API "
+        "guide's own (`kabinet/trusted-documents.json`, always approved).",
     )
     introspection: bool = Field(
         True, description="Answer introspection queries (GraphiQL and codegen need them)."
@@ -305,8 +332,13 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         """Accept a comma-separated list, as people write it in an environment variable."""
         if isinstance(value, str):
-            return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+            return [origin.rstrip("/") for origin in _comma_separated(value)]
         return value
+
+    @field_validator("trusted_documents_manifests", mode="before")
+    @classmethod
+    def _split_manifests(cls, value: object) -> object:
+        return _comma_separated(value) if isinstance(value, str) else value
 
     @field_validator("rate_limits", mode="before")
     @classmethod
@@ -344,6 +376,12 @@ class Settings(BaseSettings):
     @property
     def graphiql_enabled(self) -> bool:
         return self.graphiql if self.graphiql is not None else not self.production
+
+    @property
+    def trusted_documents_mode(self) -> TrustedDocuments:
+        if self.trusted_documents is not None:
+            return self.trusted_documents
+        return TrustedDocuments.REQUIRE if self.production else TrustedDocuments.ALLOW
 
     @cached_property
     def origins(self) -> list[str]:

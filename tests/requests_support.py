@@ -53,17 +53,19 @@ async def callback(api: Api, token: str, key: str | None = None) -> dict:
 async def multipart(
     api: Api,
     token: str,
-    query: str,
+    query: str | dict[str, str],
     variables: dict[str, Any],
     files: dict[str, tuple[str, bytes]],
     *,
     preflight: bool = True,
 ) -> Any:
-    """A GraphQL multipart request (files mapped to variable paths)."""
+    """A GraphQL multipart request (files mapped to variable paths); ``query`` is the
+    document, or the fields that name it (`{"documentId": ...}`)."""
+    document = query if isinstance(query, dict) else {"query": query}
     return await api.http.post(
         "/graphql",
         data={
-            "operations": json.dumps({"query": query, "variables": variables}),
+            "operations": json.dumps({**document, "variables": variables}),
             "map": json.dumps({str(i): [path] for i, path in enumerate(files)}),
         },
         files={

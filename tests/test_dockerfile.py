@@ -19,10 +19,21 @@ import httpx
 from kabinet.db import Database
 from tests import dockerfile
 from tests.support import free_port, until_ready
+from tests.test_trusted_documents import document_id
 
 HADOLINT = Path(sys.executable).parent / "hadolint"
-REGISTER = """mutation { register(input: {email: "image@example.com", password: "Image-pass-1",
-              passwordConfirmation: "Image-pass-1"}) { __typename } }"""
+# The image runs in production, where only approved documents run: the API guide's
+# Register, by its id in the manifest installed with the package.
+REGISTER = {
+    "documentId": document_id("Register"),
+    "variables": {
+        "input": {
+            "email": "image@example.com",
+            "password": "Image-pass-1",
+            "passwordConfirmation": "Image-pass-1",
+        }
+    },
+}
 
 
 async def run(
@@ -191,8 +202,13 @@ async def test_the_dockerfile_builds_an_environment_that_serves(
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
                 await until_ready(http, seconds=30)
                 assert (await run([python, *healthcheck[1:]], data, env))[0] == 0
-                answer = await http.post("/graphql", json={"query": REGISTER})
-                assert answer.json() == {"data": {"register": {"__typename": "RegisterSuccess"}}}
+                answer = await http.post("/graphql", json=REGISTER)
+                assert answer.json()["data"]["register"]["__typename"] == "RegisterSuccess"
+                refused = await http.post("/graphql", json={"query": "{ __typename }"})
+                assert refused.status_code == 400
+                assert refused.json()["errors"][0]["extensions"]["code"] == (
+                    "PERSISTED_QUERY_REQUIRED"
+                )
                 # GraphiQL's assets came from the assets stage into the installed package.
                 asset = await http.get("/static/vendor/graphiql.min.js")
                 assert asset.status_code == 200

@@ -18,7 +18,7 @@ from graphql import (
 from graphql.execution.values import get_variable_values
 
 from kabinet.app import create_app
-from kabinet.config import Environment, Settings
+from kabinet.config import Environment, Settings, TrustedDocuments
 from kabinet.db import Database
 from kabinet.documents import RequestDocument
 from kabinet.i18n import Locale, translate
@@ -247,9 +247,14 @@ async def test_a_document_without_variables_is_counted_once_and_refused_each_tim
 @pytest.fixture
 async def production(settings: Settings, database: Database) -> AsyncIterator[Api]:
     """A second server on the same database, configured as in production without
-    introspection."""
+    introspection; it runs any document (the tests send their own, not approved ones)."""
     configured = settings.model_copy(
-        update={"env": Environment.PRODUCTION, "introspection": False, "graphiql": None}
+        update={
+            "env": Environment.PRODUCTION,
+            "introspection": False,
+            "graphiql": None,
+            "trusted_documents": TrustedDocuments.ALLOW,
+        }
     )
     instance, task, port = await serve_on_loopback(create_app(configured, database=database))
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:

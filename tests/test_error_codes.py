@@ -124,6 +124,10 @@ PUBLISHED = {
         "TOO_MANY_CONNECTIONS",
         "INVALID_CURSOR",
         "INVALID_ARGUMENT",
+        "PERSISTED_QUERY_NOT_FOUND",
+        "PERSISTED_QUERY_HASH_MISMATCH",
+        "PERSISTED_QUERY_REQUIRED",
+        "PERSISTED_QUERY_NOT_SUPPORTED",
     },
 }
 
@@ -134,7 +138,7 @@ CODE_ENUMS: dict[str, type[Enum]] = {
 }
 
 # Where a code is passed by position: the class (or method) and the argument's index.
-CODE_ARGUMENTS = {"NotAllowed": 0, "FieldProblem": 1, "fail": 1}
+CODE_ARGUMENTS = {"NotAllowed": 0, "FieldProblem": 1, "fail": 1, "DocumentRefused": 0}
 
 
 @pytest.mark.parametrize("name", PUBLISHED)

@@ -38,6 +38,7 @@ MESSAGE_CALLS = {
     "TokenExpired": (1,),
     "NotAllowed": (2,),
     "Refusal": (2,),
+    "DocumentRefused": (2,),
 }
 
 

@@ -173,6 +173,10 @@ class GraphQLErrorCode(StrEnum):
     TOO_MANY_CONNECTIONS = "TOO_MANY_CONNECTIONS"
     INVALID_CURSOR = "INVALID_CURSOR"
     INVALID_ARGUMENT = "INVALID_ARGUMENT"
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    PERSISTED_QUERY_HASH_MISMATCH = "PERSISTED_QUERY_HASH_MISMATCH"
+    PERSISTED_QUERY_REQUIRED = "PERSISTED_QUERY_REQUIRED"
+    PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
 
 
 publish(
@@ -206,6 +210,14 @@ publish(
         GraphQLErrorCode.INVALID_ARGUMENT: "An argument of a list is invalid (the `filter` of "
         "`providers`): `extensions.fields` lists each invalid field as `InputError.fields` "
         "does (`field`, `code`: a `FieldErrorCode`, `message`).",
+        GraphQLErrorCode.PERSISTED_QUERY_NOT_FOUND: "The document id (`documentId`, or "
+        "`extensions.persistedQuery.sha256Hash`) is in no approved manifest (HTTP 400).",
+        GraphQLErrorCode.PERSISTED_QUERY_HASH_MISMATCH: "A document sent with an id whose "
+        "SHA-256 is not that id (HTTP 400).",
+        GraphQLErrorCode.PERSISTED_QUERY_REQUIRED: "This server runs only approved documents, "
+        "by id: a full document was sent (HTTP 400).",
+        GraphQLErrorCode.PERSISTED_QUERY_NOT_SUPPORTED: "This server takes no document ids "
+        "(`KABINET_TRUSTED_DOCUMENTS=off`): send the document (HTTP 400).",
     },
 )
 

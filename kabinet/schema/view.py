@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -15,16 +16,21 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, GraphQLRequestProtocol
+from strawberry.http.types import QueryParams
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    SubscribeMessage,
+)
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import (
     ConnectionInitMessage as LegacyConnectionInitMessage,
 )
+from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
@@ -36,6 +42,12 @@ from kabinet.schema import build_schema
 from kabinet.schema.context import Context
 from kabinet.schema.errors import GraphQLErrorCode
 from kabinet.schema.sharing import OUTLET, Outlet, encode_message
+from kabinet.schema.trusted import (
+    DOCUMENT_ID,
+    DocumentRefused,
+    TrustedDocumentPolicy,
+    with_document_id,
+)
 from kabinet.services import Services
 from kabinet.wire import FRAMES
 
@@ -53,9 +65,16 @@ _SIMPLE_CONTENT_TYPES = {
 class Refusal(HTTPException):
     """A request refused before GraphQL runs, told in the client's language."""
 
-    def __init__(self, status_code: int, key: str, **params: object) -> None:
+    def __init__(
+        self,
+        status_code: int,
+        key: str,
+        code: GraphQLErrorCode | None = None,
+        **params: object,
+    ) -> None:
         super().__init__(status_code, key)
         self.key = key
+        self.code = code
         self.params = params
 
     def message(self, accept_language: str | None) -> str:
@@ -97,11 +116,16 @@ def response_media_type(accept: str | None) -> str:
     return best
 
 
-def error_response(message: str, status_code: int, media_type: str) -> Response:
+def error_response(
+    message: str, status_code: int, media_type: str, code: GraphQLErrorCode | None = None
+) -> Response:
     """A request the server refuses before executing it, as a GraphQL response
     without `data` (the spec's request error), in the media type the client accepts."""
+    error: dict[str, object] = {"message": message}
+    if code is not None:
+        error["extensions"] = {"code": code}
     return Response(
-        orjson.dumps({"errors": [{"message": message}]}),
+        orjson.dumps({"errors": [error]}),
         status_code=status_code,
         media_type=f"{media_type}; charset=utf-8",
         # A mutation over GET is 405, and HTTP wants the methods that would work.
@@ -141,6 +165,9 @@ class SocketHandling:
     context: Context
     websocket: SocketAdapter  # our view's `websocket_adapter_class`
     cleanup_operation: Callable[[str], Awaitable[None]]
+    send_message: Callable[[Any], Awaitable[None]]
+    view: "KabinetGraphQL"
+    connection_acknowledged: bool
     # The protocol's message for an answer: graphql-transport-ws `next`, graphql-ws `data`.
     answer_type: str
 
@@ -160,6 +187,28 @@ class SocketHandling:
 
     def operation_tasks(self) -> dict[str, asyncio.Task[Any] | None]:
         raise NotImplementedError  # each protocol's handler keeps its tasks its own way
+
+    def error_message(self, operation_id: str, error: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError  # each protocol has its own `error` message
+
+    async def trusted(self, message: Any) -> Any | None:
+        """A subscribe (`start`) message with the document to run: the approved one its
+        payload's `documentId` or persisted-query hash names, as the trusted documents'
+        rules say; None once a refused one is answered with the protocol's `error` for
+        that operation (the socket stays open)."""
+        payload = message["payload"]
+        if not (self.connection_acknowledged and isinstance(payload, dict)):
+            return message  # Strawberry's handler refuses it
+        payload = with_document_id(payload)
+        try:
+            query = self.view.trusted.document(
+                payload.get("query"), payload.get("extensions"), self.context.caller
+            )
+        except DocumentRefused as refused:
+            error = refused.formatted(self.context.caller.locale)
+            await self.send_message(self.error_message(message["id"], error))
+            return None
+        return message if query is None else {**message, "payload": {**payload, "query": query}}
 
     async def close(self, code: int, reason: str) -> None:
         """Cancel the socket's operations, then close it with ``code``. The operation that
@@ -183,6 +232,13 @@ class TransportWSHandler(SocketHandling, BaseGraphQLTransportWSHandler[Context, 
 
     def operation_tasks(self) -> dict[str, asyncio.Task[Any] | None]:
         return {operation_id: op.task for operation_id, op in self.operations.items()}
+
+    def error_message(self, operation_id: str, error: dict[str, Any]) -> dict[str, Any]:
+        return {"id": operation_id, "type": "error", "payload": [error]}
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if (trusted := await self.trusted(message)) is not None:
+            await super().handle_subscribe(trusted)
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         try:
@@ -209,6 +265,13 @@ class LegacyWSHandler(SocketHandling, BaseGraphQLWSHandler[Context, None]):
     def operation_tasks(self) -> dict[str, asyncio.Task[Any] | None]:
         return dict(self.tasks)
 
+    def error_message(self, operation_id: str, error: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "error", "id": operation_id, "payload": error}
+
+    async def handle_start(self, message: StartMessage) -> None:
+        if (trusted := await self.trusted(message)) is not None:
+            await super().handle_start(trusted)
+
     async def handle_connection_init(self, message: LegacyConnectionInitMessage) -> None:
         try:
             await super().handle_connection_init(message)
@@ -234,6 +297,8 @@ class KabinetGraphQL(GraphQL[Context, None]):
             keep_alive_interval=15,
         )
         self.services = services
+        # A manifest that cannot be trusted stops the server here, before it serves.
+        self.trusted = TrustedDocumentPolicy.of(settings)
 
     async def run(self, request: Request | WebSocket, *args: Any, **kwargs: Any) -> Any:
         if isinstance(request, WebSocket):
@@ -246,7 +311,8 @@ class KabinetGraphQL(GraphQL[Context, None]):
         try:
             return await super().run(request, *args, **kwargs)
         except Refusal as refusal:
-            return error_response(refusal.message(languages), refusal.status_code, media_type)
+            message = refusal.message(languages)
+            return error_response(message, refusal.status_code, media_type, refusal.code)
         except HTTPException as error:
             return error_response(error.reason, error.status_code, media_type)
 
@@ -256,11 +322,55 @@ class KabinetGraphQL(GraphQL[Context, None]):
         """As Strawberry's, but a body that is JSON yet no request (`1`, `null`, a string) or
         a malformed multipart form is a 400, not an exception."""
         try:
-            return await super().parse_http_body(request)
+            parsed = await super().parse_http_body(request)
         except HTTPException:
             raise
         except (AttributeError, TypeError, ValueError, KeyError, IndexError) as error:
             raise Refusal(400, "http.not_graphql") from error
+        json_body = request.method == "POST" and JSON in (request.content_type or "")
+        if isinstance(parsed, GraphQLRequestData) and json_body:
+            # A JSON body's `documentId`, which Strawberry drops (GET's and a multipart
+            # form's are kept by the two methods below). Only a body that names it is
+            # parsed again: such a request is small, it carries no document.
+            body = await request.get_body()
+            if DOCUMENT_ID.encode() in body:
+                folded = with_document_id(self.parse_json(body))
+                parsed = dataclasses.replace(parsed, extensions=folded.get("extensions"))
+        return parsed
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """A GET that names a document by id runs it; only one naming nothing is the page."""
+        return DOCUMENT_ID not in request.query_params and super().should_render_graphql_ide(
+            request
+        )
+
+    def parse_query_params(self, params: QueryParams) -> dict[str, Any]:
+        return with_document_id(super().parse_query_params(params))
+
+    async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
+        return with_document_id(await super().parse_multipart(request))
+
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: Response,
+    ) -> Any:
+        """As Strawberry's, for the document the trusted documents' rules pick."""
+        if isinstance(request_data, GraphQLRequestData):  # a batch is refused while parsing
+            try:
+                query = self.trusted.document(
+                    request_data.query, request_data.extensions, context.caller
+                )
+            except DocumentRefused as refused:
+                raise Refusal(400, refused.key, refused.code) from refused
+            request_data = dataclasses.replace(request_data, query=query)  # type: ignore[arg-type]
+        return await super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
+        )
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         sub_response = await super().get_sub_response(request)

@@ -31,7 +31,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from kabinet.auth.context import Caller
 from kabinet.auth.sessions import bearer_token, request_session, resolve_session
 from kabinet.events.sockets import TOO_MANY_SOCKETS, Socket, TooMany
-from kabinet.i18n import negotiate_locale, translate
+from kabinet.i18n import Locale, negotiate_locale, translate
 from kabinet.schema import build_schema
 from kabinet.schema.context import Context
 from kabinet.schema.errors import GraphQLErrorCode
@@ -53,13 +53,19 @@ _SIMPLE_CONTENT_TYPES = {
 class Refusal(HTTPException):
     """A request refused before GraphQL runs, told in the client's language."""
 
-    def __init__(self, status_code: int, key: str, **params: object) -> None:
+    def __init__(
+        self, status_code: int, key: str, *, code: str | None = None, **params: object
+    ) -> None:
         super().__init__(status_code, key)
         self.key = key
+        self.code = code  # the error's `extensions.code`, if it has one
         self.params = params
 
     def message(self, accept_language: str | None) -> str:
-        return translate(self.key, negotiate_locale(accept_language), **self.params)
+        return self.told(negotiate_locale(accept_language))
+
+    def told(self, locale: Locale) -> str:
+        return translate(self.key, locale, **self.params)
 
 
 JSON = "application/json"
@@ -97,11 +103,17 @@ def response_media_type(accept: str | None) -> str:
     return best
 
 
-def error_response(message: str, status_code: int, media_type: str) -> Response:
+def error_response(
+    message: str, status_code: int, media_type: str, code: str | None = None
+) -> Response:
     """A request the server refuses before executing it, as a GraphQL response
-    without `data` (the spec's request error), in the media type the client accepts."""
+    without `data` (the spec's request error), in the media type the client accepts;
+    with ``code`` as its `extensions.code`."""
+    error: dict[str, object] = {"message": message}
+    if code is not None:
+        error["extensions"] = {"code": code}
     return Response(
-        orjson.dumps({"errors": [{"message": message}]}),
+        orjson.dumps({"errors": [error]}),
         status_code=status_code,
         media_type=f"{media_type}; charset=utf-8",
         # A mutation over GET is 405, and HTTP wants the methods that would work.

@@ -2,6 +2,7 @@
 both modes with the npm `graphql-sse` client, and the protocol's edges with httpx."""
 
 import asyncio
+import contextlib
 import json
 import os
 from collections.abc import AsyncIterator
@@ -20,7 +21,8 @@ from tests.operations import LOGOUT
 from tests.policies import staff_token
 from tests.requests_support import callback, customer
 from tests.subscriptions import UPDATED, one_more_subscription, running_subscriptions
-from tests.support import Api, Mailbox
+from tests.support import PASSWORD, Api, Mailbox
+from tests.test_cli import create_operator, serving
 from tests.test_live_status import change
 from tests.test_read_scopes import OTHER_PHONE
 
@@ -370,3 +372,25 @@ async def test_a_query_runs_too_as_the_websocket_runs_it(api: Api, mailbox: Mail
         ("next", {"data": {"me": {"email": "olena@example.com"}}}),
         ("complete", None),
     ]
+
+
+async def test_a_stopping_server_ends_the_streams_it_still_holds(tmp_path: Path):
+    await create_operator(tmp_path)
+    server = contextlib.AsyncExitStack()
+    http = await server.enter_async_context(serving(tmp_path))
+    login = """mutation($email: String!, $password: String!) {
+      login(input: {email: $email, password: $password}) { ... on AuthSuccess { token } }
+    }"""
+    variables = {"email": "operator@example.com", "password": PASSWORD}
+    answer = await http.post("/graphql", json={"query": login, "variables": variables})
+    token = answer.json()["data"]["login"]["token"]
+    body = {"query": UPDATED}
+    async with (
+        httpx.AsyncClient(base_url=http.base_url, timeout=30) as client,
+        streamed(client, "POST", {**STREAM, **bearer(token)}, json=body) as events,
+    ):
+        # Stopped (SIGINT) while the stream is open: `serving` fails unless the process
+        # exits within its 15 s.
+        await server.aclose()
+        with pytest.raises((EOFError, httpx.RemoteProtocolError)):
+            await events.next()

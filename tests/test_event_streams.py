@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import json
 import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,12 +18,13 @@ from kabinet.clock import now
 from kabinet.config import Settings
 from kabinet.db import Database
 from tests.conftest import serve_on_loopback
-from tests.operations import LOGOUT
+from tests.operations import ADD_COMMENT, CHANGE_STATUS, LOGOUT
 from tests.policies import staff_token
 from tests.requests_support import callback, customer
 from tests.subscriptions import UPDATED, one_more_subscription, running_subscriptions
 from tests.support import PASSWORD, Api, Mailbox
 from tests.test_cli import create_operator, serving
+from tests.test_live_fanout import HEAVY, subscriptions_open
 from tests.test_live_status import change
 from tests.test_read_scopes import OTHER_PHONE
 
@@ -284,12 +286,13 @@ LIMITS = {
     "ws_max_sockets_per_account": 2,
     "ws_max_subscriptions_per_account": 3,
     "sse_keep_alive_seconds": 0.05,
+    "ws_subscriber_backlog": 2,
 }
 
 
 @pytest.fixture
 async def limited(server: str, settings: Settings, database: Database) -> AsyncIterator[str]:
-    """Another API process with small limits and quick keep-alives (``LIMITS``)."""
+    """Another API process with small limits, a short backlog and quick keep-alives."""
     app = create_app(settings.model_copy(update=LIMITS), database=database)
     instance, task, port = await serve_on_loopback(app)
     yield f"http://127.0.0.1:{port}"
@@ -394,3 +397,52 @@ async def test_a_stopping_server_ends_the_streams_it_still_holds(tmp_path: Path)
         await server.aclose()
         with pytest.raises((EOFError, httpx.RemoteProtocolError)):
             await events.next()
+
+
+async def test_a_stream_whose_client_does_not_read_is_cut_off(
+    api: Api, mailbox: Mailbox, limited: str
+):
+    """Its events back up the writer, the stream's queue, then the broker's, which gives
+    up on it: nothing grows while the client reads nothing."""
+    token = await customer(api, mailbox)
+    operator = await staff_token(api, "operator@example.com", "operator")
+    request = await callback(api, token)
+    for _ in range(30):  # every event carries them: a few events fill the socket's buffers
+        answer = {"input": {"requestId": request["id"], "text": "ї" * 2000}}
+        assert "errors" not in await api.post(ADD_COMMENT, answer, token=token)
+    open_before = subscriptions_open()
+    host, port = limited.removeprefix("http://").split(":")
+    bare = socket.socket()
+    bare.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # little room unread
+    bare.connect((host, int(port)))
+    bare.setblocking(False)
+    reader, writer = await asyncio.open_connection(sock=bare, limit=4096)
+    body = json.dumps({"query": HEAVY}).encode()
+    head = (
+        f"POST {PATH} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
+        f"Accept: text/event-stream\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    try:
+        writer.write(head.encode() + body)
+        while subscriptions_open() == open_before:  # noqa: ASYNC110 - the server's own count
+            await asyncio.sleep(0.01)
+        changes = 0
+        while subscriptions_open() > open_before and changes < 100:
+            status = ("IN_PROGRESS", "NEEDS_INFO")[changes % 2]
+            variables = {"input": {"requestId": request["id"], "status": status}}
+            answer = await api.data(CHANGE_STATUS, variables, token=operator)
+            assert answer["changeRequestStatus"]["status"] == status
+            changes += 1
+        gave_up = subscriptions_open() == open_before
+        received = b""
+        async with asyncio.timeout(10):
+            while gave_up and (chunk := await reader.read(65536)):
+                received += chunk
+    finally:
+        writer.close()
+
+    assert gave_up
+    assert received.startswith(b"HTTP/1.1 200")
+    assert 0 < received.count(b"event: next") < changes
+    assert b"event: complete" not in received  # cut off, not ended

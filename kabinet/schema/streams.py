@@ -256,13 +256,13 @@ class EventStreams:
             raise Refusal(401, N_("sse.unauthenticated"), code=GraphQLErrorCode.UNAUTHENTICATED)
         caller = Caller.of(request, resolved)
         request.state.locale = caller.locale
-        body = await self.body(request) if request.method == "POST" else None
         token = request.headers.get(RESERVATION_HEADER) or request.query_params.get("token")
         if request.method == "PUT":
             return self.reserve(caller)
         if token is None:
             if request.method != "POST" or EVENT_STREAM not in request.headers.get("accept", ""):
                 raise Refusal(400, N_("sse.how"))
+            body = await self.body(request)  # before the stream counts
             stream = self.admitted(None, caller)
             stream.start("", self.schema, self.operation(body, caller, stream))
             return EventStreamResponse(stream, self)
@@ -281,7 +281,7 @@ class EventStreams:
             if not stream.stop(operation_id):
                 raise Refusal(404, N_("sse.operation_not_found"))
             return Response(status_code=200)
-        operation = self.operation(body, caller, stream)
+        operation = self.operation(await self.body(request), caller, stream)
         operation_id = operation.extensions.get("operationId")
         if not isinstance(operation_id, str) or not operation_id:
             raise Refusal(400, N_("sse.operation_id_missing"))
@@ -342,11 +342,7 @@ class EventStreams:
             raise Refusal(400, N_("http.not_graphql"))
         return body
 
-    def operation(
-        self, body: dict[str, Any] | None, caller: Caller, stream: EventStream
-    ) -> Operation:
-        if body is None:
-            raise Refusal(400, N_("sse.how"))
+    def operation(self, body: dict[str, Any], caller: Caller, stream: EventStream) -> Operation:
         variables, name, extensions = (
             body.get(key) for key in ("variables", "operationName", "extensions")
         )

@@ -263,20 +263,37 @@ async def test_the_protocols_edges(api: Api, mailbox: Mailbox, server: str):
     assert "немає операції" in unknown_id.json()["errors"][0]["message"]
 
 
-async def test_a_signed_out_session_ends_its_stream(api: Api, mailbox: Mailbox, server: str):
-    token = await customer(api, mailbox)
-    before = await running_subscriptions(server)
-    async with httpx.AsyncClient(base_url=server, timeout=10) as http:
+async def signed_out_while_streaming(api: Api, token: str, stream_server: str) -> list:
+    """What a stream on ``stream_server`` receives after its session ends through ``api``."""
+    before = await running_subscriptions(stream_server)
+    async with httpx.AsyncClient(base_url=stream_server, timeout=10) as http:
         body = {"query": UPDATED}
         async with streamed(http, "POST", {**STREAM, **bearer(token)}, json=body) as events:
-            await one_more_subscription(server, before)
+            await one_more_subscription(stream_server, before)
             assert "errors" not in await api.post(LOGOUT, token=token)
-            told = await events.next()
-            completed = await events.next()
+            told = [await events.next(), await events.next()]
             with pytest.raises(EOFError):
                 await events.next()
+    return told
+
+
+async def test_a_signed_out_session_ends_its_stream(api: Api, mailbox: Mailbox, server: str):
+    token = await customer(api, mailbox)
+    told, completed = await signed_out_while_streaming(api, token, server)
 
     assert told[0] == "next"
+    assert told[1] is not None
+    assert told[1]["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
+    assert told[1]["errors"][0]["message"] == "Сеанс завершено; увійдіть знову."
+    assert completed == ("complete", None)
+
+
+async def test_a_session_ended_through_another_process_ends_its_stream(
+    api: Api, mailbox: Mailbox, limited: str
+):
+    token = await customer(api, mailbox)
+    told, completed = await signed_out_while_streaming(api, token, limited)
+
     assert told[1] is not None
     assert told[1]["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
     assert completed == ("complete", None)
@@ -287,6 +304,7 @@ LIMITS = {
     "ws_max_subscriptions_per_account": 3,
     "sse_keep_alive_seconds": 0.05,
     "ws_subscriber_backlog": 2,
+    "ws_session_check_seconds": 0.1,
 }
 
 

@@ -107,6 +107,8 @@ class EventStream:
     operations: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     writer: asyncio.Task[None] | None = None
     opened: bool = False
+    # The last words of a stream whose session ended.
+    farewell: bytes = b""
 
     def __post_init__(self) -> None:
         self.queue = asyncio.Queue(self.capacity)
@@ -164,27 +166,24 @@ class EventStream:
         return task is not None
 
     async def close(self, code: int, reason: str) -> None:
-        """`Socket.close`: stop the operations; an ended session tells each why and ends
-        the stream, a stream too slow to read (or full) is cut off."""
+        """`Socket.close`: stop the operations. An ended session drops the events not yet
+        sent (the person signed out), tells each operation why and ends the stream; a
+        stream too slow to read is cut off."""
         running = list(self.operations)
         for operation_id in running:
             self.stop(operation_id)
-        notices = [
-            message
+        if code != SESSION_ENDED:
+            if self.writer is not None:
+                self.writer.cancel()
+            return
+        error = {"message": reason, "extensions": {"code": UNAUTHENTICATED}}
+        self.farewell = b"".join(
+            self.next_event(operation_id, {"errors": [error]}) + self.complete_event(operation_id)
             for operation_id in running
-            for message in (
-                self.next_event(
-                    operation_id,
-                    {"errors": [{"message": reason, "extensions": {"code": UNAUTHENTICATED}}]},
-                ),
-                self.complete_event(operation_id),
-            )
-        ]
-        if code == SESSION_ENDED and self.queue.maxsize - self.queue.qsize() > len(notices):
-            for message in (*notices, None):
-                self.queue.put_nowait(message)
-        elif self.writer is not None:
-            self.writer.cancel()
+        )
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)
 
     async def write(self, send: Send, keep_alive: float) -> None:
         """Send what the operations queue, a comment line when there was nothing for
@@ -198,7 +197,7 @@ class EventStream:
             if message is None:
                 break
             await send({"type": "http.response.body", "body": message, "more_body": True})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        await send({"type": "http.response.body", "body": self.farewell, "more_body": False})
 
 
 class EventStreamResponse(Response):

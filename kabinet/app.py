@@ -34,6 +34,7 @@ from kabinet.observe import ObserveMiddleware
 from kabinet.pages import account_page
 from kabinet.resolvers import files, guardians, notifications, policies, privacy
 from kabinet.resolvers.requests import due
+from kabinet.schema.streams import EventStreams
 from kabinet.schema.view import KabinetGraphQL
 from kabinet.services import Services
 from kabinet.wire import FramesMiddleware
@@ -50,6 +51,7 @@ CORS_REQUEST_HEADERS = [
     "GraphQL-Require-Preflight",
     "X-Apollo-Operation-Name",
     "X-Request-ID",
+    "X-GraphQL-Event-Stream-Token",
 ]
 
 
@@ -179,6 +181,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route(
+                "/graphql/stream",
+                EventStreams(graphql.schema, services, graphql.trusted).respond,
+                methods=["GET", "POST", "PUT", "DELETE"],
+            ),
             WebSocketRoute("/graphql", graphql),
             Route("/confirm-email", account_page("confirm")),
             Route("/reset-password", account_page("reset")),
@@ -204,7 +211,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.origins,
-        allow_methods=["GET", "POST"],
+        allow_methods=["GET", "POST", "PUT", "DELETE"],
         allow_headers=CORS_REQUEST_HEADERS,
         expose_headers=["X-Request-ID"],
         max_age=600,

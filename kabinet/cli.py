@@ -31,6 +31,10 @@ def main() -> None:
     """kabinet: the personal cabinet's GraphQL API."""
 
 
+# How long a stopping `kabinet serve` lets requests in flight finish.
+SHUTDOWN_GRACE_SECONDS = 5
+
+
 @main.command()
 @click.option("--reload", is_flag=True, help="Restart on code changes (development).")
 def serve(reload: bool) -> None:
@@ -57,6 +61,10 @@ def serve(reload: bool) -> None:
         ws_max_size=settings.max_body_bytes,  # a WebSocket message is a body too
         ws_per_message_deflate=WS_PER_MESSAGE_DEFLATE,
         timeout_keep_alive=settings.keepalive_timeout_seconds,
+        # An event stream never ends by itself: a stopping process cancels what still runs
+        # after this long (its clients reconnect elsewhere with `since`), within the 10 s
+        # Docker gives before it kills.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
         log_config=None,  # kabinet.logs configures every logger, uvicorn's too
         access_log=False,  # kabinet.observe writes it, without query strings
     )

@@ -177,6 +177,12 @@ class Settings(BaseSettings):
         description="How often each process checks, in one query for all its WebSockets, that "
         "their sessions still live (ended in another process: the socket closes with 4403).",
     )
+    sse_keep_alive_seconds: float = Field(
+        12.0,
+        description="How long an event stream (`/graphql/stream`) may stay silent before it "
+        "gets a comment line, so that proxies do not cut it as idle.",
+        gt=0,
+    )
     rate_limits: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict,
         description="Overrides of the rate limits, e.g. `login:account=10/15m,register:ip=20/1h` "

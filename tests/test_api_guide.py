@@ -267,6 +267,7 @@ const { graphql } = await import("./api.js");
 const { saveProfile } = await import("./errors.js");
 const { fileReimbursement } = await import("./upload.js");
 const { watchRequests } = await import("./live.js");
+const { watchRequestsOverSse } = await import("./live-sse.js");
 
 const [token, fields] = [process.env.TOKEN, JSON.parse(process.env.FIELDS)];
 const files = [new File([Buffer.from(process.env.PDF, "base64")], "receipt.pdf")];
@@ -281,7 +282,14 @@ const event = await new Promise((resolve) => {
     onEvent: (event) => { stop(); resolve(event); },
   });
 });
-console.log(JSON.stringify({ created, refused, me, event }));
+const sseEvent = await new Promise((resolve) => {
+  const stop = watchRequestsOverSse(token, {
+    requestId: created.id,
+    since,
+    onEvent: (event) => { stop(); resolve(event); },
+  });
+});
+console.log(JSON.stringify({ created, refused, me, event, sseEvent }));
 process.exit(0);
 """
 
@@ -294,7 +302,8 @@ async def test_the_javascript_snippets_under_node(
         "api.js": "export const endpoint",
         "errors.js": "saveProfile",
         "upload.js": "fileReimbursement",
-        "live.js": "watchRequests",
+        "live.js": "export function watchRequests(",
+        "live-sse.js": "watchRequestsOverSse",
     }
     server_ws = server.replace("http://", "ws://")
     for module, marker in modules.items():
@@ -337,3 +346,4 @@ async def test_the_javascript_snippets_under_node(
     assert result["me"] == {"me": {"email": "olena@example.com"}}
     assert result["event"]["request"]["number"] == result["created"]["number"]
     assert result["event"]["previousStatus"] is None
+    assert result["sseEvent"] == result["event"]

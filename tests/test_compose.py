@@ -9,6 +9,7 @@ check. deploy/Caddyfile then runs for real (Debian's caddy) in front of two
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -27,6 +28,7 @@ from kabinet.config import Settings
 from tests import dockerfile
 from tests.support import free_port, until_ready
 from tests.test_cli import run_cli, serving
+from tests.test_event_streams import STATUS, graphql_sse_client
 from tests.test_processes import CHANGE, FILE, LOGIN, first_event_on, gql
 
 MONGO = ("mongo-1", "mongo-2", "mongo-3")
@@ -164,7 +166,13 @@ async def test_the_caddyfile_balances_two_api_processes(project_root: Path, tmp_
     db_port = free_port()
     uri = f"mongodb://127.0.0.1:{db_port}/?directConnection=true"
     # Caddy runs on loopback here, as the backend network is in the compose file.
-    polling = {"events_poll_seconds": "0.1", "forwarded_allow_ips": "127.0.0.1"}
+    # Quick keep-alives: the proxy notices a client gone from an event stream when it
+    # next writes to it, and closes the stream to the replica.
+    polling = {
+        "events_poll_seconds": "0.1",
+        "forwarded_allow_ips": "127.0.0.1",
+        "sse_keep_alive_seconds": "0.2",
+    }
     async with contextlib.AsyncExitStack() as stack:
         first = await stack.enter_async_context(
             serving(tmp_path / "a", embedded_port=str(db_port), **polling)
@@ -198,6 +206,18 @@ async def test_the_caddyfile_balances_two_api_processes(project_root: Path, tmp_
         await gql(proxy, CHANGE, operator, id=request["id"], status="IN_PROGRESS")
         seen = await first_event_on(proxy, customer, request["id"], before)
         assert seen == {"number": request["number"], "status": "IN_PROGRESS"}
+
+        # And over Server-Sent Events with the npm graphql-sse client, passed through as
+        # written (a buffered stream would show nothing before it ends). In single
+        # connection mode each of its requests must reach the replica holding its stream.
+        for mode in ("distinct", "single", "single", "single"):
+            node = await graphql_sse_client(
+                project_root, base, customer, STATUS, mode, 1, before.isoformat()
+            )
+            output, errors = await asyncio.wait_for(node.communicate(), 30)
+            assert node.returncode == 0, f"{mode}: {errors.decode()}"
+            (heard,) = json.loads(output)
+            assert heard["data"]["requestUpdated"]["request"]["status"] == "IN_PROGRESS"
 
         # One replica goes away: the same session keeps working through the other. (A
         # GET: Debian's caddy 2.6 cannot retry a POST after a refused connection.)

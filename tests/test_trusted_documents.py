@@ -28,6 +28,7 @@ from tests.subscriptions import next_message, subscribed
 from tests.support import Api, Mailbox, free_port
 from tests.test_api_guide import operations
 from tests.test_cli import run_cli
+from tests.test_event_streams import PATH, STREAM, bearer, streamed
 
 PREFLIGHT = {"GraphQL-Require-Preflight": "1"}
 UNKNOWN = "sha256:" + "0" * 64
@@ -313,3 +314,28 @@ def test_a_manifest_entry_that_cannot_be_trusted_is_named_by_its_line(
     path.write_text("{\n  " + "\n  ".join(lines) + "\n}\n")
     with pytest.raises(ManifestError, match=f"manifest.json, line 3: .*{problem}"):
         load_manifest(path)
+
+
+async def test_ids_over_server_sent_events_and_full_documents_refused(
+    api: Api, required: Api, mailbox: Mailbox
+):
+    token = await customer(api, mailbox)
+    request = await callback(api, token)
+    since = (now() - timedelta(minutes=1)).isoformat()  # replays the request's filing
+    variables = {"requestId": request["id"], "since": since}
+    headers = {**STREAM, **bearer(token)}
+    http = required.http
+
+    by_id = {"documentId": document_id("RequestUpdated"), "variables": variables}
+    async with streamed(http, "POST", headers, json=by_id) as events:
+        event, data = await events.next()
+    full = await http.post(
+        PATH, headers=headers, json={"query": manifest()[document_id("RequestUpdated")]}
+    )
+    unknown = await http.post(PATH, headers=headers, json={"documentId": UNKNOWN})
+
+    assert event == "next"
+    assert data is not None
+    assert data["data"]["requestUpdated"]["request"]["number"] == request["number"]
+    assert refusal(full)[:2] == (400, "PERSISTED_QUERY_REQUIRED")
+    assert refusal(unknown)[:2] == (400, "PERSISTED_QUERY_NOT_FOUND")

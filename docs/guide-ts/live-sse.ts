@@ -1,6 +1,6 @@
 // Live status over Server-Sent Events with the npm graphql-sse client (its distinct
-// connections mode: one `text/event-stream` request per subscription to the same
-// /graphql), the subscription by id and the session in the header.
+// connections mode: one `text/event-stream` request per subscription to
+// /graphql/stream), the subscription by id and the session in the header.
 import { createClient, type ExecutionResult, type RequestParams } from "graphql-sse";
 import { documentId, endpoint } from "./client";
 import {
@@ -16,7 +16,7 @@ export function watchOverSse(
   onEvent: (event: RequestEvent) => void,
 ): () => void {
   const client = createClient({
-    url: endpoint,
+    url: `${endpoint}/stream`,
     headers: { Authorization: `Bearer ${token}` },
   });
   const request: RequestParams & { documentId: string } = {

@@ -37,7 +37,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from kabinet.auth.context import Caller
 from kabinet.auth.sessions import bearer_token, request_session, resolve_session
 from kabinet.events.sockets import TOO_MANY_SOCKETS, Socket, TooMany
-from kabinet.i18n import negotiate_locale, translate
+from kabinet.i18n import Locale, negotiate_locale, translate
 from kabinet.schema import build_schema
 from kabinet.schema.context import Context
 from kabinet.schema.errors import GraphQLErrorCode
@@ -78,7 +78,10 @@ class Refusal(HTTPException):
         self.params = params
 
     def message(self, accept_language: str | None) -> str:
-        return translate(self.key, negotiate_locale(accept_language), **self.params)
+        return self.told(negotiate_locale(accept_language))
+
+    def told(self, locale: Locale) -> str:
+        return translate(self.key, locale, **self.params)
 
 
 JSON = "application/json"

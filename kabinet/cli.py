@@ -169,7 +169,7 @@ def rotate_link_key() -> None:
 
     async def run() -> None:
         async with Database(Settings()):
-            await rotate_key()
+            await rotate_key(cli_caller())
 
     asyncio.run(run())
     minutes = int(RELOAD.total_seconds() // 60)

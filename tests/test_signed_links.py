@@ -7,8 +7,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 
+from kabinet.cli import cli_caller
 from kabinet.clock import clock
 from kabinet.config import Settings
+from kabinet.documents import AuditEventDocument
 from kabinet.resolvers.links import rotate_key
 from tests.policies import staff_token
 from tests.requests_support import PDF, customer
@@ -133,12 +135,15 @@ async def test_rotating_the_key_revokes_every_link_and_new_ones_open(api: Api, t
     request_id, url = await file_url(api, token)
     (card,) = (await api.data(CARDS, token=token))["me"]["policies"]
 
-    await rotate_key()
+    await rotate_key(cli_caller())
 
     assert (await opened(api, url)).status_code == 403
     assert (await opened(api, card["cardPdfUrl"])).status_code == 403
     fresh = (await api.data(REQUEST, {"id": request_id}, token=token))["node"]
     assert (await opened(api, fresh["attachments"][0]["url"])).status_code == 200
+    rotated = await AuditEventDocument.find_one({"action": "links.key_rotated"})
+    assert rotated is not None
+    assert rotated.actor_id is None  # from the command line
 
 
 async def test_a_plain_path_still_needs_the_bearer_header(api: Api, token: str):

@@ -36,6 +36,7 @@ class AuditAction(StrEnum):
     PROVIDERS_IMPORTED = "providers.imported"
     CARD_ISSUED = "policy.card_issued"
     CARD_LINKS_REVOKED = "policy.card_links_revoked"
+    LINK_KEY_ROTATED = "links.key_rotated"
 
 
 class AuditEventDocument(Document):

@@ -24,9 +24,11 @@ from beanie import PydanticObjectId
 from bson import ObjectId
 from bson.errors import InvalidId
 
+from kabinet.auth.context import Caller
 from kabinet.clock import now
-from kabinet.documents import LinkKeyDocument, UserDocument
+from kabinet.documents import AuditAction, LinkKeyDocument, UserDocument
 from kabinet.periodic import repeat
+from kabinet.resolvers import audit
 
 logger = logging.getLogger(__name__)
 
@@ -109,11 +111,13 @@ class LinkSigner:
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-async def rotate_key() -> None:
-    """A new key: every link signed before stops opening (within `RELOAD` everywhere)."""
+async def rotate_key(caller: Caller) -> None:
+    """A new key: every link signed before stops opening at once, and every process signs
+    with the new one within `RELOAD`. Audited."""
     await LinkKeyDocument.get_pymongo_collection().update_one(
         {"_id": KEY_ID},
         {"$set": {"key": secrets.token_urlsafe(32), "rotated_at": now()}},
         upsert=True,
     )
+    await audit.record(caller, AuditAction.LINK_KEY_ROTATED, target_type="link_key")
     logger.info("download link key rotated: links issued before no longer open")

@@ -253,6 +253,8 @@ SecurityAction = publish(
         "link in its QR code (`after.expiresAt`).",
         documents.AuditAction.CARD_LINKS_REVOKED: "The verification links of a card issued so "
         "far were revoked (`revokeCardLinks`).",
+        documents.AuditAction.LINK_KEY_ROTATED: "The key that signs download links was "
+        "replaced (`kabinet rotate-link-key`): every link issued before stopped opening.",
     },
 )
 

@@ -50,20 +50,6 @@ from kabinet.resolvers.registry_import import (
 from kabinet.resolvers.scopes import find_by_ids
 from kabinet.resolvers.validation import Checked, parse_any_phone
 
-# The registry's columns in docs/provider-import.md's order.
-COLUMNS = (
-    "code",
-    "kind",
-    "name",
-    "city",
-    "address",
-    "phones",
-    "specialties",
-    "opening_hours",
-    "programmes",
-    "lat",
-    "lon",
-)
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/._-]{0,39}$")
 _DAYS = {day.name[:3].lower(): day for day in Weekday}
 _TIME = r"(?:[01]\d|2[0-3]):[0-5]\d"

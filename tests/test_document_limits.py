@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentSpreadNode,
     InlineFragmentNode,
+    OperationDefinitionNode,
     Visitor,
     get_operation_ast,
     parse,
@@ -32,6 +34,7 @@ from kabinet.schema.limits import (
     count_fixed_objects,
     count_objects,
 )
+from kabinet.schema.memo import per_document
 from kabinet.schema.shape import MAX_ALIASES, MAX_DEPTH, MAX_FIELDS, measure
 from tests.conftest import serve_on_loopback
 from tests.requests_support import callback, customer
@@ -330,3 +333,32 @@ async def test_an_unexpected_error_reaches_the_client_masked_and_the_log_in_full
         assert request_id in record.getMessage()
         assert record.exc_info is not None
         assert "LOST" in str(record.exc_info[1])
+
+
+class UnhashableDocument(DocumentNode):
+    """A parsed document that fails if anything hashes it: hashing walks every node."""
+
+    def __hash__(self) -> int:
+        raise AssertionError("the document was hashed")
+
+
+def test_work_per_document_is_found_by_the_documents_identity_without_hashing_it():
+    seen: list[DocumentNode] = []
+
+    @per_document(maxsize=2)
+    def operations(document: DocumentNode, *, named: bool) -> int:
+        seen.append(document)
+        return sum(isinstance(d, OperationDefinitionNode) == named for d in document.definitions)
+
+    first = UnhashableDocument(definitions=parse("{ a }").definitions)
+    twin = UnhashableDocument(definitions=first.definitions)
+    assert twin == first  # equal by value, as graphql-core compares nodes...
+    assert operations(first, named=True) == operations(first, named=True) == 1
+    assert seen == [first]
+    operations(twin, named=True)  # ...but another parse is another entry
+    operations(first, named=False)  # and other arguments count by value
+    assert seen == [first, twin, first]
+    assert operations.cache_info().currsize == 2
+    operations(first, named=True)  # evicted as the least recently used
+    assert len(seen) == 4
+    assert seen[-1] is first

@@ -24,6 +24,7 @@ from kabinet.metrics import OperationMetrics
 from kabinet.schema.errors import GraphQLErrorCode
 from kabinet.schema.limits import MAX_OBJECTS, count_fixed_objects, count_objects
 from kabinet.schema.loaders import Loaders
+from kabinet.schema.memo import per_document
 from kabinet.schema.shape import MAX_ALIASES, MAX_DEPTH, MAX_FIELDS, Shape, measure
 
 MAX_TOKENS = 2000
@@ -49,7 +50,7 @@ class RecheckWebSocketCaller(SchemaExtension):
         yield
 
 
-@functools.lru_cache(maxsize=512)
+@per_document(maxsize=512)
 def validate_cached(
     schema: GraphQLSchema,
     document: DocumentNode,

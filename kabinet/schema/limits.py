@@ -7,8 +7,6 @@ size (``first``, capped as the resolvers cap it), any other list a nominal
 ``NOMINAL_LIST_SIZE``, and every object-valued field counts once per parent.
 """
 
-import functools
-
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -28,6 +26,7 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values
 
 from kabinet.resolvers.requests import MAX_COMMENTS
+from kabinet.schema.memo import per_document
 from kabinet.schema.pagination import page_size
 
 MAX_OBJECTS = 5000
@@ -50,7 +49,7 @@ def count_objects(
     return ObjectCounter(schema, document, variables).count_operation(operation)
 
 
-@functools.lru_cache(maxsize=512)
+@per_document(maxsize=512)
 def count_fixed_objects(
     schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode
 ) -> int:

@@ -9,7 +9,6 @@ of the document once; the expanded size is then a number to compare with a limit
 never a tree to walk.
 """
 
-import functools
 from dataclasses import dataclass
 
 from graphql import (
@@ -21,6 +20,8 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
 )
+
+from kabinet.schema.memo import per_document
 
 MAX_DEPTH = 10
 MAX_ALIASES = 15
@@ -52,7 +53,7 @@ class Measured:
     visits: int
 
 
-@functools.lru_cache(maxsize=512)
+@per_document(maxsize=512)
 def measure(document: DocumentNode) -> Measured:
     """The shape of ``document`` (cached per parsed document, as validation is)."""
     walk = _Walk(

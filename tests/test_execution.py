@@ -8,7 +8,7 @@ import strawberry
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from kabinet.schema import build_schema
-from kabinet.schema.execution import LeafExecutor, leaf_of
+from kabinet.schema.execution import LeafExecutor, leaf_of, resolve_directly
 
 
 @strawberry.enum
@@ -78,3 +78,138 @@ def test_only_plain_scalar_and_enum_fields_take_the_short_path():
     assert leaf_of(request.fields["status"]) is not None  # type: ignore[attr-defined]
     for resolved in ("id", "policy", "history"):  # a resolver, an object, a list
         assert leaf_of(request.fields[resolved]) is None  # type: ignore[attr-defined]
+
+
+class Refused(strawberry.BasePermission):
+    message = "Refused."
+
+    def has_permission(self, source: object, info: strawberry.Info, **kwargs: object) -> bool:
+        return False
+
+
+@strawberry.type
+class Box:
+    inside: str
+
+
+@strawberry.type
+class Shelf:
+    label: str
+
+    @strawberry.field
+    def box(self) -> Box:
+        return Box(inside=None if self.label == "b" else "x")  # type: ignore[arg-type]
+
+    @strawberry.field
+    def maybe_box(self) -> Box | None:
+        return Box(inside=None)  # type: ignore[arg-type]
+
+    @strawberry.field
+    def not_a_box(self) -> Box:
+        return "a box"  # type: ignore[return-value]
+
+    @strawberry.field
+    async def box_later(self) -> Box | None:
+        return Box(inside=self.label)
+
+    @strawberry.field
+    def loud(self) -> str:
+        return self.label.upper()
+
+    @strawberry.field
+    def where(self, info: strawberry.Info) -> str:
+        return f"{info.path.prev.key}/{info.field_name}/{info.python_name}"  # type: ignore[union-attr]
+
+    @strawberry.field
+    @staticmethod
+    def rooted(root: "Shelf") -> str:
+        return f"root {root.label}"
+
+    @strawberry.field
+    def parented(self, parent: strawberry.Parent["Shelf"]) -> str:
+        return f"parent {parent.label} of {self.label}"
+
+    @strawberry.field
+    async def later(self, info: strawberry.Info) -> list[Item]:
+        return [
+            Item(name=self.label, note=None, size=len(info.field_name), colour=Colour.RED, tags=[])
+        ]
+
+    @strawberry.field
+    def broken(self) -> str | None:
+        raise ValueError("No label today.")
+
+    @strawberry.field
+    def must(self) -> str:
+        return None  # type: ignore[return-value]
+
+    @strawberry.field(permission_classes=[Refused])
+    def secret(self) -> str:
+        return "hidden"
+
+    @strawberry.field
+    def repeated(self, times: int = 2) -> str:
+        return self.label * times
+
+
+@strawberry.type
+class ShelfQuery:
+    @strawberry.field
+    def shelves(self) -> list[Shelf]:
+        return [Shelf(label="a"), Shelf(label="b")]
+
+
+SHELF_QUERIES = [
+    "{ shelves { label loud where rooted parented later { name size } } }",
+    "{ shelves { broken } }",
+    "{ shelves { label must } }",
+    "{ shelves { secret } }",
+    "{ shelves { repeated(times: 3) r: repeated } }",
+    "{ shelves { label box { inside } } }",
+    "{ shelves { maybeBox { inside } boxLater { inside } } }",
+    "{ shelves { notABox { inside } } }",
+]
+
+
+@pytest.mark.parametrize("query", SHELF_QUERIES)
+async def test_resolvers_called_directly_answer_as_strawberrys_layers(query: str):
+    thinned = strawberry.Schema(query=ShelfQuery, execution_context_class=LeafExecutor)
+    resolve_directly(thinned)
+    stock = strawberry.Schema(query=ShelfQuery)
+
+    ours, theirs = await thinned.execute(query), await stock.execute(query)
+
+    assert ours.data == theirs.data
+    assert [e.formatted for e in ours.errors or []] == [e.formatted for e in theirs.errors or []]
+    if "later" in query:
+        assert ours.data == {
+            "shelves": [
+                {
+                    "label": label,
+                    "loud": label.upper(),
+                    "where": f"{index}/where/where",
+                    "rooted": f"root {label}",
+                    "parented": f"parent {label} of {label}",
+                    "later": [{"name": label, "size": 5}],
+                }
+                for index, label in enumerate("ab")
+            ]
+        }
+
+
+def test_only_resolvers_without_arguments_or_extensions_are_called_directly():
+    thinned = strawberry.Schema(query=ShelfQuery)
+    stock_resolvers = {
+        name: field.resolve
+        for name, field in thinned._schema.type_map["Shelf"].fields.items()  # type: ignore[attr-defined]
+    }
+    resolve_directly(thinned)
+
+    fields = thinned._schema.type_map["Shelf"].fields  # type: ignore[attr-defined]
+    replaced = {
+        name for name, field in fields.items() if field.resolve is not stock_resolvers[name]
+    }
+    assert replaced == {
+        *("loud", "where", "rooted", "parented", "later", "broken", "must"),
+        *("box", "maybeBox", "notABox", "boxLater"),
+    }

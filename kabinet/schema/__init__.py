@@ -13,6 +13,7 @@ from kabinet.schema.audit import AuditQuery
 from kabinet.schema.contacts import ContactsMutation
 from kabinet.schema.coverage import CoverageQuery
 from kabinet.schema.errors import GraphQLErrorCode
+from kabinet.schema.execution import resolve_directly
 from kabinet.schema.extensions import EXTENSIONS
 from kabinet.schema.labels import LabelsQuery
 from kabinet.schema.masking import KabinetSchema
@@ -74,7 +75,7 @@ class Subscription(RequestsSubscription):
 @functools.cache
 def build_schema() -> strawberry.Schema:
     """The schema, built once per process (Strawberry's relay fields cannot be built twice)."""
-    return KabinetSchema(
+    schema = KabinetSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -83,3 +84,5 @@ def build_schema() -> strawberry.Schema:
         execution_context_class=SharingExecutor,
         config=StrawberryConfig(relay_max_results=100, scalar_map={datetime: DateTime}),
     )
+    resolve_directly(schema)
+    return schema

@@ -11,26 +11,36 @@ default resolver, then the leaf type's output coercion, with graphql-core's erro
 null for a non-null field, a value the type cannot serialise) located and reported as
 graphql-core reports them. Every other field, and any operation run with middleware
 (an extension with a `resolve` hook), takes graphql-core's path unchanged.
+
+`resolve_directly` thins the resolvers of fields with a resolver but no arguments
+(`Request.policy`, `User.contacts`...): Strawberry calls each through six layers that
+convert arguments there are none of and apply field extensions there are none of;
+the field's resolve function then calls the resolver with what it asks for (its
+object, its parent or root, an `Info`) as Strawberry does. A field with arguments,
+permission classes or any other field extension keeps Strawberry's resolver.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import strawberry
 from graphql import (
     GraphQLField,
     GraphQLLeafType,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
     Undefined,
-    UndefinedType,
     is_leaf_type,
 )
-from graphql.execution.collect_fields import FieldDetailsList
-from graphql.pyutils import AwaitableOrValue, Path
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
+from strawberry.types.fields.resolver import StrawberryResolver
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,38 +88,192 @@ def _leaf(field: GraphQLField) -> Leaf | None:
     return known[1]
 
 
-class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's executor, answering plain leaf fields directly (see the module)."""
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One field of a selection set: its `Leaf` when it is a plain leaf field, else None
+    (graphql-core's own `execute_field`)."""
 
-    def execute_field(
+    response_name: str
+    field_details_list: FieldDetailsList
+    leaf: Leaf | None
+    field_name: str
+    field_type: GraphQLOutputType | None
+
+
+# What `_answer_leaf` returns when the value is awaitable: the field takes the usual path.
+_USUAL_PATH = object()
+
+
+class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's executor, answering plain leaf fields directly (see the module).
+
+    Each selection set is planned once per operation, when its first object is
+    executed: which of its fields are plain leaves. A leaf then costs a read and a
+    coercion, and a `Path` only when it fails; the other fields take graphql-core's
+    `execute_field`, and the awaited ones are gathered as graphql-core gathers them.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # By the identity of a grouped field set, kept alive with its plan.
+        self._plans: dict[int, tuple[GroupedFieldSet, list[Step]]] = {}
+
+    def _plan(self, parent_type: GraphQLObjectType, fields: GroupedFieldSet) -> list[Step]:
+        planned = self._plans.get(id(fields))
+        if planned is not None:
+            return planned[1]
+        plan = []
+        for response_name, field_details_list in fields.items():
+            node = field_details_list[0].node
+            field = self.schema.get_field(parent_type, node.name.value)
+            leaf = _leaf(field) if field is not None and not node.arguments else None
+            field_type = field.type if field is not None else None
+            plan.append(Step(response_name, field_details_list, leaf, node.name.value, field_type))
+        self._plans[id(fields)] = (fields, plan)
+        return plan
+
+    def execute_fields(
         self,
         parent_type: GraphQLObjectType,
-        source: Any,
-        field_details_list: FieldDetailsList,
-        path: Path,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: GroupedFieldSet,
         position_context: Any,
-    ) -> AwaitableOrValue[Any] | UndefinedType:
-        node = field_details_list[0].node
-        field = self.schema.get_field(parent_type, node.name.value)
-        leaf = _leaf(field) if field is not None and not node.arguments else None
-        if leaf is None or (self.middleware_manager and self.middleware_manager.middlewares):
-            return super().execute_field(
-                parent_type, source, field_details_list, path, position_context
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        if self.middleware_manager and self.middleware_manager.middlewares:
+            return super().execute_fields(
+                parent_type, source_value, path, grouped_field_set, position_context
             )
+        results: dict[str, Any] = {}
+        awaitable_fields: list[str] = []
+        is_awaitable = self.is_awaitable
+        try:
+            for step in self._plan(parent_type, grouped_field_set):
+                if step.leaf is not None:
+                    answer = self._answer_leaf(step, step.leaf, source_value, parent_type, path)
+                    if answer is not _USUAL_PATH:
+                        results[step.response_name] = answer
+                        continue
+                result = self.execute_field(
+                    parent_type,
+                    source_value,
+                    step.field_details_list,
+                    Path(path, step.response_name, parent_type.name),
+                    position_context,
+                )
+                if result is not Undefined:
+                    results[step.response_name] = result
+                    if is_awaitable(result):
+                        awaitable_fields.append(step.response_name)
+        except Exception:
+            if awaitable_fields:  # settled, as graphql-core settles them: they may fail too
+                self.settle_in_background([results[name] for name in awaitable_fields])
+            raise
+        if not awaitable_fields:
+            return results
+        return _awaited(results, awaitable_fields)
+
+    def complete_value(
+        self,
+        return_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> AwaitableOrValue[Any]:
+        """graphql-core's, with an object (most completed values: edges, nodes, cards)
+        sent straight to `complete_object_value` instead of through one generic
+        completion per type wrapper and five type tests. An object's completion is a
+        dict or an awaitable, never None, so a non-null wrapper has nothing to check."""
+        if result is not None and result is not Undefined and not isinstance(result, Exception):
+            nullable = return_type.of_type if type(return_type) is GraphQLNonNull else return_type
+            if type(nullable) is GraphQLObjectType:
+                return self.complete_object_value(
+                    nullable, field_details_list, info, path, result, position_context
+                )
+        return super().complete_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+
+    def _answer_leaf(
+        self, step: Step, leaf: Leaf, source: Any, parent_type: GraphQLObjectType, path: Path | None
+    ) -> Any:
+        """The leaf's completed value, its error handled as graphql-core handles it (a
+        non-null field's error raised on, located); `_USUAL_PATH` for an awaitable."""
         try:
             value = leaf.read(source, leaf.name)
             if value is None or value is Undefined:
                 if leaf.non_null:
-                    field_name = f"{parent_type}.{node.name.value}"
+                    field_name = f"{parent_type}.{step.field_name}"
                     raise TypeError(f"Cannot return null for non-nullable field {field_name}.")
                 return None
             if isinstance(value, Exception):
                 raise value
-            if self.is_awaitable(value):  # not a plain attribute after all: the usual path
-                return super().execute_field(
-                    parent_type, source, field_details_list, path, position_context
-                )
+            if self.is_awaitable(value):
+                return _USUAL_PATH
             return self.complete_leaf_value(leaf.leaf_type, value)
         except Exception as raw_error:
-            self.handle_field_error(raw_error, field.type, field_details_list, path)  # type: ignore[union-attr]
+            field_path = Path(path, step.response_name, parent_type.name)
+            self.handle_field_error(raw_error, step.field_type, step.field_details_list, field_path)  # type: ignore[arg-type]
             return None
+
+
+async def _awaited(results: dict[str, Any], awaitable_fields: list[str]) -> dict[str, Any]:
+    """``results`` with its awaitable fields awaited together, as graphql-core awaits them."""
+    if len(awaitable_fields) == 1:
+        (name,) = awaitable_fields
+        results[name] = await results[name]
+    else:
+        awaited = await gather_with_cancel(*(results[name] for name in awaitable_fields))
+        results.update(zip(awaitable_fields, awaited, strict=True))
+    return results
+
+
+def _direct_call(
+    resolver: StrawberryResolver[Any], field: StrawberryField, info_class: type[strawberry.Info]
+) -> Callable[..., Any]:
+    """The resolve function of a field without arguments: the resolver called with its
+    object, parent or root and `Info` as Strawberry's `get_arguments` passes them."""
+    function = resolver.wrapped_func
+    by_source = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p]
+    info_name = resolver.info_parameter.name if resolver.info_parameter else None
+    with_self = resolver.self_parameter is not None
+    if with_self and not by_source:  # methods, nearly all of them: no dict to build
+        if info_name is None:
+            return lambda source, _info: function(source)
+        return lambda source, info: function(
+            source, **{info_name: info_class(_raw_info=info, _field=field)}
+        )
+
+    def resolve(source: Any, info: GraphQLResolveInfo) -> Any:
+        kwargs: dict[str, Any] = dict.fromkeys(by_source, source)
+        if info_name is not None:
+            kwargs[info_name] = info_class(_raw_info=info, _field=field)
+        return function(source, **kwargs) if with_self else function(**kwargs)
+
+    return resolve
+
+
+def resolve_directly(schema: strawberry.Schema) -> None:
+    """Gives every query and mutation field whose resolver takes no arguments, with no
+    field extension (permission classes are one), a resolve function that calls the
+    resolver directly (see the module). A schema with exception handlers, which
+    Strawberry applies in its resolver layers, is left as it is."""
+    if schema.exception_handlers:
+        return
+    info_class = schema.config.info_class
+    subscription = schema._schema.subscription_type
+    for graphql_type in schema._schema.type_map.values():
+        if not isinstance(graphql_type, GraphQLObjectType) or graphql_type is subscription:
+            continue
+        for field in graphql_type.fields.values():
+            definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+            if (
+                isinstance(definition, StrawberryField)
+                and definition.base_resolver is not None
+                and not definition.extensions
+                and not definition.arguments
+                and not field.args
+            ):
+                field.resolve = _direct_call(definition.base_resolver, definition, info_class)

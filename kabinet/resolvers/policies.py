@@ -172,7 +172,7 @@ async def linked_each(
     cards whole (its own, or staff) settles its active card: a partial view would drop it."""
     own = next((phones for user, phones in accounts if viewer and user.id == viewer.id), None)
     every_phone = {phone for _, phones in accounts for phone in phones}
-    found = []
+    found: list[PolicyDocument] = []
     if every_phone:
         scope = await readable(viewer, own)
         found = await find_all(PolicyDocument, within(scope, linked_through(every_phone)))

@@ -63,8 +63,8 @@ class Loaders:
     # The API's view of each card read (`kabinet.schema.policies.card_view`), with the
     # document it shows: a page of requests names the same few cards, each built once.
     card_views: dict[CardViewKey, tuple[PolicyDocument, "Policy"]] = field(default_factory=dict)
-    # `node(id:)` lookups, per area and viewer (an operation has one): one query for all,
-    # within the area's read scope.
+    # What a viewer (an operation has one) reads of an area, within the area's read scope:
+    # `node(id:)` lookups, and each account's contacts and cards; one query for all.
     _by_viewer: dict[tuple[str, PydanticObjectId | None], DataLoader[Any, Any]] = field(
         default_factory=dict
     )

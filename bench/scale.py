@@ -39,7 +39,6 @@ from bench.server import ROOT, Server, bench_server, free_port, kabinet_free_env
 from bench.write_path import CREATE
 from kabinet.db import EMBEDDED_FILE
 from kabinet.documents import OutboxMessageDocument, OutboxStatus
-from kabinet.resolvers.policy_import import COLUMNS
 
 VAR = ROOT / "var"
 DATABASE = "kabinet"  # KABINET_DATABASE's default, which the bench's server keeps
@@ -351,20 +350,24 @@ def write_registry(directory: Path, rows: int, unlinked: int) -> tuple[Path, str
     them (at most ``unlinked``) the unlinked cards again, the rest new cards; and the
     report line the import must print."""
     updated = min(rows // 2, unlinked)
+
+    def csv_row(n: int) -> dict[str, object]:
+        again = n < updated
+        row = registry_row(
+            scale_seed.unlinked_card_number(n) if again else f"UA-I-{n:06d}",
+            scale_seed.unlinked_phone(n) if again else f"+38063{n:07d}",
+            "self",
+            scale_seed.full_name(n),
+        )
+        return {**row, "phones": ";".join(row["phones"])}  # type: ignore[arg-type]
+
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"scale-import-{rows}.csv"
     with path.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.DictWriter(out, COLUMNS)
+        # The columns are the row's (the reader takes them in any order, by header).
+        writer = csv.DictWriter(out, list(csv_row(0)))
         writer.writeheader()
-        for n in range(rows):
-            again = n < updated
-            row = registry_row(
-                scale_seed.unlinked_card_number(n) if again else f"UA-I-{n:06d}",
-                scale_seed.unlinked_phone(n) if again else f"+38063{n:07d}",
-                "self",
-                scale_seed.full_name(n),
-            )
-            writer.writerow({**row, "phones": ";".join(row["phones"])})  # type: ignore[arg-type]
+        writer.writerows(csv_row(n) for n in range(rows))
     return path, f"created {rows - updated}, updated {updated}"
 
 

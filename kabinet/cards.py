@@ -8,7 +8,6 @@ code by segno; nothing is fetched at run time.
 import asyncio
 import html
 import io
-from datetime import date
 from pathlib import Path
 from string import Template
 
@@ -22,7 +21,7 @@ from kabinet.auth import rate_limit
 from kabinet.auth.context import Caller
 from kabinet.clock import now
 from kabinet.documents import PolicyDocument
-from kabinet.i18n import N_, Locale, Wait, negotiate_locale, translate
+from kabinet.i18n import N_, Locale, Wait, negotiate_locale, translate, written_day
 from kabinet.resolvers import cards
 from kabinet.resolvers.files import (
     Download,
@@ -49,11 +48,6 @@ def verify_url(public_url: str, token: str) -> str:
     return f"{public_url.rstrip('/')}/verify-card/{token}"
 
 
-def day(value: date) -> str:
-    """A date as cards print it in both languages: 31.12.2026."""
-    return value.strftime("%d.%m.%Y")
-
-
 def render_card_pdf(policy: PolicyDocument, *, link: str, phone: str, locale: Locale) -> bytes:
     """One page: the insured person, number, programme, validity, the contact centre's
     phone, and a QR code holding ``link``."""
@@ -64,13 +58,16 @@ def render_card_pdf(policy: PolicyDocument, *, link: str, phone: str, locale: Lo
     person = policy.insured_person
     lines = [
         (text(N_("card.insured_person")), person.full_name),
-        (text(N_("card.birth_date")), day(person.birth_date) if person.birth_date else "—"),
+        (
+            text(N_("card.birth_date")),
+            written_day(person.birth_date, locale) if person.birth_date else "—",
+        ),
         (text(N_("card.number")), policy.number),
         (text(N_("card.programme")), policy.program),
         (text(N_("card.insurer")), policy.insurer),
         (
             text(N_("card.validity")),
-            text(N_("card.validity_range"), start=day(policy.valid_from), end=day(policy.valid_to)),
+            text(N_("card.validity_range"), start=policy.valid_from, end=policy.valid_to),
         ),
     ]
     pdf = FPDF(orientation="landscape", unit="mm", format=PAGE_SIZE_MM)
@@ -143,7 +140,7 @@ def render_verify_page(verification: cards.Verification, locale: Locale) -> str:
             (text(N_("verify.birth_year")), str(birth.year) if birth else "—"),
         )
         facts = "<dl>" + "".join(f"<dt>{dt}</dt><dd>{dd}</dd>" for dt, dd in rows) + "</dl>"
-    return _page(locale, verdict=text(key, day=day(now().date())), style=style, facts=facts)
+    return _page(locale, verdict=text(key, day=now().date()), style=style, facts=facts)
 
 
 def _page(locale: Locale, *, verdict: str, style: str, facts: str = "") -> str:

@@ -13,14 +13,17 @@ how to add or change a message.
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from functools import cache
 from io import BytesIO
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 from babel.support import Translations
 
 
@@ -32,6 +35,10 @@ class Locale(StrEnum):
 DEFAULT_LOCALE = Locale.UK
 DOMAIN = "kabinet"
 CATALOGUES = Path(__file__).parent / "locale"
+# Where the company and its members are: a moment in a message reads as their clock shows.
+READERS_ZONE = ZoneInfo("Europe/Kyiv")
+# An amount of money: kopecks always, thousands grouped as the language groups them.
+MONEY_FORMAT = "#,##0.00"
 
 
 def catalogue_path(locale: Locale) -> Path:
@@ -113,12 +120,24 @@ class Wait(Phrase):
         return f"{words} {translate('wait.minutes', locale, count=minutes)}"
 
 
-def _worded(value: object, locale: Locale) -> object:
-    """A parameter as the reader's language writes it: phrases worded, days by Babel."""
+def written_day(value: date, locale: Locale) -> str:
+    """A day as ``locale`` writes it in full, by Babel: "30 вересня 2026 р.", "September
+    30, 2026"."""
+    return format_date(value, format="long", locale=locale.value)
+
+
+def parameter_text(value: object, locale: Locale) -> object:
+    """A message parameter as the reader's language writes it, by Babel: phrases worded, money
+    (a `Decimal`) with the language's separators ("100 000,00", "100,000.00"), days in
+    full (`written_day`), moments as a day and a time in Kyiv."""
     if isinstance(value, Phrase):
         return value.worded(locale)
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return format_date(value, format="long", locale=locale.value)
+    if isinstance(value, Decimal):
+        return format_decimal(value, format=MONEY_FORMAT, locale=locale.value)
+    if isinstance(value, datetime):
+        return format_datetime(value, format="medium", tzinfo=READERS_ZONE, locale=locale.value)
+    if isinstance(value, date):
+        return written_day(value, locale)
     return value
 
 
@@ -132,7 +151,7 @@ def translate(key: str, locale: Locale, **params: object) -> str:
         text = compiled.translations.ngettext(key, key, params[count])
     else:
         text = compiled.translations.gettext(key)
-    return text.format(**{name: _worded(value, locale) for name, value in params.items()})
+    return text.format(**{name: parameter_text(value, locale) for name, value in params.items()})
 
 
 def negotiate_locale(accept_language: str | None) -> Locale:

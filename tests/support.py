@@ -4,6 +4,7 @@ import asyncio
 import json
 import re
 import socket
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -219,6 +220,9 @@ class CommandLog(CommandListener):
 
     def __init__(self) -> None:
         self.commands: list[tuple[str, object, str]] = []
+        # The task that sent each of `commands` (its id): two processes' tasks of one name
+        # (each app runs its own background tasks) are told apart by it.
+        self.senders: list[int] = []
         # (collection, projection) of every find that asked for some fields only
         self.projections: list[tuple[object, object]] = []
         # Every command that selects documents, whole (tests/test_query_plans.py explains them)
@@ -233,6 +237,7 @@ class CommandLog(CommandListener):
                 task.get_name() if task else "",
             )
         )
+        self.senders.append(id(task))
         if event.command_name == "find" and event.command.get("projection"):
             self.projections.append((event.command["find"], event.command["projection"]))
         if event.command_name in self.SELECTING:
@@ -245,6 +250,30 @@ class CommandLog(CommandListener):
             for name, collection, task in self.commands[start:]
             if task not in self.BACKGROUND
         ]
+
+    def rounds(self, task_name: str, command: tuple[str, str], since: int) -> Counter[int]:
+        """How many times each task named ``task_name`` sent ``command`` (its name and its
+        collection) since ``since`` (a length of ``commands``), by task: the rounds of a
+        background task's periodic work, one count per process."""
+        sent = zip(self.commands[since:], self.senders[since:], strict=True)
+        return Counter(
+            sender
+            for (name, collection, task), sender in sent
+            if task == task_name and (name, collection) == command
+        )
+
+    async def until_rounds(
+        self, task_name: str, command: tuple[str, str], *, since: int, rounds: int, tasks: int = 1
+    ) -> None:
+        """Wait until ``tasks`` tasks named ``task_name`` (in as many processes) have each
+        sent ``command`` ``rounds`` times since ``since``: time observed passing, in rounds
+        of their work, rather than slept."""
+
+        async def done() -> bool:
+            counts = self.rounds(task_name, command, since)
+            return sum(count >= rounds for count in counts.values()) >= tasks
+
+        await eventually(done)
 
     def succeeded(self, event: CommandSucceededEvent) -> None:
         pass

@@ -132,7 +132,7 @@ async def test_the_queue_sorts_by_due_time_and_filters_the_overdue(api: Api, mai
 
 
 async def test_turning_overdue_is_announced_once_by_one_of_two_processes(
-    api: Api, mailbox: Mailbox, settings: Settings, database: Database
+    api: Api, mailbox: Mailbox, settings: Settings, database: Database, command_log: CommandLog
 ):
     member = await customer(api, mailbox)
     operator = await staff_token(api, "operator@example.com", "operator")
@@ -150,8 +150,12 @@ async def test_turning_overdue_is_announced_once_by_one_of_two_processes(
                 "assigneeChanged": False,
                 "request": {"number": filed["number"], "status": "SUBMITTED", "overdue": True},
             }
-            # Both processes keep looking, twenty times a second each.
-            await asyncio.sleep(0.5)
+            # Both processes keep looking (twenty times a second each): each looks again
+            # three times, finding nothing left to announce.
+            looked = len(command_log.commands)
+            await command_log.until_rounds(
+                "overdue-announcements", ("find", "requests"), since=looked, rounds=3, tasks=2
+            )
             # The next event is the operator's change, not a second announcement, and the
             # member heard of the change only.
             await change_status(api, operator, filed["id"], "IN_PROGRESS")

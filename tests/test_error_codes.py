@@ -176,6 +176,18 @@ def test_the_api_guide_explains_every_graphql_error_code(project_root: Path):
     assert [code for code in GraphQLErrorCode if f"`{code}`" not in guide] == []
 
 
+def test_the_api_guides_error_table_has_a_row_for_every_graphql_error_code(project_root: Path):
+    """Section 7's table is where a client looks up an `extensions.code`: each code has a
+    row there, even one explained at length in another section."""
+    guide = (project_root / "docs" / "api-guide.md").read_text(encoding="utf-8")
+    errors = guide.split("\n## 7. Errors\n")[1].split("\n## 8.")[0]
+    first_cells = [line.split("|")[1] for line in errors.splitlines() if line.startswith("| `")]
+
+    assert [
+        code for code in GraphQLErrorCode if not any(f"`{code}`" in c for c in first_cells)
+    ] == []
+
+
 def _is_text(node: ast.expr) -> bool:
     return isinstance(node, ast.JoinedStr) or (
         isinstance(node, ast.Constant) and isinstance(node.value, str)

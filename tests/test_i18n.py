@@ -2,7 +2,8 @@
 
 import re
 import string
-from datetime import date
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
 
@@ -21,10 +22,14 @@ from kabinet.i18n import (
     catalogue_path,
     message_keys,
     negotiate_locale,
+    parameter_text,
     translate,
+    written_day,
 )
 from kabinet.labels import STATUS_LABELS
 from kabinet.notify.templates import confirmation_email, contact_code_email
+from kabinet.resolvers.errors import FieldErrorCode
+from kabinet.resolvers.validation import Checked
 
 # The calls whose arguments are message keys, as Babel's extraction keywords (the
 # argument's position): `translate` and `N_` (a key chosen at run time) and the
@@ -318,6 +323,44 @@ def test_dates_are_written_the_way_the_language_writes_them():
         key, Locale.UK, **policy
     )
     assert "(March 1, 2026 – February 28, 2027)" in translate(key, Locale.EN, **policy)
+
+
+def test_days_and_moments_are_written_by_babel_for_the_language():
+    day = date(2026, 9, 30)
+    moment = datetime(2026, 9, 30, 14, 5, tzinfo=UTC)  # 17:05 in Kyiv (summer time)
+
+    assert written_day(day, Locale.UK) == "30 вересня 2026\u202fр."
+    assert written_day(day, Locale.EN) == "September 30, 2026"
+    assert parameter_text(day, Locale.UK) == written_day(day, Locale.UK)
+    assert parameter_text(moment, Locale.UK) == "30 вер. 2026\u202fр., 17:05:00"
+    assert parameter_text(moment, Locale.EN) == "Sep 30, 2026, 5:05:00\u202fPM"
+
+
+@pytest.mark.parametrize(
+    ("amount", "uk", "en"),
+    [
+        (Decimal(100000), "100\xa0000,00", "100,000.00"),
+        (Decimal("1234567.5"), "1\xa0234\xa0567,50", "1,234,567.50"),
+        (Decimal("999.99"), "999,99", "999.99"),
+    ],
+)
+def test_amounts_are_written_with_the_languages_separators(amount: Decimal, uk: str, en: str):
+    assert (parameter_text(amount, Locale.UK), parameter_text(amount, Locale.EN)) == (uk, en)
+
+
+def test_the_maximum_an_amount_exceeds_reads_as_the_language_writes_money():
+    checked = Checked()
+    above = FieldErrorCode.AMOUNT_ABOVE_MAXIMUM
+
+    checked.amount("150000", "amount", maximum=Decimal(100000), above=above)
+
+    (problem,) = checked.problems
+    assert translate(problem.key, Locale.UK, **problem.params) == (
+        "Сума не може перевищувати 100\xa0000,00."
+    )
+    assert translate(problem.key, Locale.EN, **problem.params) == (
+        "The amount cannot be more than 100,000.00."
+    )
 
 
 @pytest.mark.parametrize("message", list(catalogue())[1:], ids=key_of)

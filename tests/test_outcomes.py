@@ -3,6 +3,7 @@ change that needs it, in one update; the member reads it, nobody else's; bad inp
 refused, localised, and changes nothing."""
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -640,7 +641,7 @@ async def test_a_bad_reimbursement_decision_is_refused_and_writes_nothing(
         (f"outcome.reimbursement.{field}", code)
     ]
     key = f"field.{code.lower()}"
-    expected = translate(key, locale, maximum="1000.00")
+    expected = translate(key, locale, maximum=Decimal(1000))
     assert refused["fields"][0]["message"] == expected
     assert await stored(request_id) == before
 

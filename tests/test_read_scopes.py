@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 
 from kabinet.clock import now
-from kabinet.documents import ContactDocument, PolicyDocument, RequestDocument
+from kabinet.documents import ContactDocument, PolicyDocument, RequestDocument, UserDocument
+from kabinet.resolvers.requests.reading import may_read, readable
 from kabinet.resolvers.scopes import NOTHING, within
 from tests.operations import (
     ADD_COMMENT,
@@ -21,8 +22,8 @@ from tests.operations import (
     UPDATE_POLICY_PHONES,
 )
 from tests.policies import PHONE, staff_token
-from tests.requests_support import PDF, VALID_IBAN, customer, multipart
-from tests.support import Api, Mailbox, bearer_path
+from tests.requests_support import PDF, VALID_IBAN, callback, customer, multipart
+from tests.support import PASSWORD, Api, Mailbox, bearer_path
 
 OTHER_PHONE = "+380501112233"
 NODE = """
@@ -186,6 +187,64 @@ async def test_a_customer_reads_only_their_own_contacts_and_staff_read_any(api: 
     assert await ContactDocument.find({"value": PHONE}).count() == 1
 
 
+async def test_the_live_events_test_of_a_request_agrees_with_the_requests_scope(
+    api: Api, world: World
+):
+    """`may_read` decides which live events reach a subscriber; `readable` which requests
+    every query reads: for each caller, both pick the same requests."""
+    await callback(api, world.taras)
+    every = await RequestDocument.find_all().to_list()
+    users = {user.email.split("@")[0]: user for user in await UserDocument.find_all().to_list()}
+    owned_by = {name: {r.id for r in every if r.user_id == users[name].id} for name in users}
+    expected = {
+        "olena": owned_by["olena"],
+        "taras": owned_by["taras"],
+        "operator": {r.id for r in every},
+        "admin": {r.id for r in every},
+    }
+
+    for name, readers in expected.items():
+        caller = users[name]
+        queried = {r.id for r in await RequestDocument.find(within(readable(caller), {})).to_list()}
+        assert {r.id for r in every if may_read(caller, r)} == queried == readers, name
+    assert not any(may_read(None, r) for r in every)
+    assert len(owned_by["olena"]) == len(owned_by["taras"]) == 1
+
+
+SIGNED_IN_ACCOUNT = """
+mutation($input: LoginInput!) {
+  login(input: $input) {
+    ... on AuthSuccess {
+      token
+      user { contacts { id } policies { id } activePolicy { id } requests { totalCount } }
+    }
+  }
+}
+"""
+
+
+async def test_an_account_read_by_a_caller_not_signed_in_shows_none_of_its_data(
+    api: Api, world: World
+):
+    """The account a login answers is read by the request's caller, who is not signed in:
+    its contacts and cards, like its requests, are outside that caller's scope; and a
+    view that sees none of the cards leaves the chosen card as it is."""
+    credentials = {"input": {"email": "olena@example.com", "password": PASSWORD}}
+
+    signed_in = (await api.data(SIGNED_IN_ACCOUNT, credentials))["login"]
+
+    assert signed_in["user"] == {
+        "contacts": [],
+        "policies": [],
+        "activePolicy": None,
+        "requests": {"totalCount": 0},
+    }
+    stored = await UserDocument.find_one({"email": "olena@example.com"})
+    assert stored.active_policy_id == (await PolicyDocument.find_one({"number": "UA-1"})).id
+    own = (await api.data(OWN, token=signed_in["token"]))["me"]
+    assert own == {"contacts": [{"id": world.contact_id}], "policies": [{"id": world.card_id}]}
+
+
 async def test_only_administrators_read_security_events(api: Api, world: World):
     for reader in (world.olena, world.taras, world.operator):
         assert await node(api, world.event_id, reader) is None
@@ -210,3 +269,5 @@ def test_a_scope_with_an_operator_narrows_a_query_with_the_same_one():
 
     assert within(cards, search) == {"$and": [search, cards]}
     assert within(cards, {"_id": 1}) == {"_id": 1, **cards}
+    # A customer's linked cards: the query is the scope, stated once.
+    assert within(cards, dict(cards)) == cards

@@ -78,13 +78,16 @@ async def list_contacts(user_id: PydanticObjectId) -> list[ContactDocument]:
     return await find_all(ContactDocument, {"user_id": user_id}, sort="created_at")
 
 
-async def list_contacts_of(user_ids: Sequence[PydanticObjectId]) -> list[ContactDocument]:
-    """The contacts of every account in ``user_ids``, oldest first: one query. One account
-    (`me`) is an equality, which both engines serve from `user_value`; several are a `$in`,
-    which MongoDB serves from it and the embedded engine answers by reading `contacts`."""
-    if len(user_ids) == 1:
-        return await list_contacts(user_ids[0])
-    return await find_all(ContactDocument, {"user_id": {"$in": list(user_ids)}}, sort="created_at")
+async def list_contacts_of(
+    viewer: UserDocument | None, user_ids: Sequence[PydanticObjectId]
+) -> list[ContactDocument]:
+    """The contacts ``viewer`` may read (`readable`) of every account in ``user_ids``,
+    oldest first: one query. One account (`me`) is an equality, which both engines serve
+    from `user_value`; several are a `$in`, which MongoDB serves from it and the embedded
+    engine answers by reading `contacts`."""
+    accounts = user_ids[0] if len(user_ids) == 1 else {"$in": list(user_ids)}
+    query = within(readable(viewer), {"user_id": accounts})
+    return await find_all(ContactDocument, query, sort="created_at")
 
 
 def primary_ids(contacts: list[ContactDocument]) -> set[PydanticObjectId | None]:

@@ -110,9 +110,9 @@ def guardian_sees(today: date) -> Filter:
     }
 
 
-def linked_through(phones: Sequence[str]) -> Filter:
-    """The cards ``phones`` link today."""
-    return {"phones": {"$in": list(phones)}, **guardian_sees(now().date())}
+def linked_through(phones: Iterable[str]) -> Filter:
+    """The cards ``phones`` link today; the same filter for the same phones in any order."""
+    return {"phones": {"$in": sorted(set(phones))}, **guardian_sees(now().date())}
 
 
 async def readable(user: UserDocument | None, phones: Sequence[str] | None = None) -> Filter | None:
@@ -158,24 +158,30 @@ async def link_policies(*, user: UserDocument) -> list[PolicyDocument]:
     return (await linked(user=user)).policies
 
 
-async def linked(*, user: UserDocument, phones: list[str] | None = None) -> Linked:
-    """The account's cards; ``phones`` are its verified phones when the caller has them
-    already (the GraphQL loaders read the contacts once for `contacts` and for this)."""
-    if phones is None:
-        phones = await verified_phones(user.id)
-    (one,) = await linked_each([(user, phones)])
+async def linked(*, user: UserDocument) -> Linked:
+    """The account's own cards, as it reads them itself."""
+    (one,) = await linked_each(user, [(user, await verified_phones(user.id))])
     return one
 
 
-async def linked_each(accounts: Sequence[tuple[UserDocument, list[str]]]) -> list[Linked]:
-    """Each account's cards, given its verified phones: one query for all the accounts."""
-    every_phone = sorted({phone for _, phones in accounts for phone in phones})
-    found = await find_all(PolicyDocument, linked_through(every_phone)) if every_phone else []
+async def linked_each(
+    viewer: UserDocument | None, accounts: Sequence[tuple[UserDocument, list[str]]]
+) -> list[Linked]:
+    """Each account's cards, given its verified phones, among those ``viewer`` may read
+    (`readable`): one query for all the accounts. Only a viewer who reads an account's
+    cards whole (its own, or staff) settles its active card: a partial view would drop it."""
+    own = next((phones for user, phones in accounts if viewer and user.id == viewer.id), None)
+    every_phone = {phone for _, phones in accounts for phone in phones}
+    found: list[PolicyDocument] = []
+    if every_phone:
+        scope = await readable(viewer, own)
+        found = await find_all(PolicyDocument, within(scope, linked_through(every_phone)))
     found.sort(key=lambda p: (_RELATIONSHIP_ORDER.index(p.relationship), p.number))
     each = []
     for user, phones in accounts:
         cards = [policy for policy in found if not set(policy.phones).isdisjoint(phones)]
-        active = await _reconcile_active(user, cards)
+        whole = viewer is not None and (viewer.is_staff or viewer.id == user.id)
+        active = await _reconcile_active(user, cards) if whole else None
         each.append(Linked(policies=cards, active=active, has_verified_phone=bool(phones)))
     return each
 

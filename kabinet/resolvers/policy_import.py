@@ -31,22 +31,6 @@ from kabinet.resolvers.registry_import import (
 )
 from kabinet.resolvers.validation import Checked, parse_phone
 
-# The registry's columns in docs/policy-import.md's order (the benchmark writes its
-# registry with them; the reader takes any order by header).
-COLUMNS = (
-    "number",
-    "insurer",
-    "program",
-    "status",
-    "valid_from",
-    "valid_to",
-    "insured_full_name",
-    "insured_birth_date",
-    "phones",
-    "relationship",
-    "coverage_notes",
-    "guardian_access_until",
-)
 _NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/.-]{0,39}$")
 # A JSON registry may be an object: the cards under `policies`, programmes beside them.
 PROGRAMMES = "programmes"

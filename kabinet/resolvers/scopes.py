@@ -15,14 +15,15 @@ NOTHING: Filter = {"_id": {"$in": []}}
 
 def within(scope: Filter | None, query: Filter) -> Filter:
     """``query`` narrowed to ``scope`` (``None``: nothing is readable). A query that asks
-    for another value of a field the scope fixes matches nothing; when both have an
-    operator (`$or`: the cards' guardian cut-off), both must hold."""
+    for another value of a field the scope fixes matches nothing; when both have another
+    operator (`$or`: the cards' guardian cut-off), both must hold. A condition both state
+    alike is stated once (a customer's linked cards: the scope is the query)."""
     if scope is None:
         return dict(NOTHING)
-    fields = [key for key in scope if not key.startswith("$")]
-    if any(key in query and query[key] != scope[key] for key in fields):
+    differing = [key for key in scope if key in query and query[key] != scope[key]]
+    if any(not key.startswith("$") for key in differing):
         return dict(NOTHING)
-    if any(key in query for key in scope if key.startswith("$")):
+    if differing:
         return {"$and": [query, scope]}
     return {**query, **scope}
 

@@ -112,7 +112,7 @@ class Checked:
         except InvalidOperation:
             amount = None
         if amount is not None and amount > maximum and above is not None:
-            self.fail(path, above, maximum=f"{maximum:.2f}")
+            self.fail(path, above, maximum=maximum)  # worded by the message's language
             return None
         if amount is None or not Decimal(0) < amount <= maximum:
             self.fail(path, FieldErrorCode.AMOUNT_INVALID)

@@ -56,15 +56,15 @@ class Contact(relay.Node):
     ) -> list[Self | None]:
         """The contacts the caller may read (`contacts.readable`): their own, any for staff.
         Whether each is primary depends on its account's other contacts."""
-        loaders = info.context.loaders
+        loaders, viewer = info.context.loaders, info.context.caller.user
         ids = list(node_ids)
         wanted = [oid for node_id in ids if (oid := object_id(node_id))]
-        loaded = await loaders.readable_contacts(info.context.caller.user).load_many(wanted)
+        loaded = await loaders.readable_contacts(viewer).load_many(wanted)
         found = {str(contact.id): contact for contact in loaded if contact}
         owners = list({contact.user_id: None for contact in found.values()})
         primary = {
             contact_id
-            for own in await loaders.contacts.load_many(owners)
+            for own in await loaders.contacts_of(viewer).load_many(owners)
             for contact_id in contacts.primary_ids(own)
         }
         return [

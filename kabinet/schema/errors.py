@@ -106,7 +106,9 @@ publish(
         FieldErrorCode.CURRENCY_INVALID: "Not one of the accepted currencies.",
         FieldErrorCode.SERVICE_DATE_IN_FUTURE: "A service date in the future.",
         FieldErrorCode.SERVICE_DATE_OUTSIDE_POLICY: "A service date outside the card's validity.",
-        FieldErrorCode.IBAN_INVALID: "Not a Ukrainian IBAN (UA and 27 digits).",
+        FieldErrorCode.IBAN_INVALID: "Not a Ukrainian IBAN in the IBAN registry's format: "
+        "`UA`, two check digits, a six-digit bank code, then 19 letters or digits (29 "
+        "characters; spaces, dashes and dots ignored).",
         FieldErrorCode.IBAN_CHECKSUM_INVALID: "A Ukrainian IBAN whose check digits fail.",
         FieldErrorCode.PHONE_REQUIRED: "No phone given, and the account has no confirmed one.",
         FieldErrorCode.SCHEDULED_AT_REQUIRED: "`SCHEDULED` needs a future `scheduledAt`.",

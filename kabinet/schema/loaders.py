@@ -1,7 +1,7 @@
 """Per-request DataLoaders, so that a field asked for many times costs one database round."""
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,9 +31,11 @@ async def _load_users(ids: Sequence[PydanticObjectId]) -> list[UserDocument | No
     return [found.get(user_id) for user_id in ids]
 
 
-async def _load_contacts(user_ids: Sequence[PydanticObjectId]) -> list[list[ContactDocument]]:
+async def _load_contacts(
+    viewer: UserDocument | None, user_ids: Sequence[PydanticObjectId]
+) -> list[list[ContactDocument]]:
     each: dict[PydanticObjectId, list[ContactDocument]] = {user_id: [] for user_id in user_ids}
-    for contact in await contacts.list_contacts_of(user_ids):
+    for contact in await contacts.list_contacts_of(viewer, user_ids):
         each[contact.user_id].append(contact)
     return [each[user_id] for user_id in user_ids]
 
@@ -43,10 +45,6 @@ class Loaders:
     # A page of requests names each applicant once: one query for all of them.
     user: DataLoader[PydanticObjectId, UserDocument | None] = field(
         default_factory=lambda: DataLoader(_load_users)
-    )
-    # An account's contacts feed `contacts` and, through its confirmed phones, `linked`.
-    contacts: DataLoader[PydanticObjectId, list[ContactDocument]] = field(
-        default_factory=lambda: DataLoader(_load_contacts)
     )
     # Cards' programmes and usage (`Policy.coverage`, `coverageCheck`): one query each for
     # every card of the operation. Not cached: a subscription is one operation, and each
@@ -62,39 +60,51 @@ class Loaders:
     provider: DataLoader[PydanticObjectId, ProviderDocument | None] = field(
         default_factory=lambda: DataLoader(providers.find_providers_by_id)
     )
-    # An account's cards feed `policies`, `activePolicy` and `policyLookup`: linked once.
-    linked: DataLoader[UserDocument, policies.Linked] = field(init=False)
     # The API's view of each card read (`kabinet.schema.policies.card_view`), with the
     # document it shows: a page of requests names the same few cards, each built once.
     card_views: dict[CardViewKey, tuple[PolicyDocument, "Policy"]] = field(default_factory=dict)
-    # `node(id:)` lookups, per area and viewer (an operation has one): one query for all,
-    # within the area's read scope.
+    # What a viewer (an operation has one) reads of an area, within the area's read scope:
+    # `node(id:)` lookups, and each account's contacts and cards; one query for all.
     _by_viewer: dict[tuple[str, PydanticObjectId | None], DataLoader[Any, Any]] = field(
         default_factory=dict
     )
-
-    def __post_init__(self) -> None:
-        self.linked = DataLoader(self._load_linked, cache_key_fn=lambda user: user.id)
-
-    async def _load_linked(self, users: Sequence[UserDocument]) -> list[policies.Linked]:
-        each_contacts = await self.contacts.load_many([user.id for user in users])  # type: ignore[misc]
-        return await policies.linked_each(
-            [
-                (user, policies.verified_phones_among(own))
-                for user, own in zip(users, each_contacts, strict=True)
-            ]
-        )
 
     def _per_viewer[K, V](
         self,
         area: str,
         viewer: UserDocument | None,
         load: Callable[[list[K]], Awaitable[list[V]]],
+        cache_key_fn: Callable[[K], Hashable] | None = None,
     ) -> DataLoader[K, V]:
         key = (area, viewer.id if viewer else None)
         if (loader := self._by_viewer.get(key)) is None:
-            loader = self._by_viewer[key] = DataLoader(load)
+            loader = self._by_viewer[key] = DataLoader(load, cache_key_fn=cache_key_fn)
         return loader
+
+    def contacts_of(
+        self, viewer: UserDocument | None
+    ) -> DataLoader[PydanticObjectId, list[ContactDocument]]:
+        """Each account's contacts ``viewer`` may read, by account id: they feed `contacts`
+        and, through the confirmed phones, `linked_of`."""
+        return self._per_viewer(
+            "account-contacts", viewer, lambda user_ids: _load_contacts(viewer, user_ids)
+        )
+
+    def linked_of(self, viewer: UserDocument | None) -> DataLoader[UserDocument, policies.Linked]:
+        """Each account's cards ``viewer`` may read, by account: they feed `policies`,
+        `activePolicy` and `policyLookup`, linked once."""
+
+        async def load(users: list[UserDocument]) -> list[policies.Linked]:
+            each_contacts = await self.contacts_of(viewer).load_many([user.id for user in users])  # type: ignore[misc]
+            return await policies.linked_each(
+                viewer,
+                [
+                    (user, policies.verified_phones_among(own))
+                    for user, own in zip(users, each_contacts, strict=True)
+                ],
+            )
+
+        return self._per_viewer("linked-cards", viewer, load, cache_key_fn=lambda user: user.id)
 
     def readable_requests(
         self, viewer: UserDocument | None
@@ -111,7 +121,7 @@ class Loaders:
         async def load(ids: list[PydanticObjectId]) -> list[PolicyDocument | None]:
             phones = None
             if viewer is not None and not viewer.is_staff:
-                own = await self.contacts.load(viewer.id)  # type: ignore[arg-type]
+                own = await self.contacts_of(viewer).load(viewer.id)  # type: ignore[arg-type]
                 phones = policies.verified_phones_among(own)
             return await policies.find_cards(viewer, ids, phones)
 
@@ -129,10 +139,10 @@ class Loaders:
         """The security events ``viewer`` may read, by id."""
         return self._per_viewer("events", viewer, lambda ids: audit.find_events(viewer, ids))
 
-    async def cards_read_for(self, owner: UserDocument) -> None:
-        """Wait until ``owner``'s own cards are read, if this operation is reading them;
-        a failed read is reported by the field that asked for it, not here."""
-        if (pending := self.linked.cache_map.get(owner)) is not None:
+    async def cards_read_for(self, viewer: UserDocument | None, owner: UserDocument) -> None:
+        """Wait until ``owner``'s cards are read for ``viewer``, if this operation is reading
+        them; a failed read is reported by the field that asked for it, not here."""
+        if (pending := self.linked_of(viewer).cache_map.get(owner)) is not None:
             await asyncio.wait([pending])
 
     def card_of_request(
@@ -143,7 +153,8 @@ class Loaders:
         one of them: then it is returned at once, with no read and nothing to await, so a
         page of twenty requests does not become twenty awaited fields. Else it is read
         within `policies.request_cards_readable`: none for a grown child's card."""
-        pending = self.linked.cache_map.get(viewer) if viewer and viewer.id == owner_id else None
+        own = viewer is not None and viewer.id == owner_id
+        pending = self.linked_of(viewer).cache_map.get(viewer) if own else None
         settled = pending is not None and pending.done() and not pending.exception()
         if settled and (card := pending.result().by_id.get(policy_id)):
             return card

@@ -1,6 +1,6 @@
 """The account as the API shows it: `User`, with each area's data behind lazy references."""
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Self
 
@@ -10,7 +10,7 @@ from strawberry import relay
 
 from kabinet.auth.sessions import list_sessions
 from kabinet.documents import AddressKind, SessionDocument, UserDocument
-from kabinet.resolvers import contacts
+from kabinet.resolvers import contacts, policies
 from kabinet.schema.context import Info
 from kabinet.schema.enums import Locale, Role
 from kabinet.schema.ids import object_id
@@ -79,7 +79,8 @@ class User(relay.Node):
     ) -> list[Annotated["Contact", strawberry.lazy("kabinet.schema.contacts")]]:
         from kabinet.schema.contacts import Contact
 
-        found = await info.context.loaders.contacts.load(self.document.id)  # type: ignore[arg-type]
+        loaders, viewer = info.context.loaders, info.context.caller.user
+        found = await loaders.contacts_of(viewer).load(self.document.id)  # type: ignore[arg-type]
         primary = contacts.primary_ids(found)
         return [Contact.from_document(contact, primary=contact.id in primary) for contact in found]
 
@@ -97,13 +98,13 @@ class User(relay.Node):
     async def policies(self, info: Info) -> list[PolicyRef]:
         from kabinet.schema.policies import linked_cards
 
-        return linked_cards(await info.context.loaders.linked.load(self.document), info)
+        return linked_cards(await _linked(info, self.document), info)
 
     @strawberry.field(description="The card the cabinet works with now; null when none.")
     async def active_policy(self, info: Info) -> PolicyRef | None:
         from kabinet.schema.policies import card_view
 
-        linked = await info.context.loaders.linked.load(self.document)
+        linked = await _linked(info, self.document)
         if linked.active is None:
             return None
         return card_view(info, linked.active, active=True, staff=False)
@@ -114,7 +115,7 @@ class User(relay.Node):
     ) -> Annotated["PolicyLookup", strawberry.lazy("kabinet.schema.policies")]:
         from kabinet.schema.policies import lookup
 
-        return lookup(await info.context.loaders.linked.load(self.document), info)
+        return lookup(await _linked(info, self.document), info)
 
     @strawberry.field(description="The account's requests, newest first.")
     async def requests(
@@ -131,7 +132,7 @@ class User(relay.Node):
         )
         # Each request names its card: once the cards this operation reads anyway are in,
         # every request's card is there without an awaited field per request.
-        await info.context.loaders.cards_read_for(self.document)
+        await info.context.loaders.cards_read_for(info.context.caller.user, self.document)
         return page
 
     @strawberry.field(description="How status changes of the account's requests are announced.")
@@ -166,3 +167,8 @@ class User(relay.Node):
         loaded = await info.context.loaders.user.load_many(wanted)
         found = {str(user_id): user for user_id, user in zip(wanted, loaded, strict=True)}
         return [cls.from_document(found[i]) if found.get(i) else None for i in ids]
+
+
+def _linked(info: Info, account: UserDocument) -> Awaitable[policies.Linked]:
+    """``account``'s cards as the caller may read them (`policies.readable`)."""
+    return info.context.loaders.linked_of(info.context.caller.user).load(account)

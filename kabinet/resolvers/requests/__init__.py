@@ -50,6 +50,7 @@ from kabinet.resolvers.requests.reading import (
     find_requests,
     list_request_summaries,
     list_requests,
+    may_read,
     readable_of,
 )
 
@@ -91,6 +92,7 @@ __all__ = [
     "find_requests",
     "list_request_summaries",
     "list_requests",
+    "may_read",
     "readable_of",
     "record_call_attempt",
     "record_payout",

@@ -262,7 +262,7 @@ async def _transition(
             current, status, actor, user, comment, scheduled_at, targets, outcome
         )
 
-    return await _until_written(request, attempt)
+    return await _until_written(user, request, attempt)
 
 
 async def _try_transition(
@@ -300,18 +300,20 @@ async def _try_transition(
 
 
 async def _until_written[R](
+    reader: UserDocument,
     request: RequestDocument,
     attempt: Callable[[RequestDocument], Awaitable[R | None]],
     attempts: int = WRITE_ATTEMPTS,
 ) -> R | NotFound:
     """``attempt`` on ``request`` until it answers: it decides on the request as read and
     writes only if nobody changed it since (`_update_unless_changed`); None means somebody
-    did, so the request is read again and ``attempt`` decides anew on what is stored."""
+    did, so the request is read again, as ``reader`` may read it (`find_request`, as the
+    first read), and ``attempt`` decides anew on what is stored."""
     for _ in range(attempts):
         answer = await attempt(request)
         if answer is not None:
             return answer
-        current = await RequestDocument.get(request.id)
+        current = await find_request(reader, request.id)  # type: ignore[arg-type]
         if current is None:
             return NotFound()
         request = current
@@ -381,7 +383,8 @@ async def add_comment(
         status=S.IN_PROGRESS, at=moment, comment=cleaned, by_operator=False, actor_id=user.id
     )
     try:
-        outcome = await _append_comment(request, comment, answer, due.targets(services.settings))
+        targets = due.targets(services.settings)
+        outcome = await _append_comment(user, request, comment, answer, targets)
     except BaseException:
         await files.delete(stored)
         raise
@@ -399,7 +402,11 @@ async def add_comment(
 
 
 async def _append_comment(
-    request: RequestDocument, comment: Comment, answer: StatusChange, targets: due.Targets
+    user: UserDocument,
+    request: RequestDocument,
+    comment: Comment,
+    answer: StatusChange,
+    targets: due.Targets,
 ) -> RequestDocument | NotFound | NotAllowed:
     """Add ``comment`` to an open request with room for it; the owner's comment also
     answers a NEEDS_INFO request (``answer``). Each attempt writes only if nobody changed
@@ -417,7 +424,7 @@ async def _append_comment(
             pushes["history"] = answer
         return await _update_unless_changed(current, changes, pushes)
 
-    return await _until_written(request, attempt, COMMENT_ATTEMPTS)
+    return await _until_written(user, request, attempt, COMMENT_ATTEMPTS)
 
 
 async def assign_request(
@@ -459,7 +466,7 @@ async def assign_request(
             )
         return updated  # None: changed otherwise (a comment, a status), so try again
 
-    return await _until_written(request, attempt)
+    return await _until_written(user, request, attempt)
 
 
 def _refuses_assignment(
@@ -527,7 +534,7 @@ async def record_call_attempt(
             attempts=[*outcome.attempts, attempt], next_attempt_at=next_attempt_at
         )
 
-    updated = await _write_outcome(request, with_attempt)
+    updated = await _write_outcome(user, request, with_attempt)
     if isinstance(updated, RequestDocument):
         await _audit_staff_action(
             caller,
@@ -585,7 +592,7 @@ async def upload_lab_results(
 
     news = PendingNews(key=f"results:{stored[0].id}", news=OutcomeNews.RESULTS_READY)
     try:
-        updated = await _write_outcome(request, with_results, news)
+        updated = await _write_outcome(user, request, with_results, news)
     except BaseException:
         await files.delete(stored)
         raise
@@ -649,7 +656,7 @@ async def record_payout(
 
     paid = form.status is PayoutStatus.PAID  # told once, however often it is recorded
     news = PendingNews(key=f"payout:{request.id}", news=OutcomeNews.PAYOUT_PAID) if paid else None
-    updated = await _write_outcome(request, with_payout, news)
+    updated = await _write_outcome(user, request, with_payout, news)
     if isinstance(updated, RequestDocument):
         await _audit_staff_action(
             caller,
@@ -662,6 +669,7 @@ async def record_payout(
 
 
 async def _write_outcome(
+    user: UserDocument,
     request: RequestDocument,
     build: Callable[[RequestDocument], Outcome | InvalidInput],
     news: PendingNews | None = None,
@@ -691,7 +699,7 @@ async def _write_outcome(
             pushes = {"unannounced": news.id, "unannounced_news": news}
         return await _update_unless_changed(current, changes, pushes)
 
-    return await _until_written(request, attempt)
+    return await _until_written(user, request, attempt)
 
 
 def _id_or_none(value: PydanticObjectId | None) -> str | None:

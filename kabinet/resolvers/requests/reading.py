@@ -29,6 +29,12 @@ def readable(user: UserDocument | None) -> Filter | None:
     return {} if user.is_staff else {"user_id": user.id}
 
 
+def may_read(user: UserDocument | None, request: RequestDocument) -> bool:
+    """Whether ``user`` may read ``request``: `readable` as a test of one request already
+    in hand, for what no query reads (the status events delivered live)."""
+    return user is not None and (user.is_staff or request.user_id == user.id)
+
+
 def readable_of(user: UserDocument | None, account: PydanticObjectId | None) -> Filter:
     """The requests ``user`` may read, of one ``account`` when given."""
     return within(readable(user), {} if account is None else {"user_id": account})

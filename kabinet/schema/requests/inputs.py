@@ -118,7 +118,10 @@ class ReimbursementInput:
     currency: str | None = strawberry.field(default=None, description="UAH (default), USD, EUR.")
     service_date: date = strawberry.field(description="Within the card's validity, not future.")
     description: str = strawberry.field(description="What was paid for.")
-    iban: str = strawberry.field(description="Ukrainian IBAN (UA + 27 digits).")
+    iban: str = strawberry.field(
+        description="Ukrainian IBAN: `UA`, two check digits, a six-digit bank code, then 19 "
+        "letters or digits (29 characters; spaces, dashes and dots ignored)."
+    )
     documents: list[Upload] = strawberry.field(
         description="Receipts, prescriptions, reports: 1 to 10 files, PDF/JPEG/PNG/HEIC."
     )

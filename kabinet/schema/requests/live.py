@@ -143,12 +143,15 @@ class _Groups:
 
 async def _live(
     info: Info,
-    wanted: Callable[[events.StatusEvent], bool],
     since: datetime | None,
+    *,
     account: PydanticObjectId | None = None,
+    wanted: Callable[[events.StatusEvent], bool] | None = None,
 ) -> AsyncGenerator[RequestEvent]:
-    """Events for one subscriber: first those missed since ``since`` (of the requests it
-    may read, of one ``account`` when given), then live ones.
+    """Events for one subscriber: first those missed since ``since``, then live ones; of
+    the requests its caller may read (`requests.readable` for the replay, its test of one
+    request `requests.may_read` for each live event), of one ``account`` when given, and
+    only those ``wanted`` when given.
 
     Counted against its account's and address's subscription limits while it runs. A
     quiet subscriber only waits on its queue: when its session ends, the socket closes
@@ -166,9 +169,18 @@ async def _live(
             refused.message(context.caller.locale),
             extensions={"code": GraphQLErrorCode.TOO_MANY_SUBSCRIPTIONS, "limit": refused.limit},
         ) from refused
+
+    def shown(event: events.StatusEvent) -> bool:
+        # Run for every subscriber of each event: the account, cheapest, first.
+        return (
+            (account is None or event.user_id == account)
+            and requests.may_read(context.caller.user, event.request)
+            and (wanted is None or wanted(event))
+        )
+
     with counted:
         fell_behind = functools.partial(context.services.sockets.fell_behind, context.socket)
-        async with context.services.events.subscribe(wanted, fell_behind) as stream:
+        async with context.services.events.subscribe(shown, fell_behind) as stream:
             # Listening starts before the replay is read, so nothing falls between the two.
             missed = (
                 await events.missed_since(
@@ -177,7 +189,7 @@ async def _live(
                 if since is not None
                 else []
             )
-            missed = [event for event in missed if wanted(event)]
+            missed = [event for event in missed if shown(event)]
             stream.skip({event.change_id for event in missed})
             outlet = OUTLET.get()
             selection = selection_of(info.operation, info.variable_values, _viewer(context))
@@ -237,13 +249,10 @@ class RequestsSubscription:
             return
 
         def wanted(event: events.StatusEvent) -> bool:
-            return (
-                event.user_id == user.id
-                and (only is None or event.request_id == only)
-                and not event.change.overdue  # the staff's business
-            )
+            overdue = event.change.overdue  # the staff's business
+            return (only is None or event.request_id == only) and not overdue
 
-        async for update in _live(info, wanted, since, user.id):
+        async for update in _live(info, since, account=user.id, wanted=wanted):
             yield update
 
     @strawberry.subscription(
@@ -259,5 +268,5 @@ class RequestsSubscription:
             strawberry.argument(description="Replay the changes after this time first."),
         ] = None,
     ) -> AsyncGenerator[RequestEvent]:
-        async for update in _live(info, lambda _: True, since):
+        async for update in _live(info, since):
             yield update

@@ -243,8 +243,8 @@ class RequestsMutation:
             user=user,
             form=await request_form(input),
             idempotency_key=idempotency_key,
-            linked=lambda: info.context.loaders.linked.load(user),
-            own_contacts=lambda: info.context.loaders.contacts.load(user.id),  # type: ignore[arg-type]
+            linked=lambda: info.context.loaders.linked_of(user).load(user),
+            own_contacts=lambda: info.context.loaders.contacts_of(user).load(user.id),  # type: ignore[arg-type]
         )
         return _answer(info, outcome)
 

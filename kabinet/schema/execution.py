@@ -22,6 +22,9 @@ permission classes or any other field extension keeps Strawberry's resolver.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 import strawberry
@@ -102,6 +105,8 @@ class Step:
 
 # What `_answer_leaf` returns when the value is awaitable: the field takes the usual path.
 _USUAL_PATH = object()
+# The types of most leaf values (enums besides), never awaitable: no call to tell.
+_PLAIN_VALUES = frozenset({str, int, float, bool, datetime, date, Decimal})
 
 
 class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -210,7 +215,8 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
                 return None
             if isinstance(value, Exception):
                 raise value
-            if self.is_awaitable(value):
+            plain = type(value) in _PLAIN_VALUES or isinstance(value, Enum)
+            if not plain and self.is_awaitable(value):
                 return _USUAL_PATH
             return self.complete_leaf_value(leaf.leaf_type, value)
         except Exception as raw_error:

@@ -216,33 +216,30 @@ mutation($input: LoginInput!) {
   login(input: $input) {
     ... on AuthSuccess {
       token
-      user { contacts { id } policies { id } activePolicy { id } requests { totalCount } }
+      user { contacts { id } policies { id } activePolicy { id } }
     }
   }
 }
 """
 
 
-async def test_an_account_read_by_a_caller_not_signed_in_shows_none_of_its_data(
-    api: Api, world: World
-):
-    """The account a login answers is read by the request's caller, who is not signed in:
-    its contacts and cards, like its requests, are outside that caller's scope; and a
-    view that sees none of the cards leaves the chosen card as it is."""
+async def test_a_sign_in_answers_with_the_account_as_it_reads_itself(api: Api, world: World):
+    """The request that signs in carries no session, so its caller is nobody; the account
+    its answer shows is read by the account itself, as its next requests will be: its
+    contacts and cards (requests are listed by `me`, with the token)."""
     credentials = {"input": {"email": "olena@example.com", "password": PASSWORD}}
 
     signed_in = (await api.data(SIGNED_IN_ACCOUNT, credentials))["login"]
 
-    assert signed_in["user"] == {
-        "contacts": [],
-        "policies": [],
-        "activePolicy": None,
-        "requests": {"totalCount": 0},
-    }
-    stored = await UserDocument.find_one({"email": "olena@example.com"})
-    assert stored.active_policy_id == (await PolicyDocument.find_one({"number": "UA-1"})).id
     own = (await api.data(OWN, token=signed_in["token"]))["me"]
     assert own == {"contacts": [{"id": world.contact_id}], "policies": [{"id": world.card_id}]}
+    assert signed_in["user"] == {**own, "activePolicy": {"id": world.card_id}}
+    # Taras, signing in, reads his own account: his card, none of Olena's data.
+    taras = {"input": {"email": "taras@example.com", "password": PASSWORD}}
+    his = (await api.data(SIGNED_IN_ACCOUNT, taras))["login"]["user"]
+    assert len(his["policies"]) == 1
+    assert {"id": world.card_id} not in his["policies"]
+    assert {"id": world.contact_id} not in his["contacts"]
 
 
 async def test_only_administrators_read_security_events(api: Api, world: World):

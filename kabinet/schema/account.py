@@ -147,7 +147,8 @@ def answer(info: Info, outcome: account.SignedIn | account.Done | DomainError) -
     locale = info.context.caller.locale
     match outcome:
         case account.SignedIn(token=token, expires_at=expires_at, user=user):
-            return AuthSuccess(token=token, expires_at=expires_at, user=User.from_document(user))
+            signed_in = User.from_document(user, read_by_itself=True)
+            return AuthSuccess(token=token, expires_at=expires_at, user=signed_in)
         case account.Done(key=key, params=params):
             return Accepted(message=translate(key, locale, **params))
         case _:

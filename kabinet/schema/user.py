@@ -54,9 +54,12 @@ class User(relay.Node):
     locale: Locale = strawberry.field(description="Language of messages for this account.")
     created_at: datetime = strawberry.field(description="When the account was registered.")
     document: strawberry.Private[UserDocument]
+    # A sign-in's answer is read by the account it signed in, as its next requests will
+    # be: the request that signed in carried no session, so its caller is nobody.
+    read_by_itself: strawberry.Private[bool] = False
 
     @classmethod
-    def from_document(cls, document: UserDocument) -> Self:
+    def from_document(cls, document: UserDocument, *, read_by_itself: bool = False) -> Self:
         return cls(
             id=str(document.id),
             email=document.email,
@@ -65,7 +68,12 @@ class User(relay.Node):
             locale=document.locale,
             created_at=document.created_at,
             document=document,
+            read_by_itself=read_by_itself,
         )
+
+    def reader(self, info: Info) -> UserDocument | None:
+        """Whose read scopes this account's contacts and cards are read within."""
+        return self.document if self.read_by_itself else info.context.caller.user
 
     @strawberry.field(description="Personal data: name, gender, date of birth.")
     def profile(self) -> Annotated["Profile", strawberry.lazy("kabinet.schema.profile")]:
@@ -79,8 +87,8 @@ class User(relay.Node):
     ) -> list[Annotated["Contact", strawberry.lazy("kabinet.schema.contacts")]]:
         from kabinet.schema.contacts import Contact
 
-        loaders, viewer = info.context.loaders, info.context.caller.user
-        found = await loaders.contacts_of(viewer).load(self.document.id)  # type: ignore[arg-type]
+        loaders = info.context.loaders
+        found = await loaders.contacts_of(self.reader(info)).load(self.document.id)  # type: ignore[arg-type]
         primary = contacts.primary_ids(found)
         return [Contact.from_document(contact, primary=contact.id in primary) for contact in found]
 
@@ -98,13 +106,13 @@ class User(relay.Node):
     async def policies(self, info: Info) -> list[PolicyRef]:
         from kabinet.schema.policies import linked_cards
 
-        return linked_cards(await _linked(info, self.document), info)
+        return linked_cards(await _linked(info, self), info)
 
     @strawberry.field(description="The card the cabinet works with now; null when none.")
     async def active_policy(self, info: Info) -> PolicyRef | None:
         from kabinet.schema.policies import card_view
 
-        linked = await _linked(info, self.document)
+        linked = await _linked(info, self)
         if linked.active is None:
             return None
         return card_view(info, linked.active, active=True, staff=False)
@@ -115,7 +123,7 @@ class User(relay.Node):
     ) -> Annotated["PolicyLookup", strawberry.lazy("kabinet.schema.policies")]:
         from kabinet.schema.policies import lookup
 
-        return lookup(await _linked(info, self.document), info)
+        return lookup(await _linked(info, self), info)
 
     @strawberry.field(description="The account's requests, newest first.")
     async def requests(
@@ -169,6 +177,6 @@ class User(relay.Node):
         return [cls.from_document(found[i]) if found.get(i) else None for i in ids]
 
 
-def _linked(info: Info, account: UserDocument) -> Awaitable[policies.Linked]:
-    """``account``'s cards as the caller may read them (`policies.readable`)."""
-    return info.context.loaders.linked_of(info.context.caller.user).load(account)
+def _linked(info: Info, account: User) -> Awaitable[policies.Linked]:
+    """``account``'s cards as its reader may read them (`policies.readable`)."""
+    return info.context.loaders.linked_of(account.reader(info)).load(account.document)

@@ -47,7 +47,9 @@ READER_REQUESTS = 24
 OTHER_CARDS = 20
 
 
-def registry_row(number: str, phone: str, relationship: str, name: str) -> dict[str, object]:
+def registry_row(
+    number: str, phone: str, relationship: str, name: str, born: date = date(1988, 4, 12)
+) -> dict[str, object]:
     today = now().date()
     return {
         "number": number,
@@ -57,7 +59,7 @@ def registry_row(number: str, phone: str, relationship: str, name: str) -> dict[
         "valid_from": (today - timedelta(days=365)).isoformat(),
         "valid_to": (today + timedelta(days=365)).isoformat(),
         "insured_full_name": name,
-        "insured_birth_date": "1988-04-12",
+        "insured_birth_date": born.isoformat(),
         "phones": [phone],
         "relationship": relationship,
         "coverage_notes": "Амбулаторна допомога, лабораторні дослідження, медикаменти.",
@@ -67,7 +69,14 @@ def registry_row(number: str, phone: str, relationship: str, name: str) -> dict[
 def registry() -> list[dict[str, object]]:
     own = [
         registry_row("UA-B-000001", READER_PHONES[0], "self", "Коваленко Олена Петрівна"),
-        registry_row("UA-B-000002", READER_PHONES[0], "child", "Коваленко Марко Андрійович"),
+        # A child of eight: a parent sees a child's card until the child is of age.
+        registry_row(
+            "UA-B-000002",
+            READER_PHONES[0],
+            "child",
+            "Коваленко Марко Андрійович",
+            born=now().date() - timedelta(days=8 * 365),
+        ),
         registry_row("UA-B-000003", READER_PHONES[1], "spouse", "Коваленко Андрій Іванович"),
         registry_row("UA-B-000004", WRITER_PHONE, "self", "Шевчук Ірина Олегівна"),
     ]

@@ -170,6 +170,7 @@ async def run(sizes: Sizes) -> Outcome:
         "read_database_apart": {
             "kabinet": read_apart.kabinet.as_json(),
             "floor": read_apart.floor.as_json(),
+            "median_round_ratio": round(read_apart.median_round_ratio, 2),
         },
         "write": {
             "create_request": write.create.as_json(),

@@ -1,6 +1,11 @@
-"""Read path: `me` through /graphql against the floor, in interleaved rounds."""
+"""Read path: `me` through /graphql against the floor, in interleaved rounds.
 
-from dataclasses import dataclass
+`python -m bench.read_apart` runs it alone with the database in a process of its own
+(issue 14's "API's own cost").
+"""
+
+import statistics
+from dataclasses import dataclass, field
 
 from bench.app import FLOOR_PATH
 from bench.client import BenchError, Client
@@ -17,6 +22,13 @@ WARM_UP = 50
 class ReadResult:
     kabinet: Run
     floor: Run
+    # kabinet's server CPU per read over the floor's, round by round: the machine's speed
+    # drifts over minutes, and a round's two sides run within seconds of each other.
+    round_ratios: list[float] = field(default_factory=list)
+
+    @property
+    def median_round_ratio(self) -> float:
+        return statistics.median(self.round_ratios)
 
 
 async def read_path(server: Server, *, total: int, rounds: int, concurrency: int) -> ReadResult:
@@ -38,12 +50,18 @@ async def read_path(server: Server, *, total: int, rounds: int, concurrency: int
             raise BenchError(f"the reader should have at least {PAGE} requests: {answer}")
         sides = {"kabinet": kabinet, "floor": floor}
         runs = {name: Run([], 0.0, 0.0, 0.0) for name in sides}
+        round_ratios = []
         for operation in sides.values():
             await drive(operation, total=WARM_UP, concurrency=concurrency)
         for round_ in range(rounds):
             order = list(sides) if round_ % 2 == 0 else list(reversed(sides))
+            this_round = {}
             for name in order:
-                runs[name] += await server.measure(
+                this_round[name] = await server.measure(
                     drive(sides[name], total=total // rounds, concurrency=concurrency)
                 )
-    return ReadResult(kabinet=runs["kabinet"], floor=runs["floor"])
+                runs[name] += this_round[name]
+            round_ratios.append(
+                this_round["kabinet"].server_cpu_ms / this_round["floor"].server_cpu_ms
+            )
+    return ReadResult(kabinet=runs["kabinet"], floor=runs["floor"], round_ratios=round_ratios)

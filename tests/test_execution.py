@@ -5,10 +5,11 @@ from enum import Enum
 
 import pytest
 import strawberry
+from strawberry.extensions import ParserCache
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from kabinet.schema import build_schema
-from kabinet.schema.execution import LeafExecutor, leaf_of, resolve_directly
+from kabinet.schema.execution import _SHARED, LeafExecutor, leaf_of, resolve_directly
 
 
 @strawberry.enum
@@ -213,3 +214,36 @@ def test_only_resolvers_without_arguments_or_extensions_are_called_directly():
         *("loud", "where", "rooted", "parented", "later", "broken", "must"),
         *("box", "maybeBox", "notABox", "boxLater"),
     }
+
+
+async def test_the_operations_of_one_document_share_its_collected_selections():
+    schema = strawberry.Schema(
+        query=ShelfQuery, execution_context_class=LeafExecutor, extensions=[ParserCache]
+    )
+    query = "{ shelves { label w: where ...more } } fragment more on Shelf { loud }"
+    before = len(_SHARED.by_key)
+
+    first = await schema.execute(query)
+    collected = len(_SHARED.by_key)
+    second = await schema.execute(query)
+
+    assert collected > before  # the first run's selections are kept...
+    assert len(_SHARED.by_key) == collected  # ...and the second finds them
+    assert first.data == second.data
+    assert first.data is not None
+    assert first.data["shelves"][1] == {"label": "b", "w": "1/where/where", "loud": "B"}
+
+
+async def test_an_operation_with_variables_collects_its_own_selections():
+    schema = strawberry.Schema(
+        query=ShelfQuery, execution_context_class=LeafExecutor, extensions=[ParserCache]
+    )
+    query = "query ($loud: Boolean!) { shelves { label loud @include(if: $loud) } }"
+    before = len(_SHARED.by_key)
+
+    quiet = await schema.execute(query, variable_values={"loud": False})
+    loud = await schema.execute(query, variable_values={"loud": True})
+
+    assert quiet.data == {"shelves": [{"label": "a"}, {"label": "b"}]}
+    assert loud.data == {"shelves": [{"label": "a", "loud": "A"}, {"label": "b", "loud": "B"}]}
+    assert len(_SHARED.by_key) == before

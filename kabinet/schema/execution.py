@@ -20,6 +20,7 @@ object, its parent or root, an `Info`) as Strawberry does. A field with argument
 permission classes or any other field extension keeps Strawberry's resolver.
 """
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -38,7 +39,7 @@ from graphql import (
     Undefined,
     is_leaf_type,
 )
-from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.execution.collect_fields import CollectedFields, FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
@@ -103,6 +104,63 @@ class Step:
     field_type: GraphQLOutputType | None
 
 
+@dataclass(slots=True)
+class SharedSelection:
+    """A selection's collected subfields, and their plan once made, shared by every
+    operation of one parsed document (ParserCache hands out one per query text): with
+    no variables, no `@defer` or `@stream` and no fragment arguments they depend on the
+    object type and the field nodes alone, so collecting and planning them again for
+    each request only repeats the first one's work. The key holds the nodes, type and
+    operation, so none of their identities is reused while the entry lives."""
+
+    key: tuple[object, ...]
+    collected: CollectedFields
+    plan: list["Step"] | None = None
+
+    @staticmethod
+    def may_share(field_details_list: FieldDetailsList, collected: CollectedFields) -> bool:
+        return not (
+            collected.new_defer_usages
+            or collected.forbidden_directive_instances
+            or any(d.defer_usage or d.fragment_variable_values for d in field_details_list)
+        )
+
+
+class SharedSelections:
+    """The `SharedSelection`s most recently used, at most ``size``; by key (the object
+    type, the operation and the field nodes, compared by identity) and by the identity
+    of their grouped field set."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.by_key: OrderedDict[tuple[int, ...], SharedSelection] = OrderedDict()
+        self.by_fields: dict[int, SharedSelection] = {}
+
+    def get(self, key: tuple[object, ...]) -> SharedSelection | None:
+        identities = tuple(map(id, key))
+        shared = self.by_key.get(identities)
+        if shared is not None:
+            self.by_key.move_to_end(identities)
+        return shared
+
+    def put(self, key: tuple[object, ...], shared: SharedSelection) -> None:
+        self.by_key[tuple(map(id, key))] = shared
+        self.by_fields[id(shared.collected.grouped_field_set)] = shared
+        if len(self.by_key) > self.size:
+            _, evicted = self.by_key.popitem(last=False)
+            del self.by_fields[id(evicted.collected.grouped_field_set)]
+
+    def of_fields(self, fields: GroupedFieldSet) -> SharedSelection | None:
+        shared = self.by_fields.get(id(fields))
+        return (
+            shared if shared is not None and shared.collected.grouped_field_set is fields else None
+        )
+
+
+# Of every document ParserCache keeps (512), the selection sets of its objects.
+_SHARED = SharedSelections(size=8192)
+
+
 # What `_answer_leaf` returns when the value is awaitable: the field takes the usual path.
 _USUAL_PATH = object()
 # The types of most leaf values (enums besides), never awaitable: no call to tell.
@@ -123,10 +181,45 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
         # By the identity of a grouped field set, kept alive with its plan.
         self._plans: dict[int, tuple[GroupedFieldSet, list[Step]]] = {}
 
+    def collect_subfields(
+        self, return_type: GraphQLObjectType, field_details_list: FieldDetailsList
+    ) -> CollectedFields:
+        """graphql-core's, remembered across operations of the same parsed document when
+        nothing but the document decides it (see `SharedSelection`)."""
+        known = self._relevant_sub_fields.get((return_type, id(field_details_list)))
+        if known is not None:  # graphql-core's own memo, for this operation's objects
+            return known[1]
+        if self.operation.variable_definitions:
+            return super().collect_subfields(return_type, field_details_list)
+        key = (return_type, self.operation, *(d.node for d in field_details_list))
+        shared = _SHARED.get(key)
+        if shared is None:
+            collected = super().collect_subfields(return_type, field_details_list)
+            if SharedSelection.may_share(field_details_list, collected):
+                _SHARED.put(key, SharedSelection(key, collected))
+            return collected
+        # As graphql-core's own memo keeps it, for this operation's other objects.
+        self._relevant_sub_fields[(return_type, id(field_details_list))] = (
+            field_details_list,
+            shared.collected,
+        )
+        return shared.collected
+
     def _plan(self, parent_type: GraphQLObjectType, fields: GroupedFieldSet) -> list[Step]:
         planned = self._plans.get(id(fields))
         if planned is not None:
             return planned[1]
+        shared = _SHARED.of_fields(fields)
+        if shared is not None:
+            if shared.plan is None:
+                shared.plan = self._planned(parent_type, fields)
+            self._plans[id(fields)] = (fields, shared.plan)
+            return shared.plan
+        plan = self._planned(parent_type, fields)
+        self._plans[id(fields)] = (fields, plan)
+        return plan
+
+    def _planned(self, parent_type: GraphQLObjectType, fields: GroupedFieldSet) -> list[Step]:
         plan = []
         for response_name, field_details_list in fields.items():
             node = field_details_list[0].node
@@ -134,7 +227,6 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
             leaf = _leaf(field) if field is not None and not node.arguments else None
             field_type = field.type if field is not None else None
             plan.append(Step(response_name, field_details_list, leaf, node.name.value, field_type))
-        self._plans[id(fields)] = (fields, plan)
         return plan
 
     def execute_fields(

@@ -10,7 +10,9 @@ about twenty calls for one attribute, a quarter of kabinet's CPU for a `me`.
 default resolver, then the leaf type's output coercion, with graphql-core's errors (a
 null for a non-null field, a value the type cannot serialise) located and reported as
 graphql-core reports them. Every other field, and any operation run with middleware
-(an extension with a `resolve` hook), takes graphql-core's path unchanged.
+(an extension with a `resolve` hook), takes graphql-core's path unchanged. Which fields
+of a selection set are such leaves is planned once: per operation, or per parsed
+document for an operation that nothing but its document decides (`SharedSelection`).
 
 `resolve_directly` thins the resolvers of fields with a resolver but no arguments
 (`Request.policy`, `User.contacts`...): Strawberry calls each through six layers that
@@ -170,10 +172,11 @@ _PLAIN_VALUES = frozenset({str, int, float, bool, datetime, date, Decimal})
 class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's executor, answering plain leaf fields directly (see the module).
 
-    Each selection set is planned once per operation, when its first object is
-    executed: which of its fields are plain leaves. A leaf then costs a read and a
-    coercion, and a `Path` only when it fails; the other fields take graphql-core's
-    `execute_field`, and the awaited ones are gathered as graphql-core gathers them.
+    Each selection set is planned when its first object is executed (once per operation,
+    or once per document, `SharedSelection`): which of its fields are plain leaves. A
+    leaf then costs a read and a coercion, and a `Path` only when it fails; the other
+    fields take graphql-core's `execute_field`, and the awaited ones are gathered as
+    graphql-core gathers them.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

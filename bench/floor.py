@@ -4,7 +4,8 @@ It answers exactly what READ_QUERY asks kabinet for (the benchmark checks the tw
 answers are equal) with the reads that answer needs, on PyMongo's raw collections:
 the session, the account, its contacts, the cards its confirmed phones link, one page
 of requests, and the cards of that page that are not among the linked ones (usually
-none), the cards through kabinet's own filters (a grown child's card is the child's). No GraphQL, no models, no DataLoaders: what this stack costs at the least.
+none), the cards through kabinet's own filters (a grown child's card is the child's).
+No GraphQL, no models, no DataLoaders: what this stack costs at the least.
 """
 
 from datetime import datetime

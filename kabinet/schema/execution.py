@@ -213,12 +213,12 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
         if planned is not None:
             return planned[1]
         shared = _SHARED.of_fields(fields)
-        if shared is not None:
+        if shared is None:
+            plan = self._planned(parent_type, fields)
+        else:
             if shared.plan is None:
                 shared.plan = self._planned(parent_type, fields)
-            self._plans[id(fields)] = (fields, shared.plan)
-            return shared.plan
-        plan = self._planned(parent_type, fields)
+            plan = shared.plan
         self._plans[id(fields)] = (fields, plan)
         return plan
 

@@ -45,8 +45,8 @@ from kabinet.events.sockets import SESSION_ENDED, Socket, TooMany
 from kabinet.i18n import N_, negotiate_locale
 from kabinet.schema.context import Context
 from kabinet.schema.errors import GraphQLErrorCode
-from kabinet.schema.trusted import DocumentRefused, TrustedDocumentPolicy, with_document_id
-from kabinet.schema.view import JSON, Refusal, error_response, needs_preflight
+from kabinet.schema.trusted import TrustedDocumentPolicy, with_document_id
+from kabinet.schema.view import JSON, Refusal, error_response, needs_preflight, trusted_document
 from kabinet.services import Services
 
 logger = logging.getLogger(__name__)
@@ -345,10 +345,7 @@ class EventStreams:
             raise Refusal(400, N_("http.not_graphql")) from error
         if not isinstance(body, dict):
             raise Refusal(400, N_("http.not_graphql"))
-        try:
-            query = self.trusted.document(body.get("query"), body.get("extensions"), caller)
-        except DocumentRefused as refused:
-            raise Refusal(400, refused.key, code=refused.code) from refused
+        query = trusted_document(self.trusted, body.get("query"), body.get("extensions"), caller)
         if not isinstance(query, str) or not query:
             raise Refusal(400, N_("http.not_graphql"))
         return {**body, "query": query}

@@ -47,6 +47,11 @@ def digest(document: str) -> str:
     return hashlib.sha256(document.encode()).hexdigest()
 
 
+def _hex(document_id: str) -> str:
+    """The hex SHA-256 a document id names, `sha256:` prefixed or not, in any case."""
+    return document_id.removeprefix(_PREFIX).lower()
+
+
 def load_manifest(path: Path) -> dict[str, str]:
     """The documents of one manifest by the hex SHA-256 of their text, each checked: an id
     that is not its document's hash or a document that does not parse is refused."""
@@ -63,13 +68,14 @@ def load_manifest(path: Path) -> dict[str, str]:
         where = f"{path}, line {line}"
         if not isinstance(document, str):
             raise ManifestError(f"{where}: the document of {document_id} is not a string")
-        if document_id.removeprefix(_PREFIX).lower() != digest(document):
+        hashed = _hex(document_id)
+        if hashed != digest(document):
             raise ManifestError(f"{where}: {document_id} is not the SHA-256 of its document")
         try:
             parse(document)
         except GraphQLSyntaxError as error:
             raise ManifestError(f"{where}: the document does not parse: {error.message}") from error
-        documents[digest(document)] = document
+        documents[hashed] = document
     return documents
 
 
@@ -120,7 +126,7 @@ class TrustedDocumentPolicy:
             raise DocumentRefused(
                 GraphQLErrorCode.PERSISTED_QUERY_NOT_SUPPORTED, "trusted.not_supported"
             )
-        hashed = document_id.removeprefix(_PREFIX).lower()
+        hashed = _hex(document_id)
         if sent is not None:
             if digest(sent) != hashed:
                 raise DocumentRefused(

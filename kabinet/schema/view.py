@@ -88,6 +88,17 @@ JSON = "application/json"
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 
 
+def trusted_document(
+    policy: TrustedDocumentPolicy, query: object, extensions: object, caller: Caller
+) -> object:
+    """`TrustedDocumentPolicy.document` for an HTTP request (`/graphql`, `/graphql/stream`):
+    a refused one is a 400 typed by its code."""
+    try:
+        return policy.document(query, extensions, caller)
+    except DocumentRefused as refused:
+        raise Refusal(400, refused.key, refused.code) from refused
+
+
 def needs_preflight(request: Request) -> bool:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     headers = request.headers
@@ -364,12 +375,9 @@ class KabinetGraphQL(GraphQL[Context, None]):
     ) -> Any:
         """As Strawberry's, for the document the trusted documents' rules pick."""
         if isinstance(request_data, GraphQLRequestData):  # a batch is refused while parsing
-            try:
-                query = self.trusted.document(
-                    request_data.query, request_data.extensions, context.caller
-                )
-            except DocumentRefused as refused:
-                raise Refusal(400, refused.key, refused.code) from refused
+            query = trusted_document(
+                self.trusted, request_data.query, request_data.extensions, context.caller
+            )
             request_data = dataclasses.replace(request_data, query=query)  # type: ignore[arg-type]
         return await super().execute_operation(
             request, request_adapter, request_data, context, root_value, sub_response

@@ -114,6 +114,17 @@ class Shelf:
         return Box(inside=self.label)
 
     @strawberry.field
+    def boxes(self) -> list[Box | None]:
+        return [Box(inside=self.label), None, Box(inside=None)]  # type: ignore[arg-type]
+
+    @strawberry.field
+    def boxes_later(self) -> list[Box]:
+        async def box(inside: str | None) -> Box:
+            return Box(inside=inside)  # type: ignore[arg-type]
+
+        return [box(self.label), box(None if self.label == "b" else "y")]  # type: ignore[list-item]
+
+    @strawberry.field
     def loud(self) -> str:
         return self.label.upper()
 
@@ -169,6 +180,8 @@ SHELF_QUERIES = [
     "{ shelves { label box { inside } } }",
     "{ shelves { maybeBox { inside } boxLater { inside } } }",
     "{ shelves { notABox { inside } } }",
+    "{ shelves { label boxes { inside } } }",
+    "{ shelves { label boxesLater { inside } } }",
 ]
 
 
@@ -212,7 +225,7 @@ def test_only_resolvers_without_arguments_or_extensions_are_called_directly():
     }
     assert replaced == {
         *("loud", "where", "rooted", "parented", "later", "broken", "must"),
-        *("box", "maybeBox", "notABox", "boxLater"),
+        *("box", "maybeBox", "notABox", "boxLater", "boxes", "boxesLater"),
     }
 
 

@@ -23,7 +23,7 @@ permission classes or any other field extension keeps Strawberry's resolver.
 """
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -32,8 +32,10 @@ from typing import Any
 
 import strawberry
 from graphql import (
+    FieldNode,
     GraphQLField,
     GraphQLLeafType,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
@@ -42,21 +44,30 @@ from graphql import (
     is_leaf_type,
 )
 from graphql.execution.collect_fields import CollectedFields, FieldDetailsList, GroupedFieldSet
+from graphql.execution.executor import invalid_return_type_error, to_nodes
+from graphql.execution.values import get_argument_values
 from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 from strawberry.types.fields.resolver import StrawberryResolver
 
 
 @dataclass(frozen=True, slots=True)
 class Leaf:
-    """How to answer one plain leaf field: ``read(source, name)``, then ``leaf_type``."""
+    """How to answer one plain leaf field: ``read(source, name)``, then ``leaf_type``.
+
+    ``as_is`` is the Python type whose values the leaf type answers unchanged (`str` for
+    String and ID, `bool` for Boolean), and ``names`` an enum type's names by member:
+    most values are answered by these without the type's coercion."""
 
     read: Callable[[Any, str], Any]
     name: str
     leaf_type: GraphQLLeafType
     non_null: bool
+    as_is: type | None
+    enum_class: type[Enum] | None
+    names: dict[Enum, str]
 
 
 def leaf_of(field: GraphQLField) -> Leaf | None:
@@ -78,8 +89,27 @@ def leaf_of(field: GraphQLField) -> Leaf | None:
     if not is_leaf_type(leaf_type):
         return None
     return Leaf(
-        strawberry_field.default_resolver, strawberry_field.python_name, leaf_type, non_null
+        strawberry_field.default_resolver,
+        strawberry_field.python_name,
+        leaf_type,
+        non_null,
+        _AS_IS.get(leaf_type.name),
+        leaf_type.wrapped_cls if isinstance(leaf_type, CustomGraphQLEnumType) else None,
+        _names_by_member(leaf_type),
     )
+
+
+# The built-in scalars whose coercion returns a value of this type unchanged.
+_AS_IS: dict[str, type] = {"String": str, "ID": str, "Boolean": bool}
+
+
+def _names_by_member(leaf_type: GraphQLLeafType) -> dict[Enum, str]:
+    """The names of a Strawberry enum type's members (its coercion looks for the name of
+    a member by comparing it with each value in turn); empty for any other type."""
+    if not isinstance(leaf_type, CustomGraphQLEnumType):
+        return {}
+    by_value = {value.value: name for name, value in leaf_type.values.items()}
+    return {member: by_value[member.value] for member in leaf_type.wrapped_cls}
 
 
 # By the identity of each field definition (graphql-core's are unhashable), with the
@@ -97,13 +127,19 @@ def _leaf(field: GraphQLField) -> Leaf | None:
 @dataclass(frozen=True, slots=True)
 class Step:
     """One field of a selection set: its `Leaf` when it is a plain leaf field, else None
-    (graphql-core's own `execute_field`)."""
+    (`LeafExecutor._execute_step`); its definition (None for a field the type lacks) and
+    its nodes, found once."""
 
     response_name: str
     field_details_list: FieldDetailsList
     leaf: Leaf | None
     field_name: str
-    field_type: GraphQLOutputType | None
+    field: GraphQLField | None
+    nodes: list[FieldNode]
+
+    @property
+    def field_type(self) -> GraphQLOutputType | None:
+        return self.field.type if self.field is not None else None
 
 
 @dataclass(slots=True)
@@ -228,8 +264,10 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
             node = field_details_list[0].node
             field = self.schema.get_field(parent_type, node.name.value)
             leaf = _leaf(field) if field is not None and not node.arguments else None
-            field_type = field.type if field is not None else None
-            plan.append(Step(response_name, field_details_list, leaf, node.name.value, field_type))
+            nodes = to_nodes(field_details_list)
+            plan.append(
+                Step(response_name, field_details_list, leaf, node.name.value, field, nodes)
+            )
         return plan
 
     def execute_fields(
@@ -254,17 +292,19 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
                     if answer is not _USUAL_PATH:
                         results[step.response_name] = answer
                         continue
-                result = self.execute_field(
+                if step.field is None:  # not a field of this type: no answer, as graphql-core
+                    continue
+                result = self._execute_step(
+                    step,
+                    step.field,
                     parent_type,
                     source_value,
-                    step.field_details_list,
                     Path(path, step.response_name, parent_type.name),
                     position_context,
                 )
-                if result is not Undefined:
-                    results[step.response_name] = result
-                    if is_awaitable(result):
-                        awaitable_fields.append(step.response_name)
+                results[step.response_name] = result
+                if is_awaitable(result):
+                    awaitable_fields.append(step.response_name)
         except Exception:
             if awaitable_fields:  # settled, as graphql-core settles them: they may fail too
                 self.settle_in_background([results[name] for name in awaitable_fields])
@@ -272,6 +312,62 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
         if not awaitable_fields:
             return results
         return _awaited(results, awaitable_fields)
+
+    def _execute_step(
+        self,
+        step: Step,
+        field: GraphQLField,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        path: Path,
+        position_context: Any,
+    ) -> AwaitableOrValue[Any]:
+        """graphql-core's `execute_field` for a planned field: its definition and nodes were
+        found when the selection set was planned, and no middleware wraps its resolver
+        (`execute_fields` leaves an operation with middleware to graphql-core)."""
+        return_type = field.type
+        info = self.build_resolve_info(field, step.nodes, parent_type, path)
+        try:
+            first = step.field_details_list[0]
+            args = (
+                get_argument_values(
+                    field,
+                    first.node,
+                    self.variable_values,
+                    first.fragment_variable_values,
+                    self.hide_suggestions,
+                )
+                if field.args or first.node.arguments
+                else {}
+            )
+            result = (field.resolve or self.field_resolver)(source, info, **args)
+            if self.is_awaitable(result):
+                return self.complete_awaitable_value(
+                    return_type, step.field_details_list, info, path, result, position_context
+                )
+            completed = self.complete_value(
+                return_type, step.field_details_list, info, path, result, position_context
+            )
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, step.field_details_list, path)
+            return None
+        if self.is_awaitable(completed):
+            return self._settled(completed, return_type, step.field_details_list, path)
+        return completed
+
+    async def _settled(
+        self,
+        completion: Awaitable[Any],
+        return_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        path: Path,
+    ) -> Any:
+        """An awaited completion, its error handled as the field's (graphql-core's)."""
+        try:
+            return await completion
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
 
     def complete_value(
         self,
@@ -282,19 +378,112 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
         result: Any,
         position_context: Any,
     ) -> AwaitableOrValue[Any]:
-        """graphql-core's, with an object (most completed values: edges, nodes, cards)
-        sent straight to `complete_object_value` instead of through one generic
-        completion per type wrapper and five type tests. An object's completion is a
-        dict or an awaitable, never None, so a non-null wrapper has nothing to check."""
+        """graphql-core's, with an object (edges, nodes, cards) and a list of anything
+        completed directly instead of through one generic completion per type wrapper,
+        five type tests and three more layers per object. An object's completion is a dict
+        or an awaitable, never None, so a non-null wrapper has nothing to check; a list
+        is completed here only outside incremental delivery and without `@stream`."""
         if result is not None and result is not Undefined and not isinstance(result, Exception):
             nullable = return_type.of_type if type(return_type) is GraphQLNonNull else return_type
-            if type(nullable) is GraphQLObjectType:
-                return self.complete_object_value(
+            kind = type(nullable)
+            if kind is GraphQLObjectType:
+                return self._complete_object(
                     nullable, field_details_list, info, path, result, position_context
+                )
+            if (
+                kind is GraphQLList
+                and type(result) in (list, tuple)
+                and position_context is None
+                and not field_details_list[0].node.directives
+            ):
+                return self._complete_list(
+                    nullable.of_type,
+                    field_details_list,
+                    info,
+                    path,
+                    result,  # type: ignore[union-attr]
                 )
         return super().complete_value(
             return_type, field_details_list, info, path, result, position_context
         )
+
+    def _complete_object(
+        self,
+        object_type: GraphQLObjectType,
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        """graphql-core's `complete_object_value` for a type whose `is_type_of` answers at
+        once (Strawberry's do), its subfields executed here unless some are deferred."""
+        if object_type.is_type_of is not None:
+            fits = object_type.is_type_of(result, info)
+            if type(fits) is not bool:  # an awaitable check: graphql-core awaits it
+                _close(fits)
+                return self.complete_object_value(
+                    object_type, field_details_list, info, path, result, position_context
+                )
+            if not fits:
+                raise invalid_return_type_error(object_type, result, field_details_list)
+        collected = self.collect_subfields(object_type, field_details_list)
+        if collected.new_defer_usages or position_context is not None:
+            return self.execute_collected_subfields(
+                object_type,
+                result,
+                path,
+                collected.grouped_field_set,
+                collected.new_defer_usages,
+                position_context,
+            )
+        return self.execute_fields(object_type, result, path, collected.grouped_field_set, None)
+
+    def _complete_list(
+        self,
+        item_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo,
+        path: Path,
+        items: list[Any] | tuple[Any, ...],
+    ) -> AwaitableOrValue[list[Any]]:
+        """graphql-core's `complete_iterable_value` for a list or tuple with no `@stream`:
+        each item completed, an item's error handled as graphql-core handles it, and the
+        awaitable ones awaited together."""
+        is_awaitable = self.is_awaitable
+        completed: list[Any] = []
+        awaitable_indices: list[int] = []
+        try:
+            for index, item in enumerate(items):
+                item_path = path.add_key(index, None)
+                if is_awaitable(item):
+                    completed.append(
+                        self.complete_awaitable_list_item_value(
+                            item, item_type, field_details_list, info, item_path, None
+                        )
+                    )
+                    awaitable_indices.append(index)
+                    continue
+                try:
+                    value = self.complete_value(
+                        item_type, field_details_list, info, item_path, item, None
+                    )
+                except Exception as raw_error:
+                    self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                    value = None
+                if is_awaitable(value):
+                    value = self._settled(value, item_type, field_details_list, item_path)
+                    awaitable_indices.append(index)
+                completed.append(value)
+        except Exception:
+            pending = [completed[index] for index in awaitable_indices]
+            pending += [item for item in items[len(completed) + 1 :] if is_awaitable(item)]
+            if pending:  # settled, as graphql-core settles them: they may fail too
+                self.settle_in_background(pending)
+            raise
+        if not awaitable_indices:
+            return completed
+        return _awaited(completed, awaitable_indices)
 
     def _answer_leaf(
         self, step: Step, leaf: Leaf, source: Any, parent_type: GraphQLObjectType, path: Path | None
@@ -308,9 +497,14 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
                     field_name = f"{parent_type}.{step.field_name}"
                     raise TypeError(f"Cannot return null for non-nullable field {field_name}.")
                 return None
+            value_type = type(value)
+            if value_type is leaf.as_is:
+                return value
+            if value_type is leaf.enum_class:
+                return leaf.names[value]
             if isinstance(value, Exception):
                 raise value
-            plain = type(value) in _PLAIN_VALUES or isinstance(value, Enum)
+            plain = value_type in _PLAIN_VALUES or isinstance(value, Enum)
             if not plain and self.is_awaitable(value):
                 return _USUAL_PATH
             return self.complete_leaf_value(leaf.leaf_type, value)
@@ -320,15 +514,23 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
             return None
 
 
-async def _awaited(results: dict[str, Any], awaitable_fields: list[str]) -> dict[str, Any]:
-    """``results`` with its awaitable fields awaited together, as graphql-core awaits them."""
-    if len(awaitable_fields) == 1:
-        (name,) = awaitable_fields
-        results[name] = await results[name]
+async def _awaited[R: (dict[str, Any], list[Any])](results: R, awaitable: list[Any]) -> R:
+    """``results`` (fields by name, or items) with its awaitable entries, at the keys
+    ``awaitable``, awaited together, as graphql-core awaits them."""
+    if len(awaitable) == 1:
+        (key,) = awaitable
+        results[key] = await results[key]
     else:
-        awaited = await gather_with_cancel(*(results[name] for name in awaitable_fields))
-        results.update(zip(awaitable_fields, awaited, strict=True))
+        awaited = await gather_with_cancel(*(results[key] for key in awaitable))
+        for key, value in zip(awaitable, awaited, strict=True):
+            results[key] = value
     return results
+
+
+def _close(check: Any) -> None:
+    """Closes an unawaited coroutine (graphql-core calls the check again and awaits that)."""
+    if isinstance(check, Coroutine):
+        check.close()
 
 
 def _direct_call(

@@ -2,10 +2,11 @@
 the same answers and the same errors as Strawberry's own executor."""
 
 from enum import Enum
+from typing import Any
 
 import pytest
 import strawberry
-from strawberry.extensions import ParserCache
+from strawberry.extensions import ParserCache, SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from kabinet.schema import build_schema
@@ -260,3 +261,25 @@ async def test_an_operation_with_variables_collects_its_own_selections():
     assert quiet.data == {"shelves": [{"label": "a"}, {"label": "b"}]}
     assert loud.data == {"shelves": [{"label": "a", "loud": "A"}, {"label": "b", "loud": "B"}]}
     assert len(_SHARED.by_key) == before
+
+
+class Shouting(SchemaExtension):
+    def resolve(self, _next: Any, root: Any, info: strawberry.Info, *args: Any, **kwargs: Any):
+        value = _next(root, info, *args, **kwargs)
+        return value.upper() if isinstance(value, str) else value
+
+
+async def test_an_operation_with_middleware_runs_every_field_through_it():
+    query = "{ shelves { label boxes { inside } } }"
+    thinned = strawberry.Schema(
+        query=ShelfQuery, execution_context_class=LeafExecutor, extensions=[Shouting]
+    )
+    resolve_directly(thinned)
+    stock = strawberry.Schema(query=ShelfQuery, extensions=[Shouting])
+
+    ours, theirs = await thinned.execute(query), await stock.execute(query)
+
+    assert ours.data == theirs.data
+    assert ours.data is not None
+    assert ours.data["shelves"][0]["label"] == "A"
+    assert ours.data["shelves"][0]["boxes"][0] == {"inside": "A"}

@@ -5,11 +5,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from beanie import Document, PydanticObjectId
+from beanie import PydanticObjectId
 from pydantic import Field
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from kabinet.clock import now
+from kabinet.documents.base import Document
 from kabinet.documents.settings import WholeDocuments
 
 

@@ -2,8 +2,7 @@
 
 from datetime import datetime
 
-from beanie import Document
-
+from kabinet.documents.base import Document
 from kabinet.documents.settings import WholeDocuments
 
 

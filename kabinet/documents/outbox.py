@@ -3,11 +3,12 @@
 from datetime import datetime
 from enum import StrEnum
 
-from beanie import Document, PydanticObjectId
+from beanie import PydanticObjectId
 from pydantic import Field
 from pymongo import ASCENDING, IndexModel
 
 from kabinet.clock import now
+from kabinet.documents.base import Document
 from kabinet.documents.settings import WholeDocuments
 
 

@@ -4,11 +4,12 @@ import calendar
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
-from beanie import Document, Insert, Replace, Save, before_event
+from beanie import Insert, Replace, Save, before_event
 from pydantic import BaseModel, Field
 from pymongo import ASCENDING, IndexModel
 
 from kabinet.clock import now
+from kabinet.documents.base import Document
 from kabinet.documents.search_keys import keyed
 from kabinet.documents.settings import WholeDocuments
 

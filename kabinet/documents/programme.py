@@ -8,10 +8,10 @@ cover on a day is the version in force that day.
 from datetime import date, datetime
 from enum import StrEnum
 
-from beanie import Document
 from pydantic import BaseModel, Field
 
 from kabinet.clock import now
+from kabinet.documents.base import Document
 from kabinet.documents.settings import WholeDocuments
 
 

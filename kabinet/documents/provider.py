@@ -11,11 +11,11 @@ import math
 from datetime import datetime
 from enum import IntEnum, StrEnum
 
-from beanie import Document
 from pydantic import BaseModel, Field
 from pymongo import ASCENDING, IndexModel
 
 from kabinet.clock import now
+from kabinet.documents.base import Document
 from kabinet.documents.search_keys import name_prefixes, transliterate, words
 from kabinet.documents.settings import WholeDocuments
 

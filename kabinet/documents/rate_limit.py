@@ -2,9 +2,9 @@
 
 from datetime import datetime
 
-from beanie import Document
 from pymongo import ASCENDING, IndexModel
 
+from kabinet.documents.base import Document
 from kabinet.documents.settings import WholeDocuments
 
 

@@ -4,11 +4,12 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from beanie import Document, PydanticObjectId
+from beanie import PydanticObjectId
 from pydantic import BaseModel, Field
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from kabinet.clock import now
+from kabinet.documents.base import Document
 from kabinet.documents.programme import BenefitKind
 from kabinet.documents.settings import WholeDocuments
 from kabinet.documents.user import Address

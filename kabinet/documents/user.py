@@ -3,11 +3,12 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from beanie import Document, PydanticObjectId
+from beanie import PydanticObjectId
 from pydantic import BaseModel, Field
 from pymongo import ASCENDING, IndexModel
 
 from kabinet.clock import now
+from kabinet.documents.base import Document
 from kabinet.documents.settings import WholeDocuments
 from kabinet.i18n import DEFAULT_LOCALE, Locale
 from kabinet.roles import STAFF_ROLES, Role

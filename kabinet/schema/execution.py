@@ -203,6 +203,8 @@ _SHARED = SharedSelections(size=8192)
 _USUAL_PATH = object()
 # The types of most leaf values (enums besides), never awaitable: no call to tell.
 _PLAIN_VALUES = frozenset({str, int, float, bool, datetime, date, Decimal})
+# ...and of most completed values: objects, lists, nulls.
+_NEVER_AWAITED = _PLAIN_VALUES | {dict, list, type(None)}
 
 
 class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -219,6 +221,12 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
         super().__init__(*args, **kwargs)
         # By the identity of a grouped field set, kept alive with its plan.
         self._plans: dict[int, tuple[GroupedFieldSet, list[Step]]] = {}
+        # By object type and the identity of a field's details, kept alive with the plan.
+        self._subplans: dict[
+            tuple[GraphQLObjectType, int], tuple[FieldDetailsList, list[Step] | None]
+        ] = {}
+        # No middleware wraps a resolver (an extension with a `resolve` hook would).
+        self._plain = not (self.middleware_manager and self.middleware_manager.middlewares)
 
     def collect_subfields(
         self, return_type: GraphQLObjectType, field_details_list: FieldDetailsList
@@ -278,17 +286,42 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: GroupedFieldSet,
         position_context: Any,
     ) -> AwaitableOrValue[dict[str, Any]]:
-        if self.middleware_manager and self.middleware_manager.middlewares:
+        if not self._plain:
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
+        return self._execute_plan(
+            parent_type, source_value, path, self._plan(parent_type, grouped_field_set)
+        )
+
+    def _execute_plan(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        plan: list[Step],
+        position_context: Any = None,
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        """graphql-core's `execute_fields` for a planned selection set: a plain leaf read
+        and answered here, any other field by `_execute_step`."""
         results: dict[str, Any] = {}
         awaitable_fields: list[str] = []
-        is_awaitable = self.is_awaitable
         try:
-            for step in self._plan(parent_type, grouped_field_set):
-                if step.leaf is not None:
-                    answer = self._answer_leaf(step, step.leaf, source_value, parent_type, path)
+            for step in plan:
+                leaf = step.leaf
+                if leaf is not None:
+                    try:
+                        value = leaf.read(source_value, leaf.name)
+                    except Exception as raw_error:  # as if returned: graphql-core raises it
+                        value = raw_error
+                    value_type = type(value)
+                    if value_type is leaf.as_is:
+                        results[step.response_name] = value
+                        continue
+                    if value_type is leaf.enum_class:
+                        results[step.response_name] = leaf.names[value]
+                        continue
+                    answer = self._answer_leaf(step, leaf, value, parent_type, path)
                     if answer is not _USUAL_PATH:
                         results[step.response_name] = answer
                         continue
@@ -303,7 +336,7 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
                     position_context,
                 )
                 results[step.response_name] = result
-                if is_awaitable(result):
+                if self._may_wait(result):
                     awaitable_fields.append(step.response_name)
         except Exception:
             if awaitable_fields:  # settled, as graphql-core settles them: they may fail too
@@ -312,6 +345,10 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
         if not awaitable_fields:
             return results
         return _awaited(results, awaitable_fields)
+
+    def _may_wait(self, value: Any) -> bool:
+        """`is_awaitable`, without a call for the values most fields complete to."""
+        return type(value) not in _NEVER_AWAITED and self.is_awaitable(value)
 
     def _execute_step(
         self,
@@ -341,7 +378,7 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
                 else {}
             )
             result = (field.resolve or self.field_resolver)(source, info, **args)
-            if self.is_awaitable(result):
+            if self._may_wait(result):
                 return self.complete_awaitable_value(
                     return_type, step.field_details_list, info, path, result, position_context
                 )
@@ -351,7 +388,7 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
         except Exception as raw_error:
             self.handle_field_error(raw_error, return_type, step.field_details_list, path)
             return None
-        if self.is_awaitable(completed):
+        if self._may_wait(completed):
             return self._settled(completed, return_type, step.field_details_list, path)
         return completed
 
@@ -427,17 +464,37 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
                 )
             if not fits:
                 raise invalid_return_type_error(object_type, result, field_details_list)
+        if position_context is None and self._plain:
+            plan = self._subplan(object_type, field_details_list)
+            if plan is not None:
+                return self._execute_plan(object_type, result, path, plan)
         collected = self.collect_subfields(object_type, field_details_list)
-        if collected.new_defer_usages or position_context is not None:
-            return self.execute_collected_subfields(
-                object_type,
-                result,
-                path,
-                collected.grouped_field_set,
-                collected.new_defer_usages,
-                position_context,
+        return self.execute_collected_subfields(
+            object_type,
+            result,
+            path,
+            collected.grouped_field_set,
+            collected.new_defer_usages,
+            position_context,
+        )
+
+    def _subplan(
+        self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList
+    ) -> list[Step] | None:
+        """The plan of an object's subfields, as `collect_subfields` collects them, by the
+        identity of the field's details (as graphql-core's own memo); None when some of
+        them are deferred."""
+        key = (object_type, id(field_details_list))
+        known = self._subplans.get(key)
+        if known is None:
+            collected = self.collect_subfields(object_type, field_details_list)
+            plan = (
+                None
+                if collected.new_defer_usages
+                else self._plan(object_type, collected.grouped_field_set)
             )
-        return self.execute_fields(object_type, result, path, collected.grouped_field_set, None)
+            known = self._subplans[key] = (field_details_list, plan)
+        return known[1]
 
     def _complete_list(
         self,
@@ -450,7 +507,7 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
         """graphql-core's `complete_iterable_value` for a list or tuple with no `@stream`:
         each item completed, an item's error handled as graphql-core handles it, and the
         awaitable ones awaited together."""
-        is_awaitable = self.is_awaitable
+        is_awaitable = self._may_wait
         completed: list[Any] = []
         awaitable_indices: list[int] = []
         try:
@@ -486,25 +543,20 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
         return _awaited(completed, awaitable_indices)
 
     def _answer_leaf(
-        self, step: Step, leaf: Leaf, source: Any, parent_type: GraphQLObjectType, path: Path | None
+        self, step: Step, leaf: Leaf, value: Any, parent_type: GraphQLObjectType, path: Path | None
     ) -> Any:
-        """The leaf's completed value, its error handled as graphql-core handles it (a
-        non-null field's error raised on, located); `_USUAL_PATH` for an awaitable."""
+        """The completed ``value`` of a leaf that is not one answered as it is, its error
+        handled as graphql-core handles it (a non-null field's error raised on, located);
+        `_USUAL_PATH` for an awaitable."""
         try:
-            value = leaf.read(source, leaf.name)
             if value is None or value is Undefined:
                 if leaf.non_null:
                     field_name = f"{parent_type}.{step.field_name}"
                     raise TypeError(f"Cannot return null for non-nullable field {field_name}.")
                 return None
-            value_type = type(value)
-            if value_type is leaf.as_is:
-                return value
-            if value_type is leaf.enum_class:
-                return leaf.names[value]
             if isinstance(value, Exception):
                 raise value
-            plain = value_type in _PLAIN_VALUES or isinstance(value, Enum)
+            plain = type(value) in _PLAIN_VALUES or isinstance(value, Enum)
             if not plain and self.is_awaitable(value):
                 return _USUAL_PATH
             return self.complete_leaf_value(leaf.leaf_type, value)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from beanie import PydanticObjectId
+from bson import ObjectId
 from strawberry.dataloader import DataLoader
 
 from kabinet.documents import (
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 type CardViewKey = tuple[PydanticObjectId | None, bool, bool]
 
 
-async def _load_users(ids: Sequence[PydanticObjectId]) -> list[UserDocument | None]:
+async def _load_users(ids: Sequence[ObjectId]) -> list[UserDocument | None]:
     found = {u.id: u for u in await UserDocument.find({"_id": {"$in": list(ids)}}).to_list()}
     return [found.get(user_id) for user_id in ids]
 
@@ -43,7 +44,7 @@ async def _load_contacts(
 @dataclass(slots=True)
 class Loaders:
     # A page of requests names each applicant once: one query for all of them.
-    user: DataLoader[PydanticObjectId, UserDocument | None] = field(
+    user: DataLoader[ObjectId, UserDocument | None] = field(
         default_factory=lambda: DataLoader(_load_users)
     )
     # Cards' programmes and usage (`Policy.coverage`, `coverageCheck`): one query each for
@@ -146,7 +147,7 @@ class Loaders:
             await asyncio.wait([pending])
 
     def card_of_request(
-        self, viewer: UserDocument | None, owner_id: PydanticObjectId, policy_id: PydanticObjectId
+        self, viewer: UserDocument | None, owner_id: ObjectId, policy_id: ObjectId
     ) -> PolicyDocument | Awaitable[PolicyDocument | None]:
         """A request's card. When this operation has read the owner's own cards already
         (`me { policies requests { edges { node { policy ... } } } }`), it is nearly always

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Self
 
 import strawberry
-from beanie import PydanticObjectId
+from bson import ObjectId
 from strawberry import relay
 
 from kabinet.documents import Attachment as AttachmentValue
@@ -489,9 +489,9 @@ class Request(relay.Node):
         "settings; time waiting for the person in NEEDS_INFO is added back). Null when none "
         "applies: NEEDS_INFO (the clock is paused), SCHEDULED, APPROVED or closed."
     )
-    user_id: strawberry.Private[PydanticObjectId]
-    policy_id: strawberry.Private[PydanticObjectId]
-    assignee_id: strawberry.Private[PydanticObjectId | None]
+    user_id: strawberry.Private[ObjectId]
+    policy_id: strawberry.Private[ObjectId]
+    assignee_id: strawberry.Private[ObjectId | None]
     # None when a page read only the list's fields (`SUMMARY_FIELDS`).
     document: strawberry.Private[RequestDocument | None]
 

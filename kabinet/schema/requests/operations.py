@@ -25,7 +25,6 @@ from kabinet.schema.ids import by_id, filter_id
 from kabinet.schema.pagination import (
     PageInfo,
     decode_time_cursor,
-    encode_time_cursor,
     page_size,
     selected_at,
 )
@@ -74,8 +73,7 @@ async def request_connection(
         assignees=_assignees(given, info.context.caller.user),
         overdue=bool(given.overdue),
     )
-    by_due = order is requests.RequestOrder.DUE_SOONEST
-    tag = DUE_CURSOR if by_due else ""
+    tag = DUE_CURSOR if order is requests.RequestOrder.DUE_SOONEST else ""
     position = decode_time_cursor(after, tag)
     if after is not None and position is None:
         raise invalid_cursor(info.context.caller.locale)
@@ -93,16 +91,11 @@ async def request_connection(
     else:
         page = await requests.list_requests(listing)
         nodes = [Request.from_document(document) for document in page.items]
-    edges = [
-        RequestEdge(
-            cursor=encode_time_cursor(node.due_at if by_due else node.created_at, node.id, tag),  # type: ignore[arg-type]
-            node=node,
-        )
-        for node in nodes
-    ]
+    edges = [RequestEdge(node=node, order=tag) for node in nodes]
+    ends = [edges[0].cursor(), edges[-1].cursor()] if edges else []
     return RequestConnection(
         edges=edges,
-        page_info=PageInfo.of([edge.cursor for edge in edges], has_next=page.has_next, after=after),
+        page_info=PageInfo.of(ends, has_next=page.has_next, after=after),
         count=page.count,
     )
 

@@ -60,6 +60,7 @@ from kabinet.schema.labels import label_of
 from kabinet.schema.pagination import (
     Counted,
     PageInfo,
+    encode_time_cursor,
 )
 from kabinet.schema.policies import Policy, card_view
 from kabinet.schema.providers import NamesProvider
@@ -684,8 +685,15 @@ SUMMARY_FIELDS = frozenset(
 
 @strawberry.type(description="One request in a list.")
 class RequestEdge:
-    cursor: str = strawberry.field(description="Pass as `after` to continue after this one.")
     node: Request = strawberry.field(description="The request.")
+    # What the cursor's position is in: "" newest first, else the order's tag (`DUE_CURSOR`).
+    order: strawberry.Private[str]
+
+    @strawberry.field(description="Pass as `after` to continue after this one.")
+    def cursor(self) -> str:
+        """Encoded when asked for: most pages show requests without their cursors."""
+        at = self.node.created_at if not self.order else self.node.due_at
+        return encode_time_cursor(at, self.node.id, self.order)  # type: ignore[arg-type]
 
 
 @strawberry.type(description="A page of requests, newest first unless ordered otherwise.")

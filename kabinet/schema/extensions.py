@@ -13,7 +13,7 @@ from graphql import (
     validate,
 )
 from graphql.execution.values import get_variable_values
-from strawberry.extensions import MaxTokensLimiter, ParserCache, SchemaExtension
+from strawberry.extensions import ParserCache, SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
@@ -75,12 +75,6 @@ class ConfiguredValidation(SchemaExtension):
     document whose fragments expand beyond the limits.
     """
 
-    def on_operation(self) -> Iterator[None]:
-        context = self.execution_context
-        if not context.context.services.settings.introspection:
-            context.validation_rules = (*context.validation_rules, NoSchemaIntrospectionCustomRule)
-        yield
-
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         document = context.graphql_document
@@ -88,13 +82,13 @@ class ConfiguredValidation(SchemaExtension):
             yield
             return
         settings = context.context.services.settings
+        rules = context.validation_rules
+        if not settings.introspection:
+            rules = (*rules, NoSchemaIntrospectionCustomRule)
         errors = self._within_shape_limits(measure(document).shape)
         if not errors:
             errors = validate_cached(
-                context.schema._schema,
-                document,
-                context.validation_rules,
-                hide_suggestions=settings.production,
+                context.schema._schema, document, rules, hide_suggestions=settings.production
             )
         if not errors:
             errors = self._within_object_limit(document, hide_suggestions=settings.production)
@@ -163,11 +157,24 @@ class ConfiguredValidation(SchemaExtension):
         )
 
 
-# Classes or factories, never instances: Strawberry builds them per operation.
+class LimitedParserCache(ParserCache):
+    """Strawberry's ParserCache (each query text parsed once, the last 512 kept), parsing
+    at most MAX_TOKENS tokens as Strawberry's MaxTokensLimiter has it parse, without the
+    hook of its own that extension adds to every operation."""
+
+    def __init__(self) -> None:
+        super().__init__(maxsize=512)
+
+    def on_parse(self) -> Iterator[None]:
+        self.execution_context.parse_options["max_tokens"] = MAX_TOKENS
+        yield from super().on_parse()
+
+
+# Classes or factories, never instances: Strawberry builds them per operation; each hook
+# an extension has costs every operation a context manager.
 EXTENSIONS: list[type[SchemaExtension] | functools.partial[SchemaExtension]] = [
     OperationMetrics,
-    functools.partial(ParserCache, maxsize=512),
-    functools.partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
+    LimitedParserCache,
     ConfiguredValidation,
     RecheckWebSocketCaller,
 ]

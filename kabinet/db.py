@@ -95,7 +95,7 @@ async def find_one[D: Document](document: type[D], query: dict[str, Any]) -> D |
     Beanie's query building and parsing cost several times the lookup on hot paths (each
     request resolves its session and account this way)."""
     stored = await document.get_pymongo_collection().find_one(query)
-    return None if stored is None else document.model_validate(stored)
+    return None if stored is None else from_stored(document, stored)
 
 
 async def find_all[D: Document](
@@ -106,7 +106,16 @@ async def find_all[D: Document](
     cursor = document.get_pymongo_collection().find(query)
     if sort is not None:
         cursor = cursor.sort(sort)
-    return [document.model_validate(stored) for stored in await cursor.to_list()]
+    return [from_stored(document, stored) for stored in await cursor.to_list()]
+
+
+def from_stored[D: Document](document: type[D], stored: dict[str, Any]) -> D:
+    """``stored`` validated as ``document``, as `model_validate` validates it (private
+    attributes and post-init included), without the two `__init__` layers, Beanie's and
+    pydantic's, that it passes through for a model with an `__init__` of its own."""
+    instance = document.__new__(document)
+    document.__pydantic_validator__.validate_python(stored, self_instance=instance)
+    return instance
 
 
 def all_indexes() -> dict[str, list[IndexModel]]:

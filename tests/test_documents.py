@@ -1,8 +1,17 @@
-"""The documents' base (kabinet.documents.base): plain attribute reads, whole parses."""
+"""The documents' base (kabinet.documents.base) and their reading from what is stored."""
 
 import pytest
+from bson import ObjectId
+from pydantic import ValidationError
 
-from kabinet.documents import ALL_DOCUMENTS, UserDocument
+from kabinet.db import Database, from_stored
+from kabinet.documents import (
+    ALL_DOCUMENTS,
+    ContactDocument,
+    PolicyDocument,
+    SessionDocument,
+    UserDocument,
+)
 from kabinet.documents.base import Document
 
 
@@ -22,3 +31,28 @@ def test_private_attributes_are_still_read_through_pydantic():
 
     assert user.email == "a@example.com"
     assert user.get_saved_state() is None  # Beanie's private `_saved_state`
+
+
+@pytest.mark.parametrize(
+    "document",
+    [UserDocument, SessionDocument, ContactDocument, PolicyDocument],
+    ids=lambda document: document.__name__,
+)
+async def test_a_stored_document_is_read_as_model_validate_reads_it(
+    member: str, document: type[Document]
+):
+    stored = await document.get_pymongo_collection().find_one({})
+    assert stored is not None
+
+    read, validated = from_stored(document, stored), document.model_validate(stored)
+
+    assert type(read) is document
+    assert read.model_dump() == validated.model_dump()
+    assert read.model_fields_set == validated.model_fields_set
+    assert read.__pydantic_private__ == validated.__pydantic_private__
+    assert read.__pydantic_private__["_store"] is not validated.__pydantic_private__["_store"]
+
+
+async def test_a_stored_document_that_does_not_fit_its_model_is_refused(database: Database):
+    with pytest.raises(ValidationError):
+        from_stored(SessionDocument, {"_id": ObjectId(), "token_hash": 5})

@@ -97,6 +97,7 @@ class Box:
 @strawberry.type
 class Shelf:
     label: str
+    case: Box | None = None
 
     @strawberry.field
     def box(self) -> Box:
@@ -169,7 +170,7 @@ class Shelf:
 class ShelfQuery:
     @strawberry.field
     def shelves(self) -> list[Shelf]:
-        return [Shelf(label="a"), Shelf(label="b")]
+        return [Shelf(label="a", case=Box(inside="in a")), Shelf(label="b")]
 
 
 SHELF_QUERIES = [
@@ -183,6 +184,7 @@ SHELF_QUERIES = [
     "{ shelves { notABox { inside } } }",
     "{ shelves { label boxes { inside } } }",
     "{ shelves { label boxesLater { inside } } }",
+    "{ shelves { label case { inside } } }",
 ]
 
 
@@ -227,6 +229,7 @@ def test_only_resolvers_without_arguments_or_extensions_are_called_directly():
     assert replaced == {
         *("loud", "where", "rooted", "parented", "later", "broken", "must"),
         *("box", "maybeBox", "notABox", "boxLater", "boxes", "boxesLater"),
+        "case",  # an attribute of an object type, read directly
     }
 
 

@@ -41,6 +41,7 @@ from graphql import (
     GraphQLOutputType,
     GraphQLResolveInfo,
     Undefined,
+    get_nullable_type,
     is_leaf_type,
 )
 from graphql.execution.collect_fields import CollectedFields, FieldDetailsList, GroupedFieldSet
@@ -203,7 +204,7 @@ _SHARED = SharedSelections(size=8192)
 _USUAL_PATH = object()
 # The types of most leaf values (enums besides), never awaitable: no call to tell.
 _PLAIN_VALUES = frozenset({str, int, float, bool, datetime, date, Decimal})
-# ...and of most completed values: objects, lists, nulls.
+# ...and of most completed values (objects, lists, nulls): tested before `is_awaitable`.
 _NEVER_AWAITED = _PLAIN_VALUES | {dict, list, type(None)}
 
 
@@ -336,7 +337,7 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
                     position_context,
                 )
                 results[step.response_name] = result
-                if self._may_wait(result):
+                if type(result) not in _NEVER_AWAITED and self.is_awaitable(result):
                     awaitable_fields.append(step.response_name)
         except Exception:
             if awaitable_fields:  # settled, as graphql-core settles them: they may fail too
@@ -345,10 +346,6 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
         if not awaitable_fields:
             return results
         return _awaited(results, awaitable_fields)
-
-    def _may_wait(self, value: Any) -> bool:
-        """`is_awaitable`, without a call for the values most fields complete to."""
-        return type(value) not in _NEVER_AWAITED and self.is_awaitable(value)
 
     def _execute_step(
         self,
@@ -378,7 +375,7 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
                 else {}
             )
             result = (field.resolve or self.field_resolver)(source, info, **args)
-            if self._may_wait(result):
+            if type(result) not in _NEVER_AWAITED and self.is_awaitable(result):
                 return self.complete_awaitable_value(
                     return_type, step.field_details_list, info, path, result, position_context
                 )
@@ -388,7 +385,7 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
         except Exception as raw_error:
             self.handle_field_error(raw_error, return_type, step.field_details_list, path)
             return None
-        if self._may_wait(completed):
+        if type(completed) not in _NEVER_AWAITED and self.is_awaitable(completed):
             return self._settled(completed, return_type, step.field_details_list, path)
         return completed
 
@@ -507,13 +504,13 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
         """graphql-core's `complete_iterable_value` for a list or tuple with no `@stream`:
         each item completed, an item's error handled as graphql-core handles it, and the
         awaitable ones awaited together."""
-        is_awaitable = self._may_wait
+        is_awaitable = self.is_awaitable
         completed: list[Any] = []
         awaitable_indices: list[int] = []
         try:
             for index, item in enumerate(items):
                 item_path = path.add_key(index, None)
-                if is_awaitable(item):
+                if type(item) not in _NEVER_AWAITED and is_awaitable(item):
                     completed.append(
                         self.complete_awaitable_list_item_value(
                             item, item_type, field_details_list, info, item_path, None
@@ -528,7 +525,7 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
                 except Exception as raw_error:
                     self.handle_field_error(raw_error, item_type, field_details_list, item_path)
                     value = None
-                if is_awaitable(value):
+                if type(value) not in _NEVER_AWAITED and is_awaitable(value):
                     value = self._settled(value, item_type, field_details_list, item_path)
                     awaitable_indices.append(index)
                 completed.append(value)
@@ -610,11 +607,25 @@ def _direct_call(
     return resolve
 
 
+def _read_attribute(field: StrawberryField) -> Callable[..., Any]:
+    """The resolve function of a field without a resolver: its attribute, read as
+    Strawberry's basic-field resolver reads it, without its two layers."""
+    read, name = field.default_resolver, field.python_name
+
+    def resolve(source: Any, _info: GraphQLResolveInfo) -> Any:
+        return read(source, name)
+
+    resolve._is_default = True  # type: ignore[attr-defined]  # as Strawberry marks its own
+    return resolve
+
+
 def resolve_directly(schema: strawberry.Schema) -> None:
     """Gives every query and mutation field whose resolver takes no arguments, with no
     field extension (permission classes are one), a resolve function that calls the
-    resolver directly (see the module). A schema with exception handlers, which
-    Strawberry applies in its resolver layers, is left as it is."""
+    resolver directly (see the module), and every field of an object or list type
+    without a resolver or extension one that reads its attribute (a leaf's is read by
+    `LeafExecutor` itself). A schema with exception handlers, which Strawberry applies
+    in its resolver layers, is left as it is."""
     if schema.exception_handlers:
         return
     info_class = schema.config.info_class
@@ -632,3 +643,11 @@ def resolve_directly(schema: strawberry.Schema) -> None:
                 and not field.args
             ):
                 field.resolve = _direct_call(definition.base_resolver, definition, info_class)
+            elif (
+                isinstance(definition, StrawberryField)
+                and definition.is_basic_field
+                and not definition.extensions
+                and not field.args
+                and not is_leaf_type(get_nullable_type(field.type))
+            ):
+                field.resolve = _read_attribute(definition)

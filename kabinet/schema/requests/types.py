@@ -602,20 +602,22 @@ class Request(relay.Node):
     def policy(self, info: Info) -> Policy | Awaitable[Policy | None] | None:
         """Synchronous when the card is known already (see `Loaders.card_of_request`):
         graphql-core awaits only the answers that are awaitable."""
-        viewer = info.context.caller.user
-        staff = _staff_reads(info)
-
-        def shown(card: PolicyDocument | None) -> Policy | None:
-            if card is None:
-                return None
-            # Read once the card is loaded: loading the owner's cards settles the active one.
-            active = viewer is not None and viewer.active_policy_id == self.policy_id
-            return card_view(info, card, active=active and not staff, staff=staff)
-
-        card = info.context.loaders.card_of_request(viewer, self.user_id, self.policy_id)
+        context = info.context
+        viewer = context.caller.user
+        card = context.loaders.card_of_request(viewer, self.user_id, self.policy_id)
         if isinstance(card, PolicyDocument):
-            return shown(card)
-        return _then(card, shown)
+            return self._card_shown(info, viewer, card)
+        return _then(card, lambda loaded: self._card_shown(info, viewer, loaded))
+
+    def _card_shown(
+        self, info: Info, viewer: UserDocument | None, card: PolicyDocument | None
+    ) -> Policy | None:
+        if card is None:
+            return None
+        staff = _staff_reads(info)
+        # Read once the card is loaded: loading the owner's cards settles the active one.
+        active = not staff and viewer is not None and viewer.active_policy_id == self.policy_id
+        return card_view(info, card, active=active, staff=staff)
 
     @strawberry.field(
         description="Whether the card's programme covers a request like this one today (as "

@@ -23,8 +23,9 @@ from kabinet.resolvers import audit, contacts, coverage, policies, providers, re
 if TYPE_CHECKING:
     from kabinet.schema.policies import Policy
 
-# A card's view is one per (card, shown as active, shown to staff).
-type CardViewKey = tuple[PydanticObjectId | None, bool, bool]
+# A card's view is one per (card document read, shown as active, shown to staff); the
+# document is kept with its view, so its identity is not reused while the view lives.
+type CardViewKey = tuple[int, bool, bool]
 
 
 async def _load_users(ids: Sequence[ObjectId]) -> list[UserDocument | None]:
@@ -69,6 +70,9 @@ class Loaders:
     _by_viewer: dict[tuple[str, PydanticObjectId | None], DataLoader[Any, Any]] = field(
         default_factory=dict
     )
+    # The owner's own cards once read (`card_of_request`), with the viewer they were read
+    # for: a page of twenty requests finds its cards there without a loader lookup each.
+    _own_cards: tuple[UserDocument, policies.Linked] | None = None
 
     def _per_viewer[K, V](
         self,
@@ -154,11 +158,16 @@ class Loaders:
         one of them: then it is returned at once, with no read and nothing to await, so a
         page of twenty requests does not become twenty awaited fields. Else it is read
         within `policies.request_cards_readable`: none for a grown child's card."""
-        own = viewer is not None and viewer.id == owner_id
-        pending = self.linked_of(viewer).cache_map.get(viewer) if own else None
-        settled = pending is not None and pending.done() and not pending.exception()
-        if settled and (card := pending.result().by_id.get(policy_id)):
+        if viewer is None or viewer.id != owner_id:
+            return self._card_of_request(viewer, None, policy_id)
+        known = self._own_cards
+        if known is not None and known[0] is viewer and (card := known[1].by_id.get(policy_id)):
             return card
+        pending = self.linked_of(viewer).cache_map.get(viewer)
+        if pending is not None and pending.done() and not pending.exception():
+            self._own_cards = (viewer, pending.result())
+            if card := self._own_cards[1].by_id.get(policy_id):
+                return card
         return self._card_of_request(viewer, pending, policy_id)
 
     async def _card_of_request(

@@ -150,9 +150,9 @@ def card_view(info: Info, document: PolicyDocument, *, active: bool, staff: bool
     name the same few cards, which `me.policies` shows as well. Only the very document
     read is shared, so a card changed and read again by a later mutation shows afresh."""
     views = info.context.loaders.card_views
-    key = (document.id, active, staff)
+    key = (id(document), active, staff)
     cached = views.get(key)
-    if cached is not None and cached[0] is document:
+    if cached is not None:
         return cached[1]
     view = Policy.from_document(document, active=active, staff=staff)
     views[key] = (document, view)

@@ -1,25 +1,32 @@
-"""Execution of plain leaf fields without graphql-core's and Strawberry's per-field layers.
+"""Execution of fields without graphql-core's and Strawberry's generic per-field layers.
 
 Most fields of an answer are a scalar or an enum read off an object (`number`, `status`
 of twenty requests, the fields of each card). graphql-core builds a resolve info for each,
 Strawberry calls its "basic field" resolver through three more layers to end in
 ``getattr``, and graphql-core completes the value through its generic `complete_value`:
-about twenty calls for one attribute, a quarter of kabinet's CPU for a `me`.
+about twenty calls for one attribute, a quarter of kabinet's CPU for a `me`. Each object
+passed through five more graphql-core methods before its fields ran, and each list
+through three.
 
-`LeafExecutor` answers such a field directly: the attribute through the field's own
-default resolver, then the leaf type's output coercion, with graphql-core's errors (a
+`LeafExecutor` plans each selection set once (per operation, or per parsed document for
+an operation that nothing but its document decides: `SharedSelection`): each field's
+definition and nodes, and whether it is a plain leaf. A plain leaf is answered directly:
+the attribute through the field's own default resolver, then the leaf type's output
+coercion (none for a string, a boolean or an enum member), with graphql-core's errors (a
 null for a non-null field, a value the type cannot serialise) located and reported as
-graphql-core reports them. Every other field, and any operation run with middleware
-(an extension with a `resolve` hook), takes graphql-core's path unchanged. Which fields
-of a selection set are such leaves is planned once: per operation, or per parsed
-document for an operation that nothing but its document decides (`SharedSelection`).
+graphql-core reports them. Other fields are resolved as graphql-core's `execute_field`
+resolves them, objects completed by running their subfields' plan, lists item by item;
+awaitables, errors and deferred or streamed parts take graphql-core's own handling. Any
+operation run with middleware (an extension with a `resolve` hook) takes graphql-core's
+path unchanged.
 
 `resolve_directly` thins the resolvers of fields with a resolver but no arguments
 (`Request.policy`, `User.contacts`...): Strawberry calls each through six layers that
 convert arguments there are none of and apply field extensions there are none of;
 the field's resolve function then calls the resolver with what it asks for (its
 object, its parent or root, an `Info`) as Strawberry does. A field with arguments,
-permission classes or any other field extension keeps Strawberry's resolver.
+permission classes or any other field extension keeps Strawberry's resolver. An object
+or list field without a resolver reads its attribute directly.
 """
 
 from collections import OrderedDict
@@ -291,9 +298,8 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
-        return self._execute_plan(
-            parent_type, source_value, path, self._plan(parent_type, grouped_field_set)
-        )
+        plan = self._plan(parent_type, grouped_field_set)
+        return self._execute_plan(parent_type, source_value, path, plan, position_context)
 
     def _execute_plan(
         self,

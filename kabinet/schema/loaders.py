@@ -161,20 +161,20 @@ class Loaders:
         if viewer is None or viewer.id != owner_id:
             return self._card_of_request(viewer, None, policy_id)
         known = self._own_cards
-        if known is not None and known[0] is viewer and (card := known[1].by_id.get(policy_id)):
+        if known is None or known[0] is not viewer:
+            pending = self.linked_of(viewer).cache_map.get(viewer)
+            if pending is None or not pending.done() or pending.exception():
+                return self._card_of_request(viewer, pending, policy_id)
+            known = self._own_cards = (viewer, pending.result())
+        if card := known[1].by_id.get(policy_id):
             return card
-        pending = self.linked_of(viewer).cache_map.get(viewer)
-        if pending is not None and pending.done() and not pending.exception():
-            self._own_cards = (viewer, pending.result())
-            if card := self._own_cards[1].by_id.get(policy_id):
-                return card
-        return self._card_of_request(viewer, pending, policy_id)
+        return self._card_of_request(viewer, None, policy_id)
 
     async def _card_of_request(
         self,
         viewer: UserDocument | None,
         pending: Awaitable[policies.Linked] | None,
-        policy_id: PydanticObjectId,
+        policy_id: ObjectId,
     ) -> PolicyDocument | None:
         if pending is not None and (card := (await pending).by_id.get(policy_id)):
             return card

@@ -1,6 +1,7 @@
 """Plain leaf fields answered without graphql-core's generic path (kabinet.schema.execution):
 the same answers and the same errors as Strawberry's own executor."""
 
+from collections.abc import Awaitable
 from enum import Enum
 from typing import Any
 
@@ -40,6 +41,25 @@ class Query:
         wrong_size = Item(name="c", note=None, size="big", colour=Colour.RED, tags=[])  # type: ignore[arg-type]
         return [good, nameless, wrong_size]
 
+    @strawberry.field
+    def later_item(self) -> Item:
+        return LaterName()  # type: ignore[return-value]
+
+
+class LaterName:
+    """An object served as an `Item` whose `name` is a property that answers later."""
+
+    reads = 0
+
+    @property
+    def name(self) -> Awaitable[str]:
+        LaterName.reads += 1
+
+        async def later() -> str:
+            return "later"
+
+        return later()
+
 
 QUERY = "{ items { name note size colour tags shout } }"
 
@@ -72,6 +92,17 @@ async def test_a_null_for_a_non_null_leaf_is_the_usual_located_error():
     assert [(e.message, e.path) for e in result.errors] == [
         ("Cannot return null for non-nullable field Item.name.", ["items", 1, "name"])
     ]
+
+
+async def test_a_leaf_whose_value_is_awaitable_is_read_once_and_awaited():
+    LaterName.reads = 0
+    schema = strawberry.Schema(query=Query, execution_context_class=LeafExecutor)
+
+    result = await schema.execute("{ laterItem { name } }")
+
+    assert result.errors is None
+    assert result.data == {"laterItem": {"name": "later"}}
+    assert LaterName.reads == 1
 
 
 def test_only_plain_scalar_and_enum_fields_take_the_short_path():

@@ -207,8 +207,11 @@ class SharedSelections:
 _SHARED = SharedSelections(size=8192)
 
 
-# What `_answer_leaf` returns when the value is awaitable: the field takes the usual path.
+# What `_answer_leaf` returns when the value is awaitable: the field takes the usual path,
+# with the value read (not read again).
 _USUAL_PATH = object()
+# A field `_execute_step` resolves itself.
+_UNREAD = object()
 # The types of most leaf values (enums besides), never awaitable: no call to tell.
 _PLAIN_VALUES = frozenset({str, int, float, bool, datetime, date, Decimal})
 # ...and of most completed values (objects, lists, nulls): tested before `is_awaitable`.
@@ -216,13 +219,14 @@ _NEVER_AWAITED = _PLAIN_VALUES | {dict, list, type(None)}
 
 
 class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's executor, answering plain leaf fields directly (see the module).
+    """Strawberry's executor, executing fields without graphql-core's generic layers
+    (see the module).
 
     Each selection set is planned when its first object is executed (once per operation,
-    or once per document, `SharedSelection`): which of its fields are plain leaves. A
-    leaf then costs a read and a coercion, and a `Path` only when it fails; the other
-    fields take graphql-core's `execute_field`, and the awaited ones are gathered as
-    graphql-core gathers them.
+    or once per document, `SharedSelection`): each field's definition and nodes, and
+    whether it is a plain leaf. A leaf then costs a read and a coercion, and a `Path`
+    only when it fails; the other fields are resolved by `_execute_step` and completed
+    by `complete_value`, and the awaited ones are gathered as graphql-core gathers them.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -332,6 +336,8 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
                     if answer is not _USUAL_PATH:
                         results[step.response_name] = answer
                         continue
+                else:
+                    value = _UNREAD
                 if step.field is None:  # not a field of this type: no answer, as graphql-core
                     continue
                 result = self._execute_step(
@@ -341,6 +347,7 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
                     source_value,
                     Path(path, step.response_name, parent_type.name),
                     position_context,
+                    value,
                 )
                 results[step.response_name] = result
                 if type(result) not in _NEVER_AWAITED and self.is_awaitable(result):
@@ -361,10 +368,12 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
         source: Any,
         path: Path,
         position_context: Any,
+        read: Any,
     ) -> AwaitableOrValue[Any]:
         """graphql-core's `execute_field` for a planned field: its definition and nodes were
         found when the selection set was planned, and no middleware wraps its resolver
-        (`execute_fields` leaves an operation with middleware to graphql-core)."""
+        (`execute_fields` leaves an operation with middleware to graphql-core). ``read``
+        is a plain leaf's value already read (an awaitable), else `_UNREAD`."""
         return_type = field.type
         info = self.build_resolve_info(field, step.nodes, parent_type, path)
         try:
@@ -380,7 +389,10 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
                 if field.args or first.node.arguments
                 else {}
             )
-            result = (field.resolve or self.field_resolver)(source, info, **args)
+            if read is _UNREAD:
+                result = (field.resolve or self.field_resolver)(source, info, **args)
+            else:
+                result = read
             if type(result) not in _NEVER_AWAITED and self.is_awaitable(result):
                 return self.complete_awaitable_value(
                     return_type, step.field_details_list, info, path, result, position_context

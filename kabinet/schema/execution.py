@@ -29,12 +29,14 @@ permission classes or any other field extension keeps Strawberry's resolver. An 
 or list field without a resolver reads its attribute directly.
 """
 
+import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from types import MethodType
 from typing import Any
 
 import strawberry
@@ -47,6 +49,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
+    GraphQLResolveInfoHelpers,
     Undefined,
     get_nullable_type,
     is_leaf_type,
@@ -231,6 +234,13 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # graphql-core binds these to the executor it keeps them on: a cycle, which left
+        # every operation's state (documents, loaders, results) to the cyclic collector.
+        executor = weakref.proxy(self)
+        self.async_helpers = GraphQLResolveInfoHelpers(
+            gather=MethodType(type(self).gather_async_work, executor),
+            track=MethodType(type(self).track_async_work, executor),
+        )
         # By the identity of a grouped field set, kept alive with its plan.
         self._plans: dict[int, tuple[GroupedFieldSet, list[Step]]] = {}
         # By object type and the identity of a field's details, kept alive with the plan.

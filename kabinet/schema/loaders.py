@@ -99,8 +99,11 @@ class Loaders:
         """Each account's cards ``viewer`` may read, by account: they feed `policies`,
         `activePolicy` and `policyLookup`, linked once."""
 
+        # The loader keeps the contacts' loader, not these loaders: no cycle through them.
+        own_contacts = self.contacts_of(viewer)
+
         async def load(users: list[UserDocument]) -> list[policies.Linked]:
-            each_contacts = await self.contacts_of(viewer).load_many([user.id for user in users])  # type: ignore[misc]
+            each_contacts = await own_contacts.load_many([user.id for user in users])  # type: ignore[misc]
             return await policies.linked_each(
                 viewer,
                 [
@@ -123,10 +126,12 @@ class Loaders:
         """The cards ``viewer`` may read, by id; a customer's confirmed phones come from
         the `contacts` loader."""
 
+        own_contacts = self.contacts_of(viewer)
+
         async def load(ids: list[PydanticObjectId]) -> list[PolicyDocument | None]:
             phones = None
             if viewer is not None and not viewer.is_staff:
-                own = await self.contacts_of(viewer).load(viewer.id)  # type: ignore[arg-type]
+                own = await own_contacts.load(viewer.id)  # type: ignore[arg-type]
                 phones = policies.verified_phones_among(own)
             return await policies.find_cards(viewer, ids, phones)
 

@@ -1,0 +1,60 @@
+"""An operation's state is freed by reference counting as the answer leaves, not left in
+reference cycles for the cyclic collector: a `me` keeps thousands of objects alive while
+it runs, and a cycle through its context held all of them until the next collection,
+whose cost then grew with every operation in flight."""
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from bench.floor import READ_QUERY
+from kabinet.documents.base import Document
+from kabinet.schema.context import Context
+from kabinet.schema.execution import LeafExecutor
+from kabinet.schema.loaders import Loaders
+from tests.requests_support import callback, customer
+from tests.support import Api, Mailbox
+
+# What an operation builds and nothing else keeps: in a cycle only if the operation left one.
+OPERATION_STATE = (Context, Loaders, LeafExecutor, Document)
+
+
+@contextmanager
+def cyclic_garbage() -> Iterator[list[object]]:
+    """The objects made unreachable within the block that only the cyclic collector can free."""
+    gc.collect()
+    gc.disable()
+    found: list[object] = []
+    try:
+        yield found
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        found.extend(gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+
+
+def operation_state(garbage: list[object]) -> list[str]:
+    return sorted({type(o).__qualname__ for o in garbage if isinstance(o, OPERATION_STATE)})
+
+
+async def test_the_collector_would_see_an_operation_left_in_a_cycle(api: Api, mailbox: Mailbox):
+    """The probe itself: a context kept in a cycle is found."""
+    with cyclic_garbage() as garbage:
+        loop: list[object] = [Loaders()]
+        loop.append(loop)
+        del loop
+    assert operation_state(garbage) == ["Loaders"]
+
+
+async def test_reading_me_and_filing_a_request_leave_no_cycles(api: Api, mailbox: Mailbox):
+    token = await customer(api, mailbox)
+    await callback(api, token)
+    with cyclic_garbage() as garbage:
+        me = await api.data(READ_QUERY, token=token)
+        filed = await callback(api, token)
+    assert me["me"]["requests"]["edges"]
+    assert filed["__typename"] == "Request"
+    assert operation_state(garbage) == []

@@ -2,8 +2,9 @@
 
 Bench-only (`uvicorn bench.app:create_bench_app --factory`, started by bench.server):
 the production application never has the floor. Everything but FLOOR_PATH, the
-lifespan included, goes to kabinet.app.create_app() untouched, so the floor shares
-kabinet's process, event loop and database connection, but none of its middleware.
+lifespan included, goes to kabinet.app.create_app() untouched, as `kabinet serve` builds
+it, so the floor shares kabinet's process, event loop, database connection and the
+garbage collector's settings, but none of its middleware.
 """
 
 from starlette.applications import Starlette
@@ -29,4 +30,6 @@ class BenchApp:
 
 
 def create_bench_app() -> BenchApp:
-    return BenchApp(create_app(), Starlette(routes=[Route(FLOOR_PATH, floor.me)]))
+    return BenchApp(
+        create_app(tune_collector=True), Starlette(routes=[Route(FLOOR_PATH, floor.me)])
+    )

@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from kabinet import metrics
+from kabinet import collector, metrics
 from kabinet.auth.sessions import bearer_token
 from kabinet.cards import card_routes
 from kabinet.config import Settings
@@ -67,8 +67,14 @@ class Events:
         return not self.task.done() and self.source.health.flowing
 
 
-def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Starlette:
-    """Build the application; ``database`` lets tests share one already connected."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    tune_collector: bool = False,
+) -> Starlette:
+    """Build the application; ``database`` lets tests share one already connected.
+    ``tune_collector`` is for a process that serves this app alone (`kabinet.collector`)."""
     settings = settings or Settings()
     owns_database = database is None
     db = database or Database(settings)
@@ -122,6 +128,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
                     if settings.production
                     else "messages are written to this log",
                 )
+        if tune_collector:
+            collector.tune_for_serving()
         try:
             yield
         finally:
@@ -253,4 +261,4 @@ def serve_app() -> Starlette:
     (which, with --reload, is not the one that read the command line)."""
     settings = Settings()
     configure_logging(settings)
-    return create_app(settings)
+    return create_app(settings, tune_collector=True)

@@ -1,13 +1,17 @@
-"""An operation's state is freed by reference counting as the answer leaves, not left in
-reference cycles for the cyclic collector: a `me` keeps thousands of objects alive while
-it runs, and a cycle through its context held all of them until the next collection,
-whose cost then grew with every operation in flight."""
+"""Memory without the cyclic collector's help (kabinet.collector): an operation's state is
+freed by reference counting as the answer leaves, not left in reference cycles (a cycle
+through a `me`'s context held its thousand objects until the next collection); a serving
+process collects rarely, and not what it built at start."""
 
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from bench.floor import READ_QUERY
+from kabinet.app import create_app
+from kabinet.collector import YOUNG_OBJECTS
+from kabinet.config import Settings
+from kabinet.db import Database
 from kabinet.documents.base import Document
 from kabinet.schema.context import Context
 from kabinet.schema.execution import LeafExecutor
@@ -58,3 +62,18 @@ async def test_reading_me_and_filing_a_request_leave_no_cycles(api: Api, mailbox
     assert me["me"]["requests"]["edges"]
     assert filed["__typename"] == "Request"
     assert operation_state(garbage) == []
+
+
+async def test_a_serving_app_tunes_the_collector_once_started(
+    settings: Settings, database: Database
+):
+    app = create_app(settings, database=database, tune_collector=True)
+    defaults = gc.get_threshold()
+    assert defaults[0] != YOUNG_OBJECTS
+    try:
+        async with app.router.lifespan_context(app):
+            assert gc.get_threshold() == (YOUNG_OBJECTS, *defaults[1:])
+            assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*defaults)

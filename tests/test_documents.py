@@ -3,6 +3,7 @@
 import pytest
 from bson import ObjectId
 from pydantic import ValidationError
+from pydantic._internal._model_construction import init_private_attributes
 
 from kabinet.db import Database, from_stored
 from kabinet.documents import (
@@ -12,7 +13,7 @@ from kabinet.documents import (
     SessionDocument,
     UserDocument,
 )
-from kabinet.documents.base import Document
+from kabinet.documents.base import Document, private_defaults_setter
 
 
 @pytest.mark.parametrize("document", ALL_DOCUMENTS, ids=lambda document: document.__name__)
@@ -56,3 +57,30 @@ async def test_a_stored_document_is_read_as_model_validate_reads_it(
 async def test_a_stored_document_that_does_not_fit_its_model_is_refused(database: Database):
     with pytest.raises(ValidationError):
         from_stored(SessionDocument, {"_id": ObjectId(), "token_hash": 5})
+
+
+@pytest.mark.parametrize("document", ALL_DOCUMENTS, ids=lambda document: document.__name__)
+def test_private_attributes_are_set_as_pydantic_sets_them(document: type[Document]):
+    """Each document's own `model_post_init` (`private_defaults_setter`) against pydantic's."""
+    assert document.model_post_init.__qualname__.startswith(private_defaults_setter.__name__)
+    ours, pydantics = document.__new__(document), document.__new__(document)
+
+    document.model_post_init(ours, None)
+    init_private_attributes(pydantics, None)
+
+    assert list(ours.__pydantic_private__.items()) == list(pydantics.__pydantic_private__.items())
+    assert ours.__pydantic_private__["_store"] is not pydantics.__pydantic_private__["_store"]
+
+
+def test_a_model_with_its_own_post_init_keeps_pydantics():
+    class Noted(Document):
+        note: str = ""
+
+        def model_post_init(self, context: object, /) -> None:
+            self.note = "set"
+
+    noted = Noted.model_validate({})
+
+    assert private_defaults_setter(Noted) is None
+    assert noted.note == "set"
+    assert noted.get_saved_state() is None  # Beanie's private `_saved_state`, set too

@@ -1,17 +1,26 @@
 """Plain leaf fields answered without graphql-core's generic path (kabinet.schema.execution):
 the same answers and the same errors as Strawberry's own executor."""
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
 from enum import Enum
+from types import GeneratorType
 from typing import Any
 
 import pytest
 import strawberry
+from strawberry.execution import optimized_is_awaitable
 from strawberry.extensions import ParserCache, SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from kabinet.schema import build_schema
-from kabinet.schema.execution import _SHARED, LeafExecutor, leaf_of, resolve_directly
+from kabinet.schema.execution import (
+    _NEVER_AWAITED,
+    _SHARED,
+    LeafExecutor,
+    _learning,
+    leaf_of,
+    resolve_directly,
+)
 
 
 @strawberry.enum
@@ -317,3 +326,23 @@ async def test_an_operation_with_middleware_runs_every_field_through_it():
     assert ours.data is not None
     assert ours.data["shelves"][0]["label"] == "A"
     assert ours.data["shelves"][0]["boxes"][0] == {"inside": "A"}
+
+
+def test_types_never_awaitable_are_learned_and_awaitable_ones_never():
+    class Plain:
+        pass
+
+    class Later:
+        def __await__(self) -> Iterator[None]:
+            yield
+
+    def generator() -> Iterator[None]:
+        yield
+
+    is_awaitable = _learning(optimized_is_awaitable)
+    results = [is_awaitable(value) for value in (Plain(), Plain(), Later(), generator())]
+
+    assert results == [False, False, True, False]
+    assert Plain in _NEVER_AWAITED
+    assert Later not in _NEVER_AWAITED
+    assert GeneratorType not in _NEVER_AWAITED

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from types import MethodType
+from types import GeneratorType, MethodType
 from typing import Any
 
 import strawberry
@@ -217,8 +217,32 @@ _USUAL_PATH = object()
 _UNREAD = object()
 # The types of most leaf values (enums besides), never awaitable: no call to tell.
 _PLAIN_VALUES = frozenset({str, int, float, bool, datetime, date, Decimal})
-# ...and of most completed values (objects, lists, nulls): tested before `is_awaitable`.
-_NEVER_AWAITED = _PLAIN_VALUES | {dict, list, type(None)}
+# ...and of most completed values (objects, lists, nulls): tested before `is_awaitable`,
+# which adds each type `await` cannot take that it meets (`_learning`), up to a bound.
+_NEVER_AWAITED = set(_PLAIN_VALUES | {dict, list, type(None)})
+_NEVER_AWAITED_MAX = 1_000
+
+
+def _learning(is_awaitable: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    """``is_awaitable``, answering at once for the types it has found never awaitable: a
+    type without `__await__` (where `await` looks), other than a coroutine's or a
+    generator's. The objects an answer is made of are of a few dozen such types."""
+
+    def learning_is_awaitable(value: Any) -> bool:
+        kind = type(value)
+        if kind in _NEVER_AWAITED:
+            return False
+        if is_awaitable(value):
+            return True
+        if (
+            kind is not GeneratorType
+            and not hasattr(kind, "__await__")
+            and len(_NEVER_AWAITED) < _NEVER_AWAITED_MAX
+        ):
+            _NEVER_AWAITED.add(kind)
+        return False
+
+    return learning_is_awaitable
 
 
 class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -234,6 +258,7 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.is_awaitable = _learning(self.is_awaitable)
         # graphql-core binds these to the executor it keeps them on: a cycle, which left
         # every operation's state (documents, loaders, results) to the cyclic collector.
         executor = weakref.proxy(self)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import strawberry
+from graphql import GraphQLResolveInfo
 from strawberry.execution import optimized_is_awaitable
 from strawberry.extensions import ParserCache, SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -19,6 +20,7 @@ from kabinet.schema.execution import (
     LeafExecutor,
     _learning,
     leaf_of,
+    member_of,
     resolve_directly,
 )
 
@@ -114,6 +116,34 @@ async def test_a_leaf_whose_value_is_awaitable_is_read_once_and_awaited():
     assert LaterName.reads == 1
 
 
+def test_plain_object_fields_whose_type_needs_no_resolve_info_take_the_short_path():
+    types = build_schema()._schema.type_map
+    assert member_of(types["RequestEdge"].fields["node"]) is not None  # type: ignore[attr-defined]
+    assert member_of(types["Policy"].fields["insuredPerson"]) is not None  # type: ignore[attr-defined]
+    assert member_of(types["Request"].fields["policy"]) is None  # type: ignore[attr-defined]
+    assert member_of(types["Request"].fields["number"]) is None  # type: ignore[attr-defined]
+
+    @strawberry.type
+    class Checked:
+        inside: str
+
+        @classmethod
+        def is_type_of(cls, obj: object, info: GraphQLResolveInfo) -> bool:
+            return info.field_name == "checked"
+
+    @strawberry.type
+    class Holder:
+        checked: Checked
+
+    @strawberry.type
+    class HolderQuery:
+        holder: Holder
+
+    schema = strawberry.Schema(query=HolderQuery)
+    resolve_directly(schema)
+    assert member_of(schema._schema.type_map["Holder"].fields["checked"]) is None  # type: ignore[attr-defined]
+
+
 def test_only_plain_scalar_and_enum_fields_take_the_short_path():
     request = build_schema()._schema.type_map["Request"]
     assert leaf_of(request.fields["number"]) is not None  # type: ignore[attr-defined]
@@ -134,10 +164,22 @@ class Box:
     inside: str
 
 
+@strawberry.interface
+class Labelled:
+    text: str
+
+
+@strawberry.type
+class Label(Labelled):
+    pass
+
+
 @strawberry.type
 class Shelf:
     label: str
     case: Box | None = None
+    held: Box = None  # type: ignore[assignment]  # b's: a null for a non-null object
+    sticker: Label | None = None  # b's is a box: not a label
 
     @strawberry.field
     def box(self) -> Box:
@@ -207,10 +249,37 @@ class Shelf:
 
 
 @strawberry.type
+class Odd:
+    sealed: Box | None
+    eventually: Box | None
+
+
+class OddSource:
+    """Served as an `Odd`: one attribute fails as it is read, one answers later."""
+
+    @property
+    def sealed(self) -> Box:
+        raise ValueError("Sealed.")
+
+    @property
+    def eventually(self) -> Awaitable[Box]:
+        async def box() -> Box:
+            return Box(inside="eventually")
+
+        return box()
+
+
+@strawberry.type
 class ShelfQuery:
     @strawberry.field
     def shelves(self) -> list[Shelf]:
-        return [Shelf(label="a", case=Box(inside="in a")), Shelf(label="b")]
+        first = Shelf(label="a", case=Box(inside="in a"), held=Box(inside="held"))
+        first.sticker = Label(text="fragile")
+        return [first, Shelf(label="b", sticker=Box(inside="no label"))]  # type: ignore[arg-type]
+
+    @strawberry.field
+    def odd(self) -> Odd:
+        return OddSource()  # type: ignore[return-value]
 
 
 SHELF_QUERIES = [
@@ -225,6 +294,9 @@ SHELF_QUERIES = [
     "{ shelves { label boxes { inside } } }",
     "{ shelves { label boxesLater { inside } } }",
     "{ shelves { label case { inside } } }",
+    "{ shelves { label held { inside } } }",
+    "{ shelves { label sticker { text } } }",
+    "{ odd { sealed { inside } eventually { inside } } }",
 ]
 
 
@@ -269,7 +341,7 @@ def test_only_resolvers_without_arguments_or_extensions_are_called_directly():
     assert replaced == {
         *("loud", "where", "rooted", "parented", "later", "broken", "must"),
         *("box", "maybeBox", "notABox", "boxLater", "boxes", "boxesLater"),
-        "case",  # an attribute of an object type, read directly
+        *("case", "held", "sticker"),  # attributes of an object type, read directly
     }
 
 

@@ -14,7 +14,10 @@ definition and nodes, and whether it is a plain leaf. A plain leaf is answered d
 the attribute through the field's own default resolver, then the leaf type's output
 coercion (none for a string, a boolean or an enum member), with graphql-core's errors (a
 null for a non-null field, a value the type cannot serialise) located and reported as
-graphql-core reports them. Other fields are resolved as graphql-core's `execute_field`
+graphql-core reports them. A plain object field (`RequestEdge.node`: an attribute, of a
+type that tells its objects apart without a resolve info) runs its subfields' plan on
+the attribute read, and a value that is null, an error, awaitable or of another type
+takes the usual path. Other fields are resolved as graphql-core's `execute_field`
 resolves them, objects completed by running their subfields' plan, lists item by item;
 awaitables, errors and deferred or streamed parts take graphql-core's own handling. Any
 operation run with middleware (an extension with a `resolve` hook) takes graphql-core's
@@ -136,14 +139,26 @@ def _leaf(field: GraphQLField) -> Leaf | None:
 
 
 @dataclass(frozen=True, slots=True)
+class Member:
+    """How to read a plain object field (`RequestEdge.node`, `User.profile`): its
+    attribute, then its object type's subfields. The type tells objects apart without a
+    resolve info (no `is_type_of`, or Strawberry's, which takes none)."""
+
+    read: Callable[[Any, str], Any]
+    name: str
+    object_type: GraphQLObjectType
+
+
+@dataclass(frozen=True, slots=True)
 class Step:
-    """One field of a selection set: its `Leaf` when it is a plain leaf field, else None
-    (`LeafExecutor._execute_step`); its definition (None for a field the type lacks) and
-    its nodes, found once."""
+    """One field of a selection set: its `Leaf` when it is a plain leaf field, its `Member`
+    when it is a plain object field, else neither (`LeafExecutor._execute_step`); its
+    definition (None for a field the type lacks) and its nodes, found once."""
 
     response_name: str
     field_details_list: FieldDetailsList
     leaf: Leaf | None
+    member: Member | None
     field_name: str
     field: GraphQLField | None
     nodes: list[FieldNode]
@@ -151,6 +166,27 @@ class Step:
     @property
     def field_type(self) -> GraphQLOutputType | None:
         return self.field.type if self.field is not None else None
+
+
+# The `is_type_of` Strawberry gives an object type with interfaces: an isinstance check of
+# the object alone, whose resolve info goes unused.
+STRAWBERRY_IS_TYPE_OF = (
+    "GraphQLCoreConverter.from_object.<locals>._get_is_type_of.<locals>.is_type_of"
+)
+
+
+def member_of(field: GraphQLField) -> Member | None:
+    """The `Member` of a field that `resolve_directly` gave an attribute read, whose type is
+    an object type with no `is_type_of` or Strawberry's; None for any other field."""
+    attribute = getattr(field.resolve, "reads_attribute", None)
+    object_type = get_nullable_type(field.type)
+    if attribute is None or type(object_type) is not GraphQLObjectType or field.args:
+        return None
+    is_type_of = object_type.is_type_of
+    if is_type_of is not None and is_type_of.__qualname__ != STRAWBERRY_IS_TYPE_OF:
+        return None
+    read, name = attribute
+    return Member(read, name, object_type)
 
 
 @dataclass(slots=True)
@@ -226,7 +262,8 @@ _NEVER_AWAITED_MAX = 1_000
 def _learning(is_awaitable: Callable[[Any], bool]) -> Callable[[Any], bool]:
     """``is_awaitable``, answering at once for the types it has found never awaitable: a
     type without `__await__` (where `await` looks), other than a coroutine's or a
-    generator's. The objects an answer is made of are of a few dozen such types."""
+    generator's. The objects an answer is made of are of a few dozen such types. Errors
+    and `Undefined`, which completion tells apart, are never among them."""
 
     def learning_is_awaitable(value: Any) -> bool:
         kind = type(value)
@@ -236,6 +273,8 @@ def _learning(is_awaitable: Callable[[Any], bool]) -> Callable[[Any], bool]:
             return True
         if (
             kind is not GeneratorType
+            and value is not Undefined
+            and not isinstance(value, BaseException)
             and not hasattr(kind, "__await__")
             and len(_NEVER_AWAITED) < _NEVER_AWAITED_MAX
         ):
@@ -318,10 +357,12 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
         for response_name, field_details_list in fields.items():
             node = field_details_list[0].node
             field = self.schema.get_field(parent_type, node.name.value)
-            leaf = _leaf(field) if field is not None and not node.arguments else None
+            plain = field is not None and not node.arguments
+            leaf = _leaf(field) if plain else None  # type: ignore[arg-type]
+            member = member_of(field) if plain else None  # type: ignore[arg-type]
             nodes = to_nodes(field_details_list)
             plan.append(
-                Step(response_name, field_details_list, leaf, node.name.value, field, nodes)
+                Step(response_name, field_details_list, leaf, member, node.name.value, field, nodes)
             )
         return plan
 
@@ -370,6 +411,31 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
                     answer = self._answer_leaf(step, leaf, value, parent_type, path)
                     if answer is not _USUAL_PATH:
                         results[step.response_name] = answer
+                        continue
+                elif step.member is not None and position_context is None:
+                    member = step.member
+                    try:
+                        value = member.read(source_value, member.name)
+                    except Exception as raw_error:  # as if returned: graphql-core raises it
+                        value = raw_error
+                    object_type = member.object_type
+                    # Not null, an error or awaitable (`_NEVER_AWAITED` holds none of them),
+                    # and of the type: its subfields, else the usual path with the value.
+                    if (
+                        value is not None
+                        and type(value) in _NEVER_AWAITED
+                        and (object_type.is_type_of is None or object_type.is_type_of(value, None))
+                        and (subplan := self._subplan(object_type, step.field_details_list))
+                    ):
+                        result = self._execute_plan(
+                            object_type,
+                            value,
+                            Path(path, step.response_name, parent_type.name),
+                            subplan,
+                        )
+                        results[step.response_name] = result
+                        if type(result) is not dict:
+                            awaitable_fields.append(step.response_name)
                         continue
                 else:
                     value = _UNREAD
@@ -669,6 +735,7 @@ def _read_attribute(field: StrawberryField) -> Callable[..., Any]:
         return read(source, name)
 
     resolve._is_default = True  # type: ignore[attr-defined]  # as Strawberry marks its own
+    resolve.reads_attribute = (read, name)  # type: ignore[attr-defined]  # for `member_of`
     return resolve
 
 

@@ -209,6 +209,10 @@ class Shelf:
         return [box(self.label), box(None if self.label == "b" else "y")]  # type: ignore[list-item]
 
     @strawberry.field
+    def stickers(self) -> list[Label | None]:
+        return [Label(text=self.label), Box(inside="no label"), None]  # type: ignore[list-item]
+
+    @strawberry.field
     def loud(self) -> str:
         return self.label.upper()
 
@@ -296,6 +300,7 @@ SHELF_QUERIES = [
     "{ shelves { label case { inside } } }",
     "{ shelves { label held { inside } } }",
     "{ shelves { label sticker { text } } }",
+    "{ shelves { label stickers { text } } }",
     "{ odd { sealed { inside } eventually { inside } } }",
 ]
 
@@ -340,7 +345,7 @@ def test_only_resolvers_without_arguments_or_extensions_are_called_directly():
     }
     assert replaced == {
         *("loud", "where", "rooted", "parented", "later", "broken", "must"),
-        *("box", "maybeBox", "notABox", "boxLater", "boxes", "boxesLater"),
+        *("box", "maybeBox", "notABox", "boxLater", "boxes", "boxesLater", "stickers"),
         *("case", "held", "sticker"),  # attributes of an object type, read directly
     }
 

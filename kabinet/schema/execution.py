@@ -622,8 +622,13 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
     ) -> AwaitableOrValue[list[Any]]:
         """graphql-core's `complete_iterable_value` for a list or tuple with no `@stream`:
         each item completed, an item's error handled as graphql-core handles it, and the
-        awaitable ones awaited together."""
+        awaitable ones awaited together. The items of an object type run its subfields'
+        plan, found once for the list."""
         is_awaitable = self.is_awaitable
+        object_type = get_nullable_type(item_type)
+        planned = type(object_type) is GraphQLObjectType and self._plain
+        plan = self._subplan(object_type, field_details_list) if planned else None  # type: ignore[arg-type]
+        is_type_of = object_type.is_type_of if planned else None  # type: ignore[union-attr]
         completed: list[Any] = []
         awaitable_indices: list[int] = []
         try:
@@ -638,9 +643,19 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
                     awaitable_indices.append(index)
                     continue
                 try:
-                    value = self.complete_value(
-                        item_type, field_details_list, info, item_path, item, None
-                    )
+                    # An object of the type (not null, an error or awaitable: see
+                    # `_NEVER_AWAITED`); anything else, completed as any value.
+                    if (
+                        plan is not None
+                        and item is not None
+                        and type(item) in _NEVER_AWAITED
+                        and (is_type_of is None or is_type_of(item, info) is True)
+                    ):
+                        value = self._execute_plan(object_type, item, item_path, plan)  # type: ignore[arg-type]
+                    else:
+                        value = self.complete_value(
+                            item_type, field_details_list, info, item_path, item, None
+                        )
                 except Exception as raw_error:
                     self.handle_field_error(raw_error, item_type, field_details_list, item_path)
                     value = None

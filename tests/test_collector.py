@@ -44,8 +44,7 @@ def operation_state(garbage: list[object]) -> list[str]:
     return sorted({type(o).__qualname__ for o in garbage if isinstance(o, OPERATION_STATE)})
 
 
-async def test_the_collector_would_see_an_operation_left_in_a_cycle(api: Api, mailbox: Mailbox):
-    """The probe itself: a context kept in a cycle is found."""
+def test_the_probe_finds_an_operations_state_left_in_a_cycle():
     with cyclic_garbage() as garbage:
         loop: list[object] = [Loaders()]
         loop.append(loop)

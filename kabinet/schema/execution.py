@@ -140,7 +140,7 @@ def _leaf(field: GraphQLField) -> Leaf | None:
 
 @dataclass(frozen=True, slots=True)
 class Member:
-    """How to read a plain object field (`RequestEdge.node`, `User.profile`): its
+    """How to read a plain object field (`RequestEdge.node`, `Policy.insuredPerson`): its
     attribute, then its object type's subfields. The type tells objects apart without a
     resolve info (no `is_type_of`, or Strawberry's, which takes none)."""
 

@@ -1,7 +1,7 @@
 """Plain leaf fields answered without graphql-core's generic path (kabinet.schema.execution):
 the same answers and the same errors as Strawberry's own executor."""
 
-from collections.abc import Awaitable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from enum import Enum
 from types import GeneratorType
 from typing import Any
@@ -23,6 +23,7 @@ from kabinet.schema.execution import (
     member_of,
     resolve_directly,
 )
+from kabinet.schema.masking import KabinetSchema
 
 
 @strawberry.enum
@@ -423,3 +424,49 @@ def test_types_never_awaitable_are_learned_and_awaitable_ones_never():
     assert Plain in _NEVER_AWAITED
     assert Later not in _NEVER_AWAITED
     assert GeneratorType not in _NEVER_AWAITED
+
+
+EVENTS: list[str] = []
+
+
+class Traced(SchemaExtension):
+    """One hook of each kind Strawberry takes: generators, an async generator, a plain
+    function and a coroutine function."""
+
+    def on_operation(self) -> Iterator[None]:
+        EVENTS.append("operation in")
+        yield
+        EVENTS.append("operation out")
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        EVENTS.append("execute in")
+        yield
+        EVENTS.append("execute out")
+
+    def on_parse(self) -> None:  # type: ignore[override]
+        EVENTS.append("parse")
+
+    async def on_validate(self) -> None:  # type: ignore[override]
+        EVENTS.append("validate")
+
+
+class AlsoTraced(Traced):
+    def on_operation(self) -> Iterator[None]:
+        EVENTS.append("also in")
+        yield
+        EVENTS.append("also out")
+
+
+async def test_prepared_hooks_run_as_strawberrys():
+    events = []
+    for schema_class in (KabinetSchema, strawberry.Schema):
+        schema = schema_class(query=Query, extensions=[Traced, AlsoTraced])
+        for _ in range(2):  # the second time from the hooks prepared by the first
+            EVENTS.clear()
+            result = await schema.execute("{ items { note } }")
+            assert result.errors is None
+        events.append(list(EVENTS))
+
+    assert events[0] == events[1]
+    assert events[0][:2] == ["operation in", "also in"]
+    assert {"parse", "validate", "execute in", "execute out"} <= set(events[0])

@@ -1,7 +1,9 @@
 """Schema extensions: document limits, validation as configured, fresh WebSocket callers."""
 
+import contextlib
 import functools
-from collections.abc import AsyncIterator, Iterator
+import inspect
+from collections.abc import AsyncIterator, Callable, Iterator
 
 from graphql import (
     ASTValidationRule,
@@ -14,6 +16,15 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 from strawberry.extensions import ParserCache, SchemaExtension
+from strawberry.extensions.context import (
+    ExecutingContextManager,
+    ExtensionContextManagerBase,
+    OperationContextManager,
+    ParsingContextManager,
+    ValidationContextManager,
+    WrappedHook,
+)
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
@@ -178,3 +189,65 @@ EXTENSIONS: list[type[SchemaExtension] | functools.partial[SchemaExtension]] = [
     ConfiguredValidation,
     RecheckWebSocketCaller,
 ]
+
+
+class PreparedHooks(SchemaExtensionsRunner):
+    """Strawberry's runner, with each extension class's hooks prepared once per process.
+    Strawberry's context managers look up every extension's hook for their stage,
+    inspect it and wrap it with contextlib on each operation: sixteen lookups and four
+    wraps for kabinet's four extensions. A hook that is not a generator function (sync
+    or async) keeps Strawberry's handling."""
+
+    def operation(self) -> OperationContextManager:
+        return _with_hooks(OperationContextManager, self.extensions)
+
+    def validation(self) -> ValidationContextManager:
+        return _with_hooks(ValidationContextManager, self.extensions)
+
+    def parsing(self) -> ParsingContextManager:
+        return _with_hooks(ParsingContextManager, self.extensions)
+
+    def executing(self) -> ExecutingContextManager:
+        return _with_hooks(ExecutingContextManager, self.extensions)
+
+
+type HookMaker = Callable[[SchemaExtension], WrappedHook]
+# What `_prepared` returns for a hook it leaves to Strawberry.
+_STRAWBERRYS = object()
+# By stage and extension class: how to hook an extension in, None when it has no hook.
+_HOOK_MAKERS: dict[tuple[type, type], HookMaker | object | None] = {}
+
+
+def _with_hooks[M: ExtensionContextManagerBase](
+    stage: type[M], extensions: list[SchemaExtension]
+) -> M:
+    """``stage``'s context manager for ``extensions``, as Strawberry's `__init__` builds it."""
+    hooks = []
+    for extension in extensions:
+        key = (stage, type(extension))
+        if key not in _HOOK_MAKERS:
+            _HOOK_MAKERS[key] = _prepared(stage, type(extension))
+        make = _HOOK_MAKERS[key]
+        if make is _STRAWBERRYS:
+            return stage(extensions)
+        if make is not None:
+            hooks.append(make(extension))  # type: ignore[operator]
+    manager = stage.__new__(stage)
+    manager.hooks = hooks
+    manager.default_hook = getattr(SchemaExtension, stage.HOOK_NAME)
+    return manager
+
+
+def _prepared(
+    stage: type[ExtensionContextManagerBase], extension_class: type[SchemaExtension]
+) -> HookMaker | object | None:
+    hook = getattr(extension_class, stage.HOOK_NAME)
+    if hook is getattr(SchemaExtension, stage.HOOK_NAME):
+        return None
+    if inspect.isgeneratorfunction(hook):
+        wrap, is_async = contextlib.contextmanager(hook), False
+    elif inspect.isasyncgenfunction(hook):
+        wrap, is_async = contextlib.asynccontextmanager(hook), True
+    else:
+        return _STRAWBERRYS
+    return lambda extension: WrappedHook(extension, functools.partial(wrap, extension), is_async)

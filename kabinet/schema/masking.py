@@ -13,6 +13,8 @@ from typing import Any
 
 import strawberry
 from graphql import ExecutionResult, GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.relay.types import GlobalIDValueError
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.types import ExecutionContext
@@ -21,6 +23,7 @@ from strawberry.types.graphql import OperationType
 from kabinet import logs
 from kabinet.i18n import DEFAULT_LOCALE, Locale, translate
 from kabinet.schema.errors import GraphQLErrorCode
+from kabinet.schema.extensions import PreparedHooks
 
 logger = logging.getLogger("kabinet.errors")
 
@@ -38,6 +41,12 @@ def masked(locale: Locale, request_id: str | None) -> tuple[str, dict[str, objec
 
 
 class KabinetSchema(strawberry.Schema):
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        """Hooks prepared once per extension class (`PreparedHooks`)."""
+        return PreparedHooks(execution_context=execution_context, extensions=extensions)
+
     async def execute(
         self,
         *args: Any,

@@ -1,4 +1,5 @@
-"""Schema extensions: document limits, validation as configured, fresh WebSocket callers."""
+"""Schema extensions: document limits, validation as configured, fresh WebSocket callers;
+and their hooks, prepared once per extension class (`PreparedHooks`)."""
 
 import contextlib
 import functools

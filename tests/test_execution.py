@@ -21,9 +21,12 @@ from kabinet.schema.execution import (
     _learning,
     leaf_of,
     member_of,
+    own_class_of,
     resolve_directly,
 )
 from kabinet.schema.masking import KabinetSchema
+from kabinet.schema.policies import Policy
+from kabinet.schema.requests.types import Request
 
 
 @strawberry.enum
@@ -143,6 +146,16 @@ def test_plain_object_fields_whose_type_needs_no_resolve_info_take_the_short_pat
     schema = strawberry.Schema(query=HolderQuery)
     resolve_directly(schema)
     assert member_of(schema._schema.type_map["Holder"].fields["checked"]) is None  # type: ignore[attr-defined]
+    assert own_class_of(schema._schema.type_map["Checked"]) is None  # type: ignore[arg-type]
+
+
+def test_objects_of_a_types_own_class_are_told_without_its_is_type_of():
+    """Strawberry's check of an object type with interfaces is skipped for an instance of
+    the type's class not cast to another type; anything else is checked."""
+    types = build_schema()._schema.type_map
+    assert own_class_of(types["Request"]) is Request  # type: ignore[arg-type]
+    assert own_class_of(types["Policy"]) is Policy  # type: ignore[arg-type]
+    assert own_class_of(types["RequestEdge"]) is None  # type: ignore[arg-type]  # no check at all
 
 
 def test_only_plain_scalar_and_enum_fields_take_the_short_path():
@@ -181,6 +194,7 @@ class Shelf:
     case: Box | None = None
     held: Box = None  # type: ignore[assignment]  # b's: a null for a non-null object
     sticker: Label | None = None  # b's is a box: not a label
+    stamp: Label | None = None  # a's is a label cast to a box: not a label either
 
     @strawberry.field
     def box(self) -> Box:
@@ -212,6 +226,14 @@ class Shelf:
     @strawberry.field
     def stickers(self) -> list[Label | None]:
         return [Label(text=self.label), Box(inside="no label"), None]  # type: ignore[list-item]
+
+    @strawberry.field
+    def stamped(self) -> Label:
+        return strawberry.cast(Box, Label(text=self.label))  # type: ignore[return-value]
+
+    @strawberry.field
+    def stamps(self) -> list[Label]:
+        return [Label(text=self.label), strawberry.cast(Box, Label(text="cast"))]
 
     @strawberry.field
     def loud(self) -> str:
@@ -280,6 +302,7 @@ class ShelfQuery:
     def shelves(self) -> list[Shelf]:
         first = Shelf(label="a", case=Box(inside="in a"), held=Box(inside="held"))
         first.sticker = Label(text="fragile")
+        first.stamp = strawberry.cast(Box, Label(text="cast"))
         return [first, Shelf(label="b", sticker=Box(inside="no label"))]  # type: ignore[arg-type]
 
     @strawberry.field
@@ -302,6 +325,9 @@ SHELF_QUERIES = [
     "{ shelves { label held { inside } } }",
     "{ shelves { label sticker { text } } }",
     "{ shelves { label stickers { text } } }",
+    "{ shelves { label stamp { text } } }",
+    "{ shelves { label stamped { text } } }",
+    "{ shelves { label stamps { text } } }",
     "{ odd { sealed { inside } eventually { inside } } }",
 ]
 
@@ -347,7 +373,8 @@ def test_only_resolvers_without_arguments_or_extensions_are_called_directly():
     assert replaced == {
         *("loud", "where", "rooted", "parented", "later", "broken", "must"),
         *("box", "maybeBox", "notABox", "boxLater", "boxes", "boxesLater", "stickers"),
-        *("case", "held", "sticker"),  # attributes of an object type, read directly
+        *("stamped", "stamps"),
+        *("case", "held", "sticker", "stamp"),  # attributes of an object type, read directly
     }
 
 

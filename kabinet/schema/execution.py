@@ -63,6 +63,7 @@ from graphql.execution.values import get_argument_values
 from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter
+from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 from strawberry.types.field import StrawberryField
 from strawberry.types.fields.resolver import StrawberryResolver
 
@@ -147,6 +148,7 @@ class Member:
     read: Callable[[Any, str], Any]
     name: str
     object_type: GraphQLObjectType
+    own_class: type | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +188,39 @@ def member_of(field: GraphQLField) -> Member | None:
     if is_type_of is not None and is_type_of.__qualname__ != STRAWBERRY_IS_TYPE_OF:
         return None
     read, name = attribute
-    return Member(read, name, object_type)
+    return Member(read, name, object_type, own_class_of(object_type))
+
+
+def own_class_of(object_type: GraphQLObjectType) -> type | None:
+    """The class of ``object_type`` when Strawberry's `is_type_of` is the type's check and
+    an instance of the class answers it by its `__dict__` alone: then an instance not cast
+    to another type (no `strawberry.cast` mark in its `__dict__`) is of the type, which
+    that check would find through three calls. None for any other type."""
+    is_type_of = object_type.is_type_of
+    definition = (object_type.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    own_class = getattr(definition, "origin", None)
+    if (
+        is_type_of is None
+        or is_type_of.__qualname__ != STRAWBERRY_IS_TYPE_OF
+        or not isinstance(own_class, type)
+        or not own_class.__dictoffset__  # instances without a `__dict__` (slots)
+        or own_class.__getattribute__ is not object.__getattribute__
+        or hasattr(own_class, "__getattr__")
+        or hasattr(own_class, TYPE_CAST_ATTRIBUTE)
+    ):
+        return None
+    return own_class
+
+
+# By the identity of each object type, with the type kept so the identity is not reused.
+_OWN_CLASSES: dict[int, tuple[GraphQLObjectType, type | None]] = {}
+
+
+def _own_class(object_type: GraphQLObjectType) -> type | None:
+    known = _OWN_CLASSES.get(id(object_type))
+    if known is None or known[0] is not object_type:
+        known = _OWN_CLASSES[id(object_type)] = (object_type, own_class_of(object_type))
+    return known[1]
 
 
 @dataclass(slots=True)
@@ -419,12 +453,17 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
                     except Exception as raw_error:  # as if returned: graphql-core raises it
                         value = raw_error
                     object_type = member.object_type
+                    kind = type(value)
                     # Not null, an error or awaitable (`_NEVER_AWAITED` holds none of them),
                     # and of the type: its subfields, else the usual path with the value.
                     if (
                         value is not None
-                        and type(value) in _NEVER_AWAITED
-                        and (object_type.is_type_of is None or object_type.is_type_of(value, None))
+                        and kind in _NEVER_AWAITED
+                        and (
+                            (kind is member.own_class and TYPE_CAST_ATTRIBUTE not in value.__dict__)
+                            or object_type.is_type_of is None
+                            or object_type.is_type_of(value, None)
+                        )
                         and (subplan := self._subplan(object_type, step.field_details_list))
                     ):
                         result = self._execute_plan(
@@ -571,7 +610,10 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
     ) -> AwaitableOrValue[dict[str, Any]]:
         """graphql-core's `complete_object_value` for a type whose `is_type_of` answers at
         once (Strawberry's do), its subfields executed here unless some are deferred."""
-        if object_type.is_type_of is not None:
+        own = type(result) is _own_class(object_type)
+        if object_type.is_type_of is not None and not (
+            own and TYPE_CAST_ATTRIBUTE not in result.__dict__
+        ):
             fits = object_type.is_type_of(result, info)
             if type(fits) is not bool:  # an awaitable check: graphql-core awaits it
                 _close(fits)
@@ -629,6 +671,7 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
         planned = type(object_type) is GraphQLObjectType and self._plain
         plan = self._subplan(object_type, field_details_list) if planned else None  # type: ignore[arg-type]
         is_type_of = object_type.is_type_of if planned else None  # type: ignore[union-attr]
+        own_class = _own_class(object_type) if planned else None  # type: ignore[arg-type]
         completed: list[Any] = []
         awaitable_indices: list[int] = []
         try:
@@ -649,7 +692,11 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
                         plan is not None
                         and item is not None
                         and type(item) in _NEVER_AWAITED
-                        and (is_type_of is None or is_type_of(item, info) is True)
+                        and (
+                            (type(item) is own_class and TYPE_CAST_ATTRIBUTE not in item.__dict__)
+                            or is_type_of is None
+                            or is_type_of(item, info) is True
+                        )
                     ):
                         value = self._execute_plan(object_type, item, item_path, plan)  # type: ignore[arg-type]
                     else:

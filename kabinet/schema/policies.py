@@ -27,6 +27,7 @@ from kabinet.schema.errors import (
 )
 from kabinet.schema.ids import by_id, object_id
 from kabinet.schema.labels import label_of
+from kabinet.schema.loaders import Loaders
 from kabinet.schema.pagination import (
     Counted,
     PageInfo,
@@ -145,11 +146,12 @@ def _active(viewer: UserDocument | None, policy: PolicyDocument) -> bool:
     return viewer is not None and not viewer.is_staff and viewer.active_policy_id == policy.id
 
 
-def card_view(info: Info, document: PolicyDocument, *, active: bool, staff: bool) -> Policy:
-    """``document`` as `Policy`, built once per operation: the twenty requests of a page
-    name the same few cards, which `me.policies` shows as well. Only the very document
-    read is shared, so a card changed and read again by a later mutation shows afresh."""
-    views = info.context.loaders.card_views
+def card_view(loaders: Loaders, document: PolicyDocument, *, active: bool, staff: bool) -> Policy:
+    """``document`` as `Policy`, built once per operation (``loaders`` are the operation's):
+    the twenty requests of a page name the same few cards, which `me.policies` shows as
+    well. Only the very document read is shared, so a card changed and read again by a
+    later mutation shows afresh."""
+    views = loaders.card_views
     key = (id(document), active, staff)
     cached = views.get(key)
     if cached is not None:
@@ -161,7 +163,7 @@ def card_view(info: Info, document: PolicyDocument, *, active: bool, staff: bool
 
 def linked_cards(linked: policies.Linked, info: Info) -> list[Policy]:
     return [
-        card_view(info, policy, active=policy is linked.active, staff=False)
+        card_view(info.context.loaders, policy, active=policy is linked.active, staff=False)
         for policy in linked.policies
     ]
 

@@ -115,7 +115,7 @@ class User(relay.Node):
         linked = await _linked(info, self)
         if linked.active is None:
             return None
-        return card_view(info, linked.active, active=True, staff=False)
+        return card_view(info.context.loaders, linked.active, active=True, staff=False)
 
     @strawberry.field(description="Why no card is shown yet, and what to do.")
     async def policy_lookup(

@@ -57,6 +57,7 @@ from kabinet.schema.enums import (
 )
 from kabinet.schema.ids import object_id
 from kabinet.schema.labels import label_of
+from kabinet.schema.loaders import Loaders
 from kabinet.schema.pagination import (
     Counted,
     PageInfo,
@@ -603,21 +604,23 @@ class Request(relay.Node):
         """Synchronous when the card is known already (see `Loaders.card_of_request`):
         graphql-core awaits only the answers that are awaitable."""
         context = info.context
-        viewer = context.caller.user
-        card = context.loaders.card_of_request(viewer, self.user_id, self.policy_id)
+        loaders, viewer = context.loaders, context.caller.user
+        card = loaders.card_of_request(viewer, self.user_id, self.policy_id)
         if isinstance(card, PolicyDocument):
-            return self._card_shown(info, viewer, card)
-        return _then(card, lambda loaded: self._card_shown(info, viewer, loaded))
+            return self._card_shown(loaders, viewer, card)
+        return _then(card, lambda loaded: self._card_shown(loaders, viewer, loaded))
 
     def _card_shown(
-        self, info: Info, viewer: UserDocument | None, card: PolicyDocument | None
+        self, loaders: Loaders, viewer: UserDocument | None, card: PolicyDocument | None
     ) -> Policy | None:
+        """``card`` as this request shows it: called for each request of a page, so it is
+        given what it needs rather than the resolve info (`_staff_reads`)."""
         if card is None:
             return None
-        staff = _staff_reads(info)
+        staff = viewer is not None and viewer.is_staff
         # Read once the card is loaded: loading the owner's cards settles the active one.
         active = not staff and viewer is not None and viewer.active_policy_id == self.policy_id
-        return card_view(info, card, active=active, staff=staff)
+        return card_view(loaders, card, active=active, staff=staff)
 
     @strawberry.field(
         description="Whether the card's programme covers a request like this one today (as "

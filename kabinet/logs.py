@@ -8,8 +8,8 @@ quote what a client sent, are not logged at all.
 """
 
 import logging
+import os
 import sys
-import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
@@ -21,7 +21,8 @@ request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    """32 random hex digits, as a UUID4's hex without building the UUID."""
+    return os.urandom(16).hex()
 
 
 class _WithRequestId(logging.Filter):

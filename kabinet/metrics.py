@@ -7,6 +7,7 @@ name a client gives it.
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 from graphql import FieldNode, GraphQLError, get_operation_ast
 from prometheus_client import Counter, Gauge, Histogram
@@ -60,6 +61,27 @@ LOGIN_SLOWDOWNS = Counter(
 
 _META_FIELDS = frozenset({"__typename", "__schema", "__type"})
 ROUTES = ("/graphql", "/files", "/static", "/metrics", "/healthz", "/readyz")
+# The methods a request is counted by; any other token a client sends is "other".
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+# Each metric's child per label values: `labels` validates and converts the values and
+# takes the metric's lock on every call, several times per request. Values are bounded
+# (see the module), and so is this.
+_CHILDREN: dict[tuple[object, tuple[str, ...]], Any] = {}
+
+
+def labelled(metric: Counter | Gauge | Histogram, *values: str) -> Any:
+    """``metric.labels(*values)``, found once."""
+    key = (metric, values)
+    child = _CHILDREN.get(key)
+    if child is None:
+        child = _CHILDREN[key] = metric.labels(*values)
+    return child
+
+
+def method_of(method: str) -> str:
+    """The method label of a request: its method, or "other" for a token of its own."""
+    return method if method in METHODS else "other"
 
 
 def route_of(path: str) -> str:
@@ -116,6 +138,6 @@ class OperationMetrics(SchemaExtension):
             kind = "unknown"
         errors = getattr(context.result, "errors", None) or context.pre_execution_errors
         outcome = "unexpected" if failed else outcome_of(errors)
-        OPERATIONS.labels(operation_label(context), kind, outcome).inc()
+        labelled(OPERATIONS, operation_label(context), kind, outcome).inc()
         if kind != "subscription":
-            OPERATION_SECONDS.labels(kind).observe(seconds)
+            labelled(OPERATION_SECONDS, kind).observe(seconds)

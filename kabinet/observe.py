@@ -72,8 +72,9 @@ class ObserveMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             route = metrics.route_of(scope["path"])
-            metrics.HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
-            metrics.HTTP_SECONDS.labels(route).observe(elapsed)
+            method = metrics.method_of(scope["method"])
+            metrics.labelled(metrics.HTTP_REQUESTS, method, route, str(status)).inc()
+            metrics.labelled(metrics.HTTP_SECONDS, route).observe(elapsed)
             # The path only: query strings of the emailed links carry tokens.
             access_log.info(
                 "%s %s %d %.1f ms", scope["method"], scope["path"], status, elapsed * 1000

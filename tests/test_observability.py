@@ -98,6 +98,18 @@ async def test_metrics_count_operations_by_name_and_outcome_and_rate_limit_rejec
     assert grown(before, after, http, method="POST", route="/graphql", status="200") == 19
 
 
+async def test_methods_outside_the_apis_make_no_labels_of_their_own(api: Api):
+    """HTTP allows any token as a method (the HTTP parser limits them to the thirty-odd
+    it knows): those the API has no use for are counted as "other"."""
+    before = await scrape(api.http)
+    for method in ("PROPFIND", "MKCOL", "LOCK"):
+        await api.http.request(method, "/healthz")
+    after = await scrape(api.http)
+    http = "kabinet_http_requests_total"
+    assert grown(before, after, http, method="other", route="/healthz", status="405") == 3
+    assert not [labels for name, labels in after if "PROPFIND" in str(labels)]
+
+
 async def test_metrics_show_open_sockets_and_subscriptions(api: Api, mailbox: Mailbox, server: str):
     token = await signed_up(api, mailbox, EMAIL)
     idle = await scrape(api.http)

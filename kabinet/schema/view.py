@@ -378,7 +378,8 @@ class KabinetGraphQL(GraphQL[Context, None]):
             query = trusted_document(
                 self.trusted, request_data.query, request_data.extensions, context.caller
             )
-            request_data = dataclasses.replace(request_data, query=query)  # type: ignore[arg-type]
+            if query is not request_data.query:  # the document the request named by id
+                request_data = dataclasses.replace(request_data, query=query)  # type: ignore[arg-type]
         return await super().execute_operation(
             request, request_adapter, request_data, context, root_value, sub_response
         )

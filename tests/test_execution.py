@@ -24,6 +24,7 @@ from kabinet.schema.execution import (
     own_class_of,
     resolve_directly,
 )
+from kabinet.schema.extensions import PreparedHooks
 from kabinet.schema.masking import KabinetSchema
 from kabinet.schema.policies import Policy
 from kabinet.schema.requests.types import Request
@@ -497,3 +498,23 @@ async def test_prepared_hooks_run_as_strawberrys():
     assert events[0] == events[1]
     assert events[0][:2] == ["operation in", "also in"]
     assert {"parse", "validate", "execute in", "execute out"} <= set(events[0])
+
+
+class OperationOnly(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        EVENTS.append("in")
+        yield
+        EVENTS.append(f"out, {len(self.execution_context.result.data['items'])} items")  # type: ignore[union-attr]
+
+
+async def test_stages_no_extension_hooks_into_are_passed_through():
+    runner = PreparedHooks(execution_context=None, extensions=[OperationOnly()])  # type: ignore[arg-type]
+    assert runner.executing() is runner.parsing()  # one shared manager that does nothing
+    assert runner.operation() is not runner.parsing()
+    schema = KabinetSchema(query=Query, extensions=[OperationOnly])
+    EVENTS.clear()
+    result = await schema.execute("{ items { note } }")
+    assert result.errors is None
+    items = len(result.data["items"])  # type: ignore[index]
+    recorded = list(EVENTS)
+    assert recorded == ["in", f"out, {items} items"]

@@ -233,10 +233,36 @@ def _with_hooks[M: ExtensionContextManagerBase](
             return stage(extensions)
         if make is not None:
             hooks.append(make(extension))  # type: ignore[operator]
+    if not hooks:
+        return _UNHOOKED  # type: ignore[return-value]
     manager = stage.__new__(stage)
     manager.hooks = hooks
     manager.default_hook = getattr(SchemaExtension, stage.HOOK_NAME)
     return manager
+
+
+class _Unhooked(ExtensionContextManagerBase):
+    """A stage no extension hooks into (executing, for kabinet's): entering and leaving it
+    do nothing, where Strawberry's manager opens and closes an empty exit stack. It keeps
+    no state, so one serves every operation."""
+
+    def __init__(self) -> None:
+        self.hooks = []
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+
+_UNHOOKED = _Unhooked()
 
 
 def _prepared(

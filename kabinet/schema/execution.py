@@ -164,6 +164,8 @@ class Step:
     field_name: str
     field: GraphQLField | None
     nodes: list[FieldNode]
+    # The field's type when it is an object type, null or not (`Request.policy`).
+    object_type: GraphQLObjectType | None
 
     @property
     def field_type(self) -> GraphQLOutputType | None:
@@ -395,8 +397,20 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
             leaf = _leaf(field) if plain else None  # type: ignore[arg-type]
             member = member_of(field) if plain else None  # type: ignore[arg-type]
             nodes = to_nodes(field_details_list)
+            object_type = get_nullable_type(field.type) if field is not None else None
+            if type(object_type) is not GraphQLObjectType:
+                object_type = None
             plan.append(
-                Step(response_name, field_details_list, leaf, member, node.name.value, field, nodes)
+                Step(
+                    response_name,
+                    field_details_list,
+                    leaf,
+                    member,
+                    node.name.value,
+                    field,
+                    nodes,
+                    object_type,  # type: ignore[arg-type]
+                )
             )
         return plan
 
@@ -533,13 +547,20 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
                 result = (field.resolve or self.field_resolver)(source, info, **args)
             else:
                 result = read
-            if type(result) not in _NEVER_AWAITED and self.is_awaitable(result):
+            kind = type(result)
+            if kind not in _NEVER_AWAITED and self.is_awaitable(result):
                 return self.complete_awaitable_value(
                     return_type, step.field_details_list, info, path, result, position_context
                 )
-            completed = self.complete_value(
-                return_type, step.field_details_list, info, path, result, position_context
-            )
+            if step.object_type is not None and kind in _NEVER_AWAITED and result is not None:
+                # An object (not null, an error or awaitable): what `complete_value` does.
+                completed = self._complete_object(
+                    step.object_type, step.field_details_list, info, path, result, position_context
+                )
+            else:
+                completed = self.complete_value(
+                    return_type, step.field_details_list, info, path, result, position_context
+                )
         except Exception as raw_error:
             self.handle_field_error(raw_error, return_type, step.field_details_list, path)
             return None

@@ -353,9 +353,10 @@ class KabinetGraphQL(GraphQL[Context, None]):
         return parsed
 
     def should_render_graphql_ide(self, request: Any) -> bool:
-        """A GET that names a document by id runs it; only one naming nothing is the page."""
-        return DOCUMENT_ID not in request.query_params and super().should_render_graphql_ide(
-            request
+        """A GET that names a document by id runs it; only one naming nothing is the page.
+        Strawberry's test comes first: it refuses a POST before its query string is read."""
+        return super().should_render_graphql_ide(request) and (
+            DOCUMENT_ID not in request.query_params
         )
 
     def parse_query_params(self, params: QueryParams) -> dict[str, Any]:

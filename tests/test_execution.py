@@ -12,6 +12,8 @@ from graphql import GraphQLResolveInfo
 from strawberry.execution import optimized_is_awaitable
 from strawberry.extensions import ParserCache, SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
 
 from kabinet.schema import build_schema
 from kabinet.schema.execution import (
@@ -498,6 +500,105 @@ async def test_prepared_hooks_run_as_strawberrys():
     assert events[0] == events[1]
     assert events[0][:2] == ["operation in", "also in"]
     assert {"parse", "validate", "execute in", "execute out"} <= set(events[0])
+
+
+class Guarded(SchemaExtension):
+    """An operation hook that sees what leaves the operation."""
+
+    def on_operation(self) -> Iterator[None]:
+        EVENTS.append("guarded in")
+        try:
+            yield
+        except Exception as error:
+            EVENTS.append(f"guarded saw {type(error).__name__}")
+            raise
+        finally:
+            EVENTS.append("guarded out")
+
+
+class FailsOnTheWayOut(SchemaExtension):
+    async def on_operation(self) -> AsyncIterator[None]:
+        EVENTS.append("failing in")
+        yield
+        raise ValueError("Failed on the way out.")
+
+
+class DoesNotStop(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        yield
+        yield
+
+
+class FailsToValidate(SchemaExtension):
+    def on_validate(self) -> Iterator[None]:
+        raise ValueError("Failed on the way in.")
+        yield
+
+
+class Prepared(strawberry.Schema):
+    """Strawberry's schema with `PreparedHooks` (KabinetSchema also masks errors)."""
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> PreparedHooks:
+        return PreparedHooks(execution_context=execution_context, extensions=extensions)
+
+
+@pytest.mark.parametrize(
+    ("extensions", "allowed"),
+    [
+        ([Guarded, Traced], [OperationType.MUTATION]),  # an exception through every hook
+        ([Guarded, FailsOnTheWayOut], None),  # a hook's own error, seen by the outer one
+        ([Guarded, DoesNotStop], None),  # contextlib's "generator didn't stop"
+        ([Guarded, FailsToValidate], None),  # a hook that fails before its yield
+    ],
+)
+async def test_prepared_hooks_fail_as_strawberrys(
+    extensions: list[type[SchemaExtension]], allowed: list[OperationType] | None
+):
+    outcomes = []
+    for schema_class in (Prepared, strawberry.Schema):
+        schema = schema_class(query=Query, extensions=extensions)
+        EVENTS.clear()
+        try:
+            result = await schema.execute("{ items { note } }", allowed_operation_types=allowed)
+            outcome = [str(error) for error in result.errors or []]
+        except Exception as error:
+            outcome = [type(error).__name__]
+        outcomes.append((outcome, list(EVENTS)))
+
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0]  # each fails
+
+
+class GuardedValidation(SchemaExtension):
+    def on_validate(self) -> Iterator[None]:
+        try:
+            yield
+        except Exception as error:
+            EVENTS.append(f"validation saw {type(error).__name__}")
+            raise
+
+
+async def test_a_hook_failing_on_its_way_in_lets_those_in_leave_with_its_error():
+    """Strawberry's manager leaves them suspended until they are collected."""
+    schema = Prepared(query=Query, extensions=[GuardedValidation, FailsToValidate])
+    EVENTS.clear()
+    result = await schema.execute("{ items { note } }")
+    assert [str(error) for error in result.errors or []] == ["Failed on the way in."]
+    recorded = list(EVENTS)
+    assert recorded == ["validation saw ValueError"]
+
+
+def test_prepared_hooks_run_as_strawberrys_in_a_synchronous_operation():
+    events = []
+    for schema_class in (Prepared, strawberry.Schema):
+        schema = schema_class(query=Query, extensions=[Guarded, OperationOnly])
+        EVENTS.clear()
+        assert schema.execute_sync("{ items { note } }").errors is None
+        events.append(list(EVENTS))
+    assert events[0] == events[1]
+    assert events[0][:2] == ["guarded in", "in"]
 
 
 class OperationOnly(SchemaExtension):

@@ -4,7 +4,9 @@ and their hooks, prepared once per extension class (`PreparedHooks`)."""
 import contextlib
 import functools
 import inspect
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
+from types import TracebackType
+from typing import Any
 
 from graphql import (
     ASTValidationRule,
@@ -195,9 +197,10 @@ EXTENSIONS: list[type[SchemaExtension] | functools.partial[SchemaExtension]] = [
 class PreparedHooks(SchemaExtensionsRunner):
     """Strawberry's runner, with each extension class's hooks prepared once per process.
     Strawberry's context managers look up every extension's hook for their stage,
-    inspect it and wrap it with contextlib on each operation: sixteen lookups and four
-    wraps for kabinet's four extensions. A hook that is not a generator function (sync
-    or async) keeps Strawberry's handling."""
+    inspect it, wrap it with contextlib and enter it through an exit stack, on each
+    operation: sixteen lookups, four wraps and four exit stacks for kabinet's four
+    extensions. Here a stage runs its extensions' generator hooks directly (`DirectHooks`);
+    a hook of another kind (a plain or coroutine function) keeps Strawberry's handling."""
 
     def operation(self) -> OperationContextManager:
         return _with_hooks(OperationContextManager, self.extensions)
@@ -212,33 +215,151 @@ class PreparedHooks(SchemaExtensionsRunner):
         return _with_hooks(ExecutingContextManager, self.extensions)
 
 
-type HookMaker = Callable[[SchemaExtension], WrappedHook]
+type Hook = Callable[[SchemaExtension], Generator[None] | AsyncGenerator[None]]
 # What `_prepared` returns for a hook it leaves to Strawberry.
 _STRAWBERRYS = object()
-# By stage and extension class: how to hook an extension in, None when it has no hook.
-_HOOK_MAKERS: dict[tuple[type, type], HookMaker | object | None] = {}
+# By stage and extension class: its hook and whether it is asynchronous, None when the
+# class has no hook for the stage.
+_HOOKS: dict[tuple[type, type], tuple[Hook, bool] | object | None] = {}
 
 
 def _with_hooks[M: ExtensionContextManagerBase](
     stage: type[M], extensions: list[SchemaExtension]
 ) -> M:
-    """``stage``'s context manager for ``extensions``, as Strawberry's `__init__` builds it."""
-    hooks = []
+    """``stage``'s context manager for ``extensions``: their hooks in Strawberry's order."""
+    hooked = []
     for extension in extensions:
         key = (stage, type(extension))
-        if key not in _HOOK_MAKERS:
-            _HOOK_MAKERS[key] = _prepared(stage, type(extension))
-        make = _HOOK_MAKERS[key]
-        if make is _STRAWBERRYS:
+        if key not in _HOOKS:
+            _HOOKS[key] = _prepared(stage, type(extension))
+        prepared = _HOOKS[key]
+        if prepared is _STRAWBERRYS:
             return stage(extensions)
-        if make is not None:
-            hooks.append(make(extension))  # type: ignore[operator]
-    if not hooks:
+        if prepared is not None:
+            hook, is_async = prepared  # type: ignore[misc]
+            hooked.append((extension, hook, is_async))
+    if not hooked:
         return _UNHOOKED  # type: ignore[return-value]
-    manager = stage.__new__(stage)
-    manager.hooks = hooks
-    manager.default_hook = getattr(SchemaExtension, stage.HOOK_NAME)
-    return manager
+    return DirectHooks(stage, hooked)  # type: ignore[return-value]
+
+
+def _prepared(
+    stage: type[ExtensionContextManagerBase], extension_class: type[SchemaExtension]
+) -> tuple[Hook, bool] | object | None:
+    hook = getattr(extension_class, stage.HOOK_NAME)
+    if hook is getattr(SchemaExtension, stage.HOOK_NAME):
+        return None
+    if inspect.isgeneratorfunction(hook):
+        return hook, False
+    if inspect.isasyncgenfunction(hook):
+        return hook, True
+    return _STRAWBERRYS
+
+
+class DirectHooks(ExtensionContextManagerBase):
+    """A stage's generator hooks, each advanced to its `yield` on the way in and past it on
+    the way out, in reverse order, with no context manager or exit stack per hook.
+
+    Only the exceptional paths go through contextlib, with the hooks already started: an
+    exception leaving the stage, or a hook that fails or does not stop on its way out, is
+    handled by an exit stack as Strawberry's manager's exit stack handles it (hooks
+    further out see the exception, may suppress it or raise their own). A hook that fails
+    or does not yield on its way in lets the hooks already in leave with its error, where
+    Strawberry's leaves them suspended until they are collected. A stage entered
+    synchronously (`execute_sync`) is Strawberry's own, as are its errors."""
+
+    def __init__(
+        self,
+        stage: type[ExtensionContextManagerBase],
+        hooked: list[tuple[SchemaExtension, Hook, bool]],
+    ) -> None:
+        self.HOOK_NAME = stage.HOOK_NAME
+        self.default_hook = getattr(SchemaExtension, stage.HOOK_NAME)
+        self.hooked = hooked
+        self.hooks = []
+        self.started: list[tuple[Generator[None] | AsyncGenerator[None], bool]] = []
+
+    def __enter__(self) -> None:
+        self.hooks = [
+            WrappedHook(
+                extension, _as_manager(functools.partial(hook, extension), is_async), is_async
+            )
+            for extension, hook, is_async in self.hooked
+        ]
+        super().__enter__()
+
+    async def __aenter__(self) -> None:
+        started = self.started
+        for extension, hook, is_async in self.hooked:
+            generator = hook(extension)
+            try:
+                if is_async:
+                    await anext(generator)  # type: ignore[arg-type]
+                else:
+                    next(generator)  # type: ignore[arg-type]
+            except (StopIteration, StopAsyncIteration):
+                error: BaseException = RuntimeError("generator didn't yield")
+            except BaseException as raised:
+                error = raised
+            else:
+                started.append((generator, is_async))
+                continue
+            # The hooks already in see the error on their way out, then it goes on.
+            await _unwind(started, error)
+            raise error
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> bool:
+        started = self.started
+        if exc_val is not None:
+            return await _unwind(started, exc_val)
+        while started:
+            generator, is_async = started.pop()
+            try:
+                if is_async:
+                    await anext(generator)  # type: ignore[arg-type]
+                else:
+                    next(generator)  # type: ignore[arg-type]
+            except (StopIteration, StopAsyncIteration):
+                continue
+            except BaseException as raised:
+                error: BaseException = raised
+            else:
+                error = RuntimeError("generator didn't stop")
+                await _closed(generator, is_async)
+            # As an exit stack goes on: the hooks further out see the error, and unless
+            # one suppresses it, it leaves the stage.
+            if not await _unwind(started, error):
+                raise error
+            return False
+        return False
+
+
+async def _unwind(
+    started: list[tuple[Generator[None] | AsyncGenerator[None], bool]], error: BaseException
+) -> bool:
+    """Leaves the ``started`` hooks, last first, with ``error`` raised in the stage, as
+    contextlib's exit stack leaves them: whether they suppressed it. A hook's own error
+    is raised from here, as the exit stack raises it."""
+    stack = contextlib.AsyncExitStack()
+    for generator, is_async in started:
+        if is_async:
+            stack.push_async_exit(contextlib.asynccontextmanager(lambda g=generator: g)())
+        else:
+            stack.push(contextlib.contextmanager(lambda g=generator: g)())
+    started.clear()
+    return await stack.__aexit__(type(error), error, error.__traceback__)
+
+
+async def _closed(generator: Generator[None] | AsyncGenerator[None], is_async: bool) -> None:
+    if is_async:
+        await generator.aclose()  # type: ignore[union-attr]
+    else:
+        generator.close()  # type: ignore[union-attr]
 
 
 class _Unhooked(ExtensionContextManagerBase):
@@ -265,16 +386,6 @@ class _Unhooked(ExtensionContextManagerBase):
 _UNHOOKED = _Unhooked()
 
 
-def _prepared(
-    stage: type[ExtensionContextManagerBase], extension_class: type[SchemaExtension]
-) -> HookMaker | object | None:
-    hook = getattr(extension_class, stage.HOOK_NAME)
-    if hook is getattr(SchemaExtension, stage.HOOK_NAME):
-        return None
-    if inspect.isgeneratorfunction(hook):
-        wrap, is_async = contextlib.contextmanager(hook), False
-    elif inspect.isasyncgenfunction(hook):
-        wrap, is_async = contextlib.asynccontextmanager(hook), True
-    else:
-        return _STRAWBERRYS
-    return lambda extension: WrappedHook(extension, functools.partial(wrap, extension), is_async)
+def _as_manager(start: Callable[[], Any], is_async: bool) -> Callable[[], Any]:
+    wrap = contextlib.asynccontextmanager if is_async else contextlib.contextmanager
+    return wrap(start)

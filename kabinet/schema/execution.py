@@ -164,8 +164,10 @@ class Step:
     field_name: str
     field: GraphQLField | None
     nodes: list[FieldNode]
-    # The field's type when it is an object type, null or not (`Request.policy`).
+    # The field's type when it is an object type, null or not (`Request.policy`), and
+    # that type's own class (`own_class_of`).
     object_type: GraphQLObjectType | None
+    own_class: type | None
 
     @property
     def field_type(self) -> GraphQLOutputType | None:
@@ -410,6 +412,7 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
                     field,
                     nodes,
                     object_type,  # type: ignore[arg-type]
+                    _own_class(object_type) if object_type is not None else None,  # type: ignore[arg-type]
                 )
             )
         return plan
@@ -441,6 +444,7 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
         and answered here, any other field by `_execute_step`."""
         results: dict[str, Any] = {}
         awaitable_fields: list[str] = []
+        subplans = self._subplans
         try:
             for step in plan:
                 leaf = step.leaf
@@ -478,18 +482,21 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
                             or object_type.is_type_of is None
                             or object_type.is_type_of(value, None)
                         )
-                        and (subplan := self._subplan(object_type, step.field_details_list))
                     ):
-                        result = self._execute_plan(
-                            object_type,
-                            value,
-                            Path(path, step.response_name, parent_type.name),
-                            subplan,
-                        )
-                        results[step.response_name] = result
-                        if type(result) is not dict:
-                            awaitable_fields.append(step.response_name)
-                        continue
+                        details = step.field_details_list
+                        known = subplans.get((object_type, id(details)))
+                        subplan = known[1] if known else self._subplan(object_type, details)
+                        if subplan is not None:
+                            result = self._execute_plan(
+                                object_type,
+                                value,
+                                Path(path, step.response_name, parent_type.name),
+                                subplan,
+                            )
+                            results[step.response_name] = result
+                            if type(result) is not dict:
+                                awaitable_fields.append(step.response_name)
+                            continue
                 else:
                     value = _UNREAD
                 if step.field is None:  # not a field of this type: no answer, as graphql-core
@@ -555,7 +562,13 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
             if step.object_type is not None and kind in _NEVER_AWAITED and result is not None:
                 # An object (not null, an error or awaitable): what `complete_value` does.
                 completed = self._complete_object(
-                    step.object_type, step.field_details_list, info, path, result, position_context
+                    step.object_type,
+                    step.field_details_list,
+                    info,
+                    path,
+                    result,
+                    position_context,
+                    step.own_class,
                 )
             else:
                 completed = self.complete_value(
@@ -601,7 +614,13 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
             kind = type(nullable)
             if kind is GraphQLObjectType:
                 return self._complete_object(
-                    nullable, field_details_list, info, path, result, position_context
+                    nullable,
+                    field_details_list,
+                    info,
+                    path,
+                    result,
+                    position_context,
+                    _own_class(nullable),  # type: ignore[arg-type]
                 )
             if (
                 kind is GraphQLList
@@ -628,12 +647,13 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
         path: Path,
         result: Any,
         position_context: Any,
+        own_class: type | None,
     ) -> AwaitableOrValue[dict[str, Any]]:
         """graphql-core's `complete_object_value` for a type whose `is_type_of` answers at
-        once (Strawberry's do), its subfields executed here unless some are deferred."""
-        own = type(result) is _own_class(object_type)
+        once (Strawberry's do), its subfields executed here unless some are deferred;
+        ``own_class`` is the type's `own_class_of`."""
         if object_type.is_type_of is not None and not (
-            own and TYPE_CAST_ATTRIBUTE not in result.__dict__
+            type(result) is own_class and TYPE_CAST_ATTRIBUTE not in result.__dict__
         ):
             fits = object_type.is_type_of(result, info)
             if type(fits) is not bool:  # an awaitable check: graphql-core awaits it
@@ -644,7 +664,8 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
             if not fits:
                 raise invalid_return_type_error(object_type, result, field_details_list)
         if position_context is None and self._plain:
-            plan = self._subplan(object_type, field_details_list)
+            known = self._subplans.get((object_type, id(field_details_list)))
+            plan = known[1] if known else self._subplan(object_type, field_details_list)
             if plan is not None:
                 return self._execute_plan(object_type, result, path, plan)
         collected = self.collect_subfields(object_type, field_details_list)
@@ -662,7 +683,8 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
     ) -> list[Step] | None:
         """The plan of an object's subfields, as `collect_subfields` collects them, by the
         identity of the field's details (as graphql-core's own memo); None when some of
-        them are deferred."""
+        them are deferred. The paths run for every object read `_subplans` themselves
+        first and call this only for a plan not made yet."""
         key = (object_type, id(field_details_list))
         known = self._subplans.get(key)
         if known is None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException, StarletteRequestAdapter
 from graphql import ExecutionResult
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -295,7 +295,22 @@ class LegacyWSHandler(SocketHandling, BaseGraphQLWSHandler[Context, None]):
             await self.websocket.close(code=TOO_MANY_SOCKETS, reason=refused.reason)
 
 
+class RequestAdapter(StarletteRequestAdapter):
+    """Starlette's adapter with the method and the content type read once: Strawberry's
+    view asks for them eight times a request, each through two properties and a cast."""
+
+    # Plain attributes in place of the base class's properties, set for each request.
+    method = "GET"  # type: ignore[assignment]
+    content_type = None  # type: ignore[assignment]
+
+    def __init__(self, request: Request) -> None:
+        super().__init__(request)
+        self.method = request.method
+        self.content_type = request.headers.get("content-type")
+
+
 class KabinetGraphQL(GraphQL[Context, None]):
+    request_adapter_class = RequestAdapter
     websocket_adapter_class = SocketAdapter  # type: ignore[assignment]
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler

@@ -68,11 +68,14 @@ class Linked:
     policies: list[PolicyDocument]
     active: PolicyDocument | None
     has_verified_phone: bool
-    # The cards by id, where each request of a page finds its own (`card_of_request`).
-    by_id: dict[PydanticObjectId | None, PolicyDocument] = field(init=False, compare=False)
+    # The cards by the twelve bytes of their id, where each request of a page finds its
+    # own (`card_of_request`): a lookup by ObjectId runs its `__hash__` and `__eq__` in
+    # Python, and the page's ids are other objects than the cards'.
+    by_binary_id: dict[bytes, PolicyDocument] = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "by_id", {policy.id: policy for policy in self.policies})
+        by_binary_id = {policy.id.binary: policy for policy in self.policies if policy.id}
+        object.__setattr__(self, "by_binary_id", by_binary_id)
 
     @property
     def lookup(self) -> LookupStatus:

@@ -71,8 +71,9 @@ class Loaders:
         default_factory=dict
     )
     # The owner's own cards once read (`card_of_request`), with the viewer they were read
-    # for: a page of twenty requests finds its cards there without a loader lookup each.
-    _own_cards: tuple[UserDocument, policies.Linked] | None = None
+    # for and the bytes of its id: a page of twenty requests finds its cards there
+    # without a loader lookup each.
+    _own_cards: tuple[UserDocument, bytes, policies.Linked] | None = None
 
     def _per_viewer[K, V](
         self,
@@ -163,15 +164,16 @@ class Loaders:
         one of them: then it is returned at once, with no read and nothing to await, so a
         page of twenty requests does not become twenty awaited fields. Else it is read
         within `policies.request_cards_readable`: none for a grown child's card."""
-        if viewer is None or viewer.id != owner_id:
-            return self._card_of_request(viewer, None, policy_id)
         known = self._own_cards
         if known is None or known[0] is not viewer:
+            if viewer is None or viewer.id != owner_id:
+                return self._card_of_request(viewer, None, policy_id)
             pending = self.linked_of(viewer).cache_map.get(viewer)
             if pending is None or not pending.done() or pending.exception():
                 return self._card_of_request(viewer, pending, policy_id)
-            known = self._own_cards = (viewer, pending.result())
-        if card := known[1].by_id.get(policy_id):
+            known = self._own_cards = (viewer, viewer.id.binary, pending.result())  # type: ignore[union-attr]
+        # By the ids' bytes: comparing ObjectIds calls their Python `__eq__` each time.
+        if owner_id.binary == known[1] and (card := known[2].by_binary_id.get(policy_id.binary)):
             return card
         return self._card_of_request(viewer, None, policy_id)
 
@@ -181,7 +183,7 @@ class Loaders:
         pending: Awaitable[policies.Linked] | None,
         policy_id: ObjectId,
     ) -> PolicyDocument | None:
-        if pending is not None and (card := (await pending).by_id.get(policy_id)):
+        if pending is not None and (card := (await pending).by_binary_id.get(policy_id.binary)):
             return card
         # A page of requests names each card once: one query for all of them.
         return await self._per_viewer(

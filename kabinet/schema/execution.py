@@ -148,7 +148,6 @@ class Member:
     read: Callable[[Any, str], Any]
     name: str
     object_type: GraphQLObjectType
-    own_class: type | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +191,7 @@ def member_of(field: GraphQLField) -> Member | None:
     if is_type_of is not None and is_type_of.__qualname__ != STRAWBERRY_IS_TYPE_OF:
         return None
     read, name = attribute
-    return Member(read, name, object_type, own_class_of(object_type))
+    return Member(read, name, object_type)
 
 
 def own_class_of(object_type: GraphQLObjectType) -> type | None:
@@ -478,7 +477,7 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
                         value is not None
                         and kind in _NEVER_AWAITED
                         and (
-                            (kind is member.own_class and TYPE_CAST_ATTRIBUTE not in value.__dict__)
+                            (kind is step.own_class and TYPE_CAST_ATTRIBUTE not in value.__dict__)
                             or object_type.is_type_of is None
                             or object_type.is_type_of(value, None)
                         )

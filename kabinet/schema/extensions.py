@@ -293,17 +293,12 @@ class DirectHooks(ExtensionContextManagerBase):
         for extension, hook, is_async in self.hooked:
             generator = hook(extension)
             try:
-                if is_async:
-                    await anext(generator)  # type: ignore[arg-type]
-                else:
-                    next(generator)  # type: ignore[arg-type]
-            except (StopIteration, StopAsyncIteration):
+                if await _advanced(generator, is_async):
+                    started.append((generator, is_async))
+                    continue
                 error: BaseException = RuntimeError("generator didn't yield")
             except BaseException as raised:
                 error = raised
-            else:
-                started.append((generator, is_async))
-                continue
             # The hooks already in see the error on their way out, then it goes on.
             await _unwind(started, error)
             raise error
@@ -320,23 +315,31 @@ class DirectHooks(ExtensionContextManagerBase):
         while started:
             generator, is_async = started.pop()
             try:
-                if is_async:
-                    await anext(generator)  # type: ignore[arg-type]
-                else:
-                    next(generator)  # type: ignore[arg-type]
-            except (StopIteration, StopAsyncIteration):
-                continue
-            except BaseException as raised:
-                error: BaseException = raised
-            else:
-                error = RuntimeError("generator didn't stop")
+                if not await _advanced(generator, is_async):
+                    continue
+                error: BaseException = RuntimeError("generator didn't stop")
                 await _closed(generator, is_async)
+            except BaseException as raised:
+                error = raised
             # As an exit stack goes on: the hooks further out see the error, and unless
             # one suppresses it, it leaves the stage.
             if not await _unwind(started, error):
                 raise error
             return False
         return False
+
+
+async def _advanced(generator: Generator[None] | AsyncGenerator[None], is_async: bool) -> bool:
+    """Runs a hook on to its next `yield`: whether it reached one (else it finished). What
+    the hook raises is raised from here."""
+    try:
+        if is_async:
+            await anext(generator)  # type: ignore[arg-type]
+        else:
+            next(generator)  # type: ignore[arg-type]
+    except (StopIteration, StopAsyncIteration):
+        return False
+    return True
 
 
 async def _unwind(

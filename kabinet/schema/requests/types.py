@@ -613,8 +613,9 @@ class Request(relay.Node):
     def _card_shown(
         self, loaders: Loaders, viewer: UserDocument | None, card: PolicyDocument | None
     ) -> Policy | None:
-        """``card`` as this request shows it: called for each request of a page, so it is
-        given what it needs rather than the resolve info (`_staff_reads`)."""
+        """``card`` as this request shows it. It runs for each request of a page, so it
+        takes the operation's loaders and viewer rather than reading them from the
+        resolve info again."""
         if card is None:
             return None
         staff = viewer is not None and viewer.is_staff

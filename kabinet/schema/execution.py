@@ -127,16 +127,24 @@ def _names_by_member(leaf_type: GraphQLLeafType) -> dict[Enum, str]:
     return {member: by_value[member.value] for member in leaf_type.wrapped_cls}
 
 
-# By the identity of each field definition (graphql-core's are unhashable), with the
-# definition kept so that an identity is never reused by another.
-_LEAVES: dict[int, tuple[GraphQLField, Leaf | None]] = {}
+class ByIdentity[K, V]:
+    """``make(key)``, made once per key object and found again by its identity (graphql-
+    core's definitions are unhashable), the key kept with its answer so that its
+    identity is never reused by another."""
+
+    def __init__(self, make: Callable[[K], V]) -> None:
+        self.make = make
+        self.known: dict[int, tuple[K, V]] = {}
+
+    def __call__(self, key: K) -> V:
+        known = self.known.get(id(key))
+        if known is None or known[0] is not key:
+            known = self.known[id(key)] = (key, self.make(key))
+        return known[1]
 
 
-def _leaf(field: GraphQLField) -> Leaf | None:
-    known = _LEAVES.get(id(field))
-    if known is None or known[0] is not field:
-        known = _LEAVES[id(field)] = (field, leaf_of(field))
-    return known[1]
+# Each field definition's `Leaf`.
+_leaf = ByIdentity(leaf_of)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,15 +223,8 @@ def own_class_of(object_type: GraphQLObjectType) -> type | None:
     return own_class
 
 
-# By the identity of each object type, with the type kept so the identity is not reused.
-_OWN_CLASSES: dict[int, tuple[GraphQLObjectType, type | None]] = {}
-
-
-def _own_class(object_type: GraphQLObjectType) -> type | None:
-    known = _OWN_CLASSES.get(id(object_type))
-    if known is None or known[0] is not object_type:
-        known = _OWN_CLASSES[id(object_type)] = (object_type, own_class_of(object_type))
-    return known[1]
+# Each object type's own class.
+_own_class = ByIdentity(own_class_of)
 
 
 @dataclass(slots=True)

@@ -4,11 +4,12 @@ the same answers and the same errors as Strawberry's own executor."""
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from enum import Enum
 from types import GeneratorType
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import strawberry
-from graphql import GraphQLResolveInfo
+from graphql import GraphQLObjectType, GraphQLResolveInfo
+from graphql.execution.collect_fields import CollectedFields, FieldDetailsList
 from strawberry.execution import optimized_is_awaitable
 from strawberry.extensions import ParserCache, SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -20,6 +21,8 @@ from kabinet.schema.execution import (
     _NEVER_AWAITED,
     _SHARED,
     LeafExecutor,
+    SharedSelection,
+    SharedSelections,
     _learning,
     leaf_of,
     member_of,
@@ -397,6 +400,51 @@ async def test_the_operations_of_one_document_share_its_collected_selections():
     assert first.data == second.data
     assert first.data is not None
     assert first.data["shelves"][1] == {"label": "b", "w": "1/where/where", "loud": "B"}
+
+
+class CollectionCounting(LeafExecutor):
+    """Counts the selections an operation collects."""
+
+    collected: ClassVar[list[str]] = []
+
+    def collect_subfields(
+        self, return_type: GraphQLObjectType, field_details_list: FieldDetailsList
+    ) -> CollectedFields:
+        CollectionCounting.collected.append(return_type.name)
+        return super().collect_subfields(return_type, field_details_list)
+
+
+async def test_a_later_operation_of_the_document_finds_every_plan_without_collecting():
+    schema = strawberry.Schema(
+        query=ShelfQuery, execution_context_class=CollectionCounting, extensions=[ParserCache]
+    )
+    query = "{ shelves { label boxes { inside } case { inside } } }"
+    CollectionCounting.collected.clear()
+
+    first = await schema.execute(query)
+    collected_first = list(CollectionCounting.collected)
+    second = await schema.execute(query)
+
+    assert sorted(collected_first) == ["Box", "Box", "Shelf"]
+    assert CollectionCounting.collected == collected_first  # none more for the second
+    assert first.data == second.data
+    assert first.data is not None
+    assert first.data["shelves"][0]["boxes"] == [{"inside": "a"}, None, None]
+    assert first.data["shelves"][0]["case"] == {"inside": "in a"}
+
+
+def test_a_selection_dropped_from_the_shared_ones_takes_its_fields_details_along():
+    selections = SharedSelections(size=1)
+    older = CollectedFields({"a": [], "b": []}, [], [])  # type: ignore[list-item]
+    newer = CollectedFields({"c": []}, [], [])  # type: ignore[list-item]
+    older_shared = SharedSelection(("older",), older)
+
+    selections.put(("older",), older_shared)
+    assert selections.holding(older.grouped_field_set["b"]) is older_shared
+    selections.put(("newer",), SharedSelection(("newer",), newer))
+
+    assert selections.holding(older.grouped_field_set["b"]) is None
+    assert set(selections.by_details) == {id(newer.grouped_field_set["c"])}
 
 
 async def test_an_operation_with_variables_collects_its_own_selections():

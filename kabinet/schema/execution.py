@@ -32,13 +32,15 @@ permission classes or any other field extension keeps Strawberry's resolver. An 
 or list field without a resolver reads its attribute directly.
 """
 
+import dataclasses
 import weakref
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from itertools import chain
 from types import GeneratorType, MethodType
 from typing import Any
 
@@ -57,7 +59,13 @@ from graphql import (
     get_nullable_type,
     is_leaf_type,
 )
-from graphql.execution.collect_fields import CollectedFields, FieldDetailsList, GroupedFieldSet
+from graphql.execution.collect_fields import (
+    CollectedFields,
+    DeferUsage,
+    FieldDetails,
+    FieldDetailsList,
+    GroupedFieldSet,
+)
 from graphql.execution.executor import invalid_return_type_error, to_nodes
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
@@ -239,25 +247,32 @@ class SharedSelection:
     key: tuple[object, ...]
     collected: CollectedFields
     plan: list["Step"] | None = None
+    # The plans of its fields' own selections once made, by the identities of the object
+    # type and of the field's details (`LeafExecutor._subplan`): each is shared too, so a
+    # later operation finds it here without collecting the selection again.
+    subplans: dict[tuple[int, int], tuple[GraphQLObjectType, list["Step"]]] = dataclasses.field(
+        default_factory=dict
+    )
 
     @staticmethod
-    def may_share(field_details_list: FieldDetailsList, collected: CollectedFields) -> bool:
+    def may_share(field_details: Iterable[FieldDetails], collected: CollectedFields) -> bool:
         return not (
             collected.new_defer_usages
             or collected.forbidden_directive_instances
-            or any(d.defer_usage or d.fragment_variable_values for d in field_details_list)
+            or any(d.defer_usage or d.fragment_variable_values for d in field_details)
         )
 
 
 class SharedSelections:
     """The `SharedSelection`s most recently used, at most ``size``; by key (the object
-    type, the operation and the field nodes, compared by identity) and by the identity
-    of their grouped field set."""
+    type, the operation and the field nodes, compared by identity), by the identity of
+    their grouped field set, and by the identity of each of their fields' details."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self.by_key: OrderedDict[tuple[int, ...], SharedSelection] = OrderedDict()
         self.by_fields: dict[int, SharedSelection] = {}
+        self.by_details: dict[int, tuple[FieldDetailsList, SharedSelection]] = {}
 
     def get(self, key: tuple[object, ...]) -> SharedSelection | None:
         identities = tuple(map(id, key))
@@ -268,16 +283,26 @@ class SharedSelections:
 
     def put(self, key: tuple[object, ...], shared: SharedSelection) -> None:
         self.by_key[tuple(map(id, key))] = shared
-        self.by_fields[id(shared.collected.grouped_field_set)] = shared
+        fields = shared.collected.grouped_field_set
+        self.by_fields[id(fields)] = shared
+        self.by_details.update((id(details), (details, shared)) for details in fields.values())
         if len(self.by_key) > self.size:
             _, evicted = self.by_key.popitem(last=False)
-            del self.by_fields[id(evicted.collected.grouped_field_set)]
+            evicted_fields = evicted.collected.grouped_field_set
+            del self.by_fields[id(evicted_fields)]
+            for details in evicted_fields.values():
+                del self.by_details[id(details)]
 
     def of_fields(self, fields: GroupedFieldSet) -> SharedSelection | None:
         shared = self.by_fields.get(id(fields))
         return (
             shared if shared is not None and shared.collected.grouped_field_set is fields else None
         )
+
+    def holding(self, field_details_list: FieldDetailsList) -> SharedSelection | None:
+        """The selection among whose fields ``field_details_list`` is, if it is shared."""
+        known = self.by_details.get(id(field_details_list))  # kept alive: no id reused
+        return known[1] if known is not None else None
 
 
 # Of every document ParserCache keeps (512), the selection sets of its objects.
@@ -375,6 +400,34 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
             shared.collected,
         )
         return shared.collected
+
+    def execute_collected_root_fields(
+        self,
+        root_type: GraphQLObjectType,
+        root_value: Any,
+        grouped_field_set: GroupedFieldSet,
+        serially: bool,
+        new_defer_usages: Sequence[DeferUsage],
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        """graphql-core's, with the root fields shared as any selection is (`SharedSelection`)
+        when nothing but the document decides them: their plan, and through it the plan of
+        each selection below, are then found again rather than collected and made again
+        for each operation."""
+        if not (new_defer_usages or self.operation.variable_definitions):
+            key = (root_type, self.operation)
+            shared = _SHARED.get(key)
+            if shared is None:
+                collected = CollectedFields(grouped_field_set, [], [])
+                if SharedSelection.may_share(
+                    chain.from_iterable(grouped_field_set.values()), collected
+                ):
+                    shared = SharedSelection(key, collected)
+                    _SHARED.put(key, shared)
+            if shared is not None:
+                grouped_field_set = shared.collected.grouped_field_set
+        return super().execute_collected_root_fields(
+            root_type, root_value, grouped_field_set, serially, new_defer_usages
+        )
 
     def _plan(self, parent_type: GraphQLObjectType, fields: GroupedFieldSet) -> list[Step]:
         planned = self._plans.get(id(fields))
@@ -684,16 +737,26 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
         """The plan of an object's subfields, as `collect_subfields` collects them, by the
         identity of the field's details (as graphql-core's own memo); None when some of
         them are deferred. The paths run for every object read `_subplans` themselves
-        first and call this only for a plan not made yet."""
+        first and call this only for a plan not made yet.
+
+        A field of a shared selection keeps the plan of its own shared selection with
+        that selection (`SharedSelection.subplans`): an operation of the same document
+        then finds it at once, where collecting the selection again costs more than the
+        field's execution."""
         key = (object_type, id(field_details_list))
         known = self._subplans.get(key)
         if known is None:
-            collected = self.collect_subfields(object_type, field_details_list)
-            plan = (
-                None
-                if collected.new_defer_usages
-                else self._plan(object_type, collected.grouped_field_set)
-            )
+            parent = _SHARED.holding(field_details_list)
+            shared_key = (id(object_type), id(field_details_list))
+            kept = parent.subplans.get(shared_key) if parent is not None else None
+            if kept is not None:
+                plan: list[Step] | None = kept[1]
+            else:
+                collected = self.collect_subfields(object_type, field_details_list)
+                fields = collected.grouped_field_set
+                plan = None if collected.new_defer_usages else self._plan(object_type, fields)
+                if parent is not None and plan is not None and _SHARED.of_fields(fields):
+                    parent.subplans[shared_key] = (object_type, plan)
             known = self._subplans[key] = (field_details_list, plan)
         return known[1]
 

@@ -28,6 +28,7 @@ from kabinet.schema.execution import (
     member_of,
     own_class_of,
     resolve_directly,
+    with_context,
 )
 from kabinet.schema.extensions import PreparedHooks
 from kabinet.schema.masking import KabinetSchema
@@ -130,7 +131,9 @@ def test_plain_object_fields_whose_type_needs_no_resolve_info_take_the_short_pat
     types = build_schema()._schema.type_map
     assert member_of(types["RequestEdge"].fields["node"]) is not None  # type: ignore[attr-defined]
     assert member_of(types["Policy"].fields["insuredPerson"]) is not None  # type: ignore[attr-defined]
-    assert member_of(types["Request"].fields["policy"]) is None  # type: ignore[attr-defined]
+    policy = member_of(types["Request"].fields["policy"])  # type: ignore[attr-defined]
+    assert policy is not None
+    assert policy.with_context  # read with the context (`with_context`)
     assert member_of(types["Request"].fields["number"]) is None  # type: ignore[attr-defined]
 
     @strawberry.type
@@ -280,6 +283,25 @@ class Shelf:
     def repeated(self, times: int = 2) -> str:
         return self.label * times
 
+    def _wrapped(self, context: object) -> Box | None:
+        return Box(inside=f"{self.label} for {context}") if self.label == "a" else None
+
+    def _wrapped_later(self, context: object) -> Awaitable[Box]:
+        async def box() -> Box:
+            return Box(inside=f"later for {context}")
+
+        return box()
+
+    def _unwrappable(self, context: object) -> Box:
+        raise ValueError(f"Nothing to wrap for {context}.")
+
+    wrapped = strawberry.field(with_context(_wrapped), graphql_type=Box | None)
+    wrapped_later = strawberry.field(with_context(_wrapped_later), graphql_type=Box)
+    unwrappable = strawberry.field(with_context(_unwrappable), graphql_type=Box | None)
+    guarded = strawberry.field(
+        with_context(_wrapped), graphql_type=Box | None, permission_classes=[Refused]
+    )
+
 
 @strawberry.type
 class Odd:
@@ -335,6 +357,8 @@ SHELF_QUERIES = [
     "{ shelves { label stamped { text } } }",
     "{ shelves { label stamps { text } } }",
     "{ odd { sealed { inside } eventually { inside } } }",
+    "{ shelves { label wrapped { inside } wrappedLater { inside } unwrappable { inside } } }",
+    "{ shelves { label guarded { inside } } }",
 ]
 
 
@@ -344,7 +368,8 @@ async def test_resolvers_called_directly_answer_as_strawberrys_layers(query: str
     resolve_directly(thinned)
     stock = strawberry.Schema(query=ShelfQuery)
 
-    ours, theirs = await thinned.execute(query), await stock.execute(query)
+    ours = await thinned.execute(query, context_value="the tester")
+    theirs = await stock.execute(query, context_value="the tester")
 
     assert ours.data == theirs.data
     assert [e.formatted for e in ours.errors or []] == [e.formatted for e in theirs.errors or []]
@@ -362,6 +387,11 @@ async def test_resolvers_called_directly_answer_as_strawberrys_layers(query: str
                 for index, label in enumerate("ab")
             ]
         }
+    if "wrapped" in query:
+        assert ours.data is not None
+        assert ours.data["shelves"][0]["wrapped"] == {"inside": "a for the tester"}
+        assert ours.data["shelves"][1]["wrappedLater"] == {"inside": "later for the tester"}
+        assert [e.message for e in ours.errors or []] == ["Nothing to wrap for the tester."] * 2
 
 
 def test_only_resolvers_without_arguments_or_extensions_are_called_directly():
@@ -381,7 +411,12 @@ def test_only_resolvers_without_arguments_or_extensions_are_called_directly():
         *("box", "maybeBox", "notABox", "boxLater", "boxes", "boxesLater", "stickers"),
         *("stamped", "stamps"),
         *("case", "held", "sticker", "stamp"),  # attributes of an object type, read directly
+        *("wrapped", "wrappedLater", "unwrappable"),  # `guarded` has a permission class
     }
+    wrapped = member_of(fields["wrapped"])
+    assert wrapped is not None
+    assert wrapped.with_context
+    assert member_of(fields["guarded"]) is None
 
 
 async def test_the_operations_of_one_document_share_its_collected_selections():

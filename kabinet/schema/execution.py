@@ -158,12 +158,15 @@ _leaf = ByIdentity(leaf_of)
 @dataclass(frozen=True, slots=True)
 class Member:
     """How to read a plain object field (`RequestEdge.node`, `Policy.insuredPerson`): its
-    attribute, then its object type's subfields. The type tells objects apart without a
-    resolve info (no `is_type_of`, or Strawberry's, which takes none)."""
+    attribute, ``read(source, name)``, or for a resolver made by `with_context`
+    (`Request.policy`) ``read(source, context)``; then its object type's subfields. The
+    type tells objects apart without a resolve info (no `is_type_of`, or Strawberry's,
+    which takes none)."""
 
-    read: Callable[[Any, str], Any]
-    name: str
+    read: Callable[[Any, Any], Any]
+    name: str  # the attribute's, or the reader's
     object_type: GraphQLObjectType
+    with_context: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,15 +200,23 @@ STRAWBERRY_IS_TYPE_OF = (
 
 
 def member_of(field: GraphQLField) -> Member | None:
-    """The `Member` of a field that `resolve_directly` gave an attribute read, whose type is
-    an object type with no `is_type_of` or Strawberry's; None for any other field."""
+    """The `Member` of a field that `resolve_directly` gave an attribute read or the direct
+    call of a `with_context` resolver, whose type is an object type with no `is_type_of`
+    or Strawberry's; None for any other field."""
     attribute = getattr(field.resolve, "reads_attribute", None)
+    reads_context = getattr(field.resolve, READS_CONTEXT, None)
     object_type = get_nullable_type(field.type)
-    if attribute is None or type(object_type) is not GraphQLObjectType or field.args:
+    if (
+        (attribute is None and reads_context is None)
+        or type(object_type) is not GraphQLObjectType
+        or field.args
+    ):
         return None
     is_type_of = object_type.is_type_of
     if is_type_of is not None and is_type_of.__qualname__ != STRAWBERRY_IS_TYPE_OF:
         return None
+    if reads_context is not None:
+        return Member(reads_context, reads_context.__name__, object_type, with_context=True)
     read, name = attribute
     return Member(read, name, object_type)
 
@@ -520,7 +531,10 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
                 elif step.member is not None and position_context is None:
                     member = step.member
                     try:
-                        value = member.read(source_value, member.name)
+                        value = member.read(
+                            source_value,
+                            self.context_value if member.with_context else member.name,
+                        )
                     except Exception as raw_error:  # as if returned: graphql-core raises it
                         value = raw_error
                     object_type = member.object_type
@@ -869,11 +883,40 @@ def _close(check: Any) -> None:
         check.close()
 
 
+# Where `with_context` leaves the reader its resolver calls.
+READS_CONTEXT = "reads_context"
+
+
+def with_context[S, R](read: Callable[[S, Any], R]) -> Callable[[S, strawberry.Info], R]:
+    """A resolver answering ``read(self, info.context)``, for a field every object of a list
+    shows (`Request.policy`). When nothing else wraps it (no arguments, extensions or
+    middleware) and its type is a plain object type, `LeafExecutor` calls ``read`` with
+    the operation's context itself: no resolve info is built for it."""
+
+    def resolve(self: S, info: strawberry.Info) -> R:
+        return read(self, info.context)
+
+    setattr(resolve, READS_CONTEXT, read)
+    return resolve
+
+
 def _direct_call(
     resolver: StrawberryResolver[Any], field: StrawberryField, info_class: type[strawberry.Info]
 ) -> Callable[..., Any]:
     """The resolve function of a field without arguments: the resolver called with its
-    object, parent or root and `Info` as Strawberry's `get_arguments` passes them."""
+    object, parent or root and `Info` as Strawberry's `get_arguments` passes them; it
+    keeps a `with_context` resolver's reader (`member_of`)."""
+    resolve = _calling(resolver, field, info_class)
+    reads_context = getattr(resolver.wrapped_func, READS_CONTEXT, None)
+    if reads_context is not None:
+        setattr(resolve, READS_CONTEXT, reads_context)
+    return resolve
+
+
+def _calling(
+    resolver: StrawberryResolver[Any], field: StrawberryField, info_class: type[strawberry.Info]
+) -> Callable[..., Any]:
+    """A call of ``resolver`` with what it asks for (see `_direct_call`)."""
     function = resolver.wrapped_func
     by_source = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p]
     info_name = resolver.info_parameter.name if resolver.info_parameter else None

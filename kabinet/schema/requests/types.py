@@ -43,7 +43,7 @@ from kabinet.resolvers.files import download_url, signed_download_url
 from kabinet.resolvers.requests import RequestSummary, due
 from kabinet.resolvers.requests import available_actions as actions_for
 from kabinet.schema.addresses import Address
-from kabinet.schema.context import Info
+from kabinet.schema.context import Context, Info
 from kabinet.schema.coverage import CoverageCheck, checked
 from kabinet.schema.enums import (
     CallResult,
@@ -55,6 +55,7 @@ from kabinet.schema.enums import (
     RequestKind,
     RequestStatus,
 )
+from kabinet.schema.execution import with_context
 from kabinet.schema.ids import object_id
 from kabinet.schema.labels import label_of
 from kabinet.schema.loaders import Loaders
@@ -595,27 +596,27 @@ class Request(relay.Node):
     def attachments(self, info: Info) -> list[Attachment]:
         return [Attachment.from_value(a, info) for a in self._whole().attachments]
 
-    @strawberry.field(
-        description="The card it was filed against; null for its member once the card is "
-        "no longer theirs to see (a child's card after the 18th birthday).",
-        graphql_type=Policy | None,
-    )
-    def policy(self, info: Info) -> Policy | Awaitable[Policy | None] | None:
+    def _policy(self, context: Context) -> Policy | Awaitable[Policy | None] | None:
         """Synchronous when the card is known already (see `Loaders.card_of_request`):
-        graphql-core awaits only the answers that are awaitable."""
-        context = info.context
+        graphql-core awaits only the answers that are awaitable. It runs for each request
+        of a page: the executor calls it with the context, without a resolve info."""
         loaders, viewer = context.loaders, context.caller.user
         card = loaders.card_of_request(viewer, self.user_id, self.policy_id)
         if isinstance(card, PolicyDocument):
             return self._card_shown(loaders, viewer, card)
         return _then(card, lambda loaded: self._card_shown(loaders, viewer, loaded))
 
+    policy = strawberry.field(
+        with_context(_policy),
+        description="The card it was filed against; null for its member once the card is "
+        "no longer theirs to see (a child's card after the 18th birthday).",
+        graphql_type=Policy | None,
+    )
+
     def _card_shown(
         self, loaders: Loaders, viewer: UserDocument | None, card: PolicyDocument | None
     ) -> Policy | None:
-        """``card`` as this request shows it. It runs for each request of a page, so it
-        takes the operation's loaders and viewer rather than reading them from the
-        resolve info again."""
+        """``card`` as this request shows it, with the operation's loaders and viewer."""
         if card is None:
             return None
         staff = viewer is not None and viewer.is_staff

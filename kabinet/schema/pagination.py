@@ -1,13 +1,13 @@
 """Relay cursor connections: shared page info and cursor encoding."""
 
 import base64
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Self
 
 import strawberry
 from beanie import PydanticObjectId
-from strawberry.types.nodes import SelectedField, Selection
+from graphql import FieldNode, FragmentDefinitionNode, FragmentSpreadNode, SelectionNode
 
 from kabinet.schema.ids import object_id
 
@@ -62,17 +62,36 @@ def page_size(first: int | None) -> int:
     return min(max(first or DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE)
 
 
-def selected_at(selections: list[Selection], path: tuple[str, ...]) -> set[str]:
-    """The names of the fields selected at ``path`` below ``selections`` (e.g. a
-    connection's ``("edges", "node")``), through fragments and aliases."""
+def selected_at(info: strawberry.Info, path: tuple[str, ...]) -> set[str]:
+    """The names of the fields selected at ``path`` below the field ``info`` resolves
+    (e.g. a connection's ``("edges", "node")``), through fragments and aliases, whatever
+    `@skip` and `@include` decide. Read from the document's nodes: Strawberry's
+    `selected_fields` would first convert the field's whole selection, arguments and
+    directives included, on every read of a page."""
+    raw = info._raw_info
+    return _selected_at(raw.field_nodes, (raw.field_name, *path), raw.fragments)
+
+
+def _selected_at(
+    selections: Iterable[SelectionNode],
+    path: tuple[str, ...],
+    fragments: dict[str, FragmentDefinitionNode],
+) -> set[str]:
     names: set[str] = set()
     for selection in selections:
-        if not isinstance(selection, SelectedField):
-            names |= selected_at(selection.selections, path)
-        elif not path:
-            names.add(selection.name)
-        elif selection.name == path[0]:
-            names |= selected_at(selection.selections, path[1:])
+        if isinstance(selection, FieldNode):
+            if not path:
+                names.add(selection.name.value)
+            elif selection.name.value == path[0] and selection.selection_set:
+                names |= _selected_at(selection.selection_set.selections, path[1:], fragments)
+            continue
+        if isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            selection_set = fragment.selection_set if fragment is not None else None
+        else:
+            selection_set = selection.selection_set  # type: ignore[attr-defined]  # inline
+        if selection_set is not None:
+            names |= _selected_at(selection_set.selections, path, fragments)
     return names
 
 

@@ -85,7 +85,7 @@ async def request_connection(
         order=order,
     )
     # Whole documents only when a selected field needs more than a summary.
-    if selected_at(info.selected_fields, (info.field_name, "edges", "node")) <= SUMMARY_FIELDS:
+    if selected_at(info, ("edges", "node")) <= SUMMARY_FIELDS:
         page = await requests.list_request_summaries(listing)
         nodes = [Request.from_summary(summary) for summary in page.items]
     else:

@@ -524,6 +524,9 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
                     if value_type is leaf.enum_class:
                         results[step.response_name] = leaf.names[value]
                         continue
+                    if value is None and not leaf.non_null:
+                        results[step.response_name] = None
+                        continue
                     answer = self._answer_leaf(step, leaf, value, parent_type, path)
                     if answer is not _USUAL_PATH:
                         results[step.response_name] = answer
@@ -796,7 +799,7 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
         awaitable_indices: list[int] = []
         try:
             for index, item in enumerate(items):
-                item_path = path.add_key(index, None)
+                item_path = Path(path, index, None)  # `add_key`, without its call
                 if type(item) not in _NEVER_AWAITED and is_awaitable(item):
                     completed.append(
                         self.complete_awaitable_list_item_value(

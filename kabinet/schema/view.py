@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import dataclasses
+import functools
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,7 @@ def needs_preflight(request: Request) -> bool:
     return content_type in _SIMPLE_CONTENT_TYPES and not proved
 
 
+@functools.lru_cache(maxsize=256)  # each request asks twice; clients send a few Accepts
 def response_media_type(accept: str | None) -> str:
     """GraphQL over HTTP: `application/graphql-response+json` when the client's Accept
     ranks it above `application/json` (or lists it first at the same quality), else

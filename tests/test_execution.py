@@ -197,6 +197,13 @@ class Label(Labelled):
     pass
 
 
+@strawberry.input
+class Wrapping:
+    paper: str
+    colour: Colour = Colour.RED
+    ribbon: str | None = strawberry.UNSET
+
+
 @strawberry.type
 class Shelf:
     label: str
@@ -283,6 +290,18 @@ class Shelf:
     def repeated(self, times: int = 2) -> str:
         return self.label * times
 
+    @strawberry.field
+    def wrapped_as(
+        self, info: strawberry.Info, wrapping: Wrapping, extra: list[int] | None = None
+    ) -> str:
+        ribbon = "no ribbon" if wrapping.ribbon is strawberry.UNSET else wrapping.ribbon
+        colour = wrapping.colour.name
+        return f"{info.field_name}: {self.label} in {wrapping.paper} {colour}, {ribbon}, {extra}"
+
+    @strawberry.field
+    async def counted(self, parent: strawberry.Parent["Shelf"], times: int) -> str:
+        return f"{parent.label} x{times}"
+
     def _wrapped(self, context: object) -> Box | None:
         return Box(inside=f"{self.label} for {context}") if self.label == "a" else None
 
@@ -359,6 +378,9 @@ SHELF_QUERIES = [
     "{ odd { sealed { inside } eventually { inside } } }",
     "{ shelves { label wrapped { inside } wrappedLater { inside } unwrappable { inside } } }",
     "{ shelves { label guarded { inside } } }",
+    '{ shelves { wrappedAs(wrapping: {paper: "kraft"}) counted(times: 2) } }',
+    '{ shelves { wrappedAs(wrapping: {paper: "silk", colour: RED, ribbon: null}, extra: [1]) } }',
+    '{ shelves { w: wrappedAs(wrapping: {paper: "tin"}) wrappedAs(wrapping: {paper: "silk", ribbon: "gold"}) } }',
 ]
 
 
@@ -387,14 +409,24 @@ async def test_resolvers_called_directly_answer_as_strawberrys_layers(query: str
                 for index, label in enumerate("ab")
             ]
         }
-    if "wrapped" in query:
+    if "kraft" in query:
+        assert ours.data == {
+            "shelves": [
+                {
+                    "wrappedAs": f"wrappedAs: {label} in kraft RED, no ribbon, None",
+                    "counted": f"{label} x2",
+                }
+                for label in "ab"
+            ]
+        }
+    if "wrapped {" in query:
         assert ours.data is not None
         assert ours.data["shelves"][0]["wrapped"] == {"inside": "a for the tester"}
         assert ours.data["shelves"][1]["wrappedLater"] == {"inside": "later for the tester"}
         assert [e.message for e in ours.errors or []] == ["Nothing to wrap for the tester."] * 2
 
 
-def test_only_resolvers_without_arguments_or_extensions_are_called_directly():
+def test_only_resolvers_without_extensions_are_called_directly():
     thinned = strawberry.Schema(query=ShelfQuery)
     stock_resolvers = {
         name: field.resolve
@@ -412,6 +444,7 @@ def test_only_resolvers_without_arguments_or_extensions_are_called_directly():
         *("stamped", "stamps"),
         *("case", "held", "sticker", "stamp"),  # attributes of an object type, read directly
         *("wrapped", "wrappedLater", "unwrappable"),  # `guarded` has a permission class
+        *("repeated", "wrappedAs", "counted"),  # with their arguments converted
     }
     wrapped = member_of(fields["wrapped"])
     assert wrapped is not None

@@ -23,13 +23,13 @@ awaitables, errors and deferred or streamed parts take graphql-core's own handli
 operation run with middleware (an extension with a `resolve` hook) takes graphql-core's
 path unchanged.
 
-`resolve_directly` thins the resolvers of fields with a resolver but no arguments
-(`Request.policy`, `User.contacts`...): Strawberry calls each through six layers that
-convert arguments there are none of and apply field extensions there are none of;
-the field's resolve function then calls the resolver with what it asks for (its
-object, its parent or root, an `Info`) as Strawberry does. A field with arguments,
-permission classes or any other field extension keeps Strawberry's resolver. An object
-or list field without a resolver reads its attribute directly.
+`resolve_directly` thins the resolvers of fields with a resolver (`User.contacts`,
+`User.requests(first:)`...): Strawberry calls each through six layers that apply
+field extensions there are none of; the field's resolve function then converts its
+arguments as Strawberry does and calls the resolver with what it asks for (its
+arguments, its object, its parent or root, an `Info`). A field with permission
+classes or any other field extension keeps Strawberry's resolver. An object or list
+field without a resolver reads its attribute directly.
 """
 
 import dataclasses
@@ -71,6 +71,7 @@ from graphql.execution.values import get_argument_values
 from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter
+from strawberry.types.arguments import convert_arguments
 from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 from strawberry.types.field import StrawberryField
 from strawberry.types.fields.resolver import StrawberryResolver
@@ -904,12 +905,12 @@ def with_context[S, R](read: Callable[[S, Any], R]) -> Callable[[S, strawberry.I
 
 
 def _direct_call(
-    resolver: StrawberryResolver[Any], field: StrawberryField, info_class: type[strawberry.Info]
+    resolver: StrawberryResolver[Any], field: StrawberryField, schema: strawberry.Schema
 ) -> Callable[..., Any]:
-    """The resolve function of a field without arguments: the resolver called with its
-    object, parent or root and `Info` as Strawberry's `get_arguments` passes them; it
-    keeps a `with_context` resolver's reader (`member_of`)."""
-    resolve = _calling(resolver, field, info_class)
+    """The resolve function of a field: the resolver called with its arguments, object,
+    parent or root and `Info` as Strawberry's `get_arguments` passes them; it keeps a
+    `with_context` resolver's reader (`member_of`)."""
+    resolve = _calling(resolver, field, schema)
     reads_context = getattr(resolver.wrapped_func, READS_CONTEXT, None)
     if reads_context is not None:
         setattr(resolve, READS_CONTEXT, reads_context)
@@ -917,24 +918,31 @@ def _direct_call(
 
 
 def _calling(
-    resolver: StrawberryResolver[Any], field: StrawberryField, info_class: type[strawberry.Info]
+    resolver: StrawberryResolver[Any], field: StrawberryField, schema: strawberry.Schema
 ) -> Callable[..., Any]:
-    """A call of ``resolver`` with what it asks for (see `_direct_call`)."""
+    """A call of ``resolver`` with what it asks for (see `_direct_call`): its arguments
+    converted as Strawberry's `convert_arguments` converts them (input objects to their
+    classes, enums to members, names to the Python ones)."""
     function = resolver.wrapped_func
+    info_class = schema.config.info_class
     by_source = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p]
     info_name = resolver.info_parameter.name if resolver.info_parameter else None
     with_self = resolver.self_parameter is not None
-    if with_self and not by_source:  # methods, nearly all of them: no dict to build
+    arguments = field.arguments
+    if with_self and not by_source and not arguments:  # most methods: no dict to build
         if info_name is None:
             return lambda source, _info: function(source)
         return lambda source, info: function(
             source, **{info_name: info_class(_raw_info=info, _field=field)}
         )
+    scalars, config = schema.schema_converter.scalar_registry, schema.config
 
-    def resolve(source: Any, info: GraphQLResolveInfo) -> Any:
-        kwargs: dict[str, Any] = dict.fromkeys(by_source, source)
+    def resolve(source: Any, info: GraphQLResolveInfo, **given: Any) -> Any:
+        strawberry_info = info_class(_raw_info=info, _field=field)
+        kwargs = convert_arguments(given, arguments, scalars, config, strawberry_info)
+        kwargs.update(dict.fromkeys(by_source, source))
         if info_name is not None:
-            kwargs[info_name] = info_class(_raw_info=info, _field=field)
+            kwargs[info_name] = strawberry_info
         return function(source, **kwargs) if with_self else function(**kwargs)
 
     return resolve
@@ -954,15 +962,14 @@ def _read_attribute(field: StrawberryField) -> Callable[..., Any]:
 
 
 def resolve_directly(schema: strawberry.Schema) -> None:
-    """Gives every query and mutation field whose resolver takes no arguments, with no
-    field extension (permission classes are one), a resolve function that calls the
-    resolver directly (see the module), and every field of an object or list type
-    without a resolver or extension one that reads its attribute (a leaf's is read by
-    `LeafExecutor` itself). A schema with exception handlers, which Strawberry applies
-    in its resolver layers, is left as it is."""
+    """Gives every query and mutation field with a resolver and no field extension
+    (permission classes are one) a resolve function that calls the resolver directly
+    (see the module), and every field of an object or list type without a resolver or
+    extension one that reads its attribute (a leaf's is read by `LeafExecutor` itself).
+    A schema with exception handlers, which Strawberry applies in its resolver layers,
+    is left as it is."""
     if schema.exception_handlers:
         return
-    info_class = schema.config.info_class
     subscription = schema._schema.subscription_type
     for graphql_type in schema._schema.type_map.values():
         if not isinstance(graphql_type, GraphQLObjectType) or graphql_type is subscription:
@@ -973,10 +980,8 @@ def resolve_directly(schema: strawberry.Schema) -> None:
                 isinstance(definition, StrawberryField)
                 and definition.base_resolver is not None
                 and not definition.extensions
-                and not definition.arguments
-                and not field.args
             ):
-                field.resolve = _direct_call(definition.base_resolver, definition, info_class)
+                field.resolve = _direct_call(definition.base_resolver, definition, schema)
             elif (
                 isinstance(definition, StrawberryField)
                 and definition.is_basic_field

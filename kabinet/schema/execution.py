@@ -260,8 +260,9 @@ class SharedSelection:
     collected: CollectedFields
     plan: list["Step"] | None = None
     # The plans of its fields' own selections once made, by the identities of the object
-    # type and of the field's details (`LeafExecutor._subplan`): each is shared too, so a
-    # later operation finds it here without collecting the selection again.
+    # type (kept with its plan, so the identity is not reused) and of the field's details
+    # (`LeafExecutor._subplan`): each is shared too, so a later operation finds it here
+    # without collecting the selection again.
     subplans: dict[tuple[int, int], tuple[GraphQLObjectType, list["Step"]]] = dataclasses.field(
         default_factory=dict
     )
@@ -893,7 +894,7 @@ READS_CONTEXT = "reads_context"
 
 def with_context[S, R](read: Callable[[S, Any], R]) -> Callable[[S, strawberry.Info], R]:
     """A resolver answering ``read(self, info.context)``, for a field every object of a list
-    shows (`Request.policy`). When nothing else wraps it (no arguments, extensions or
+    shows (`Request.policy`). When nothing else wraps it (no field extension, no
     middleware) and its type is a plain object type, `LeafExecutor` calls ``read`` with
     the operation's context itself: no resolve info is built for it."""
 
